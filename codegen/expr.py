@@ -1,0 +1,262 @@
+"""Integer constant expressions: parsed once into a small AST, evaluated per variant.
+
+The grammar is C's integer subset: literals (decimal, 0x, 0o, 0b), names of
+constants, `sizeof(Struct)`, `alignof(Struct)`, `offsetof(Struct, field.sub)`,
+unary - ~ !, and the binary operators of C with C's precedence. Values follow C
+semantics on int64: division truncates toward zero, and any result outside int64
+is an error rather than a silent wrap.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from .errors import Pos, fail
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class Num:
+    value: int
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class SizeOf:
+    struct: str
+    pos: Pos
+    align: bool = False  # alignof rather than sizeof
+
+
+@dataclass(frozen=True)
+class OffsetOf:
+    struct: str
+    field: tuple  # dotted path of canonical field names
+    pos: Pos
+
+
+Expr = Union[Num, Ref, Unary, Binary, SizeOf, OffsetOf]
+
+_BINARY_PRECEDENCE = {
+    "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5,
+    "==": 6, "!=": 6, "<": 7, "<=": 7, ">": 7, ">=": 7,
+    "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10,
+}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op><<|>>|<=|>=|==|!=|&&|\|\||[-+*/%()&|^~!<>,.]))"
+)
+MAX_EXPR_LEN = 4096
+MAX_EXPR_DEPTH = 100
+
+
+def parse(source: "str | int", pos: Pos) -> Expr:
+    """Parse an expression; `pos` is where its text starts in the spec."""
+    if isinstance(source, bool) or not isinstance(source, (int, str)):
+        raise fail(pos, f"expected an integer expression, got {type(source).__name__}")
+    if isinstance(source, int):
+        return Num(source, pos)
+    if len(source) > MAX_EXPR_LEN:
+        raise fail(pos, f"expression longer than {MAX_EXPR_LEN} characters")
+    return _Parser(source, pos).parse_all()
+
+
+class _Parser:
+    def __init__(self, text: str, pos: Pos):
+        self.text = text
+        self.base = pos
+        self.tokens = self._tokenize()
+        self.index = 0
+        self.depth = 0
+
+    def _tokenize(self) -> list:
+        tokens, at = [], 0
+        while at < len(self.text):
+            if self.text[at:].strip() == "":
+                break
+            match = _TOKEN.match(self.text, at)
+            if not match or match.end() == at:
+                bad = len(self.text[at:]) - len(self.text[at:].lstrip()) + at
+                raise fail(self.base.shifted(bad), f"unexpected character {self.text[bad]!r} in expression")
+            kind = match.lastgroup
+            start = match.start(kind)
+            tokens.append((kind, match.group(kind), self.base.shifted(start)))
+            at = match.end()
+        tokens.append(("end", "", self.base.shifted(len(self.text))))
+        return tokens
+
+    def peek(self):
+        return self.tokens[self.index]
+
+    def take(self):
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, text: str):
+        kind, value, pos = self.take()
+        if value != text or kind == "end" and text:
+            found = "end of expression" if kind == "end" else repr(value)
+            raise fail(pos, f"expected {text!r} in expression, found {found}")
+        return pos
+
+    def parse_all(self) -> Expr:
+        expr = self.binary(0)
+        kind, value, pos = self.peek()
+        if kind != "end":
+            raise fail(pos, f"unexpected {value!r} in expression")
+        return expr
+
+    def binary(self, min_prec: int) -> Expr:
+        left = self.unary()
+        while True:
+            kind, op, pos = self.peek()
+            prec = _BINARY_PRECEDENCE.get(op) if kind == "op" else None
+            if prec is None or prec < min_prec:
+                return left
+            self.take()
+            right = self.binary(prec + 1)
+            left = Binary(op, left, right, pos)
+
+    def unary(self) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_EXPR_DEPTH:
+            raise fail(self.peek()[2], "expression nested too deeply")
+        try:
+            kind, value, pos = self.peek()
+            if kind == "op" and value in ("-", "~", "!", "+"):
+                self.take()
+                return Unary(value, self.unary(), pos)
+            return self.primary()
+        finally:
+            self.depth -= 1
+
+    def primary(self) -> Expr:
+        kind, value, pos = self.take()
+        if kind == "num":
+            return Num(int(value.replace("_", ""), 0), pos)
+        if kind == "name" and value in ("sizeof", "alignof"):
+            self.expect("(")
+            name = self.name()
+            self.expect(")")
+            return SizeOf(name, pos, align=value == "alignof")
+        if kind == "name" and value == "offsetof":
+            self.expect("(")
+            struct = self.name()
+            self.expect(",")
+            path = [self.name()]
+            while self.peek()[1] == ".":
+                self.take()
+                path.append(self.name())
+            self.expect(")")
+            return OffsetOf(struct, tuple(path), pos)
+        if kind == "name":
+            return Ref(value, pos)
+        if value == "(":
+            inner = self.binary(0)
+            self.expect(")")
+            return inner
+        found = "end of expression" if kind == "end" else repr(value)
+        raise fail(pos, f"expected a number, name or '(' in expression, found {found}")
+
+    def name(self) -> str:
+        kind, value, pos = self.take()
+        if kind != "name":
+            raise fail(pos, f"expected a name, found {value!r}" if value else "expected a name")
+        return value
+
+
+def references(expr: Expr):
+    """Yield every Ref, SizeOf and OffsetOf node of an expression."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Binary):
+            stack.extend((node.right, node.left))
+        elif not isinstance(node, Num):
+            yield node
+
+
+def render(expr: Expr, name_of: Callable[[str], str] = lambda n: n) -> str:
+    """Print an expression back as text (for comments in generated files)."""
+    if isinstance(expr, Num):
+        return str(expr.value)
+    if isinstance(expr, Ref):
+        return name_of(expr.name)
+    if isinstance(expr, SizeOf):
+        return f"{'alignof' if expr.align else 'sizeof'}({expr.struct})"
+    if isinstance(expr, OffsetOf):
+        return f"offsetof({expr.struct}, {'.'.join(expr.field)})"
+    if isinstance(expr, Unary):
+        return f"{expr.op}{render(expr.operand, name_of)}"
+    return f"({render(expr.left, name_of)} {expr.op} {render(expr.right, name_of)})"
+
+
+def _checked(value: int, pos: Pos) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise fail(pos, "integer overflow: value does not fit in 64 bits")
+    return value
+
+
+def evaluate(expr: Expr, lookup: Callable[[Expr], int]) -> int:
+    """Evaluate with C int64 rules; `lookup` answers Ref, SizeOf and OffsetOf nodes."""
+    if isinstance(expr, Num):
+        return _checked(expr.value, expr.pos)
+    if isinstance(expr, Unary):
+        value = evaluate(expr.operand, lookup)
+        result = {"-": -value, "+": value, "~": ~value, "!": int(not value)}[expr.op]
+        return _checked(result, expr.pos)
+    if isinstance(expr, Binary):
+        return _binary(expr, evaluate(expr.left, lookup), evaluate(expr.right, lookup))
+    return lookup(expr)
+
+
+def _binary(expr: Binary, a: int, b: int) -> int:
+    op = expr.op
+    if op in ("/", "%"):
+        if b == 0:
+            raise fail(expr.pos, "division by zero in expression")
+        quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+        return _checked(quotient if op == "/" else a - b * quotient, expr.pos)
+    if op in ("<<", ">>"):
+        if not 0 <= b < 64:
+            raise fail(expr.pos, f"shift count {b} is outside 0..63")
+        if op == "<<" and a < 0:
+            raise fail(expr.pos, "left shift of a negative value")
+        return _checked(a << b if op == "<<" else a >> b, expr.pos)
+    table = {
+        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+        "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b,
+        "==": lambda: int(a == b), "!=": lambda: int(a != b),
+        "<": lambda: int(a < b), "<=": lambda: int(a <= b),
+        ">": lambda: int(a > b), ">=": lambda: int(a >= b),
+        "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b)),
+    }
+    return _checked(table[op](), expr.pos)

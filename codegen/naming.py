@@ -1,0 +1,99 @@
+"""Every naming rule of every target, in one place.
+
+The spec writes one canonical name per declaration: CamelCase for structs, enums and
+regions, snake_case for fields, UPPER_SNAKE for constants and enum members. The rules
+below derive each target's spelling; a `c:`, `go:` or `python:` key in the spec
+overrides the result for one node.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+
+# Go's common initialisms (as golint knows them) plus a few of this domain.
+GO_INITIALISMS = {
+    "acl", "api", "ascii", "cpu", "css", "dns", "eof", "fp", "guid", "html", "http", "https",
+    "id", "ip", "json", "lhs", "qps", "ram", "rhs", "rpc", "sla", "smtp", "sql", "ssh",
+    "tcp", "tls", "ttl", "udp", "ui", "uid", "uuid", "uri", "url", "utf8", "vm", "xml",
+    "xmpp", "xsrf", "xss",
+}
+
+C_RESERVED = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if
+inline int long register restrict return short signed sizeof static struct switch typedef
+union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic
+_Imaginary _Noreturn _Static_assert _Thread_local asm typeof bool true false NULL
+offsetof alignof alignas
+""".split())
+
+GO_RESERVED = frozenset("""
+break case chan const continue default defer else fallthrough for func go goto if import
+interface map package range return select struct switch type var
+bool byte complex64 complex128 error float32 float64 int int8 int16 int32 int64 rune string
+uint uint8 uint16 uint32 uint64 uintptr true false iota nil append cap close complex copy
+delete imag len make new panic print println real recover any comparable
+""".split())
+
+# Names a parsed construct Container or the construct API already uses.
+PYTHON_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset("""
+items keys values get update pop popitem copy clear setdefault fromkeys search search_all
+None True False
+""".split())
+
+RESERVED = {"c": C_RESERVED, "go": GO_RESERVED, "python": PYTHON_RESERVED}
+
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[0-9]+")
+
+
+def words(name: str) -> list:
+    """Split any identifier style into lower-case words: `ThreadContext` -> thread, context."""
+    parts = []
+    for chunk in name.split("_"):
+        parts.extend(match.group(0).lower() for match in _WORDS.finditer(chunk))
+    return parts
+
+
+def snake(name: str) -> str:
+    return "_".join(words(name))
+
+
+def upper_snake(name: str) -> str:
+    return snake(name).upper()
+
+
+def go_camel(name: str) -> str:
+    """Exported Go spelling with initialisms: `thread_id` -> `ThreadID`."""
+    return "".join(w.upper() if w in GO_INITIALISMS else w[:1].upper() + w[1:] for w in words(name))
+
+
+def type_names(canonical: str, overrides: dict) -> dict:
+    """Structs, enums and regions: C snake_case, Go and Python keep CamelCase."""
+    return _apply(overrides, c=snake(canonical), go=go_camel(canonical), python=canonical)
+
+
+def field_names(canonical: str, overrides: dict) -> dict:
+    return _apply(overrides, c=canonical, go=go_camel(canonical), python=canonical)
+
+
+def constant_names(canonical: str, overrides: dict) -> dict:
+    return _apply(overrides, c=canonical, go=go_camel(canonical), python=canonical)
+
+
+def enum_value_names(enum_c: str, enum_go: str, canonical: str, overrides: dict) -> dict:
+    """`ThreadState.NONE` -> C THREAD_STATE_NONE, Go ThreadStateNone, Python member NONE."""
+    return _apply(overrides, c=f"{enum_c.upper()}_{canonical}", go=enum_go + go_camel(canonical),
+                  python=canonical)
+
+
+def asm_enum_name(c_name: str) -> str:
+    """Enum values for assembly use upstream's `k` prefix: kTHREAD_STATE_NONE."""
+    return "k" + c_name
+
+
+def offset_macro(path: list) -> str:
+    """`offsetof_thread_context_ptregs_rip` from C names along the path."""
+    return "offsetof_" + "_".join(path)
+
+
+def _apply(overrides: dict, **defaults) -> dict:
+    return {target: overrides.get(target) or default for target, default in defaults.items()}

@@ -1,0 +1,607 @@
+"""Stage 2: turn loaded YAML nodes into the IR, checking every rule that does not need a layout.
+
+Checks here: the shape of every node (unknown keys are errors, with the allowed list),
+types and names that exist, identifiers valid and not reserved in any target, names
+that collide after a target's naming rule, containment cycles between structs and
+reference cycles between constants.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable, Optional
+
+from . import expr as ex
+from . import naming
+from .errors import Pos, Problems, SpecError, fail
+from .ir import (Array, Assert, Constant, Enum, EnumRef, EnumValue, External, Field, Names,
+                 Padding, Pointer, Prim, Region, Spec, Struct, StructRef)
+from .load import Map, Scalar, Seq
+from .primitives import ARCHS, PRIMITIVES
+
+TARGETS = ("c", "go", "python")
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FORMAT_VERSION = 1
+MAX_ALIGN = 4096
+
+_TYPE = re.compile(r"^\s*(?P<base>ptr\s*\(\s*(?P<target>[A-Za-z_]\w*)?\s*\)|[A-Za-z_]\w*)\s*(?P<dims>(\[[^\]]*\]\s*)*)$")
+
+
+# ---- shape helpers ---------------------------------------------------------
+
+
+def _expect_map(node, what: str) -> Map:
+    if not isinstance(node, Map):
+        raise fail(node.pos, f"{what} must be a mapping")
+    return node
+
+
+def _expect_seq(node, what: str) -> Seq:
+    if not isinstance(node, Seq):
+        raise fail(node.pos, f"{what} must be a list")
+    return node
+
+
+def _check_keys(node: Map, allowed: tuple, required: tuple, what: str) -> None:
+    for key, key_pos, _ in node.items():
+        if key not in allowed:
+            raise fail(key_pos, f"unknown key '{key}' in {what}",
+                       "allowed keys: " + ", ".join(allowed))
+    for key in required:
+        if node.get(key) is None:
+            raise fail(node.pos, f"{what} needs a '{key}' key")
+
+
+def _string(node, what: str, default: str = "") -> str:
+    if node is None:
+        return default
+    if not isinstance(node, Scalar) or not isinstance(node.value, str):
+        raise fail(node.pos, f"{what} must be a string")
+    return node.value
+
+
+def _ident(node, what: str) -> str:
+    value = _string(node, what)
+    if not IDENT.match(value):
+        raise fail(node.pos, f"{what} {value!r} is not a valid identifier",
+                   "use letters, digits and underscores, not starting with a digit")
+    return value
+
+
+def _bool(node, what: str) -> bool:
+    if node is None:
+        return False
+    if not isinstance(node, Scalar) or not isinstance(node.value, bool):
+        raise fail(node.pos, f"{what} must be true or false")
+    return node.value
+
+
+def _expr(node, what: str) -> ex.Expr:
+    if not isinstance(node, Scalar) or isinstance(node.value, bool) or not isinstance(node.value, (int, str)):
+        raise fail(node.pos, f"{what} must be an integer or an expression")
+    return ex.parse(node.value, node.text_pos)
+
+
+def _overrides(node: Map) -> dict:
+    return {target: _ident(node.get(target), f"'{target}' name") for target in TARGETS
+            if node.get(target) is not None}
+
+
+def _names(node: Map, canonical: str, rule: Callable[..., dict]) -> Names:
+    return Names(canonical=canonical, **rule(canonical, _overrides(node)))
+
+
+# ---- the resolver ----------------------------------------------------------
+
+
+class _Resolver:
+    def __init__(self, root: Map, file: str, digest: str):
+        self.root = root
+        self.file = file
+        self.digest = digest
+        self.problems = Problems()
+        self.archs: tuple = ()
+        self.struct_names: set = set()
+        self.enum_names: set = set()
+
+    def guarded(self, step: Callable, *args):
+        """Run one step, recording its error and carrying on so the user sees several at once."""
+        try:
+            return step(*args)
+        except SpecError as error:
+            self.problems.take(error)
+            return None
+
+    def run(self) -> Spec:
+        root = self.root
+        _check_keys(root, ("layoutgen", "name", "doc", "archs", "constants", "enums", "structs",
+                           "regions", "asserts"), ("layoutgen", "name", "archs"), "the spec")
+        version = root.get("layoutgen")
+        if not isinstance(version, Scalar) or version.value != FORMAT_VERSION:
+            raise fail(version.pos, f"unsupported spec format {getattr(version, 'value', None)!r}",
+                       f"this layoutgen reads `layoutgen: {FORMAT_VERSION}`")
+        name = _ident(root.get("name"), "spec name")
+        self.archs = self.arch_list(root.get("archs"))
+        sections = {key: _expect_map(root.get(key), key) if root.get(key) is not None else Map((), root.pos)
+                    for key in ("constants", "enums", "structs", "regions")}
+        self.struct_names = set(sections["structs"].keys())
+        self.enum_names = set(sections["enums"].keys())
+        constants = self.each(sections["constants"], self.constant)
+        enums = self.each(sections["enums"], self.enum)
+        structs = self.each(sections["structs"], self.struct)
+        regions = self.each(sections["regions"], lambda n, p, v: self.region(n, p, v, top=True))
+        asserts = ()
+        if root.get("asserts") is not None:
+            asserts = tuple(a for a in (self.guarded(self.assertion, item)
+                                        for item in _expect_seq(root.get("asserts"), "asserts").items) if a)
+        self.problems.raise_if_any()
+        spec = Spec(name=name, doc=_string(root.get("doc"), "doc"), file=self.file, digest=self.digest,
+                    archs=self.archs, constants=constants, enums=enums, structs=structs,
+                    regions=regions, asserts=asserts)
+        check_spec(spec)
+        return spec
+
+    def each(self, section: Map, build: Callable) -> tuple:
+        built = (self.guarded(build, key, key_pos, value) for key, key_pos, value in section.items())
+        return tuple(item for item in built if item is not None)
+
+    def arch_list(self, node) -> tuple:
+        items = _expect_seq(node, "archs").items
+        if not items:
+            raise fail(node.pos, "archs must name at least one arch", "known: " + ", ".join(ARCHS))
+        names = []
+        for item in items:
+            arch = _string(item, "arch")
+            if arch not in ARCHS:
+                raise fail(item.pos, f"unknown arch '{arch}'", "known: " + ", ".join(ARCHS))
+            if arch in names:
+                raise fail(item.pos, f"arch '{arch}' is listed twice")
+            names.append(arch)
+        return tuple(names)
+
+    def archs_of(self, node: Optional[object]) -> Optional[frozenset]:
+        if node is None:
+            return None
+        items = _expect_seq(node, "arch").items
+        if not items:
+            raise fail(node.pos, "an arch list must not be empty")
+        chosen = set()
+        for item in items:
+            arch = _string(item, "arch")
+            if arch not in self.archs:
+                raise fail(item.pos, f"arch '{arch}' is not in the spec's archs",
+                           "declared: " + ", ".join(self.archs))
+            chosen.add(arch)
+        return frozenset(chosen)
+
+    # -- constants
+
+    def constant(self, name: str, pos: Pos, node) -> Constant:
+        if not IDENT.match(name):
+            raise fail(pos, f"constant name {name!r} is not a valid identifier")
+        if name != name.upper():
+            raise fail(pos, f"constant name {name!r} must be UPPER_SNAKE_CASE",
+                       f"write {naming.upper_snake(name)}")
+        if isinstance(node, Scalar):
+            node = Map((("value", node.pos, node),), node.pos)
+        node = _expect_map(node, f"constant {name}")
+        _check_keys(node, ("value", "doc", "type", "go_type", "c_ifndef", "targets", "arch") + TARGETS,
+                    ("value",), f"constant {name}")
+        prim = None
+        if node.get("type") is not None:
+            prim = self.prim(node.get("type"))
+        go_type = _string(node.get("go_type"), "go_type") or None
+        targets = frozenset(TARGETS)
+        if node.get("targets") is not None:
+            targets = frozenset(self.target_name(item) for item in _expect_seq(node.get("targets"), "targets").items)
+        value_node = node.get("value")
+        if isinstance(value_node, Map):
+            value = tuple((self.archs_of(Seq(tuple(Scalar(a.strip(), k_pos) for a in key.split(",")), k_pos)),
+                           _expr(v, f"value of {name}"))
+                          for key, k_pos, v in value_node.items())
+        else:
+            value = _expr(value_node, f"value of {name}")
+        return Constant(names=_names(node, name, naming.constant_names), value=value, type=prim,
+                        go_type=go_type, doc=_string(node.get("doc"), "doc"), targets=targets,
+                        c_ifndef=_bool(node.get("c_ifndef"), "c_ifndef"),
+                        archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"))
+
+    def target_name(self, node) -> str:
+        target = _string(node, "target")
+        if target not in TARGETS:
+            raise fail(node.pos, f"unknown target '{target}'", "known: " + ", ".join(TARGETS))
+        return target
+
+    def prim(self, node) -> Prim:
+        name = _string(node, "type")
+        if name not in PRIMITIVES:
+            raise fail(node.pos, f"'{name}' is not a primitive type", "known: " + ", ".join(PRIMITIVES))
+        return Prim(name)
+
+    # -- enums
+
+    def enum(self, name: str, pos: Pos, node) -> Enum:
+        self.type_name_ok(name, pos, "enum")
+        node = _expect_map(node, f"enum {name}")
+        _check_keys(node, ("type", "doc", "values", "arch") + TARGETS, ("type", "values"), f"enum {name}")
+        base = self.prim(node.get("type"))
+        if PRIMITIVES[base.name].is_bool:
+            raise fail(node.get("type").pos, "an enum's type must be an integer type, not a flag")
+        names = _names(node, name, naming.type_names)
+        values, seen, next_value = [], {}, None
+        items = _expect_seq(node.get("values"), f"values of enum {name}").items
+        if not items:
+            raise fail(node.get("values").pos, f"enum {name} has no values")
+        for index, item in enumerate(items):
+            item = _expect_map(item, "an enum value")
+            _check_keys(item, ("name", "value", "doc") + TARGETS, ("name",), f"a value of enum {name}")
+            member = _ident(item.get("name"), "enum value name")
+            if member in seen:
+                raise fail(item.get("name").pos, f"enum {name} already has a value named {member}")
+            seen[member] = True
+            if item.get("value") is not None:
+                value = _expr(item.get("value"), f"value of {name}.{member}")
+            else:
+                # An implicit value is the previous one plus one, as in C.
+                value = ex.Num(0, item.pos) if next_value is None else ex.Binary("+", next_value, ex.Num(1, item.pos), item.pos)
+            next_value = value
+            overrides = _overrides(item)
+            values.append(EnumValue(
+                names=Names(canonical=member, **naming.enum_value_names(names.c, names.go, member, overrides)),
+                value=value, doc=_string(item.get("doc"), "doc"), pos=item.pos.at(f"enums.{name}.values[{index}]")))
+        return Enum(names=names, base=base, values=tuple(values), doc=_string(node.get("doc"), "doc"),
+                    archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"))
+
+    def type_name_ok(self, name: str, pos: Pos, what: str) -> None:
+        if not IDENT.match(name):
+            raise fail(pos, f"{what} name {name!r} is not a valid identifier")
+        if not name[0].isupper():
+            raise fail(pos, f"{what} name {name!r} must start with a capital letter (CamelCase)")
+        if name in PRIMITIVES or name == "ptr":
+            raise fail(pos, f"{what} name {name!r} is a built-in type name")
+
+    # -- structs
+
+    def struct(self, name: str, pos: Pos, node) -> Struct:
+        self.type_name_ok(name, pos, "struct")
+        if name in self.enum_names:
+            raise fail(pos, f"'{name}' is both a struct and an enum")
+        node = _expect_map(node, f"struct {name}")
+        what = f"struct {name}"
+        _check_keys(node, ("doc", "fields", "variants", "align", "packed", "external", "arch") + TARGETS, (), what)
+        if (node.get("fields") is None) == (node.get("variants") is None):
+            raise fail(node.pos, f"{what} needs exactly one of 'fields' or 'variants'",
+                       "use 'variants' when the fields differ between archs")
+        path = f"structs.{name}"
+        if node.get("fields") is not None:
+            members = self.members(node.get("fields"), None, f"{path}.fields", name)
+        else:
+            members = self.variant_members(node.get("variants"), path, name)
+        external = None
+        if node.get("external") is not None:
+            ext = _expect_map(node.get("external"), "external")
+            _check_keys(ext, ("c_type", "include"), ("c_type", "include"), f"external of {what}")
+            external = External(c_type=_string(ext.get("c_type"), "c_type"),
+                                include=_string(ext.get("include"), "include"))
+        return Struct(names=_names(node, name, naming.type_names), doc=_string(node.get("doc"), "doc"),
+                      members=members, align=self.alignment(node.get("align")),
+                      packed=_bool(node.get("packed"), "packed"), external=external,
+                      archs=self.archs_of(node.get("arch")), pos=pos.at(path))
+
+    def variant_members(self, node, path: str, struct: str) -> tuple:
+        covered = {}
+        members = []
+        for index, item in enumerate(_expect_seq(node, "variants").items):
+            item = _expect_map(item, "a variant")
+            _check_keys(item, ("arch", "fields"), ("arch", "fields"), f"a variant of struct {struct}")
+            archs = self.archs_of(item.get("arch"))
+            for arch in archs:
+                if arch in covered:
+                    raise fail(item.get("arch").pos, f"arch '{arch}' already has a variant of struct {struct}")
+                covered[arch] = True
+            members.extend(self.members(item.get("fields"), archs, f"{path}.variants[{index}].fields", struct))
+        missing = [arch for arch in self.archs if arch not in covered]
+        if missing:
+            raise fail(node.pos, f"struct {struct} has no variant for arch {', '.join(missing)}",
+                       "add a variant, or restrict the struct with `arch:`")
+        return tuple(members)
+
+    def members(self, node, archs, path: str, struct: str) -> tuple:
+        items = _expect_seq(node, f"fields of struct {struct}").items
+        members = []
+        for index, item in enumerate(items):
+            item = _expect_map(item, "a field")
+            where = item.pos.at(f"{path}[{index}]")
+            if item.get("pad") is not None:
+                _check_keys(item, ("pad", "doc", "c", "arch"), ("pad",), f"padding in struct {struct}")
+                members.append(Padding(size=_expr(item.get("pad"), "pad"),
+                                       c_name=_ident(item.get("c"), "c name") if item.get("c") else None,
+                                       doc=_string(item.get("doc"), "doc"),
+                                       archs=self.narrow(archs, item.get("arch")), pos=where))
+                continue
+            _check_keys(item, ("name", "type", "doc", "align", "arch") + TARGETS, ("name", "type"),
+                        f"a field of struct {struct}")
+            name = _ident(item.get("name"), "field name")
+            members.append(Field(names=_names(item, name, naming.field_names),
+                                 type=self.type_ref(item.get("type")), doc=_string(item.get("doc"), "doc"),
+                                 align=self.alignment(item.get("align")),
+                                 archs=self.narrow(archs, item.get("arch")), pos=where))
+        if not members:
+            raise fail(node.pos, f"struct {struct} has no fields")
+        return tuple(members)
+
+    def narrow(self, outer, node):
+        inner = self.archs_of(node)
+        if outer is None:
+            return inner
+        if inner is None:
+            return outer
+        if not inner <= outer:
+            raise fail(node.pos, "a field's arch list must lie within its variant's")
+        return inner
+
+    def alignment(self, node) -> Optional[int]:
+        if node is None:
+            return None
+        value = node.value if isinstance(node, Scalar) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value & (value - 1):
+            raise fail(node.pos, "align must be a positive power of two")
+        if value > MAX_ALIGN:
+            raise fail(node.pos, f"align {value} is larger than the supported {MAX_ALIGN}")
+        return value
+
+    def type_ref(self, node):
+        text = _string(node, "type") if not (isinstance(node, Scalar) and isinstance(node.value, int)) else ""
+        match = _TYPE.match(text)
+        if not match:
+            raise fail(node.pos, f"cannot read type {text!r}",
+                       "write e.g. u32, ptr(Msg), Msg, u8[16] or u8[MAX_LEN]")
+        base_text = match.group("base")
+        at = node.text_pos
+        if base_text.startswith("ptr"):
+            target = match.group("target")
+            if target is not None and target not in self.struct_names:
+                raise fail(at, f"pointer to unknown struct '{target}'", self.suggest(target))
+            ref = Pointer(target)
+        elif base_text in PRIMITIVES:
+            ref = Prim(base_text)
+        elif base_text in self.enum_names:
+            ref = EnumRef(base_text)
+        elif base_text in self.struct_names:
+            ref = StructRef(base_text)
+        else:
+            raise fail(at, f"unknown type '{base_text}'", self.suggest(base_text))
+        dims = match.group("dims")
+        lengths = []
+        for dim in re.finditer(r"\[([^\]]*)\]", dims):
+            offset = match.start("dims") + dim.start(1)
+            if not dim.group(1).strip():
+                raise fail(at.shifted(offset), "an array needs a length", "write e.g. u8[16]")
+            lengths.append(ex.parse(dim.group(1), at.shifted(offset)))
+        # `u8[2][3]` is two arrays of three, as in C: the last bracket is innermost.
+        for length in reversed(lengths):
+            ref = Array(ref, length)
+        return ref
+
+    def suggest(self, name: str) -> str:
+        import difflib
+        known = sorted(set(PRIMITIVES) | self.struct_names | self.enum_names)
+        close = difflib.get_close_matches(name, known, n=1)
+        return f"did you mean '{close[0]}'?" if close else "known types: " + ", ".join(known)
+
+    # -- regions and asserts
+
+    def region(self, name: str, pos: Pos, node, top: bool, path: str = "") -> Region:
+        node = _expect_map(node, f"region {name}")
+        path = path or f"regions.{name}"
+        allowed = ("doc", "size", "parts", "holds") + (() if top else ("name", "offset"))
+        _check_keys(node, allowed, ("size",) if top else ("name", "offset", "size"), f"region {name}")
+        parts = []
+        if node.get("parts") is not None:
+            for index, item in enumerate(_expect_seq(node.get("parts"), "parts").items):
+                item = _expect_map(item, "a region part")
+                part_name = _ident(item.get("name"), "region part name") if item.get("name") else ""
+                parts.append(self.region(part_name, item.pos, item, top=False, path=f"{path}.parts[{index}]"))
+        holds = None
+        if node.get("holds") is not None:
+            holds = _string(node.get("holds"), "holds")
+            if holds not in self.struct_names:
+                raise fail(node.get("holds").pos, f"unknown struct '{holds}'", self.suggest(holds))
+        offset = _expr(node.get("offset"), "offset") if not top else ex.Num(0, node.pos)
+        return Region(names=Names(name, naming.snake(name), naming.go_camel(name), name), offset=offset,
+                      size=_expr(node.get("size"), "size"), holds=holds, parts=tuple(parts),
+                      doc=_string(node.get("doc"), "doc"), pos=pos.at(path))
+
+    def assertion(self, node) -> Assert:
+        if isinstance(node, Scalar):
+            node = Map((("expr", node.pos, node),), node.pos)
+        node = _expect_map(node, "an assert")
+        _check_keys(node, ("expr", "doc"), ("expr",), "an assert")
+        source = node.get("expr")
+        return Assert(expr=_expr(source, "expr"), doc=_string(node.get("doc"), "doc"),
+                      source=str(source.value), pos=source.text_pos)
+
+
+def resolve(root: Map, file: str, data: bytes) -> Spec:
+    digest = hashlib.sha256(data).hexdigest()
+    return _Resolver(root, file, digest).run()
+
+
+# ---- whole-spec checks -----------------------------------------------------
+
+
+def check_spec(spec: Spec) -> None:
+    problems = Problems()
+    for step in (_check_references, _check_struct_cycles, _check_constant_cycles, _check_names):
+        try:
+            step(spec, problems)
+        except SpecError as error:
+            problems.take(error)
+    problems.raise_if_any()
+
+
+def _all_exprs(spec: Spec):
+    """Yield (owner description, expression) for every expression in the spec."""
+    for const in spec.constants:
+        values = const.value if isinstance(const.value, tuple) else ((None, const.value),)
+        for _, value in values:
+            yield ("constant", const.names.canonical), value
+    for enum in spec.enums:
+        for value in enum.values:
+            yield ("enum", enum.names.canonical), value.value
+    for struct in spec.structs:
+        for member in struct.members:
+            if isinstance(member, Padding):
+                yield ("struct", struct.names.canonical), member.size
+            else:
+                for length in _array_lengths(member.type):
+                    yield ("struct", struct.names.canonical), length
+    for region in spec.regions:
+        for part in _walk_regions(region):
+            yield ("region", region.names.canonical), part.offset
+            yield ("region", region.names.canonical), part.size
+    for assertion in spec.asserts:
+        yield ("assert", ""), assertion.expr
+
+
+def _walk_regions(region: Region):
+    yield region
+    for part in region.parts:
+        yield from _walk_regions(part)
+
+
+def _array_lengths(ref):
+    while isinstance(ref, Array):
+        yield ref.length
+        ref = ref.element
+
+
+def _element(ref):
+    while isinstance(ref, Array):
+        ref = ref.element
+    return ref
+
+
+def _check_references(spec: Spec, problems: Problems) -> None:
+    constants = {c.names.canonical for c in spec.constants}
+    structs = {s.names.canonical: s for s in spec.structs}
+    for _, value in _all_exprs(spec):
+        for ref in ex.references(value):
+            if isinstance(ref, ex.Ref) and ref.name not in constants:
+                problems.add(ref.pos, f"unknown constant '{ref.name}'", _close(ref.name, constants))
+            elif isinstance(ref, (ex.SizeOf, ex.OffsetOf)) and ref.struct not in structs:
+                problems.add(ref.pos, f"unknown struct '{ref.struct}'", _close(ref.struct, structs))
+            elif isinstance(ref, ex.OffsetOf):
+                _check_field_path(spec, ref, problems)
+
+
+def _check_field_path(spec: Spec, ref: ex.OffsetOf, problems: Problems) -> None:
+    struct = spec.struct(ref.struct)
+    for depth, name in enumerate(ref.field):
+        fields = {m.names.canonical: m for m in struct.members if isinstance(m, Field)}
+        if name not in fields:
+            problems.add(ref.pos, f"struct {struct.names.canonical} has no field '{name}'", _close(name, fields))
+            return
+        element = _element(fields[name].type)
+        if depth + 1 < len(ref.field):
+            if not isinstance(element, StructRef) or isinstance(fields[name].type, Array):
+                problems.add(ref.pos, f"field '{name}' is not a struct, so it has no fields")
+                return
+            struct = spec.struct(element.name)
+
+
+def _close(name: str, known) -> str:
+    import difflib
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _check_struct_cycles(spec: Spec, problems: Problems) -> None:
+    """A struct may not contain itself by value; pointers are fine."""
+    contains = {
+        s.names.canonical: [(m, _element(m.type).name) for m in s.members
+                            if isinstance(m, Field) and isinstance(_element(m.type), StructRef)]
+        for s in spec.structs
+    }
+    _find_cycles(contains, lambda member: member.pos, "struct contains itself by value",
+                 "use a pointer, ptr(Name), to refer back", problems)
+
+
+def _check_constant_cycles(spec: Spec, problems: Problems) -> None:
+    """Constants may refer to constants and to struct sizes; struct sizes refer to constants."""
+    graph = {}
+    for (kind, owner), value in _all_exprs(spec):
+        if kind not in ("constant", "struct"):
+            continue
+        node = f"{kind}:{owner}"
+        for ref in ex.references(value):
+            target = f"constant:{ref.name}" if isinstance(ref, ex.Ref) else f"struct:{ref.struct}"
+            graph.setdefault(node, []).append((ref, target))
+    for struct in spec.structs:
+        node = f"struct:{struct.names.canonical}"
+        for member in struct.members:
+            if isinstance(member, Field) and isinstance(_element(member.type), StructRef):
+                graph.setdefault(node, []).append((member, f"struct:{_element(member.type).name}"))
+    _find_cycles(graph, lambda ref: ref.pos, "definition depends on itself",
+                 "break the cycle of constants and sizes", problems, only_prefix="constant:")
+
+
+def _find_cycles(graph: dict, pos_of, message: str, hint: str, problems: Problems, only_prefix: str = "") -> None:
+    state = {}
+
+    def visit(node, trail):
+        state[node] = "active"
+        for edge, target in graph.get(node, ()):
+            if state.get(target) == "active":
+                cycle = trail[trail.index(target):] + [target] if target in trail else [node, target]
+                if not only_prefix or any(n.startswith(only_prefix) for n in cycle):
+                    names = " -> ".join(n.split(":", 1)[-1] for n in cycle)
+                    problems.add(pos_of(edge), f"{message}: {names}", hint)
+            elif target not in state:
+                visit(target, trail + [target])
+        state[node] = "done"
+
+    for node in list(graph):
+        if node not in state:
+            visit(node, [node])
+
+
+def _check_names(spec: Spec, problems: Problems) -> None:
+    """Every target spelling must be legal there and unique in its scope."""
+    top_level = []
+    for kind, items in (("constant", spec.constants), ("enum", spec.enums), ("struct", spec.structs)):
+        for item in items:
+            top_level.append((item.names, item.pos, kind))
+    for enum in spec.enums:
+        for value in enum.values:
+            top_level.append((value.names, value.pos, "enum value"))
+    _unique(top_level, problems, skip_python={"enum value"})
+    for struct in spec.structs:
+        for arch in spec.archs:
+            fields = [(m.names, m.pos, "field") for m in struct.members
+                      if isinstance(m, Field) and (m.archs is None or arch in m.archs)]
+            _unique(fields, problems, external=struct.external is not None)
+    for enum in spec.enums:
+        _unique([(v.names, v.pos, "enum value") for v in enum.values], problems, only=("python",))
+
+
+def _unique(entries: list, problems: Problems, skip_python=frozenset(), external=False, only=TARGETS) -> None:
+    for target in only:
+        seen = {}
+        for names, pos, kind in entries:
+            if target == "python" and kind in skip_python:
+                continue
+            spelled = names.for_target(target)
+            if not (external and target == "c") and not (target == "go" and spelled == "_"):
+                if spelled in naming.RESERVED[target]:
+                    problems.add(pos, f"{kind} name '{spelled}' is reserved in {_LANG[target]}",
+                                 f"rename it, or add `{target}: other_name` for {_LANG[target]} only")
+                    continue
+            key = spelled
+            if key in seen and seen[key][0] != pos:
+                problems.add(pos, f"{kind} '{names.canonical}' and '{seen[key][1]}' are both spelled "
+                             f"'{spelled}' in {_LANG[target]}", f"add `{target}: other_name` to one of them")
+            seen.setdefault(key, (pos, names.canonical))
+
+
+_LANG = {"c": "C", "go": "Go", "python": "Python"}
