@@ -1,0 +1,32 @@
+# layoutgen: `make generate` regenerates every output from the spec; `make test` proves them.
+# Both bootstrap what they need on first use (.venv for Python; Debian toolchains for tests).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+SPEC ?= spec/sysmsg.yaml
+OUT ?= generated
+
+.PHONY: all generate test check toolchains pytest clean
+
+all: generate
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+toolchains:
+	@scripts/bootstrap-toolchains.sh
+
+generate: $(STAMP)
+	$(PY) -m codegen generate --spec $(SPEC) --out $(OUT)
+
+pytest: $(STAMP) toolchains
+	$(PY) -m pytest -q
+
+test: pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

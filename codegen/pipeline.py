@@ -1,0 +1,40 @@
+"""The pipeline in one place: load -> resolve -> layout -> render. Each stage raises SpecError on bad input."""
+from __future__ import annotations
+
+import os
+
+from . import layout, load, resolve
+from .ir import Spec
+from .targets import c, python
+from .targets.common import Context
+
+TARGETS = (python, c)
+
+
+def build(spec_path: str) -> tuple:
+    """Load and check a spec; returns (Spec, {arch: Layout})."""
+    text = load.read_text(spec_path)
+    root = load.load_text(text, spec_path)
+    spec = resolve.resolve(root, spec_path, text.encode("utf-8"))
+    return spec, layout.layout_all(spec)
+
+
+def render(spec: Spec, layouts: dict, spec_path: str, out: str) -> dict:
+    """Every output file, path (relative to `out`) -> text. Nothing touches the disk."""
+    anchor = os.path.dirname(os.path.abspath(out))
+    ctx = Context(spec=spec, layouts=layouts,
+                  spec_label=_label(spec_path, anchor), out_label=_label(out, anchor))
+    files = {}
+    for target in TARGETS:
+        files.update(target.render(ctx))
+    return files
+
+
+def generate(spec_path: str, out: str) -> dict:
+    spec, layouts = build(spec_path)
+    return render(spec, layouts, spec_path, out)
+
+
+def _label(path: str, anchor: str) -> str:
+    relative = os.path.relpath(os.path.abspath(path), anchor)
+    return relative if not relative.startswith("..") else os.path.basename(path)

@@ -1,0 +1,1 @@
+"""One module per output language. Each exposes `render(ctx) -> dict[path, text]`."""

@@ -1,0 +1,331 @@
+"""C target: `<name>.h` (types), `<name>_offsets.h` (#define lines for assembly) and
+`<name>_layout_test.c` (a _Static_assert for every layout fact, compiled per arch).
+
+Declarations are rendered once per arch; text that is the same on every arch is
+emitted plain, and text that differs goes under `#if defined(<arch macro>)`.
+"""
+from __future__ import annotations
+
+from .. import expr as ex
+from .. import layout as lay
+from .. import naming
+from ..ir import Padding, Spec
+from ..primitives import ARCHS, PRIMITIVES
+from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
+
+
+def render(ctx: Context) -> dict:
+    name = ctx.spec.name
+    common = {
+        "banner": ctx.banner(),
+        "guard_macro": f"{name.upper()}_GENERATED_{name.upper()}",
+        "archs": [(arch, ARCHS[arch].c_macro) for arch in ctx.spec.archs],
+        "spec_name": name,
+    }
+    header_path, offsets_path = f"c/{name}.h", f"c/{name}_offsets.h"
+    return {
+        header_path: render_template(
+            "c/header.h.j2", **common, includes=_includes(ctx.spec), then_change=then_change(ctx.spec, header_path),
+            doc=comment_lines(ctx.spec.doc), page_checks=_page_checks(ctx),
+            sections=[("Constants", _merge(ctx, _constants)),
+                      ("Enums", _merge(ctx, _enums)),
+                      ("Structs", _merge(ctx, _structs))]),
+        offsets_path: render_template(
+            "c/offsets.h.j2", **common, then_change=then_change(ctx.spec, offsets_path),
+            sections=[("Constants", _merge(ctx, _constants)),
+                      ("Enum values", _merge(ctx, _asm_enums)),
+                      ("Sizes and offsets", _merge(ctx, _offset_macros))]),
+        f"c/{name}_layout_test.c": render_template(
+            "c/layout_test.c.j2", **common, header=f"{name}.h", offsets=f"{name}_offsets.h",
+            blocks=[(ARCHS[arch].c_macro, _facts(ctx, layout)) for arch, layout in ctx.layouts.items()]),
+    }
+
+
+# ---- merging per-arch text -------------------------------------------------
+
+
+def _merge(ctx: Context, produce) -> list:
+    """Run `produce(ctx, layout)` per arch -> [(key, lines)]; group into plain or #if chunks.
+
+    Returns a list of (conditions, lines) where conditions is [] for text shared by
+    every arch, or a list of (macro, lines) for an #if/#elif chain.
+    """
+    per_arch = {arch: dict(produce(ctx, layout)) for arch, layout in ctx.layouts.items()}
+    keys = []
+    for arch in ctx.spec.archs:
+        for key in per_arch[arch]:
+            if key not in keys:
+                keys.append(key)
+    chunks = []
+    for key in keys:
+        texts = {arch: per_arch[arch].get(key) for arch in ctx.spec.archs}
+        present = [arch for arch in ctx.spec.archs if texts[arch] is not None]
+        if len(present) == len(ctx.spec.archs) and all(texts[a] == texts[present[0]] for a in present):
+            chunks.append(([], texts[present[0]]))
+        else:
+            chunks.append(([(ARCHS[a].c_macro, texts[a]) for a in present], []))
+    return chunks
+
+
+# ---- spellings -------------------------------------------------------------
+
+
+def _includes(spec: Spec) -> list:
+    extra = sorted({s.external.include for s in spec.structs if s.external})
+    return ["stdint.h"] + [inc for inc in extra if inc != "stdint.h"]
+
+
+def struct_type(spec: Spec, name: str) -> str:
+    decl = spec.struct(name)
+    return decl.external.c_type if decl.external else f"struct {decl.names.c}"
+
+
+def _c_constants(ctx: Context, layout: lay.Layout) -> dict:
+    return {c.names.canonical: c for c in ctx.spec.constants
+            if "c" in c.targets and c.names.canonical in layout.constants}
+
+
+def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
+    """An expression in C, naming constants the header defines and spelling the rest as values."""
+    visible = _c_constants(ctx, layout)
+
+    def spell(n):
+        if isinstance(n, ex.Num):
+            return str(n.value)
+        if isinstance(n, ex.Ref):
+            return visible[n.name].names.c if n.name in visible else str(layout.constants[n.name])
+        if isinstance(n, ex.SizeOf):
+            return f"{'_Alignof' if n.align else 'sizeof'}({struct_type(ctx.spec, n.struct)})"
+        if isinstance(n, ex.OffsetOf):
+            return f"offsetof({struct_type(ctx.spec, n.struct)}, {'.'.join(_c_field_path(ctx.spec, n))})"
+        if isinstance(n, ex.Unary):
+            return f"{n.op}({spell(n.operand)})"
+        return f"({spell(n.left)} {n.op} {spell(n.right)})"
+
+    return spell(node)
+
+
+def _c_field_path(spec: Spec, node: ex.OffsetOf) -> list:
+    struct, names = spec.struct(node.struct), []
+    for name in node.field:
+        field = next(m for m in struct.members if not isinstance(m, Padding) and m.names.canonical == name)
+        names.append(field.names.c)
+        inner = field.type
+        while hasattr(inner, "element"):
+            inner = inner.element
+        if hasattr(inner, "name") and inner.name in {s.names.canonical for s in spec.structs}:
+            struct = spec.struct(inner.name)
+    return names
+
+
+def _length(ctx: Context, layout: lay.Layout, length_expr: ex.Expr, value: int) -> str:
+    visible = _c_constants(ctx, layout)
+    if isinstance(length_expr, ex.Ref) and length_expr.name in visible:
+        return visible[length_expr.name].names.c
+    return str(value)
+
+
+# ---- sysmsg.h --------------------------------------------------------------
+
+
+def _page_checks(ctx: Context) -> list:
+    return [(c.names.c, ctx.layouts[ctx.spec.archs[0]].constants[c.names.canonical])
+            for c in ctx.spec.constants if c.c_ifndef and "c" in c.targets]
+
+
+def _constants(ctx: Context, layout: lay.Layout):
+    for const in _c_constants(ctx, layout).values():
+        value = layout.constants[const.names.canonical]
+        source = const.expr_for(layout.variant)
+        comment = "" if isinstance(source, ex.Num) and source.value == value else f"  /* {ex.render(source)} */"
+        lines = [f"/* {line} */" if line else "" for line in comment_lines(const.doc, 84)]
+        define = f"#define {const.names.c} {value}{comment}"
+        if const.c_ifndef:
+            lines += [f"#ifndef {const.names.c}", define, "#endif"]
+        else:
+            lines.append(define)
+        yield const.names.canonical, [line for line in lines if line]
+
+
+def _enums(ctx: Context, layout: lay.Layout):
+    for enum_layout in layout.enums.values():
+        enum = enum_layout.enum
+        lines = _doc_block(enum.doc) + [f"enum {enum.names.c} {{"]
+        for value, number in enum_layout.values:
+            doc = doc_of(value)
+            lines.append(f"  {value.names.c} = {number},{f'  /* {doc} */' if doc else ''}")
+        lines.append("};")
+        yield enum.names.canonical, lines
+
+
+def _doc_block(doc: str) -> list:
+    text = comment_lines(doc, 84)
+    if not text:
+        return []
+    return ["/*"] + [f" * {line}".rstrip() for line in text] + [" */"]
+
+
+def _structs(ctx: Context, layout: lay.Layout):
+    spec = ctx.spec
+    for struct in spec.structs:
+        if struct.names.canonical not in layout.structs:
+            continue
+        if struct.external:
+            yield "fwd:" + struct.names.canonical, [
+                f"/* {struct.names.canonical} is the system's {struct.external.c_type} from "
+                f"<{struct.external.include}>; the spec only describes its layout. */"]
+    for struct_layout in struct_order(layout):
+        decl = spec.struct(struct_layout.name)
+        if decl.external:
+            continue
+        yield decl.names.canonical, _struct_lines(ctx, layout, decl, struct_layout)
+
+
+def _struct_lines(ctx, layout, decl, struct_layout) -> list:
+    lines = _doc_block(decl.doc + f"\n\n{struct_layout.size} bytes, aligned to {struct_layout.align}.")
+    lines.append(f"struct {decl.names.c} {{")
+    pad_index = 0
+    for slot in struct_layout.slots:
+        if isinstance(slot, lay.FieldSlot):
+            doc = doc_of(slot.field)
+            if doc:
+                lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
+            lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {slot.offset}, size {slot.size} */")
+        elif isinstance(slot, lay.PadSlot):
+            name = slot.padding.c_name or f"_pad{pad_index}"
+            pad_index += 1
+            lines.append(f"  uint8_t {name}[{slot.size}];  /* offset {slot.offset}: explicit padding */")
+        else:
+            lines.append(f"  /* {slot.size} bytes of {'tail ' if slot.tail else ''}padding at offset {slot.offset} */")
+    attributes = []
+    if decl.packed:
+        attributes.append("packed")
+    if decl.align:
+        attributes.append(f"aligned({decl.align})")
+    suffix = f" __attribute__(({', '.join(attributes)}))" if attributes else ""
+    lines.append(f"}}{suffix};")
+    return lines
+
+
+def _declaration(ctx: Context, layout: lay.Layout, slot: lay.FieldSlot) -> str:
+    spec = ctx.spec
+    name = slot.field.names.c
+    if slot.struct is not None:
+        base = struct_type(spec, slot.struct)
+        comment = ""
+    elif slot.scalar.is_pointer:
+        base = (struct_type(spec, slot.scalar.pointer_to) if slot.scalar.pointer_to else "void") + " *"
+        comment = ""
+    else:
+        base = PRIMITIVES[slot.scalar.prim].c
+        comment = f" /* enum {spec.enum(slot.scalar.enum).names.c} */" if slot.scalar.enum else ""
+    dims = ""
+    ref = slot.field.type
+    for length in slot.shape:
+        dims += f"[{_length(ctx, layout, ref.length, length)}]"
+        ref = ref.element
+    attribute = f" __attribute__((aligned({slot.field.align})))" if slot.field.align else ""
+    spacer = "" if base.endswith("*") else " "
+    return f"{base}{comment}{spacer}{name}{dims}{attribute}"
+
+
+# ---- sysmsg_offsets.h ------------------------------------------------------
+
+
+def _asm_enums(ctx: Context, layout: lay.Layout):
+    for enum_layout in layout.enums.values():
+        yield enum_layout.enum.names.canonical, [
+            f"#define {naming.asm_enum_name(value.names.c)} {number}" for value, number in enum_layout.values]
+
+
+def offset_entries(spec: Spec, layout: lay.Layout, struct_name: str):
+    """(macro name, offset, C member path, spec path) for every field, nested fields included."""
+    top = spec.struct(struct_name).names.c
+
+    def walk(name, prefix_c, prefix_spec, base):
+        for slot in layout.structs[name].fields:
+            c_path = prefix_c + [slot.field.names.c]
+            spec_path = prefix_spec + [slot.field.names.canonical]
+            yield naming.offset_macro([top] + c_path), base + slot.offset, c_path, spec_path
+            if slot.struct is not None and not slot.shape:
+                yield from walk(slot.struct, c_path, spec_path, base + slot.offset)
+
+    yield from walk(struct_name, [], [], 0)
+
+
+def _offset_macros(ctx: Context, layout: lay.Layout):
+    for struct_layout in struct_order(layout):
+        decl = ctx.spec.struct(struct_layout.name)
+        lines = [f"#define sizeof_{decl.names.c} {struct_layout.size}"]
+        lines += [f"#define {macro} {offset}"
+                  for macro, offset, _, _ in offset_entries(ctx.spec, layout, struct_layout.name)]
+        yield decl.names.canonical, lines
+
+
+# ---- layout test -----------------------------------------------------------
+
+
+def _facts(ctx: Context, layout: lay.Layout) -> list:
+    """(C condition, message) pairs: one _Static_assert each."""
+    spec, facts = ctx.spec, []
+    for struct_layout in struct_order(layout):
+        decl = spec.struct(struct_layout.name)
+        ctype, label = struct_type(spec, decl.names.canonical), decl.names.canonical
+        facts.append((f"sizeof({ctype}) == {struct_layout.size}", f"{label}: size: spec says {struct_layout.size}"))
+        facts.append((f"_Alignof({ctype}) == {struct_layout.align}",
+                      f"{label}: alignment: spec says {struct_layout.align}"))
+        facts.append((f"sizeof_{decl.names.c} == sizeof({ctype})", f"sizeof_{decl.names.c} disagrees with sizeof"))
+        for slot in struct_layout.slots:
+            if isinstance(slot, lay.FieldSlot):
+                member, where = slot.field.names.c, f"{label}.{slot.field.names.canonical}"
+            elif isinstance(slot, lay.PadSlot) and slot.padding.c_name:
+                member, where = slot.padding.c_name, f"{label}.{slot.padding.c_name}"
+            else:
+                continue
+            facts.append((f"offsetof({ctype}, {member}) == {slot.offset}", f"{where}: offset: spec says {slot.offset}"))
+            facts.append((f"sizeof((({ctype} *)0)->{member}) == {slot.size}", f"{where}: size: spec says {slot.size}"))
+        for macro, offset, c_path, spec_path in offset_entries(spec, layout, struct_layout.name):
+            facts.append((f"{macro} == offsetof({ctype}, {'.'.join(c_path)})",
+                          f"{macro} ({label}.{'.'.join(spec_path)}): spec says {offset}"))
+    for const in _c_constants(ctx, layout).values():
+        value = layout.constants[const.names.canonical]
+        facts.append((f"{const.names.c} == {value}", f"constant {const.names.canonical}: spec says {value}"))
+    for enum_layout in layout.enums.values():
+        for value, number in enum_layout.values:
+            where = f"{enum_layout.enum.names.canonical}.{value.names.canonical}"
+            facts.append((f"{value.names.c} == {number}", f"{where}: spec says {number}"))
+            facts.append((f"{naming.asm_enum_name(value.names.c)} == {value.names.c}",
+                          f"{naming.asm_enum_name(value.names.c)} disagrees with {value.names.c}"))
+            facts.append((f"sizeof(enum {enum_layout.enum.names.c}) <= {PRIMITIVES[enum_layout.enum.base.name].size}",
+                          f"{where}: the C enum is wider than {enum_layout.enum.base.name}"))
+    for assertion in spec.asserts:
+        facts.append((c_expr(ctx, layout, assertion.expr), f"assert: {assertion.source}"))
+    facts.extend(_region_facts(ctx, layout))
+    return [(condition, message.replace('"', "'")) for condition, message in facts]
+
+
+def _region_facts(ctx: Context, layout: lay.Layout) -> list:
+    facts = []
+
+    def visit(region, label, parent_size):
+        size = c_expr(ctx, layout, region.size)
+        offset = c_expr(ctx, layout, region.offset)
+        if parent_size is not None:
+            facts.append((f"{offset} >= 0 && ({offset}) + ({size}) <= ({parent_size})",
+                          f"region {label} lies inside its parent"))
+        if region.holds:
+            facts.append((f"sizeof({struct_type(ctx.spec, region.holds)}) <= ({size})",
+                          f"region {label} holds {region.holds}"))
+        parts = region.parts
+        for index, part in enumerate(parts):
+            for other in parts[index + 1:]:
+                a0, a1 = c_expr(ctx, layout, part.offset), c_expr(ctx, layout, part.size)
+                b0, b1 = c_expr(ctx, layout, other.offset), c_expr(ctx, layout, other.size)
+                facts.append((f"({a0}) + ({a1}) <= ({b0}) || ({b0}) + ({b1}) <= ({a0})",
+                              f"regions {label}.{part.names.canonical} and {label}.{other.names.canonical} do not overlap"))
+        for part in parts:
+            visit(part, f"{label}.{part.names.canonical}", size)
+
+    for region in ctx.spec.regions:
+        visit(region, region.names.canonical, None)
+    return facts

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite needs, but only those that are missing.
+# Runs apt-get directly as root, through sudo otherwise. Safe to run again and again.
+set -euo pipefail
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+
+have_cmd gcc || need+=(gcc libc6-dev)
+have_cmd aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu)
+[ -f /usr/aarch64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-arm64-cross)
+have_cmd go || need+=(golang-go)
+have_cmd qemu-aarch64 || need+=(qemu-user)
+have_cmd pahole || need+=(dwarves)
+have_cmd git || need+=(git)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "bootstrap: installing missing Debian packages: ${need[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif have_cmd sudo; then
+  as_root=(sudo)
+else
+  echo "bootstrap: need root or sudo to install: ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
