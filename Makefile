@@ -26,7 +26,13 @@ generate: $(STAMP)
 pytest: $(STAMP) toolchains
 	$(PY) -m pytest -q
 
-test: pytest
+check: $(STAMP) toolchains
+	$(PY) -m codegen check --spec $(SPEC) --out $(OUT)
+
+test: check pytest
+
+# Each concern adds its own rules (and extends TEST_STEPS) in mk/<concern>.mk.
+-include mk/*.mk
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -21,6 +21,11 @@ def _generate(args) -> int:
     return EXIT_OK
 
 
+def _check(args) -> int:
+    from .check.runner import run_check
+    return run_check(args.spec, args.out)
+
+
 def _lint_ifchange(args) -> int:
     from .lint import ifchange
     return ifchange.run(args)
@@ -34,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--spec", default=DEFAULT_SPEC, help="the spec file (default: %(default)s)")
     generate.add_argument("--out", default="generated", help="the output folder (default: %(default)s)")
     generate.set_defaults(run=_generate)
+
+    check = commands.add_parser("check", help="fail when generated files drift from the spec or the compilers disagree")
+    check.add_argument("--spec", default=DEFAULT_SPEC, help="the spec file (default: %(default)s)")
+    check.add_argument("--out", default="generated", help="the committed output folder (default: %(default)s)")
+    check.set_defaults(run=_check)
 
     try:
         from .lint import ifchange

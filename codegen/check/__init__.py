@@ -1,0 +1,1 @@
+"""`layoutgen check`: the drift gate. Each step lives in its own module here."""

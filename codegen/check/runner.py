@@ -1,0 +1,57 @@
+"""Run every check step in order and print a summary. Exit 0 when all hold, 1 otherwise."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import pipeline
+from . import c_asserts, drift
+from .toolchain import ToolMissing
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable  # (spec, layouts, spec_path, out) -> list of problem strings
+
+
+def _drift(spec, layouts, spec_path, out):
+    return drift.compare(pipeline.render(spec, layouts, spec_path, out), out)
+
+
+def _c_asserts(spec, layouts, spec_path, out):
+    return [p for arch in spec.archs for p in c_asserts.compile_layout_test(out, spec.name, arch)]
+
+
+def steps() -> list:
+    """The steps in order; later modules (DWARF, Go, lint) add themselves here."""
+    found = [Step("generated files match the spec", _drift),
+             Step("C layout asserts compile on every arch", _c_asserts)]
+    return found
+
+
+def run_check(spec_path: str, out: str, only=None, stream=sys.stdout) -> int:
+    spec, layouts = pipeline.build(spec_path)
+    failed = []
+    for step in steps():
+        if only and step.name not in only:
+            continue
+        started = time.monotonic()
+        try:
+            problems = step.run(spec, layouts, spec_path, out)
+        except ToolMissing as missing:
+            problems = [str(missing)]
+        took = time.monotonic() - started
+        status = "ok" if not problems else "FAILED"
+        print(f"check: {step.name}: {status} ({took:.2f}s)", file=stream)
+        for problem in problems:
+            print(f"  {problem}", file=stream)
+        if problems:
+            failed.append(step.name)
+    if failed:
+        print(f"check: {len(failed)} step(s) failed: {', '.join(failed)}", file=stream)
+        return 1
+    print("check: everything holds", file=stream)
+    return 0
