@@ -129,6 +129,16 @@ class Layout:
         return self.structs[name]
 
 
+def nested_fields(layout: "Layout", struct_name: str, base: int = 0, outer: tuple = ()):
+    """Yield (FieldSlot chain from the outer struct down, absolute offset) for every field,
+    descending into nested structs (not into arrays of structs: those are reached by index)."""
+    for slot in layout.structs[struct_name].fields:
+        chain = outer + (slot,)
+        yield chain, base + slot.offset
+        if slot.struct is not None and not slot.shape:
+            yield from nested_fields(layout, slot.struct, base + slot.offset, chain)
+
+
 def layout_all(spec: Spec) -> dict:
     """Layouts for every variant of the spec, keyed by arch."""
     return {variant.arch: layout(spec, variant) for variant in spec.variants}

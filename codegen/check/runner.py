@@ -1,14 +1,15 @@
 """Run every check step in order and print a summary. Exit 0 when all hold, 1 otherwise."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from .. import pipeline
-from . import c_asserts, drift
-from .toolchain import ToolMissing
+from . import c_asserts, drift, dwarf
+from .toolchain import ToolMissing, run
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,28 @@ def _c_asserts(spec, layouts, spec_path, out):
     return [p for arch in spec.archs for p in c_asserts.compile_layout_test(out, spec.name, arch)]
 
 
+def _python_layout_tests(spec, layouts, spec_path, out):
+    """Run the generated pytest file against the parsers in `out` (not whatever is installed)."""
+    folder = os.path.join(out, "python")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(folder), PYTHONDONTWRITEBYTECODE="1")
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", folder,
+                  os.path.join(folder, "tests")], env=env)
+    if result.returncode == 0:
+        return []
+    failures = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR", "E  "))]
+    return ["generated Python layout tests fail:"] + ["    " + line for line in failures[:20]]
+
+
+def _dwarf(spec, layouts, spec_path, out):
+    return dwarf.check(spec, layouts, out)
+
+
 def steps() -> list:
     """The steps in order; later modules (DWARF, Go, lint) add themselves here."""
     found = [Step("generated files match the spec", _drift),
-             Step("C layout asserts compile on every arch", _c_asserts)]
+             Step("C layout asserts compile on every arch", _c_asserts),
+             Step("DWARF of the compiled header matches the spec", _dwarf),
+             Step("Python parsers match the frozen layout", _python_layout_tests)]
     return found
 
 

@@ -147,9 +147,19 @@ def _constants(ctx: Context, layout: lay.Layout):
         yield const.names.canonical, [line for line in lines if line]
 
 
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+
+
 def _enums(ctx: Context, layout: lay.Layout):
     for enum_layout in layout.enums.values():
         enum = enum_layout.enum
+        if not all(_INT_MIN <= number <= _INT_MAX for _, number in enum_layout.values):
+            # ISO C enumerators must fit in int; wider values become typed macros.
+            suffix = "LL" if PRIMITIVES[enum.base.name].signed else "ULL"
+            lines = _doc_block(enum.doc) + [f"#define {value.names.c} {number}{suffix}"
+                                            for value, number in enum_layout.values]
+            yield enum.names.canonical, lines
+            continue
         lines = _doc_block(enum.doc) + [f"enum {enum.names.c} {{"]
         for value, number in enum_layout.values:
             doc = doc_of(value)
@@ -241,16 +251,10 @@ def _asm_enums(ctx: Context, layout: lay.Layout):
 def offset_entries(spec: Spec, layout: lay.Layout, struct_name: str):
     """(macro name, offset, C member path, spec path) for every field, nested fields included."""
     top = spec.struct(struct_name).names.c
-
-    def walk(name, prefix_c, prefix_spec, base):
-        for slot in layout.structs[name].fields:
-            c_path = prefix_c + [slot.field.names.c]
-            spec_path = prefix_spec + [slot.field.names.canonical]
-            yield naming.offset_macro([top] + c_path), base + slot.offset, c_path, spec_path
-            if slot.struct is not None and not slot.shape:
-                yield from walk(slot.struct, c_path, spec_path, base + slot.offset)
-
-    yield from walk(struct_name, [], [], 0)
+    for chain, offset in lay.nested_fields(layout, struct_name):
+        c_path = [slot.field.names.c for slot in chain]
+        spec_path = [slot.field.names.canonical for slot in chain]
+        yield naming.offset_macro([top] + c_path), offset, c_path, spec_path
 
 
 def _offset_macros(ctx: Context, layout: lay.Layout):
@@ -296,8 +300,9 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
             facts.append((f"{value.names.c} == {number}", f"{where}: spec says {number}"))
             facts.append((f"{naming.asm_enum_name(value.names.c)} == {value.names.c}",
                           f"{naming.asm_enum_name(value.names.c)} disagrees with {value.names.c}"))
-            facts.append((f"sizeof(enum {enum_layout.enum.names.c}) <= {PRIMITIVES[enum_layout.enum.base.name].size}",
-                          f"{where}: the C enum is wider than {enum_layout.enum.base.name}"))
+            ctype = PRIMITIVES[enum_layout.enum.base.name].c
+            facts.append((f"({ctype})({value.names.c}) == {value.names.c}",
+                          f"{where}: value does not fit the field type {ctype}"))
     for assertion in spec.asserts:
         facts.append((c_expr(ctx, layout, assertion.expr), f"assert: {assertion.source}"))
     facts.extend(_region_facts(ctx, layout))

@@ -39,7 +39,24 @@ def render(ctx: Context) -> dict:
         arch_modules=", ".join(f"`{package}.{a}`" for a in ctx.spec.archs),
         arch_tuple="".join(f'"{a}", ' for a in ctx.spec.archs).rstrip(" "), digest=ctx.spec.digest)
     files[f"python/{package}/py.typed"] = ""
+    files[f"python/tests/test_{package}_layout.py"] = render_template(
+        "python/test_layout.py.j2", banner=banner, package=package,
+        facts=[(arch, _layout_facts(ctx, layout)) for arch, layout in ctx.layouts.items()],
+        constants=[(arch, [(c.names.python, layout.constants[c.names.canonical])
+                           for c in ctx.spec.constants
+                           if "python" in c.targets and c.names.canonical in layout.constants])
+                   for arch, layout in ctx.layouts.items()])
     return files
+
+
+def _layout_facts(ctx: Context, layout: lay.Layout) -> list:
+    """Per struct: its size and the offset of every field, nested fields as dotted paths."""
+    facts = []
+    for struct in struct_order(layout):
+        offsets = [(".".join(slot.field.names.python for slot in chain), offset)
+                   for chain, offset in lay.nested_fields(layout, struct.name)]
+        facts.append({"name": ctx.spec.struct(struct.name).names.python, "size": struct.size, "offsets": offsets})
+    return facts
 
 
 def _arch_model(ctx: Context, layout: lay.Layout) -> dict:

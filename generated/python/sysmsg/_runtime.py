@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 
-from construct import Adapter, Construct, ConstructError, Padding, Subconstruct
+from construct import Adapter, Construct, ConstructError, Padding, Renamed, Subconstruct
 
 
 class Named(Subconstruct):
@@ -82,3 +82,33 @@ class IntEnum(enum.IntEnum):
 
     def __str__(self) -> str:
         return f"{type(self).__name__}.{self.name}({int(self)})"
+
+
+def field_offsets(con: Construct, base: int = 0, prefix: str = "") -> dict:
+    """Offsets of every named field, nested struct fields as dotted paths, as construct sees them.
+
+    Derived from the constructs' own sizes, so tests can compare it with the spec.
+    """
+    struct = _unwrap(con)
+    offsets, offset = {}, base
+    for sub in struct.subcons:
+        if sub.name:
+            offsets[prefix + sub.name] = offset
+            inner = _unwrap_renamed(sub)
+            if isinstance(inner, Named):
+                offsets.update(field_offsets(inner, offset, f"{prefix}{sub.name}."))
+        offset += sub.sizeof()
+    return offsets
+
+
+def _unwrap_renamed(con: Construct) -> Construct:
+    while isinstance(con, Renamed):
+        con = con.subcon
+    return con
+
+
+def _unwrap(con: Construct) -> Construct:
+    con = _unwrap_renamed(con)
+    while isinstance(con, Named):
+        con = _unwrap_renamed(con.subcon)
+    return con

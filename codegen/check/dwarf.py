@@ -1,0 +1,331 @@
+"""Read back, from the compiler's debug info, the structs the generated header declares,
+and compare them with the spec member by member.
+
+The C asserts only test members the spec knows about. The compiler's own record of a
+struct lists every member it has, so a member added to the header by hand (with no
+assert to trip) shows up here as one the spec does not name.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import layout as lay
+from ..primitives import PRIMITIVES
+from ..targets.c import struct_type
+from .toolchain import ToolMissing, c_compiler, run
+
+# Debug info at -O0 keeps every member; no -Werror: this step judges layouts, not style.
+DWARF_FLAGS = ["-g", "-O0", "-std=gnu11", "-c"]
+PROBE_PREFIX = "layoutgen_dwarf_probe_"
+QUALIFIERS = {"DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type",
+              "DW_TAG_restrict_type", "DW_TAG_atomic_type"}
+TAG_KEYWORDS = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union",
+                "DW_TAG_enumeration_type": "enum"}
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    type: str  # C spelling before the name, e.g. "struct sysmsg *"; for the report only
+    dims: str  # array suffix after the name, e.g. "[31]"
+    offset: int
+    size: int
+
+    @property
+    def declaration(self) -> str:
+        spacer = "" if self.type.endswith("*") else " "
+        return f"{self.type}{spacer}{self.name}{self.dims};"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A struct as its size and named members, whether the spec or the compiler says so."""
+
+    size: int
+    members: tuple  # of Member, in declaration order
+
+
+@dataclass(frozen=True)
+class Counts:
+    structs: int
+    members: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    problems: tuple  # of str
+    counts: dict  # arch -> Counts, for the archs whose probe compiled
+
+
+def check(spec, layouts, out) -> list:
+    """Problems, one string each (a whole report per struct); empty when DWARF agrees."""
+    return list(cross_check(spec, layouts, out).problems)
+
+
+def cross_check(spec, layouts, out) -> Outcome:
+    problems, counts = [], {}
+    for arch, layout in layouts.items():
+        found, arch_counts = check_arch(spec, layout, out)
+        problems.extend(found)
+        if arch_counts is not None:
+            counts[arch] = arch_counts
+    return Outcome(tuple(problems), counts)
+
+
+def check_arch(spec, layout: lay.Layout, out: str) -> tuple:
+    """(problems, Counts or None) for one arch; None when nothing could be compared."""
+    data, problems = compile_probe(spec, list(layout.structs), out, layout.variant.arch)
+    if data is None:
+        return problems, None
+    return judge(spec, layout, read_structs(data))
+
+
+def judge(spec, layout: lay.Layout, compiled: dict) -> tuple:
+    """(problems, Counts or None): every struct of `layout` against what DWARF said of it."""
+    arch, names, problems = layout.variant.arch, list(layout.structs), []
+    if not compiled:
+        return [f"DWARF on {arch}: the probe object holds no struct at all, so nothing was compared"], None
+    structs = members = 0
+    for name in names:
+        if name not in compiled:
+            problems.append(f"DWARF on {arch}: {struct_type(spec, name)} ({name}) is missing from the debug info")
+            continue
+        expected = spec_shape(spec, layout, name)
+        structs += 1
+        members += len(_row_names(expected, compiled[name]))
+        report = compare(f"{name} ({arch})", struct_type(spec, name), expected, compiled[name])
+        if report:
+            problems.append(report)
+    return problems, Counts(structs, members)
+
+
+# ---- compiling -------------------------------------------------------------
+
+
+def probe_source(spec, names) -> str:
+    """A translation unit with one global per struct, so the compiler describes each in full."""
+    lines = [f'#include "{spec.name}.h"', ""]
+    lines += [f"{struct_type(spec, name)} {PROBE_PREFIX}{name};" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def compile_probe(spec, names, out: str, arch: str) -> tuple:
+    """(object file bytes, []) or (None, problems) when the probe does not compile."""
+    compiler = c_compiler(arch)
+    with tempfile.TemporaryDirectory() as scratch:
+        source, target = os.path.join(scratch, "probe.c"), os.path.join(scratch, "probe.o")
+        with open(source, "w") as handle:
+            handle.write(probe_source(spec, names))
+        result = run([compiler, *DWARF_FLAGS, "-I", os.path.join(out, "c"), source, "-o", target])
+        if result.returncode != 0:
+            errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
+            return None, [f"DWARF probe does not compile on {arch} ({os.path.basename(compiler)}):\n"
+                          + "\n".join("    " + e for e in errors[:20])]
+        with open(target, "rb") as handle:
+            return handle.read(), []
+
+
+# ---- reading DWARF ---------------------------------------------------------
+
+
+def read_structs(data: bytes) -> dict:
+    """{canonical struct name: Shape} for every probe variable found in the object's DWARF."""
+    try:
+        from elftools.elf.elffile import ELFFile
+    except ImportError as missing:  # a tool the step needs, reported like a missing compiler
+        raise ToolMissing("pyelftools is not installed (pip install pyelftools)") from missing
+    dwarf = ELFFile(io.BytesIO(data)).get_dwarf_info()
+    found = {}
+    for unit in dwarf.iter_CUs():
+        for die in unit.get_top_DIE().iter_children():
+            name = _name(die)
+            if die.tag != "DW_TAG_variable" or not name or not name.startswith(PROBE_PREFIX):
+                continue
+            struct = _strip(die.get_DIE_from_attribute("DW_AT_type"))
+            if struct.tag == "DW_TAG_structure_type" and "DW_AT_byte_size" in struct.attributes:
+                found[name[len(PROBE_PREFIX):]] = _shape(struct)
+    return found
+
+
+def _shape(struct) -> Shape:
+    members, anonymous = [], 0
+    for child in struct.iter_children():
+        if child.tag != "DW_TAG_member":
+            continue
+        name = _name(child)
+        if name is None:  # an unnamed union or struct member; the spec has none
+            name, anonymous = f"<anonymous {anonymous}>", anonymous + 1
+        kind = child.get_DIE_from_attribute("DW_AT_type")
+        prefix, dims = _spelling(kind)
+        members.append(Member(name, prefix, dims, _member_offset(child), _size(kind)))
+    return Shape(struct.attributes["DW_AT_byte_size"].value, tuple(members))
+
+
+def _name(die) -> Optional[str]:
+    attribute = die.attributes.get("DW_AT_name")
+    return attribute.value.decode("utf-8", "replace") if attribute else None
+
+
+def _strip(die):
+    """The type under any typedefs and qualifiers."""
+    while die.tag in QUALIFIERS and "DW_AT_type" in die.attributes:
+        die = die.get_DIE_from_attribute("DW_AT_type")
+    return die
+
+
+def _member_offset(member) -> int:
+    location = member.attributes.get("DW_AT_data_member_location")
+    if location is None:  # a bit-field, or a union member at 0
+        bits = member.attributes.get("DW_AT_data_bit_offset")
+        return bits.value // 8 if bits else 0
+    if isinstance(location.value, int):
+        return location.value
+    # Older DWARF spells the offset as an expression: DW_OP_plus_uconst <offset>.
+    from elftools.dwarf.dwarf_expr import DWARFExprParser
+    ops = DWARFExprParser(member.dwarfinfo.structs).parse_expr(location.value)
+    if len(ops) == 1 and ops[0].op_name == "DW_OP_plus_uconst":
+        return ops[0].args[0]
+    raise ValueError(f"member {_name(member)}: unsupported location expression {ops}")
+
+
+def _size(die) -> int:
+    base = _strip(die)
+    if base.tag == "DW_TAG_array_type":
+        count = 1
+        for length in _dims(base):
+            count *= length
+        return count * _size(base.get_DIE_from_attribute("DW_AT_type"))
+    size = base.attributes.get("DW_AT_byte_size")
+    return size.value if size else 0
+
+
+def _dims(array) -> list:
+    lengths = []
+    for sub in array.iter_children():
+        if sub.tag != "DW_TAG_subrange_type":
+            continue
+        if "DW_AT_count" in sub.attributes:
+            lengths.append(sub.attributes["DW_AT_count"].value)
+        elif "DW_AT_upper_bound" in sub.attributes:
+            lower = sub.attributes.get("DW_AT_lower_bound")
+            lengths.append(sub.attributes["DW_AT_upper_bound"].value + 1 - (lower.value if lower else 0))
+        else:
+            lengths.append(0)  # a flexible array member takes no room
+    return lengths
+
+
+def _spelling(die) -> tuple:
+    """(type before the name, array suffix) as C would write the member's type."""
+    if die.tag == "DW_TAG_array_type":
+        prefix, _ = _spelling(die.get_DIE_from_attribute("DW_AT_type"))
+        return prefix, "".join(f"[{n}]" for n in _dims(die))
+    if die.tag == "DW_TAG_pointer_type":
+        target = _spelling(die.get_DIE_from_attribute("DW_AT_type"))[0] if "DW_AT_type" in die.attributes else "void"
+        return target + (" *" if not target.endswith("*") else "*"), ""
+    if die.tag in ("DW_TAG_const_type", "DW_TAG_volatile_type"):
+        inner = _spelling(die.get_DIE_from_attribute("DW_AT_type"))[0] if "DW_AT_type" in die.attributes else "void"
+        return f"{die.tag[7:-5]} {inner}", ""
+    name = _name(die)
+    keyword = TAG_KEYWORDS.get(die.tag)
+    if keyword:
+        return f"{keyword} {name or '{...}'}", ""
+    return name or "?", ""
+
+
+# ---- the spec's side -------------------------------------------------------
+
+
+def spec_shape(spec, layout: lay.Layout, name: str) -> Shape:
+    """The members the header should declare: fields and explicit padding, never holes."""
+    struct_layout, members, pad_index = layout.structs[name], [], 0
+    for slot in struct_layout.slots:
+        if isinstance(slot, lay.FieldSlot):
+            dims = "".join(f"[{n}]" for n in slot.shape)
+            members.append(Member(slot.field.names.c, _spec_type(spec, slot), dims, slot.offset, slot.size))
+        elif isinstance(slot, lay.PadSlot):
+            # Unnamed padding is spelled _pad<N> by the C target; the drift step pins that text.
+            pad_name = slot.padding.c_name or f"_pad{pad_index}"
+            pad_index += 1
+            members.append(Member(pad_name, "uint8_t", f"[{slot.size}]", slot.offset, slot.size))
+    return Shape(struct_layout.size, tuple(members))
+
+
+def _spec_type(spec, slot: lay.FieldSlot) -> str:
+    if slot.struct is not None:
+        return struct_type(spec, slot.struct)
+    if slot.scalar.is_pointer:
+        target = slot.scalar.pointer_to
+        return (struct_type(spec, target) if target else "void") + " *"
+    return PRIMITIVES[slot.scalar.prim].c
+
+
+# ---- comparing and reporting -----------------------------------------------
+
+
+def _row_names(expected: Shape, actual: Shape) -> list:
+    """Member names in spec order, with members only the compiler has slotted in where it put them."""
+    names = [m.name for m in expected.members]
+    compiled = [m.name for m in actual.members]
+    for index, name in enumerate(compiled):
+        if name not in names:
+            names.insert(names.index(compiled[index - 1]) + 1 if index else 0, name)
+    return names
+
+
+def compare(label: str, c_type: str, expected: Shape, actual: Shape) -> Optional[str]:
+    """None when the shapes agree; otherwise a two-column report, spec on the left."""
+    spec_by_name = {m.name: m for m in expected.members}
+    compiled_by_name = {m.name: m for m in actual.members}
+    rows, differing = [], []
+    for name in _row_names(expected, actual):
+        left, right = spec_by_name.get(name), compiled_by_name.get(name)
+        same = left is not None and right is not None and (left.offset, left.size) == (right.offset, right.size)
+        if not same:
+            differing.append(_why(name, left, right))
+        rows.append((same, _cell(left), _cell(right)))
+    size_differs = expected.size != actual.size
+    rows.append((not size_differs, f"/* size: {expected.size} */", f"/* size: {actual.size} */"))
+    if not differing and not size_differs:
+        return None
+    return "\n".join(_table(label, c_type, rows) + [_summary(label, differing, expected, actual)])
+
+
+def _cell(member: Optional[Member]) -> str:
+    if member is None:
+        return "-"
+    return f"{member.declaration:<40} /* {member.offset:5} {member.size:5} */"
+
+
+def _why(name: str, left: Optional[Member], right: Optional[Member]) -> str:
+    if left is None:
+        return f"{name} (not in the spec)"
+    if right is None:
+        return f"{name} (missing from the compiled struct)"
+    moved = []
+    if left.offset != right.offset:
+        moved.append(f"offset {left.offset} -> {right.offset}")
+    if left.size != right.size:
+        moved.append(f"size {left.size} -> {right.size}")
+    return f"{name} ({', '.join(moved)})"
+
+
+def _table(label: str, c_type: str, rows: list) -> list:
+    width = max(len(left) for _, left, _ in rows + [(True, "spec", "")])
+    lines = [f"{label}: {c_type}, spec vs compiler (DWARF); '!' marks a difference",
+             f"    {'spec':<{width}} | compiler"]
+    lines += [f"  {' ' if same else '!'} {left:<{width}} | {right}" for same, left, right in rows]
+    return lines
+
+
+def _summary(label: str, differing: list, expected: Shape, actual: Shape) -> str:
+    parts = []
+    if differing:
+        noun = "member differs" if len(differing) == 1 else "members differ"
+        parts.append(f"{len(differing)} {noun}: {'; '.join(differing)}")
+    if expected.size != actual.size:
+        parts.append(f"size: spec says {expected.size}, compiler says {actual.size}")
+    return f"  {label}: {'; '.join(parts)}"

@@ -1,0 +1,52 @@
+"""Shared helpers: run the real CLI, generate into temporary folders, call real compilers."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = os.path.join(ROOT, "spec", "sysmsg.yaml")
+GENERATED = os.path.join(ROOT, "generated")
+C_COMPILERS = {"amd64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
+C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
+
+
+def run_cli(*args, cwd=ROOT):
+    """Run `python -m codegen ARGS` in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def compiler(arch: str) -> str:
+    """The real compiler for an arch; its absence is a test failure, never a skip."""
+    path = shutil.which(C_COMPILERS[arch])
+    assert path, f"{C_COMPILERS[arch]} is missing: run `make toolchains`"
+    return path
+
+
+def compile_c(arch: str, source: str, *extra, include=None):
+    command = [compiler(arch), *C_FLAGS, *extra]
+    if include:
+        command += ["-I", include]
+    return subprocess.run(command + [source], capture_output=True, text=True)
+
+
+@pytest.fixture
+def generate(tmp_path):
+    """Generate from a spec (a path or YAML text) into a fresh folder; returns the folder."""
+    def run(spec, name="out"):
+        if not os.path.exists(str(spec)):
+            path = tmp_path / "spec.yaml"
+            path.write_text(spec)
+            spec = str(path)
+        out = tmp_path / name
+        result = run_cli("generate", "--spec", str(spec), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        return out
+    return run
+
+
+ARCHS = ("amd64", "arm64")
