@@ -28,6 +28,7 @@ pytest: $(STAMP) toolchains
 
 check: $(STAMP) toolchains
 	$(PY) -m codegen check --spec $(SPEC) --out $(OUT)
+	$(PY) -m codegen lint-ifchange
 
 test: check pytest
 

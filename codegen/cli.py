@@ -23,7 +23,7 @@ def _generate(args) -> int:
 
 def _check(args) -> int:
     from .check.runner import run_check
-    return run_check(args.spec, args.out)
+    return run_check(args.spec, args.out, consumer_folders=tuple(args.consumers or ["stub"]))
 
 
 def _lint_ifchange(args) -> int:
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="fail when generated files drift from the spec or the compilers disagree")
     check.add_argument("--spec", default=DEFAULT_SPEC, help="the spec file (default: %(default)s)")
     check.add_argument("--out", default="generated", help="the committed output folder (default: %(default)s)")
+    check.add_argument("--consumers", action="append", metavar="DIR",
+                       help="a folder of hand-written .c/.S files to compile against the generated headers "
+                            "(repeatable; default: stub)")
     check.set_defaults(run=_check)
 
     try:
@@ -50,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     except ImportError:
         ifchange = None
     if ifchange is not None and hasattr(ifchange, "add_arguments"):
-        lint = commands.add_parser("lint-ifchange", help="check LINT.IfChange/ThenChange pairings")
+        lint = commands.add_parser("lint-ifchange", help="check IfChange/ThenChange pairing comments")
         ifchange.add_arguments(lint)
         lint.set_defaults(run=_lint_ifchange)
     return parser

@@ -159,6 +159,12 @@ class Enum:
     doc: str
     archs: Archs
     pos: Pos
+    # Go only: atomic accessor methods of the named type, in spec order ("set", "get",
+    # "compare_and_swap"); the subset marked //go:nosplit; and whether the values are
+    # plain untyped constants with no named type at all.
+    go_accessors: tuple = ()
+    go_nosplit: frozenset = frozenset()
+    go_untyped: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,7 @@ class Spec:
     structs: tuple
     regions: tuple
     asserts: tuple
+    targets: frozenset = frozenset(("c", "go", "python"))  # the targets this spec generates
 
     @property
     def variants(self) -> tuple:

@@ -139,6 +139,18 @@ def nested_fields(layout: "Layout", struct_name: str, base: int = 0, outer: tupl
             yield from nested_fields(layout, slot.struct, base + slot.offset, chain)
 
 
+@lru_cache(maxsize=64)
+def natural_structs(spec: Spec, variant: Variant) -> dict:
+    """Struct layouts by the bare natural rules, ignoring every `packed` and `align` key.
+
+    Languages with no packing or over-alignment (Go) lay structs out this way; a target
+    compares these with the real layout to prove it can express a struct as declared.
+    """
+    engine = _Engine(spec, variant, natural=True)
+    return {s.names.canonical: engine.struct(s.names.canonical)
+            for s in spec.structs if applies(s.archs, variant)}
+
+
 def layout_all(spec: Spec) -> dict:
     """Layouts for every variant of the spec, keyed by arch."""
     return {variant.arch: layout(spec, variant) for variant in spec.variants}
@@ -161,9 +173,10 @@ def layout(spec: Spec, variant: Variant) -> Layout:
 
 
 class _Engine:
-    def __init__(self, spec: Spec, variant: Variant):
+    def __init__(self, spec: Spec, variant: Variant, natural: bool = False):
         self.spec = spec
         self.variant = variant
+        self.natural = natural  # ignore packed and align overrides (see natural_structs)
         self.arch = ARCHS[variant.arch]
         self.constants = {c.names.canonical: c for c in spec.constants}
         self.struct_decls = {s.names.canonical: s for s in spec.structs}
@@ -261,7 +274,7 @@ class _Engine:
                 continue
             slot = self.field_slot(member)
             member_align = slot.align
-            if decl.packed:
+            if decl.packed and not self.natural:
                 member_align = member.align or 1
             start = _round_up(offset, member_align)
             if start > offset:
@@ -273,7 +286,7 @@ class _Engine:
             after = member.names.canonical
             if offset > MAX_OBJECT_SIZE:
                 raise fail(member.pos, f"struct {decl.names.canonical} is larger than {MAX_OBJECT_SIZE} bytes")
-        if decl.align:
+        if decl.align and not self.natural:
             align = max(align, decl.align)
         size = _round_up(offset, align)
         if size > offset:
@@ -306,7 +319,7 @@ class _Engine:
         total = size * count
         if total > MAX_OBJECT_SIZE:
             raise fail(member.pos, f"field {member.names.canonical} is {total} bytes, larger than {MAX_OBJECT_SIZE}")
-        if member.align:
+        if member.align and not self.natural:
             align = max(align, member.align)
         return FieldSlot(member, 0, total, align, count, tuple(shape), scalar, struct)
 

@@ -21,9 +21,7 @@ def build(spec_path: str) -> tuple:
 
 def render(spec: Spec, layouts: dict, spec_path: str, out: str) -> dict:
     """Every output file, path (relative to `out`) -> text. Nothing touches the disk."""
-    anchor = os.path.dirname(os.path.abspath(out))
-    ctx = Context(spec=spec, layouts=layouts,
-                  spec_label=_label(spec_path, anchor), out_label=_label(out, anchor))
+    ctx = Context(spec=spec, layouts=layouts, spec_label=_label(spec_path))
     files = {}
     for target in TARGETS:
         files.update(target.render(ctx))
@@ -35,6 +33,8 @@ def generate(spec_path: str, out: str) -> dict:
     return render(spec, layouts, spec_path, out)
 
 
-def _label(path: str, anchor: str) -> str:
-    relative = os.path.relpath(os.path.abspath(path), anchor)
+def _label(path: str) -> str:
+    """The spec path as banners print it: relative to where the command runs (the repo root
+    under `make`), so output does not depend on the output folder's location."""
+    relative = os.path.relpath(os.path.abspath(path), os.getcwd())
     return relative if not relative.startswith("..") else os.path.basename(path)

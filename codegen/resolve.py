@@ -20,6 +20,7 @@ from .load import Map, Scalar, Seq
 from .primitives import ARCHS, PRIMITIVES
 
 TARGETS = ("c", "go", "python")
+GO_ACCESSORS = ("set", "get", "compare_and_swap")  # sync/atomic store, load and compare-and-swap
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FORMAT_VERSION = 1
 MAX_ALIGN = 4096
@@ -114,7 +115,7 @@ class _Resolver:
 
     def run(self) -> Spec:
         root = self.root
-        _check_keys(root, ("layoutgen", "name", "doc", "archs", "constants", "enums", "structs",
+        _check_keys(root, ("layoutgen", "name", "doc", "archs", "targets", "constants", "enums", "structs",
                            "regions", "asserts"), ("layoutgen", "name", "archs"), "the spec")
         version = root.get("layoutgen")
         if not isinstance(version, Scalar) or version.value != FORMAT_VERSION:
@@ -122,6 +123,12 @@ class _Resolver:
                        f"this layoutgen reads `layoutgen: {FORMAT_VERSION}`")
         name = _ident(root.get("name"), "spec name")
         self.archs = self.arch_list(root.get("archs"))
+        targets = frozenset(TARGETS)
+        if root.get("targets") is not None:
+            targets = frozenset(self.target_name(item) for item in _expect_seq(root.get("targets"), "targets").items)
+            if not targets:
+                raise fail(root.get("targets").pos, "targets must name at least one target",
+                           "known: " + ", ".join(TARGETS))
         sections = {key: _expect_map(root.get(key), key) if root.get(key) is not None else Map((), root.pos)
                     for key in ("constants", "enums", "structs", "regions")}
         self.struct_names = set(sections["structs"].keys())
@@ -137,7 +144,7 @@ class _Resolver:
         self.problems.raise_if_any()
         spec = Spec(name=name, doc=_string(root.get("doc"), "doc"), file=self.file, digest=self.digest,
                     archs=self.archs, constants=constants, enums=enums, structs=structs,
-                    regions=regions, asserts=asserts)
+                    regions=regions, asserts=asserts, targets=targets)
         check_spec(spec)
         return spec
 
@@ -223,10 +230,12 @@ class _Resolver:
     def enum(self, name: str, pos: Pos, node) -> Enum:
         self.type_name_ok(name, pos, "enum")
         node = _expect_map(node, f"enum {name}")
-        _check_keys(node, ("type", "doc", "values", "arch") + TARGETS, ("type", "values"), f"enum {name}")
+        _check_keys(node, ("type", "doc", "values", "arch", "go_accessors", "go_nosplit", "go_untyped") + TARGETS,
+                    ("type", "values"), f"enum {name}")
         base = self.prim(node.get("type"))
         if PRIMITIVES[base.name].is_bool:
             raise fail(node.get("type").pos, "an enum's type must be an integer type, not a flag")
+        go_options = self.go_enum_options(node, name, base)
         names = _names(node, name, naming.type_names)
         values, seen, next_value = [], {}, None
         items = _expect_seq(node.get("values"), f"values of enum {name}").items
@@ -250,7 +259,35 @@ class _Resolver:
                 names=Names(canonical=member, **naming.enum_value_names(names.c, names.go, member, overrides)),
                 value=value, doc=_string(item.get("doc"), "doc"), pos=item.pos.at(f"enums.{name}.values[{index}]")))
         return Enum(names=names, base=base, values=tuple(values), doc=_string(node.get("doc"), "doc"),
-                    archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"))
+                    archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"), **go_options)
+
+    def go_enum_options(self, node: Map, name: str, base: Prim) -> dict:
+        """The Go-only enum keys: atomic accessors (and which are nosplit), or no named type."""
+        untyped = _bool(node.get("go_untyped"), "go_untyped")
+        accessors = self.accessor_list(node.get("go_accessors"), GO_ACCESSORS)
+        nosplit = self.accessor_list(node.get("go_nosplit"), GO_ACCESSORS)
+        if accessors and untyped:
+            raise fail(node.get("go_accessors").pos, f"enum {name} has go_accessors but go_untyped: true",
+                       "methods need the named type; drop one of the two keys")
+        if nosplit and not set(nosplit) <= set(accessors):
+            raise fail(node.get("go_nosplit").pos, "go_nosplit may only name methods listed in go_accessors")
+        if accessors and PRIMITIVES[base.name].size not in (4, 8):
+            raise fail(node.get("go_accessors").pos, f"enum {name} is {base.name}; sync/atomic works on 32 "
+                       "and 64-bit integers only", "give the enum type u32, i32, u64 or i64")
+        return {"go_accessors": accessors, "go_nosplit": frozenset(nosplit), "go_untyped": untyped}
+
+    def accessor_list(self, node, allowed: tuple) -> tuple:
+        if node is None:
+            return ()
+        chosen = []
+        for item in _expect_seq(node, "an accessor list").items:
+            method = _string(item, "accessor")
+            if method not in allowed:
+                raise fail(item.pos, f"unknown accessor '{method}'", "allowed: " + ", ".join(allowed))
+            if method in chosen:
+                raise fail(item.pos, f"accessor '{method}' is listed twice")
+            chosen.append(method)
+        return tuple(chosen)
 
     def type_name_ok(self, name: str, pos: Pos, what: str) -> None:
         if not IDENT.match(name):

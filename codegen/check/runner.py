@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import pipeline
-from . import c_asserts, drift, dwarf
+from . import c_asserts, consumers, drift, dwarf
 from .toolchain import ToolMissing, run
 
 
@@ -42,21 +42,26 @@ def _dwarf(spec, layouts, spec_path, out):
     return dwarf.check(spec, layouts, out)
 
 
-def steps() -> list:
+def _consumers(folders):
+    def step(spec, layouts, spec_path, out):
+        return consumers.check(spec, out, folders)
+    return step
+
+
+def steps(consumer_folders=("stub",)) -> list:
     """The steps in order; later modules (DWARF, Go, lint) add themselves here."""
     found = [Step("generated files match the spec", _drift),
              Step("C layout asserts compile on every arch", _c_asserts),
              Step("DWARF of the compiled header matches the spec", _dwarf),
-             Step("Python parsers match the frozen layout", _python_layout_tests)]
+             Step("Python parsers match the frozen layout", _python_layout_tests),
+             Step("hand-written C and assembly compile against the headers", _consumers(consumer_folders))]
     return found
 
 
-def run_check(spec_path: str, out: str, only=None, stream=sys.stdout) -> int:
+def run_check(spec_path: str, out: str, consumer_folders=("stub",), stream=sys.stdout) -> int:
     spec, layouts = pipeline.build(spec_path)
     failed = []
-    for step in steps():
-        if only and step.name not in only:
-            continue
+    for step in steps(consumer_folders):
         started = time.monotonic()
         try:
             problems = step.run(spec, layouts, spec_path, out)

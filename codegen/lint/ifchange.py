@@ -576,7 +576,7 @@ def _list_files(git: Git, root: str, scope: Sequence[str]) -> List[str]:
     return sorted(result)
 
 
-def _emit(problems: List[Problem], out, err, checked: int, extra: str = "") -> int:
+def _emit(problems: List[Problem], out, err, checked: int) -> int:
     problems.sort(key=lambda p: (p.path, p.line))
     errors = warnings = notes = 0
     for p in problems:
@@ -591,7 +591,7 @@ def _emit(problems: List[Problem], out, err, checked: int, extra: str = "") -> i
         parts = [f"{errors} error(s)", f"{warnings} warning(s)"]
         if notes:
             parts.append(f"{notes} overridden")
-        err.write(f"{PROG}: {', '.join(parts)} in {checked} file(s){extra}\n")
+        err.write(f"{PROG}: {', '.join(parts)} in {checked} file(s)\n")
     return 1 if errors else 0
 
 
@@ -868,17 +868,15 @@ def _run_diff(git: Git, root: str, scope: List[str], base_rev: Optional[str],
                 violations.append(Problem(block.path, block.start, msg))
     violations.extend(_dangling_references(git, ctx, staged, scope, changed_files))
 
-    extra = ""
     if violations:
         reason = _override_reason(git, staged, rev)
         if reason is not None:
             for v in violations:
                 v.severity = NOTE
                 v.message += f" (overridden by {OVERRIDE_KEY}={reason})"
-            extra = f"; violations overridden by {OVERRIDE_KEY}={reason}"
     problems.extend(violations)
     checked = len({d.new_path or d.old_path for d in diffs})
-    return _emit(problems, out, err, checked, extra)
+    return _emit(problems, out, err, checked)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -201,8 +201,15 @@ def parse_text(path: str, text: str) -> ParsedFile:
 
     search = _MARKER_RE.search
     pos = 0
+    # A match found ahead of time while bounding a target list; reused so
+    # that no stretch of text is searched twice.
+    ahead = None
     while True:
-        m = search(text, pos)
+        if ahead is not None and ahead.start() >= pos:
+            m = ahead
+        else:
+            m = search(text, pos)
+        ahead = None
         if m is None:
             break
         start = m.start()
@@ -259,15 +266,19 @@ def parse_text(path: str, text: str) -> ParsedFile:
             pos = after
             well_formed = False
         else:
-            close = text.find(")", j + 1)
-            body = text[j + 1:close] if close != -1 else ""
-            if close == -1 or PREFIX + "IfChange" in body or PREFIX + "ThenChange" in body:
+            # The list may not run into the next marker; bounding the search
+            # also keeps a file full of unterminated lists linear to scan.
+            ahead = search(text, j + 1)
+            limit = ahead.start() if ahead is not None else n
+            close = text.find(")", j + 1, limit)
+            if close == -1:
                 problems.append(Problem(path, line, f"unterminated {THEN_TOKEN}( list: missing ')'"))
                 pos = j + 1
                 well_formed = False
             else:
                 pos = close + 1
                 well_formed = True
+                body = text[j + 1:close]
                 end_last = line + body.count("\n")
                 targets, n_items = _parse_targets(path, text, start, line, body, problems)
 
