@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 SPEC ?= spec/sysmsg.yaml
 OUT ?= generated
 
-.PHONY: all generate test check toolchains pytest clean
+.PHONY: all generate test check toolchains pytest lint-diff clean
 
 all: generate
 
@@ -30,7 +30,13 @@ check: $(STAMP) toolchains
 	$(PY) -m codegen check --spec $(SPEC) --out $(OUT)
 	$(PY) -m codegen lint-ifchange
 
-test: check pytest
+# Diff mode of the IfChange checker over the newest commit (skipped only when there is none).
+lint-diff: $(STAMP)
+	@if git rev-parse -q --verify HEAD~1 >/dev/null; then \
+	  $(PY) -m codegen lint-ifchange --base HEAD~1; \
+	else echo "lint-diff: no parent commit to compare with"; fi
+
+test: check lint-diff pytest
 
 # Each concern adds its own rules (and extends TEST_STEPS) in mk/<concern>.mk.
 -include mk/*.mk
