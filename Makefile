@@ -28,7 +28,7 @@ pytest: $(STAMP) toolchains
 
 check: $(STAMP) toolchains
 	$(PY) -m codegen check --spec $(SPEC) --out $(OUT)
-	$(PY) -m codegen lint-ifchange
+	$(PY) -m codegen lint-ifchange --strict
 
 # Diff mode of the IfChange checker over the newest commit (skipped only when there is none).
 lint-diff: $(STAMP)
