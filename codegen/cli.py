@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         lint = commands.add_parser("lint-ifchange", help="check IfChange/ThenChange pairing comments")
         ifchange.add_arguments(lint)
         lint.set_defaults(run=_lint_ifchange)
+
+    from .tools import commands as tool_commands
+    tool_commands.register(commands, DEFAULT_SPEC)  # layout, docs, dump, schema, abi-diff
     return parser
 
 

@@ -129,7 +129,12 @@ class _Parser:
         expr = self.binary(0)
         kind, value, pos = self.peek()
         if kind != "end":
-            raise fail(pos, f"unexpected {value!r} in expression")
+            hint = "expressions are integers only; '.' only separates fields in offsetof" if value == "." else ""
+            raise fail(pos, f"unexpected {value!r} in expression", hint)
+        # Later stages hash and print the tree recursively, so bound its height, not just its text.
+        if _height(expr) > MAX_EXPR_DEPTH:
+            raise fail(self.base, f"expression nests more than {MAX_EXPR_DEPTH} operations",
+                       "split it into named constants")
         return expr
 
     def binary(self, min_prec: int) -> Expr:
@@ -191,6 +196,25 @@ class _Parser:
         return value
 
 
+def start(expr: Expr) -> Pos:
+    """Where an expression's text begins; a Binary node's own position is its operator's."""
+    while isinstance(expr, Binary):
+        expr = expr.left
+    return expr.pos
+
+
+def _height(expr: Expr) -> int:
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Unary):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, Binary):
+            stack.extend(((node.left, depth + 1), (node.right, depth + 1)))
+    return deepest
+
+
 def references(expr: Expr):
     """Yield every Ref, SizeOf and OffsetOf node of an expression."""
     stack = [expr]
@@ -226,16 +250,31 @@ def _checked(value: int, pos: Pos) -> int:
 
 
 def evaluate(expr: Expr, lookup: Callable[[Expr], int]) -> int:
-    """Evaluate with C int64 rules; `lookup` answers Ref, SizeOf and OffsetOf nodes."""
-    if isinstance(expr, Num):
-        return _checked(expr.value, expr.pos)
-    if isinstance(expr, Unary):
-        value = evaluate(expr.operand, lookup)
-        result = {"-": -value, "+": value, "~": ~value, "!": int(not value)}[expr.op]
-        return _checked(result, expr.pos)
-    if isinstance(expr, Binary):
-        return _binary(expr, evaluate(expr.left, lookup), evaluate(expr.right, lookup))
-    return lookup(expr)
+    """Evaluate with C int64 rules; `lookup` answers Ref, SizeOf and OffsetOf nodes.
+
+    Operands are evaluated left to right, without recursion, so that a constant defined
+    through a chain of other constants costs a few stack frames per link, whatever the
+    shape of each expression.
+    """
+    values, todo = [], [(expr, False)]
+    while todo:
+        node, operands_done = todo.pop()
+        if isinstance(node, Num):
+            values.append(_checked(node.value, node.pos))
+        elif isinstance(node, Unary) and not operands_done:
+            todo.extend(((node, True), (node.operand, False)))
+        elif isinstance(node, Binary) and not operands_done:
+            todo.extend(((node, True), (node.right, False), (node.left, False)))
+        elif isinstance(node, Unary):
+            value = values.pop()
+            values.append(_checked({"-": -value, "+": value, "~": ~value, "!": int(not value)}[node.op],
+                                   node.pos))
+        elif isinstance(node, Binary):
+            right = values.pop()
+            values.append(_binary(node, values.pop(), right))
+        else:
+            values.append(lookup(node))
+    return values[0]
 
 
 def _binary(expr: Binary, a: int, b: int) -> int:

@@ -23,6 +23,8 @@ from .ir import (Array, Enum, EnumRef, Field, Padding, Pointer, Prim, Region, Sp
 from .primitives import ARCHS, POINTER_PRIM, PRIMITIVES
 
 MAX_OBJECT_SIZE = 1 << 40  # a struct bigger than a terabyte is a spec mistake
+MAX_NESTING = 100  # constants and structs defined through each other; bounds the recursion below
+MAX_LEAVES = 1 << 16  # flattened scalar fields of one struct (arrays of structs multiply)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,9 @@ class _Engine:
         if key in self.active:
             cycle = " -> ".join(self.active[self.active.index(key):] + [key])
             raise fail(pos, f"definition depends on itself: {cycle}")
+        if len(self.active) >= MAX_NESTING:
+            raise fail(pos, f"definitions nest more than {MAX_NESTING} levels deep: "
+                       f"{self.active[0]} -> ... -> {key}", "shorten the chain of constants and structs")
         self.active.append(key)
 
     def constant(self, name: str) -> int:
@@ -268,7 +273,7 @@ class _Engine:
             if isinstance(member, Padding):
                 size = self.eval(member.size)
                 if size <= 0:
-                    raise fail(member.pos, f"padding size must be positive, not {size}")
+                    raise fail(ex.start(member.size), f"padding size must be positive, not {size}")
                 slots.append(PadSlot(member, offset, size))
                 offset += size
                 continue
@@ -292,7 +297,8 @@ class _Engine:
         if size > offset:
             slots.append(Hole(offset, size - offset, after, tail=True))
         if size == 0:
-            raise fail(decl.pos, f"struct {decl.names.canonical} has no size on {self.variant.arch}")
+            raise fail(decl.pos, f"struct {decl.names.canonical} has no fields on {self.variant.arch}",
+                       "give it a field on every arch, or restrict the struct with `arch:`")
         leaves = tuple(self.leaves(slots))
         return StructLayout(decl.names.canonical, size, align, tuple(slots), leaves)
 
@@ -301,9 +307,10 @@ class _Engine:
         while isinstance(ref, Array):
             length = self.eval(ref.length)
             if length <= 0:
-                raise fail(ref.length.pos, f"array length must be positive, not {length}")
+                raise fail(ex.start(ref.length), f"array length must be positive, not {length}")
             if length > MAX_OBJECT_SIZE:
-                raise fail(ref.length.pos, f"array length {length} is absurdly large")
+                raise fail(ex.start(ref.length), f"array length {length} is absurdly large",
+                           f"the limit is {MAX_OBJECT_SIZE} bytes per struct")
             shape.append(length)
             ref = ref.element
         scalar, struct = None, None
@@ -336,14 +343,21 @@ class _Engine:
         return Scalar(enum.base.name, enum=ref.name)
 
     def leaves(self, slots):
+        total = 0
         for slot in slots:
             if not isinstance(slot, FieldSlot):
                 continue
             name, c_name = slot.field.names.canonical, slot.field.names.c
             if slot.scalar is not None:
+                total += 1
                 yield Leaf((name,), (c_name,), slot.offset, slot.size, slot.count, slot.scalar)
                 continue
             inner = self.struct(slot.struct)
+            # Each element of an array of structs gets its own leaves: refuse an explosion up front.
+            total += slot.count * len(inner.leaves)
+            if total > MAX_LEAVES:
+                raise fail(slot.field.pos, f"field {name} makes more than {MAX_LEAVES} leaf fields "
+                           f"({slot.count} copies of {slot.struct})", "use a byte array, e.g. u8[N], for big tables")
             for index in range(slot.count):
                 base = slot.offset + index * inner.size
                 prefix = (name,) if slot.count == 1 else (name, str(index))

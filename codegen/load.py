@@ -14,7 +14,7 @@ from typing import Any, Iterator, Union
 import yaml
 from yaml.events import AliasEvent
 
-from .errors import Pos, fail
+from .errors import Pos, SpecError, fail
 
 MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -61,21 +61,33 @@ Node = Union[Scalar, Seq, Map]
 
 
 class _Loader(yaml.SafeLoader):
-    """A SafeLoader that refuses aliases and anchors outright."""
+    """A SafeLoader that refuses aliases and anchors outright, and deep nesting.
+
+    PyYAML composes nodes recursively, so the depth limit is enforced here, before
+    Python's own stack runs out on input such as ten thousand nested brackets.
+    """
+
+    depth = 0
 
     def compose_node(self, parent, index):
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
-            raise _AliasFound(event.start_mark)
         event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise _AliasFound(event.start_mark)
-        return super().compose_node(parent, index)
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(event.start_mark, "YAML anchors and aliases are not allowed in a spec",
+                           "write the value out in full")
+        if self.depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"spec is nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
-class _AliasFound(Exception):
-    def __init__(self, mark):
-        self.mark = mark
+class _Refused(Exception):
+    """Something the spec language rejects, found while composing, with its YAML mark."""
+
+    def __init__(self, mark, message: str, hint: str = ""):
+        self.mark, self.message, self.hint = mark, message, hint
 
 
 def _pos(file: str, mark, path: str) -> Pos:
@@ -99,13 +111,21 @@ def read_text(path: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        col = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise fail(Pos(path, line, col), f"spec is not valid UTF-8 (byte 0x{data[error.start]:02x})")
+        # Columns count characters, as YAML's do; everything before the bad byte is valid UTF-8.
+        before = data[:error.start].decode("utf-8")
+        where = _text_pos(path, before, len(before))
+        raise fail(where, f"spec is not valid UTF-8 (byte 0x{data[error.start]:02x})",
+                   "save the file as UTF-8")
     if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise fail(Pos(path, line, 1), "spec contains a NUL byte; is this a binary file?")
+        raise fail(_text_pos(path, text, text.index("\x00")),
+                   "spec contains a NUL byte; is this a binary file?")
     return text
+
+
+def _text_pos(path: str, text: str, index: int) -> Pos:
+    """The line and column (both from 1, in characters) of `text[index]`."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return Pos(path, text.count("\n", 0, index) + 1, index - line_start + 1)
 
 
 def load(path: str) -> Map:
@@ -117,20 +137,21 @@ def load(path: str) -> Map:
 def load_text(text: str, path: str) -> Map:
     if not text.strip():
         raise fail(Pos(path, 1, 1), "spec is empty", "start with `layoutgen: 1`")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # checks every character up front
+    except yaml.reader.ReaderError as error:
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        raise fail(_text_pos(path, text, error.position),
+                   f"spec contains the control character U+{code:04X}, which YAML does not allow",
+                   "is this a binary file?")
     try:
         root = loader.get_single_node()
-    except _AliasFound as found:
-        raise fail(_pos(path, found.mark, ""), "YAML anchors and aliases are not allowed in a spec",
-                   "write the value out in full")
+    except _Refused as refused:
+        raise fail(_pos(path, refused.mark, ""), refused.message, refused.hint)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = (error.problem or error.context or "invalid YAML").strip()
-        hint = _tab_hint(text, mark)
-        where = _pos(path, mark, "") if mark else Pos(path, 1, 1)
-        raise fail(where, f"YAML syntax error: {message}", hint)
+        raise _syntax_error(path, text, error)
     except yaml.YAMLError as error:
-        raise fail(Pos(path, 1, 1), f"YAML error: {error}")
+        raise fail(Pos(path, 1, 1), "YAML error: " + " ".join(str(error).split()))
     except RecursionError:
         raise fail(Pos(path, 1, 1), "spec is nested too deeply")
     finally:
@@ -141,6 +162,24 @@ def load_text(text: str, path: str) -> Map:
     if not isinstance(tree, Map):
         raise fail(tree.pos, "the top level of a spec must be a mapping", "start with `layoutgen: 1`")
     return tree
+
+
+def _syntax_error(path: str, text: str, error: yaml.MarkedYAMLError) -> SpecError:
+    """One line for a PyYAML error: where it was noticed, and where the broken construct began."""
+    mark = error.problem_mark or error.context_mark
+    message = (error.problem or error.context or "invalid YAML").strip()
+    if mark is None:
+        return fail(Pos(path, 1, 1), f"YAML syntax error: {message}")
+    hint = _tab_hint(text, mark)
+    opened = error.context_mark if error.problem and error.context else None
+    if opened is not None and mark.index >= len(text) > opened.index:
+        # The input ended inside a quote or a bracket: point at where that opened.
+        mark, message, hint = opened, f"{message} {error.context.strip()}", "it is never closed"
+    elif opened is not None and (opened.line, opened.column) != (mark.line, mark.column):
+        message += f" ({error.context.strip()} at line {opened.line + 1}, column {opened.column + 1})"
+    if not hint and "<block" in message:
+        hint = "check this line's indentation against the lines above it"
+    return fail(_pos(path, mark, ""), f"YAML syntax error: {message}", hint)
 
 
 def _tab_hint(text: str, mark) -> str:
@@ -154,8 +193,9 @@ def _convert(loader, node, file: str, path: str, depth: int) -> Node:
     if depth > MAX_DEPTH:
         raise fail(pos, f"spec is nested more than {MAX_DEPTH} levels deep")
     if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_object(node, deep=True)
-        return Scalar(value, pos, quoted=node.style in ("'", '"'))
+        return Scalar(_scalar_value(loader, node, pos), pos, quoted=node.style in ("'", '"'))
+    if node.tag not in _COLLECTION_TAGS:
+        raise fail(pos, f"YAML tag '{node.tag}' is not allowed in a spec", "remove the tag")
     if isinstance(node, yaml.SequenceNode):
         items = tuple(
             _convert(loader, item, file, f"{path}[{index}]", depth + 1)
@@ -168,7 +208,7 @@ def _convert(loader, node, file: str, path: str, depth: int) -> Node:
         key_pos = _pos(file, key_node.start_mark, path)
         if not isinstance(key_node, yaml.ScalarNode):
             raise fail(key_pos, "mapping keys must be plain names")
-        key = str(loader.construct_object(key_node))
+        key = str(_scalar_value(loader, key_node, key_pos))
         if key in seen:
             raise fail(key_pos, f"duplicate key '{key}' (first at line {seen[key].line})",
                        "YAML keeps only the last one; remove or rename one of them")
@@ -177,3 +217,20 @@ def _convert(loader, node, file: str, path: str, depth: int) -> Node:
         entries.append((key, key_pos.at(child_path),
                         _convert(loader, value_node, file, child_path, depth + 1)))
     return Map(tuple(entries), pos)
+
+
+_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+
+
+def _scalar_value(loader, node, pos: Pos):
+    """The Python value of a scalar; tags and values PyYAML cannot build become spec errors."""
+    if node.tag == "tag:yaml.org,2002:merge":
+        raise fail(pos, "YAML merge keys (<<) are not allowed in a spec", "write the keys out in full")
+    if node.tag not in loader.yaml_constructors:
+        raise fail(pos, f"YAML tag '{node.tag}' is not allowed in a spec", "remove the tag")
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError) as error:
+        reason = getattr(error, "problem", None) or str(error)
+        raise fail(pos, f"cannot read the YAML value {node.value!r}: {reason}",
+                   "quote it if it is meant as a string")

@@ -5,10 +5,11 @@ import os
 
 from . import layout, load, resolve
 from .ir import Spec
-from .targets import c, python
+from .targets import c, go, python
 from .targets.common import Context
+from .tools import docs
 
-TARGETS = (python, c)
+TARGETS = (python, c, go, docs)
 
 
 def build(spec_path: str) -> tuple:
@@ -24,7 +25,9 @@ def render(spec: Spec, layouts: dict, spec_path: str, out: str) -> dict:
     ctx = Context(spec=spec, layouts=layouts, spec_label=_label(spec_path))
     files = {}
     for target in TARGETS:
-        files.update(target.render(ctx))
+        name = target.__name__.rsplit(".", 1)[-1]
+        if name in spec.targets or name not in resolve.TARGETS:  # a spec may leave languages out, not docs
+            files.update(target.render(ctx))
     return files
 
 

@@ -13,17 +13,20 @@ from typing import Callable, Optional
 
 from . import expr as ex
 from . import naming
+from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
 from .ir import (Array, Assert, Constant, Enum, EnumRef, EnumValue, External, Field, Names,
                  Padding, Pointer, Prim, Region, Spec, Struct, StructRef)
 from .load import Map, Scalar, Seq
 from .primitives import ARCHS, PRIMITIVES
 
-TARGETS = ("c", "go", "python")
+TARGETS = keys.TARGETS
 GO_ACCESSORS = ("set", "get", "compare_and_swap")  # sync/atomic store, load and compare-and-swap
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FORMAT_VERSION = 1
 MAX_ALIGN = 4096
+MAX_ARRAY_DIMS = 8
+MAX_PROBLEMS = 50  # a compiler-style error limit: a badly broken spec still fails fast
 
 _TYPE = re.compile(r"^\s*(?P<base>ptr\s*\(\s*(?P<target>[A-Za-z_]\w*)?\s*\)|[A-Za-z_]\w*)\s*(?P<dims>(\[[^\]]*\]\s*)*)$")
 
@@ -43,22 +46,35 @@ def _expect_seq(node, what: str) -> Seq:
     return node
 
 
-def _check_keys(node: Map, allowed: tuple, required: tuple, what: str) -> None:
+def _check_keys(node: Map, allowed: tuple, required: tuple, what: str, at: Optional[Pos] = None) -> None:
+    """`at` is where a missing key is reported: the declaration's name when it has one."""
     for key, key_pos, _ in node.items():
         if key not in allowed:
             raise fail(key_pos, f"unknown key '{key}' in {what}",
                        "allowed keys: " + ", ".join(allowed))
     for key in required:
         if node.get(key) is None:
-            raise fail(node.pos, f"{what} needs a '{key}' key")
+            raise fail(at or node.pos, f"{what} is missing the required key '{key}'")
 
 
 def _string(node, what: str, default: str = "") -> str:
     if node is None:
         return default
     if not isinstance(node, Scalar) or not isinstance(node.value, str):
-        raise fail(node.pos, f"{what} must be a string")
+        hint = ""
+        if isinstance(node, Scalar) and isinstance(node.value, bool):
+            hint = f"YAML reads an unquoted yes/no/on/off/true/false as {str(node.value).lower()}; quote it"
+        raise fail(node.pos, f"{what} must be a string, not {_kind(node)}", hint)
     return node.value
+
+
+def _kind(node) -> str:
+    if isinstance(node, Map):
+        return "a mapping"
+    if isinstance(node, Seq):
+        return "a list"
+    return {bool: "a boolean", int: "a number", float: "a number", type(None): "empty"}.get(
+        type(node.value), f"a {type(node.value).__name__}")
 
 
 def _ident(node, what: str) -> str:
@@ -111,14 +127,15 @@ class _Resolver:
             return step(*args)
         except SpecError as error:
             self.problems.take(error)
+            _stop_early(self.problems)
             return None
 
     def run(self) -> Spec:
         root = self.root
-        _check_keys(root, ("layoutgen", "name", "doc", "archs", "targets", "constants", "enums", "structs",
-                           "regions", "asserts"), ("layoutgen", "name", "archs"), "the spec")
+        _check_keys(root, keys.SPEC.allowed, keys.SPEC.required, "the spec")
         version = root.get("layoutgen")
-        if not isinstance(version, Scalar) or version.value != FORMAT_VERSION:
+        # An exact int: YAML's `true` and `1.0` compare equal to 1 in Python.
+        if not isinstance(version, Scalar) or type(version.value) is not int or version.value != FORMAT_VERSION:
             raise fail(version.pos, f"unsupported spec format {getattr(version, 'value', None)!r}",
                        f"this layoutgen reads `layoutgen: {FORMAT_VERSION}`")
         name = _ident(root.get("name"), "spec name")
@@ -192,8 +209,7 @@ class _Resolver:
         if isinstance(node, Scalar):
             node = Map((("value", node.pos, node),), node.pos)
         node = _expect_map(node, f"constant {name}")
-        _check_keys(node, ("value", "doc", "type", "go_type", "c_ifndef", "targets", "arch") + TARGETS,
-                    ("value",), f"constant {name}")
+        _check_keys(node, keys.CONSTANT.allowed, keys.CONSTANT.required, f"constant {name}", pos)
         prim = None
         if node.get("type") is not None:
             prim = self.prim(node.get("type"))
@@ -203,15 +219,28 @@ class _Resolver:
             targets = frozenset(self.target_name(item) for item in _expect_seq(node.get("targets"), "targets").items)
         value_node = node.get("value")
         if isinstance(value_node, Map):
-            value = tuple((self.archs_of(Seq(tuple(Scalar(a.strip(), k_pos) for a in key.split(",")), k_pos)),
-                           _expr(v, f"value of {name}"))
-                          for key, k_pos, v in value_node.items())
+            value = self.per_arch_value(name, value_node, self.archs_of(node.get("arch")))
         else:
             value = _expr(value_node, f"value of {name}")
         return Constant(names=_names(node, name, naming.constant_names), value=value, type=prim,
                         go_type=go_type, doc=_string(node.get("doc"), "doc"), targets=targets,
                         c_ifndef=_bool(node.get("c_ifndef"), "c_ifndef"),
                         archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"))
+
+    def per_arch_value(self, name: str, node: Map, archs) -> tuple:
+        """`value: {amd64: 8, "arm64": 16}`: every arch the constant exists on needs exactly one value."""
+        values, covered = [], set()
+        for key, key_pos, item in node.items():
+            chosen = self.archs_of(Seq(tuple(Scalar(a.strip(), key_pos) for a in key.split(",")), key_pos))
+            for arch in sorted(chosen & covered):
+                raise fail(key_pos, f"constant {name} has two values for arch '{arch}'")
+            covered |= chosen
+            values.append((chosen, _expr(item, f"value of {name}")))
+        missing = [arch for arch in self.archs if arch not in covered and (archs is None or arch in archs)]
+        if missing:
+            raise fail(node.pos, f"constant {name} has no value for arch {', '.join(missing)}",
+                       "add one, or restrict the constant with `arch:`")
+        return tuple(values)
 
     def target_name(self, node) -> str:
         target = _string(node, "target")
@@ -230,30 +259,32 @@ class _Resolver:
     def enum(self, name: str, pos: Pos, node) -> Enum:
         self.type_name_ok(name, pos, "enum")
         node = _expect_map(node, f"enum {name}")
-        _check_keys(node, ("type", "doc", "values", "arch", "go_accessors", "go_nosplit", "go_untyped") + TARGETS,
-                    ("type", "values"), f"enum {name}")
+        _check_keys(node, keys.ENUM.allowed, keys.ENUM.required, f"enum {name}", pos)
         base = self.prim(node.get("type"))
         if PRIMITIVES[base.name].is_bool:
             raise fail(node.get("type").pos, "an enum's type must be an integer type, not a flag")
         go_options = self.go_enum_options(node, name, base)
         names = _names(node, name, naming.type_names)
-        values, seen, next_value = [], {}, None
+        values, seen, anchor, step = [], {}, None, 0
         items = _expect_seq(node.get("values"), f"values of enum {name}").items
         if not items:
             raise fail(node.get("values").pos, f"enum {name} has no values")
         for index, item in enumerate(items):
             item = _expect_map(item, "an enum value")
-            _check_keys(item, ("name", "value", "doc") + TARGETS, ("name",), f"a value of enum {name}")
+            _check_keys(item, keys.ENUM_VALUE.allowed, keys.ENUM_VALUE.required, f"a value of enum {name}")
             member = _ident(item.get("name"), "enum value name")
             if member in seen:
                 raise fail(item.get("name").pos, f"enum {name} already has a value named {member}")
             seen[member] = True
             if item.get("value") is not None:
                 value = _expr(item.get("value"), f"value of {name}.{member}")
+                anchor, step = value, 0
             else:
-                # An implicit value is the previous one plus one, as in C.
-                value = ex.Num(0, item.pos) if next_value is None else ex.Binary("+", next_value, ex.Num(1, item.pos), item.pos)
-            next_value = value
+                # An implicit value is the previous one plus one, as in C. It is written as an
+                # offset from the last explicit value, so a long enum builds no deep expression.
+                step += 1
+                value = (ex.Num(step - 1, item.pos) if anchor is None
+                         else ex.Binary("+", anchor, ex.Num(step, item.pos), item.pos))
             overrides = _overrides(item)
             values.append(EnumValue(
                 names=Names(canonical=member, **naming.enum_value_names(names.c, names.go, member, overrides)),
@@ -305,9 +336,9 @@ class _Resolver:
             raise fail(pos, f"'{name}' is both a struct and an enum")
         node = _expect_map(node, f"struct {name}")
         what = f"struct {name}"
-        _check_keys(node, ("doc", "fields", "variants", "align", "packed", "external", "arch") + TARGETS, (), what)
+        _check_keys(node, keys.STRUCT.allowed, keys.STRUCT.required, what)
         if (node.get("fields") is None) == (node.get("variants") is None):
-            raise fail(node.pos, f"{what} needs exactly one of 'fields' or 'variants'",
+            raise fail(pos, f"{what} needs exactly one of 'fields' or 'variants'",
                        "use 'variants' when the fields differ between archs")
         path = f"structs.{name}"
         if node.get("fields") is not None:
@@ -317,7 +348,7 @@ class _Resolver:
         external = None
         if node.get("external") is not None:
             ext = _expect_map(node.get("external"), "external")
-            _check_keys(ext, ("c_type", "include"), ("c_type", "include"), f"external of {what}")
+            _check_keys(ext, keys.EXTERNAL.allowed, keys.EXTERNAL.required, f"external of {what}")
             external = External(c_type=_string(ext.get("c_type"), "c_type"),
                                 include=_string(ext.get("include"), "include"))
         return Struct(names=_names(node, name, naming.type_names), doc=_string(node.get("doc"), "doc"),
@@ -330,7 +361,7 @@ class _Resolver:
         members = []
         for index, item in enumerate(_expect_seq(node, "variants").items):
             item = _expect_map(item, "a variant")
-            _check_keys(item, ("arch", "fields"), ("arch", "fields"), f"a variant of struct {struct}")
+            _check_keys(item, keys.VARIANT.allowed, keys.VARIANT.required, f"a variant of struct {struct}")
             archs = self.archs_of(item.get("arch"))
             for arch in archs:
                 if arch in covered:
@@ -350,14 +381,13 @@ class _Resolver:
             item = _expect_map(item, "a field")
             where = item.pos.at(f"{path}[{index}]")
             if item.get("pad") is not None:
-                _check_keys(item, ("pad", "doc", "c", "arch"), ("pad",), f"padding in struct {struct}")
+                _check_keys(item, keys.PADDING.allowed, keys.PADDING.required, f"padding in struct {struct}")
                 members.append(Padding(size=_expr(item.get("pad"), "pad"),
                                        c_name=_ident(item.get("c"), "c name") if item.get("c") else None,
                                        doc=_string(item.get("doc"), "doc"),
                                        archs=self.narrow(archs, item.get("arch")), pos=where))
                 continue
-            _check_keys(item, ("name", "type", "doc", "align", "arch") + TARGETS, ("name", "type"),
-                        f"a field of struct {struct}")
+            _check_keys(item, keys.FIELD.allowed, keys.FIELD.required, f"a field of struct {struct}")
             name = _ident(item.get("name"), "field name")
             members.append(Field(names=_names(item, name, naming.field_names),
                                  type=self.type_ref(item.get("type")), doc=_string(item.get("doc"), "doc"),
@@ -388,7 +418,8 @@ class _Resolver:
         return value
 
     def type_ref(self, node):
-        text = _string(node, "type") if not (isinstance(node, Scalar) and isinstance(node.value, int)) else ""
+        is_number = isinstance(node, Scalar) and isinstance(node.value, int)
+        text = str(node.value) if is_number else _string(node, "type")
         match = _TYPE.match(text)
         if not match:
             raise fail(node.pos, f"cannot read type {text!r}",
@@ -409,6 +440,8 @@ class _Resolver:
         else:
             raise fail(at, f"unknown type '{base_text}'", self.suggest(base_text))
         dims = match.group("dims")
+        if dims.count("[") > MAX_ARRAY_DIMS:
+            raise fail(at, f"an array may have at most {MAX_ARRAY_DIMS} dimensions")
         lengths = []
         for dim in re.finditer(r"\[([^\]]*)\]", dims):
             offset = match.start("dims") + dim.start(1)
@@ -421,18 +454,19 @@ class _Resolver:
         return ref
 
     def suggest(self, name: str) -> str:
-        import difflib
         known = sorted(set(PRIMITIVES) | self.struct_names | self.enum_names)
-        close = difflib.get_close_matches(name, known, n=1)
-        return f"did you mean '{close[0]}'?" if close else "known types: " + ", ".join(known)
+        close = _close(name, known)
+        if close or len(known) > _MAX_LISTED:
+            return close
+        return "known types: " + ", ".join(known)
 
     # -- regions and asserts
 
     def region(self, name: str, pos: Pos, node, top: bool, path: str = "") -> Region:
         node = _expect_map(node, f"region {name}")
         path = path or f"regions.{name}"
-        allowed = ("doc", "size", "parts", "holds") + (() if top else ("name", "offset"))
-        _check_keys(node, allowed, ("size",) if top else ("name", "offset", "size"), f"region {name}")
+        shape = keys.REGION if top else keys.REGION_PART
+        _check_keys(node, shape.allowed, shape.required, f"region {name}", pos if top else None)
         parts = []
         if node.get("parts") is not None:
             for index, item in enumerate(_expect_seq(node.get("parts"), "parts").items):
@@ -453,7 +487,7 @@ class _Resolver:
         if isinstance(node, Scalar):
             node = Map((("expr", node.pos, node),), node.pos)
         node = _expect_map(node, "an assert")
-        _check_keys(node, ("expr", "doc"), ("expr",), "an assert")
+        _check_keys(node, keys.ASSERT.allowed, keys.ASSERT.required, "an assert")
         source = node.get("expr")
         return Assert(expr=_expr(source, "expr"), doc=_string(node.get("doc"), "doc"),
                       source=str(source.value), pos=source.text_pos)
@@ -474,6 +508,8 @@ def check_spec(spec: Spec) -> None:
             step(spec, problems)
         except SpecError as error:
             problems.take(error)
+    # A per-arch check finds the same problem once per arch; report it once.
+    problems.items = list(dict.fromkeys(problems.items))
     problems.raise_if_any()
 
 
@@ -524,12 +560,20 @@ def _check_references(spec: Spec, problems: Problems) -> None:
     structs = {s.names.canonical: s for s in spec.structs}
     for _, value in _all_exprs(spec):
         for ref in ex.references(value):
+            _stop_early(problems)  # each suggestion scans every name, so many of them would be slow
             if isinstance(ref, ex.Ref) and ref.name not in constants:
                 problems.add(ref.pos, f"unknown constant '{ref.name}'", _close(ref.name, constants))
             elif isinstance(ref, (ex.SizeOf, ex.OffsetOf)) and ref.struct not in structs:
                 problems.add(ref.pos, f"unknown struct '{ref.struct}'", _close(ref.struct, structs))
             elif isinstance(ref, ex.OffsetOf):
                 _check_field_path(spec, ref, problems)
+
+
+def _stop_early(problems: Problems) -> None:
+    if len(problems.items) >= MAX_PROBLEMS:
+        last = max(problems.items, key=lambda p: (p.pos.line, p.pos.col))
+        problems.add(last.pos, f"stopped after {len(problems.items)} problems; there may be more")
+        problems.raise_if_any()
 
 
 def _check_field_path(spec: Spec, ref: ex.OffsetOf, problems: Problems) -> None:
@@ -547,8 +591,14 @@ def _check_field_path(spec: Spec, ref: ex.OffsetOf, problems: Problems) -> None:
             struct = spec.struct(element.name)
 
 
+_MAX_LISTED = 40  # longer lists of names make a hint unreadable
+_MAX_COMPARED = 2000  # fuzzy matching costs this many comparisons per problem
+
+
 def _close(name: str, known) -> str:
     import difflib
+    if len(known) > _MAX_COMPARED:
+        return ""  # a spec this big gets no suggestions rather than a slow error report
     close = difflib.get_close_matches(name, sorted(known), n=1)
     return f"did you mean '{close[0]}'?" if close else ""
 
@@ -583,10 +633,15 @@ def _check_constant_cycles(spec: Spec, problems: Problems) -> None:
                  "break the cycle of constants and sizes", problems, only_prefix="constant:")
 
 
+_MAX_WALK = 400  # keeps this recursive walk well inside Python's stack
+
+
 def _find_cycles(graph: dict, pos_of, message: str, hint: str, problems: Problems, only_prefix: str = "") -> None:
     state = {}
 
     def visit(node, trail):
+        if len(trail) > _MAX_WALK:
+            return  # the layout engine reports chains this long, with a clearer message
         state[node] = "active"
         for edge, target in graph.get(node, ()):
             if state.get(target) == "active":

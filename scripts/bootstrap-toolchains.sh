@@ -12,6 +12,7 @@ have_cmd aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu)
 have_cmd go || need+=(golang-go)
 have_cmd qemu-aarch64 || need+=(qemu-user)
 have_cmd pahole || need+=(dwarves)
+have_cmd chromium || need+=(chromium)
 have_cmd git || need+=(git)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import pipeline
+from ..tools import schema as spec_schema
 from . import c_asserts, consumers, drift, dwarf
+from . import go as go_check
 from .toolchain import ToolMissing, run
 
 
@@ -42,6 +44,14 @@ def _dwarf(spec, layouts, spec_path, out):
     return dwarf.check(spec, layouts, out)
 
 
+def _go(spec, layouts, spec_path, out):
+    return go_check.check(spec, layouts, out)
+
+
+def _schema(spec, layouts, spec_path, out):
+    return spec_schema.check(spec_path)
+
+
 def _consumers(folders):
     def step(spec, layouts, spec_path, out):
         return consumers.check(spec, out, folders)
@@ -51,9 +61,11 @@ def _consumers(folders):
 def steps(consumer_folders=("stub",)) -> list:
     """The steps in order; later modules (DWARF, Go, lint) add themselves here."""
     found = [Step("generated files match the spec", _drift),
+             Step("the committed JSON Schema matches the spec language", _schema),
              Step("C layout asserts compile on every arch", _c_asserts),
              Step("DWARF of the compiled header matches the spec", _dwarf),
              Step("Python parsers match the frozen layout", _python_layout_tests),
+             Step("Go package is gofmt/vet clean and its layout tests pass on every arch", _go),
              Step("hand-written C and assembly compile against the headers", _consumers(consumer_folders))]
     return found
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import jinja2
 
 from ..ir import Spec
+from ..primitives import ARCHS
 
 REGENERATE = "make generate  (runs: layoutgen generate --spec {spec})"
 
@@ -87,7 +88,10 @@ def layout_blocks(spec: Spec) -> list:
     name = spec.name
     blocks = [(f"c/{name}.h", "layout"), (f"c/{name}_offsets.h", "offsets")]
     blocks += [(f"python/{name}/{arch}.py", "layout") for arch in spec.archs]
-    return blocks
+    blocks += [(f"go/{name}/{name}.go", "layout")]
+    blocks += [(f"go/{name}/{name}_{ARCHS[arch].goarch}.go", "layout") for arch in spec.archs]
+    # Each path starts with its target's folder; a spec that leaves a target out has no such block.
+    return [(path, label) for path, label in blocks if path.split("/")[0] in spec.targets]
 
 
 def then_change(spec: Spec, own_path: str) -> list:

@@ -1,0 +1,92 @@
+"""Run the real Go toolchain on the generated package: gofmt, go vet and the layout tests, for
+every arch of the spec (natively where the host is that arch, under qemu-user elsewhere)."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+from ..primitives import ARCHS
+from ..targets import go as go_target
+from .toolchain import QEMU, ToolMissing, require, run
+
+_SUBTEST_PASSED = re.compile(r"^\s+--- PASS: \S+/")
+_SHOWN_LINES = 20
+
+
+def check(spec, layouts, out: str) -> list:
+    """Problem strings for the Go package in `out` (empty when everything holds)."""
+    if "go" not in spec.targets:
+        return []
+    folder = os.path.join(out, go_target.folder(spec))
+    if not os.path.isfile(os.path.join(folder, "go.mod")):
+        return [f"{folder}: no Go package there; run `make generate`"]
+    go, gofmt = require("go"), require("gofmt")
+    problems = unformatted(gofmt, folder)
+    host = host_arch(go, folder)
+    for arch in spec.archs:
+        expected = sum(len(facts) for _, _, facts in go_target.layout_facts(spec, layouts[arch]))
+        problems += vet_and_test(go, folder, arch, host, expected)
+    return problems
+
+
+def go_env(**extra) -> dict:
+    """The caller's environment, with the Go caches under the user's cache folder and no network
+    (the package has no dependencies) and without the caller's GOFLAGS."""
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else tempfile.gettempdir())
+    root = os.path.join(base, "layoutgen", "go")
+    env = dict(os.environ, GOCACHE=os.path.join(root, "build"), GOPATH=os.path.join(root, "path"),
+               GOPROXY="off", GOFLAGS="", GO111MODULE="on")
+    env.update(extra)
+    return env
+
+
+def unformatted(gofmt: str, folder: str) -> list:
+    result = run([gofmt, "-l", "."], cwd=folder, env=go_env())
+    if result.returncode != 0:
+        return ["gofmt fails:\n" + _indent(result.stderr)]
+    if result.stdout.strip():
+        return ["gofmt -l lists files that are not gofmt-clean:\n" + _indent(result.stdout)]
+    return []
+
+
+def vet_and_test(go: str, folder: str, arch: str, host: str, expected: int) -> list:
+    """`go vet` and `go test -v` for one arch; the tests must pass and check `expected` facts."""
+    goarch = ARCHS[arch].goarch
+    env = go_env(GOARCH=goarch)
+    vet = run([go, "vet", "./..."], cwd=folder, env=env)
+    if vet.returncode != 0:
+        return [f"go vet fails for GOARCH={goarch}:\n" + _indent(vet.stderr or vet.stdout)]
+    test = run([go, "test", "-count=1", "-v", *exec_flags(arch, goarch, host), "./..."], cwd=folder, env=env)
+    if test.returncode != 0:
+        failures = [line for line in (test.stdout + test.stderr).splitlines()
+                    if "FAIL" in line or "spec says" in line or "error" in line.lower()]
+        return [f"go test fails for GOARCH={goarch}:\n" + _indent("\n".join(failures) or test.stderr)]
+    passed = sum(1 for line in test.stdout.splitlines() if _SUBTEST_PASSED.match(line))
+    if passed != expected:
+        return [f"go test for GOARCH={goarch} passed {passed} layout checks, but the spec gives {expected}"]
+    return []
+
+
+def exec_flags(arch: str, goarch: str, host: str) -> list:
+    """Nothing on the host's own arch; elsewhere, run the test binary under qemu-user."""
+    if goarch == host:
+        return []
+    if arch not in QEMU:
+        raise ToolMissing(f"no emulator known to run {arch} test binaries on a {host} host")
+    return ["-exec", require(QEMU[arch])]
+
+
+def host_arch(go: str, folder: str) -> str:
+    result = run([go, "env", "GOHOSTARCH"], cwd=folder, env=go_env())
+    if result.returncode != 0:
+        raise ToolMissing(f"`go env GOHOSTARCH` fails: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def _indent(text: str) -> str:
+    lines = text.strip().splitlines()
+    if len(lines) > _SHOWN_LINES:
+        lines = lines[:_SHOWN_LINES] + [f"... ({len(lines) - _SHOWN_LINES} more lines)"]
+    return "\n".join("    " + line for line in lines)

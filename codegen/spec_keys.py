@@ -1,0 +1,66 @@
+"""The keys each kind of spec node may carry, and the kind of value each key takes.
+
+One table for two readers: `resolve` rejects unknown and missing keys with these
+lists, and `layoutgen schema` (`tools/schema.py`) turns the same table into the JSON
+Schema editors validate against, so the two cannot disagree about which keys exist.
+Key order is the order error messages list them in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TARGETS = ("c", "go", "python")
+_NAMES = {target: "ident" for target in TARGETS}  # a per-language spelling of the node's name
+
+
+@dataclass(frozen=True)
+class Node:
+    what: str  # the schema definition this node becomes
+    keys: dict  # key -> kind of value (see tools/schema.py for the kinds)
+    required: tuple = ()
+
+    @property
+    def allowed(self) -> tuple:
+        return tuple(self.keys)
+
+
+SPEC = Node("spec", {
+    "layoutgen": "version", "name": "ident", "doc": "text", "archs": "spec_archs", "targets": "spec_targets",
+    "constants": "constants", "enums": "enums", "structs": "structs", "regions": "regions", "asserts": "asserts",
+}, ("layoutgen", "name", "archs"))
+
+CONSTANT = Node("constant", {
+    "value": "constant_value", "doc": "text", "type": "prim", "go_type": "text", "c_ifndef": "bool",
+    "targets": "targets", "arch": "archs", **_NAMES,
+}, ("value",))
+
+ENUM = Node("enum", {
+    "type": "enum_base", "doc": "text", "values": "enum_values", "arch": "archs", "go_accessors": "accessors",
+    "go_nosplit": "accessors", "go_untyped": "bool", **_NAMES,
+}, ("type", "values"))
+
+ENUM_VALUE = Node("enum_value", {"name": "ident", "value": "expr", "doc": "text", **_NAMES}, ("name",))
+
+STRUCT = Node("struct", {
+    "doc": "text", "fields": "fields", "variants": "variants", "align": "align", "packed": "bool",
+    "external": "external", "arch": "archs", **_NAMES,
+})
+
+EXTERNAL = Node("external", {"c_type": "text", "include": "text"}, ("c_type", "include"))
+
+VARIANT = Node("variant", {"arch": "archs", "fields": "fields"}, ("arch", "fields"))
+
+PADDING = Node("padding", {"pad": "expr", "doc": "text", "c": "ident", "arch": "archs"}, ("pad",))
+
+FIELD = Node("field", {
+    "name": "ident", "type": "type", "doc": "text", "align": "align", "arch": "archs", **_NAMES,
+}, ("name", "type"))
+
+REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts", "holds": "struct_name"},
+              ("size",))
+
+REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "expr"}, ("name", "offset", "size"))
+
+ASSERT = Node("assert", {"expr": "expr", "doc": "text"}, ("expr",))
+
+NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, EXTERNAL, VARIANT, PADDING, FIELD, REGION, REGION_PART, ASSERT)

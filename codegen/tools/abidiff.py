@@ -1,0 +1,319 @@
+"""`layoutgen abi-diff OLD NEW`: what changed in the binary layout between two versions of a
+spec, per arch, and whether each change breaks the other side of the shared memory.
+
+A change is breaking when code built against the old layout would misread or
+overwrite memory laid out by the new one (or the reverse): a field that moved, changed
+size or representation, or vanished; a struct whose size changed where it sits inside
+another struct, an array or a region; an enum value renumbered or removed; a constant
+changed; a region moved. It is compatible when old code keeps working: a new struct,
+enum or constant, a new enum value with an unused number, a field added where the old
+layout had only padding, a renamed field with the same bytes, a doc change.
+
+Either side may be a file or `git:REV:PATH` (read with `git show`).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict, dataclass
+
+from .. import layout as lay
+from .. import load, resolve
+from ..ir import Spec
+from .common import ToolError, spec_type
+
+
+@dataclass(frozen=True)
+class Change:
+    arch: str  # "" for a change that concerns the spec as a whole
+    kind: str  # e.g. field-moved, enum-value-added
+    subject: str  # e.g. ThreadContext.tls
+    breaking: bool
+    detail: str
+
+    @property
+    def line(self) -> str:
+        return f"{'BREAKING  ' if self.breaking else 'compatible'}  {self.kind:<21} {self.subject}: {self.detail}"
+
+
+# ---- loading ---------------------------------------------------------------
+
+
+def load_version(where: str, cwd=None) -> tuple:
+    """(label, Spec, {arch: Layout}) for a file path or `git:REV:PATH`."""
+    if where.startswith("git:"):
+        text = _git_show(where, cwd)
+    else:
+        text = load.read_text(where)
+    root = load.load_text(text, where)
+    spec = resolve.resolve(root, where, text.encode("utf-8"))
+    return where, spec, lay.layout_all(spec)
+
+
+def _git_show(where: str, cwd) -> str:
+    rev_path = where[len("git:"):]
+    if ":" not in rev_path:
+        raise ToolError(f"{where}: write git:REV:PATH, e.g. git:HEAD~1:spec/sysmsg.yaml")
+    try:
+        result = subprocess.run(["git", "show", rev_path], cwd=cwd, capture_output=True, timeout=60)
+    except FileNotFoundError:
+        raise ToolError("git is not installed")
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ToolError(f"{where}: {message[-1] if message else 'git show failed'}")
+    try:
+        return result.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ToolError(f"{where}: not UTF-8 text")
+
+
+# ---- comparing -------------------------------------------------------------
+
+
+def compare(old: tuple, new: tuple) -> list:
+    """Every change from `old` to `new`, each a `(spec, layouts)` pair."""
+    (old_spec, old_layouts), (new_spec, new_layouts) = old, new
+    changes = []
+    for arch in old_spec.archs:
+        if arch not in new_layouts:
+            changes.append(Change(arch, "arch-removed", arch, True, "the new spec no longer covers this arch"))
+    for arch in new_spec.archs:
+        if arch not in old_layouts:
+            changes.append(Change(arch, "arch-added", arch, False, "the new spec adds this arch"))
+            continue
+        changes += _compare_arch(arch, old_spec, old_layouts[arch], new_spec, new_layouts[arch])
+    return changes
+
+
+def _compare_arch(arch, old_spec: Spec, old: lay.Layout, new_spec: Spec, new: lay.Layout) -> list:
+    changes = []
+    changes += _constants(arch, old, new)
+    changes += _enums(arch, old, new)
+    embedded = _embedded(old) | _embedded(new)
+    for name in old.structs:
+        if name not in new.structs:
+            changes.append(Change(arch, "struct-removed", name, True, "struct removed"))
+    for name in new.structs:
+        if name not in old.structs:
+            changes.append(Change(arch, "struct-added", name, False, f"new struct ({new.structs[name].size} bytes)"))
+        else:
+            changes += _struct(arch, name, old, new, name in embedded)
+            changes += _struct_doc(arch, name, old_spec, new_spec)
+    changes += _regions(arch, old, new)
+    return changes
+
+
+def _constants(arch, old: lay.Layout, new: lay.Layout) -> list:
+    changes = []
+    for name, value in old.constants.items():
+        if name not in new.constants:
+            changes.append(Change(arch, "constant-removed", name, True, f"constant removed (was {value})"))
+        elif new.constants[name] != value:
+            changes.append(Change(arch, "constant-changed", name, True, f"{value} -> {new.constants[name]}"))
+    for name, value in new.constants.items():
+        if name not in old.constants:
+            changes.append(Change(arch, "constant-added", name, False, f"new constant = {value}"))
+    return changes
+
+
+def _enums(arch, old: lay.Layout, new: lay.Layout) -> list:
+    changes = []
+    for name, old_enum in old.enums.items():
+        if name not in new.enums:
+            changes.append(Change(arch, "enum-removed", name, True, "enum removed"))
+            continue
+        new_enum = new.enums[name]
+        if old_enum.enum.base != new_enum.enum.base:
+            changes.append(Change(arch, "enum-retyped", name, True,
+                                  f"stored as {old_enum.enum.base.name} -> {new_enum.enum.base.name}"))
+        changes += _enum_values(arch, name, old_enum, new_enum)
+    for name in new.enums:
+        if name not in old.enums:
+            changes.append(Change(arch, "enum-added", name, False, "new enum"))
+    return changes
+
+
+def _enum_values(arch, enum: str, old_enum: lay.EnumLayout, new_enum: lay.EnumLayout) -> list:
+    before = {v.names.canonical: n for v, n in old_enum.values}
+    after = {v.names.canonical: n for v, n in new_enum.values}
+    changes = []
+    for member, number in before.items():
+        subject = f"{enum}.{member}"
+        if member not in after:
+            changes.append(Change(arch, "enum-value-removed", subject, True, f"value {number} removed"))
+        elif after[member] != number:
+            changes.append(Change(arch, "enum-value-renumbered", subject, True, f"{number} -> {after[member]}"))
+    used = set(before.values())
+    for member, number in after.items():
+        if member in before:
+            continue
+        subject = f"{enum}.{member}"
+        if number in used:
+            owner = next(m for m, n in before.items() if n == number)
+            changes.append(Change(arch, "enum-value-reused", subject, True,
+                                  f"new value {number}, which meant {owner} before"))
+        else:
+            changes.append(Change(arch, "enum-value-added", subject, False, f"new value {number}"))
+    return changes
+
+
+def _embedded(layout: lay.Layout) -> set:
+    """Structs whose size other memory depends on: embedded, in an array, or held by a region."""
+    found = {slot.struct for s in layout.structs.values() for slot in s.fields if slot.struct is not None}
+    return found | {r.holds for r in layout.regions if r.holds}
+
+
+def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -> list:
+    before, after = old.structs[name], new.structs[name]
+    changes = _fields(arch, name, before, after)
+    if before.size != after.size:
+        where = "it is embedded, in an array or held by a region" if embedded else "nothing embeds it"
+        changes.append(Change(arch, "struct-resized", name, embedded,
+                              f"size {before.size} -> {after.size} ({after.size - before.size:+d}); {where}"))
+    if before.align != after.align:
+        changes.append(Change(arch, "struct-realigned", name, embedded, f"alignment {before.align} -> {after.align}"))
+    return changes
+
+
+def _fields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout) -> list:
+    old_fields = {s.field.names.canonical: s for s in before.fields}
+    new_fields = {s.field.names.canonical: s for s in after.fields}
+    removed = [s for n, s in old_fields.items() if n not in new_fields]
+    added = [s for n, s in new_fields.items() if n not in old_fields]
+    changes = []
+    for old_slot, new_slot in _renames(removed, added):
+        removed.remove(old_slot)
+        added.remove(new_slot)
+        changes.append(Change(arch, "field-renamed", f"{struct}.{old_slot.field.names.canonical}", False,
+                              f"renamed to {new_slot.field.names.canonical}; same offset, size and type"))
+    for slot in removed:
+        changes.append(Change(arch, "field-removed", f"{struct}.{slot.field.names.canonical}", True,
+                              f"removed (was at offset {slot.offset}, size {slot.size})"))
+    for name, slot in old_fields.items():
+        if name in new_fields:
+            changes += _field(arch, f"{struct}.{name}", slot, new_fields[name])
+    for slot in added:
+        changes.append(_added(arch, struct, before, slot))
+    return changes
+
+
+def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot) -> Change:
+    """A new field is harmless where the old layout had no field: padding, or past its end
+    (the size change that comes with the latter is judged on its own)."""
+    spare = _spare_bytes(before)
+    span = range(slot.offset, slot.offset + slot.size)
+    if slot.offset >= before.size:
+        where, breaking = "past the old end of the struct", False
+    elif all(byte in spare or byte >= before.size for byte in span):
+        where, breaking = "in bytes that were padding", False
+    else:
+        where, breaking = "over bytes the old layout used", True
+    return Change(arch, "field-added", f"{struct}.{slot.field.names.canonical}", breaking,
+                  f"new field at offset {slot.offset}, size {slot.size}, {where}")
+
+
+def _renames(removed: list, added: list) -> list:
+    pairs = []
+    for old_slot in removed:
+        twin = next((s for s in added if s.offset == old_slot.offset and s.size == old_slot.size
+                     and spec_type(s) == spec_type(old_slot) and s not in [p[1] for p in pairs]), None)
+        if twin is not None:
+            pairs.append((old_slot, twin))
+    return pairs
+
+
+def _spare_bytes(struct: lay.StructLayout) -> set:
+    """Bytes of a struct that carry no field: holes, tail padding and explicit padding."""
+    return {byte for slot in struct.slots if not isinstance(slot, lay.FieldSlot)
+            for byte in range(slot.offset, slot.offset + slot.size)}
+
+
+def _field(arch, subject: str, old: lay.FieldSlot, new: lay.FieldSlot) -> list:
+    changes = []
+    if old.offset != new.offset:
+        changes.append(Change(arch, "field-moved", subject, True,
+                              f"offset {old.offset} -> {new.offset} ({new.offset - old.offset:+d})"))
+    old_type, new_type = spec_type(old), spec_type(new)
+    if old_type != new_type and _base(old_type) == _base(new_type):
+        changes.append(Change(arch, "field-resized", subject, True,
+                              f"{old_type} -> {new_type}, size {old.size} -> {new.size}"))
+    elif old_type != new_type:
+        same = _representation(old) == _representation(new) and old.size == new.size
+        changes.append(Change(arch, "field-retyped", subject, not same,
+                              f"type {old_type} -> {new_type}" + ("; same representation" if same else "")))
+    elif old.size != new.size:
+        changes.append(Change(arch, "field-resized", subject, True,
+                              f"size {old.size} -> {new.size} (its type {new_type} changed size)"))
+    if " ".join(old.field.doc.split()) != " ".join(new.field.doc.split()):
+        changes.append(Change(arch, "doc-changed", subject, False, "doc changed"))
+    return changes
+
+
+def _base(typename: str) -> str:
+    return typename.split("[", 1)[0]
+
+
+def _representation(slot: lay.FieldSlot) -> tuple:
+    """What the bytes are, ignoring names: an enum is its base integer, a pointer a word."""
+    if slot.struct is not None:
+        return ("struct", slot.struct, slot.shape)
+    return ("scalar", slot.scalar.prim, slot.scalar.is_pointer, slot.shape)
+
+
+def _struct_doc(arch, name: str, old_spec: Spec, new_spec: Spec) -> list:
+    before, after = old_spec.struct(name).doc, new_spec.struct(name).doc
+    if " ".join(before.split()) != " ".join(after.split()):
+        return [Change(arch, "doc-changed", name, False, "doc changed")]
+    return []
+
+
+def _regions(arch, old: lay.Layout, new: lay.Layout) -> list:
+    before = {".".join(r.path): r for r in old.regions}
+    after = {".".join(r.path): r for r in new.regions}
+    changes = []
+    for path, region in before.items():
+        if path not in after:
+            changes.append(Change(arch, "region-removed", path, True, "region removed"))
+            continue
+        other = after[path]
+        if (region.offset, region.size) != (other.offset, other.size):
+            changes.append(Change(arch, "region-moved", path, True,
+                                  f"bytes {region.offset}..{region.offset + region.size} -> "
+                                  f"{other.offset}..{other.offset + other.size}"))
+        if region.holds != other.holds:
+            changes.append(Change(arch, "region-holds-changed", path, True, f"holds {region.holds} -> {other.holds}"))
+    for path in after:
+        if path not in before:
+            changes.append(Change(arch, "region-added", path, False, "new region"))
+    return changes
+
+
+# ---- output ----------------------------------------------------------------
+
+
+def render_text(old_label: str, new_label: str, changes: list) -> str:
+    lines = [f"abi-diff {old_label} -> {new_label}"]
+    archs = []
+    for change in changes:
+        if change.arch not in archs:
+            archs.append(change.arch)
+    for arch in archs:
+        lines.append(f"{arch}:")
+        lines += [f"  {c.line}" for c in changes if c.arch == arch]
+    lines.append(_verdict(changes))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(old_label: str, new_label: str, changes: list) -> str:
+    document = {"old": old_label, "new": new_label, "breaking": any(c.breaking for c in changes),
+                "changes": [asdict(c) for c in changes]}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _verdict(changes: list) -> str:
+    broken = sum(1 for c in changes if c.breaking)
+    if not changes:
+        return "no layout changes"
+    outcome = "BREAKING" if broken else "compatible"
+    return f"{broken} breaking and {len(changes) - broken} compatible change(s): {outcome}"
+

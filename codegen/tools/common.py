@@ -1,0 +1,71 @@
+"""What the tools share: choosing archs and structs by any of their names, and spelling
+a member's type the way the spec writes it or the way the generated C header declares it."""
+from __future__ import annotations
+
+from .. import layout as lay
+from ..ir import Spec
+from ..primitives import PRIMITIVES
+from ..targets.c import struct_type as c_struct_type  # `struct sysmsg`, or a system type like `siginfo_t`
+
+
+class ToolError(Exception):
+    """Bad input to a tool (unknown arch or struct, a short file): one line, exit 2."""
+
+
+def choose_archs(spec: Spec, arch) -> tuple:
+    """The archs a command covers: the one asked for, or every arch of the spec."""
+    if arch is None:
+        return spec.archs
+    if arch not in spec.archs:
+        raise ToolError(f"unknown arch '{arch}' (the spec has: {', '.join(spec.archs)})")
+    return (arch,)
+
+
+def find_struct(spec: Spec, layout: lay.Layout, name: str) -> str:
+    """The canonical name of the struct called `name` in the spec, in C, or by its system type."""
+    for decl in spec.structs:
+        spellings = {decl.names.canonical, decl.names.c, c_struct_type(spec, decl.names.canonical)}
+        if name in spellings:
+            if decl.names.canonical not in layout.structs:
+                raise ToolError(f"struct {decl.names.canonical} does not exist on {layout.variant.arch}")
+            return decl.names.canonical
+    known = ", ".join(s.names.canonical for s in spec.structs)
+    raise ToolError(f"unknown struct '{name}' (the spec has: {known})")
+
+
+def c_member(spec: Spec, slot, pad_names: dict) -> tuple:
+    """(type, name, array suffix) of a member as the generated C header declares it;
+    `pad_names` comes from `c_pad_names`."""
+    if isinstance(slot, lay.PadSlot):
+        return "uint8_t", pad_names[slot], f"[{slot.size}]"
+    dims = "".join(f"[{length}]" for length in slot.shape)
+    if slot.struct is not None:
+        return c_struct_type(spec, slot.struct), slot.field.names.c, dims
+    if slot.scalar.is_pointer:
+        target = slot.scalar.pointer_to
+        return (c_struct_type(spec, target) if target else "void") + " *", slot.field.names.c, dims
+    return PRIMITIVES[slot.scalar.prim].c, slot.field.names.c, dims
+
+
+def spec_type(slot: lay.FieldSlot) -> str:
+    """A field's type as the spec language writes it, with array lengths evaluated: `u8[3584]`."""
+    if slot.struct is not None:
+        base = slot.struct
+    elif slot.scalar.is_pointer:
+        base = f"ptr({slot.scalar.pointer_to or ''})"
+    elif slot.scalar.enum is not None:
+        base = slot.scalar.enum
+    else:
+        base = slot.scalar.prim
+    return base + "".join(f"[{length}]" for length in slot.shape)
+
+
+def c_pad_names(struct_layout: lay.StructLayout) -> dict:
+    """PadSlot -> its C member name: its own `c:` name, or `_pad<N>` counting every explicit
+    padding of the struct in order, as the C target names them."""
+    names, index = {}, 0
+    for slot in struct_layout.slots:
+        if isinstance(slot, lay.PadSlot):
+            names[slot] = slot.padding.c_name or f"_pad{index}"
+            index += 1
+    return names

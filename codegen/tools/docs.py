@@ -1,0 +1,120 @@
+"""The docs target: `docs/<name>.md` (a table per struct and arch, enums, constants and
+regions) and the SVG diagrams it shows, all computed from the layouts.
+
+It is registered in `pipeline.TARGETS` like a language target, so `layoutgen generate`
+writes it and `layoutgen check` catches docs that drifted from the spec.
+"""
+from __future__ import annotations
+
+from .. import expr as ex
+from .. import layout as lay
+from ..targets.common import Context, render_template
+from . import diagrams
+from .common import c_pad_names, c_struct_type, spec_type
+
+LANGUAGES = (("c", "C"), ("go", "Go"), ("python", "Python"))
+
+
+def render(ctx: Context) -> dict:
+    banner = ctx.banner()
+    name = ctx.spec.name
+    files = {}
+    for arch, layout in ctx.layouts.items():
+        for struct in layout.structs:
+            files[f"docs/{struct_svg_path(arch, struct)}"] = diagrams.struct_svg(layout, struct, banner)
+        for top in ctx.spec.regions:
+            region = top.names.canonical
+            files[f"docs/{region_svg_path(arch, region)}"] = diagrams.region_svg(layout, region, banner)
+    files[f"docs/{name}.md"] = render_template(
+        "docs/spec.md.j2", banner=banner, spec_name=name, doc=ctx.spec.doc.strip(), archs=", ".join(ctx.spec.archs),
+        structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs],
+        enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
+        constant_archs=list(ctx.spec.archs), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
+        regions=[_region_model(ctx, top) for top in ctx.spec.regions])
+    return files
+
+
+def struct_svg_path(arch: str, struct: str) -> str:
+    return f"svg/{arch}/struct_{struct}.svg"
+
+
+def region_svg_path(arch: str, region: str) -> str:
+    return f"svg/{arch}/region_{region}.svg"
+
+
+def cell(text) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+# ---- structs ---------------------------------------------------------------
+
+
+def _struct_model(ctx: Context, decl) -> dict:
+    name = decl.names.canonical
+    spellings = [f"{label} `{c_struct_type(ctx.spec, name) if lang == 'c' else decl.names.for_target(lang)}`"
+                 for lang, label in LANGUAGES if lang in ctx.spec.targets]
+    if decl.external:
+        spellings.append(f"system type from `<{decl.external.include}>`")
+    per_arch = [{"arch": arch, "size": layout.structs[name].size, "align": layout.structs[name].align,
+                 "rows": _rows(layout, layout.structs[name]), "svg": struct_svg_path(arch, name)}
+                for arch, layout in ctx.layouts.items() if name in layout.structs]
+    return {"name": name, "doc": cell(decl.doc), "spellings": " · ".join(spellings), "per_arch": per_arch}
+
+
+def _rows(layout: lay.Layout, struct: lay.StructLayout) -> list:
+    pad_names = c_pad_names(struct)
+    rows = []
+    for slot in struct.slots:
+        if isinstance(slot, lay.FieldSlot):
+            row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`", cell(slot.field.doc))
+        elif isinstance(slot, lay.PadSlot):
+            row = ("", f"*(padding)* `{pad_names[slot]}`", cell(slot.padding.doc or "Explicit padding, kept zero."))
+        elif slot.tail:
+            row = ("", "*(tail padding)*", f"Rounds the size up to a multiple of the alignment ({struct.align}).")
+        else:
+            row = ("", "*(hole)*", f"Inserted by the C alignment rules after `{slot.after}`.")
+        rows.append({"offset": slot.offset, "size": slot.size, "type": row[0], "field": row[1], "doc": row[2]})
+    return rows
+
+
+# ---- enums and constants ---------------------------------------------------
+
+
+def _enum_model(ctx: Context, enum) -> dict:
+    name = enum.names.canonical
+    numbers = {arch: dict((v.names.canonical, n) for v, n in layout.enums[name].values)
+               for arch, layout in ctx.layouts.items() if name in layout.enums}
+    values = []
+    for value in enum.values:
+        per_arch = {arch: found[value.names.canonical] for arch, found in numbers.items()}
+        distinct = sorted(set(per_arch.values()))
+        shown = str(distinct[0]) if len(distinct) == 1 else ", ".join(f"{a}: {n}" for a, n in per_arch.items())
+        values.append({"name": value.names.canonical, "c": value.names.c, "value": shown, "doc": cell(value.doc)})
+    return {"name": name, "doc": cell(enum.doc), "base": enum.base.name, "archs": ", ".join(numbers),
+            "members": values}
+
+
+def _constant_row(ctx: Context, const) -> dict:
+    name = const.names.canonical
+    values = [str(layout.constants[name]) if name in layout.constants else "—" for layout in ctx.layouts.values()]
+    if isinstance(const.value, tuple):
+        source = "; ".join(f"{', '.join(sorted(archs))}: {ex.render(expr)}" for archs, expr in const.value)
+    else:
+        source = ex.render(const.value)
+    plain = all(v == source for v in values if v != "—")
+    return {"name": name, "per_arch": values, "source": "" if plain else f"`{cell(source)}`", "doc": cell(const.doc)}
+
+
+# ---- regions ---------------------------------------------------------------
+
+
+def _region_model(ctx: Context, top) -> dict:
+    name = top.names.canonical
+    per_arch = []
+    for arch, layout in ctx.layouts.items():
+        rows = [{"path": ".".join(r.path), "depth": len(r.path) - 1, "offset": r.offset, "end": r.offset + r.size,
+                 "size": r.size, "holds": f"`{r.holds}`" if r.holds else "", "doc": cell(r.region.doc)}
+                for r in layout.regions if r.path[0] == name]
+        per_arch.append({"arch": arch, "rows": rows, "svg": region_svg_path(arch, name)})
+    return {"name": name, "doc": cell(top.doc), "per_arch": per_arch}

@@ -1,0 +1,232 @@
+"""`layoutgen dump`: decode records of a struct from a file (a memory dump, a core excerpt,
+/proc/PID/mem at an offset) with names, offsets, raw bytes and values.
+
+Decoding works from the laid-out IR and Python's `struct` module rather than the
+generated parsers, so it works for any spec, including one never generated. Holes and
+padding are shown too: in a dump, bytes that should be zero and are not are a clue.
+"""
+from __future__ import annotations
+
+import json
+import struct as pystruct
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import layout as lay
+from ..ir import Spec
+from ..primitives import ARCHS, PRIMITIVES
+from .common import ToolError, c_pad_names, find_struct, spec_type
+
+HEX_SHOWN = 8  # bytes of raw data the text format prints before eliding the rest
+ITEMS_SHOWN = 16  # array elements the text format prints before eliding the rest
+
+
+@dataclass(frozen=True)
+class Node:
+    """One decoded member: a field, an array element of struct type, or padding."""
+
+    name: str
+    kind: str  # field | struct | element | padding | hole | tail padding
+    offset: int  # from the start of the file
+    size: int
+    type: str  # spec spelling, e.g. u8[3584] or ThreadState; "" for padding
+    raw: bytes
+    value: object = None  # int, bool, or nested lists of them, for scalar fields
+    enum: Optional[str] = None  # the enum this field holds
+    enum_name: Optional[str] = None  # the member name of the value, when it has one
+    children: tuple = ()  # nested members (struct) or elements (array of structs)
+
+
+# ---- reading ---------------------------------------------------------------
+
+
+def read_records(path: str, offset: int, size: int, count: int) -> bytes:
+    """Exactly `size * count` bytes at `offset`; works on files that cannot be sized (/proc/PID/mem)."""
+    if offset < 0:
+        raise ToolError(f"offset must not be negative ({offset})")
+    if count < 1:
+        raise ToolError(f"count must be at least 1 ({count})")
+    wanted = size * count
+    try:
+        with open(path, "rb", buffering=0) as handle:
+            handle.seek(offset)
+            chunks, got = [], 0
+            while got < wanted:
+                chunk = handle.read(wanted - got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+    except OSError as error:
+        raise ToolError(f"{path}: cannot read at offset {offset:#x}: {error.strerror or error}")
+    data = b"".join(chunks)
+    if len(data) < wanted:
+        raise ToolError(f"{path}: file too short: {len(data)} bytes at offset {offset:#x}, "
+                        f"{count} record(s) of {size} bytes need {wanted}")
+    return data
+
+
+# ---- decoding --------------------------------------------------------------
+
+
+def decode(spec: Spec, layout: lay.Layout, name: str, data: bytes, base: int) -> tuple:
+    """The members of struct `name` laid over `data`, which starts `base` bytes into the file."""
+    struct = layout.structs[name]
+    pad_names = c_pad_names(struct)
+    nodes = []
+    for slot in struct.slots:
+        raw = data[slot.offset:slot.offset + slot.size]
+        at = base + slot.offset
+        if isinstance(slot, lay.Hole):
+            nodes.append(Node("(tail padding)" if slot.tail else "(hole)",
+                              "tail padding" if slot.tail else "hole", at, slot.size, "", raw))
+        elif isinstance(slot, lay.PadSlot):
+            nodes.append(Node(pad_names[slot], "padding", at, slot.size, "", raw))
+        else:
+            nodes.append(_field(spec, layout, slot, raw, at))
+    return tuple(nodes)
+
+
+def _field(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot, raw: bytes, at: int) -> Node:
+    name, typename = slot.field.names.canonical, spec_type(slot)
+    if slot.struct is not None:
+        if not slot.shape:
+            return Node(name, "struct", at, slot.size, typename, raw,
+                        children=decode(spec, layout, slot.struct, raw, at))
+        step = layout.structs[slot.struct].size
+        elements = tuple(
+            Node(f"[{index}]", "element", at + index * step, step, slot.struct, raw[index * step:(index + 1) * step],
+                 children=decode(spec, layout, slot.struct, raw[index * step:(index + 1) * step], at + index * step))
+            for index in range(slot.count))
+        return Node(name, "struct", at, slot.size, typename, raw, children=elements)
+    values = _scalars(layout, slot, raw)
+    value = _shape(values, slot.shape) if slot.shape else values[0]
+    enum_name = None
+    if slot.scalar.enum is not None and not slot.shape:
+        enum_name = _enum_member(layout, slot.scalar.enum, value)
+    return Node(name, "field", at, slot.size, typename, raw, value=value, enum=slot.scalar.enum,
+                enum_name=enum_name)
+
+
+def _scalars(layout: lay.Layout, slot: lay.FieldSlot, raw: bytes) -> list:
+    info = PRIMITIVES[slot.scalar.prim]
+    order = "<" if ARCHS[layout.variant.arch].little_endian else ">"
+    values = list(pystruct.unpack(f"{order}{slot.count}{info.struct_code}", raw))
+    return [bool(v) if info.is_bool and v in (0, 1) else v for v in values]
+
+
+def _shape(values: list, shape: tuple) -> list:
+    """Nest a flat list by array dimensions, outermost first, as C lays them out."""
+    if len(shape) == 1:
+        return values
+    step = len(values) // shape[0]
+    return [_shape(values[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _enum_member(layout: lay.Layout, enum: str, value: int) -> Optional[str]:
+    return next((v.names.canonical for v, number in layout.enums[enum].values if number == value), None)
+
+
+# ---- text ------------------------------------------------------------------
+
+
+def render_text(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int) -> str:
+    size = layout.structs[name].size
+    lines = []
+    for index, nodes in enumerate(records):
+        start = offset + index * size
+        lines.append(f"{name} #{index} on {layout.variant.arch}: {size} bytes at file offset {start:#x}")
+        rows = [("offset", "bytes", "  field", "type", "value")]
+        rows += [row for node in nodes for row in _rows(node, 1)]
+        widths = [max(len(row[col]) for row in rows) for col in range(4)]
+        for row in rows:
+            cells = [row[col].ljust(widths[col]) for col in range(4)] + [row[4]]
+            lines.append("  ".join(cells).rstrip())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _rows(node: Node, depth: int) -> list:
+    """(offset, hex, indented name, type, value) cells for a node and everything inside it."""
+    label = "  " * depth + node.name
+    rows = [(f"{node.offset:#06x}", _hex_text(node.raw), label, node.type, _value_text(node))]
+    for child in node.children:
+        rows.extend(_rows(child, depth + 1))
+    return rows
+
+
+def _hex_text(raw: bytes) -> str:
+    shown = " ".join(f"{b:02x}" for b in raw[:HEX_SHOWN])
+    return shown if len(raw) <= HEX_SHOWN else f"{shown} ... ({len(raw)} bytes)"
+
+
+def _value_text(node: Node) -> str:
+    if node.kind in ("hole", "padding", "tail padding"):
+        return "zero" if not any(node.raw) else "NOT ZERO"
+    if node.kind != "field":
+        return ""
+    if node.enum is not None and not isinstance(node.value, list):
+        return f"{node.enum_name} ({node.value})" if node.enum_name else f"{node.value} (not a {node.enum} value)"
+    return _plain(node.value, node.type)
+
+
+def _plain(value, typename: str) -> str:
+    if isinstance(value, list):
+        flat = _flatten(value)
+        if typename.startswith(("u8[", "i8[")):
+            return "all zero" if not any(flat) else f"{sum(1 for v in flat if v)} non-zero bytes"
+        items = [_plain(v, "") for v in value[:ITEMS_SHOWN]]
+        more = ", ..." if len(value) > ITEMS_SHOWN else ""
+        return "[" + ", ".join(items) + more + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if typename.startswith("ptr("):
+        return f"{value:#018x}"
+    return f"{value} ({value:#x})" if value >= 10 else str(value)
+
+
+def _flatten(value) -> list:
+    return [leaf for item in value for leaf in (_flatten(item) if isinstance(item, list) else [item])]
+
+
+# ---- JSON ------------------------------------------------------------------
+
+
+def render_json(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int) -> str:
+    size = layout.structs[name].size
+    document = {
+        "spec": spec.name, "arch": layout.variant.arch, "struct": name, "size": size,
+        "records": [{"index": index, "offset": offset + index * size, "fields": [_json(n) for n in nodes]}
+                    for index, nodes in enumerate(records)],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _json(node: Node) -> dict:
+    item = {"name": node.name, "kind": node.kind, "offset": node.offset, "size": node.size,
+            "type": node.type, "hex": node.raw.hex()}
+    if node.kind == "field":
+        item["value"] = node.value
+        if node.enum is not None:
+            item["enum"] = node.enum
+            item["enum_name"] = node.enum_name
+    if node.children:
+        key = "elements" if node.children[0].kind == "element" else "fields"
+        item[key] = [_json(child) for child in node.children]
+    return item
+
+
+# ---- the command -----------------------------------------------------------
+
+
+def dump(spec: Spec, layouts: dict, arch: str, struct: str, path: str, offset: int = 0, count: int = 1,
+         fmt: str = "text") -> str:
+    if arch not in layouts:
+        raise ToolError(f"unknown arch '{arch}' (the spec has: {', '.join(spec.archs)})")
+    layout = layouts[arch]
+    name = find_struct(spec, layout, struct)
+    size = layout.structs[name].size
+    data = read_records(path, offset, size, count)
+    records = [decode(spec, layout, name, data[i * size:(i + 1) * size], offset + i * size) for i in range(count)]
+    render = render_json if fmt == "json" else render_text
+    return render(spec, layout, name, records, offset)

@@ -1,0 +1,261 @@
+"""`layoutgen layout`: the spec's layout printed the way pahole prints compiled structs.
+
+The text follows pahole 1.24 (Debian bookworm's `dwarves`) column for column, so the
+report for a struct can be diffed against `pahole -C <name> --cacheline_size=64` run on
+an object compiled from the generated header. Members are spelled as the generated
+header declares them. Everything pahole would work out from debug info is taken from
+the laid-out IR instead: holes and tail padding are the `Hole` slots the layout engine
+recorded, and the `__packed__` / `__aligned__` notes follow the rules pahole applies to
+what the compiler recorded, restated in terms of the spec (see `_looks_packed` and
+`_user_aligned`). One pahole habit is left out on purpose: when it has already printed a
+struct that embeds another at an unnatural offset, it calls the embedded one packed too,
+so its verdict depends on print order; the report judges each struct on its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import layout as lay
+from ..ir import Spec
+from ..primitives import PRIMITIVES
+from .common import ToolError, c_member, c_pad_names, c_struct_type, choose_archs, find_struct
+
+CACHELINE = 64
+TYPE_COLUMN = 26  # pahole pads the type to this width, then writes one space
+COMMENT_COLUMN = 49  # declaration width (type, name and ';') before the offset comment
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member line of the report and the notes pahole hangs off it."""
+
+    declaration: str  # "uint64_t                   debug;"
+    offset: int
+    size: int
+    hole_after: int  # bytes of implicit padding before the next member
+    inner_padding: int  # tail padding of an embedded struct, which pahole points out
+    forced_align: Optional[int]  # an alignment the header forces on this member
+
+
+def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE) -> str:
+    """The whole report: every struct (or the one asked for) on every arch (or the one asked for).
+
+    With a single arch the text is exactly pahole's; with several, each arch's block
+    opens with a comment line naming the arch.
+    """
+    archs = choose_archs(spec, arch)
+    if struct and arch is None:  # a struct of some archs only: report it where it exists
+        archs = tuple(a for a in archs if _exists(spec, layouts[a], struct)) or archs
+    blocks = []
+    for each_arch in archs:
+        layout = layouts[each_arch]
+        names = [find_struct(spec, layout, struct)] if struct else list(layout.structs)
+        lines = [line for name in names for line in struct_lines(spec, layout, name, cacheline)]
+        if len(archs) > 1:
+            lines = [f"/* ===== {spec.name} on {each_arch} ===== */"] + lines
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _exists(spec: Spec, layout: lay.Layout, struct: str) -> bool:
+    try:
+        find_struct(spec, layout, struct)
+    except ToolError:
+        return False
+    return True
+
+
+def struct_lines(spec: Spec, layout: lay.Layout, name: str, cacheline: int = CACHELINE) -> list:
+    struct = layout.structs[name]
+    members = _members(spec, layout, struct)
+    lines = [_opening(spec, name)]
+    lines += _body(members, cacheline)
+    lines += [""] + _summary(struct, members, cacheline)
+    lines.append(_closing(spec, layout, struct))
+    return lines
+
+
+# ---- members ---------------------------------------------------------------
+
+
+def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
+    pad_names = c_pad_names(struct)
+    aligned = _user_aligned(spec, layout)
+    slots = struct.slots
+    members = []
+    for index, slot in enumerate(slots):
+        if isinstance(slot, lay.Hole):
+            continue
+        following = slots[index + 1] if index + 1 < len(slots) else None
+        hole = following.size if isinstance(following, lay.Hole) and not following.tail else 0
+        forced = _forced_alignment(slot, aligned)
+        members.append(Member(_declaration(spec, slot, pad_names, forced), slot.offset, slot.size, hole,
+                              _inner_padding(spec, layout, slot), forced))
+    return members
+
+
+def _declaration(spec: Spec, slot, pad_names: dict, forced: Optional[int]) -> str:
+    ctype, name, dims = c_member(spec, slot, pad_names)
+    attribute = f" __attribute__((__aligned__({forced})))" if forced else ""
+    return f"{ctype:<{TYPE_COLUMN}} {name}{dims}{attribute};"
+
+
+def _inner_padding(spec: Spec, layout: lay.Layout, slot) -> int:
+    """Tail padding of a struct embedded by value (not in an array, and not a typedef name:
+    pahole only looks inside members whose type is spelled `struct X`)."""
+    if not isinstance(slot, lay.FieldSlot) or slot.struct is None or slot.shape:
+        return 0
+    if not c_struct_type(spec, slot.struct).startswith("struct "):
+        return 0
+    return sum(h.size for h in layout.structs[slot.struct].holes if h.tail)
+
+
+def _body(members: list, cacheline: int) -> list:
+    lines, current_line, blank_pending = [], 0, False
+    for member in members:
+        if blank_pending:
+            lines.append("")
+            blank_pending = False
+        boundary = member.offset // cacheline
+        if boundary > current_line:
+            lines.append("\t" + _boundary_comment(member.offset, cacheline))
+            current_line = boundary
+        gap = max(COMMENT_COLUMN - len(member.declaration), 1)
+        lines.append(f"\t{member.declaration}{' ' * gap}/* {member.offset:5d} {member.size:5d} */")
+        notes = []
+        if member.inner_padding:
+            notes.append(f"/* XXX last struct has {_bytes(member.inner_padding)} of padding */")
+        if member.hole_after:
+            notes.append(f"/* XXX {_bytes(member.hole_after)} hole, try to pack */")
+        if notes:
+            lines += [""] + ["\t" + note for note in notes]
+            blank_pending = True
+    return lines
+
+
+def _boundary_comment(offset: int, cacheline: int) -> str:
+    line, past = divmod(offset, cacheline)
+    start = line * cacheline
+    if past == 0:
+        return f"/* --- cacheline {line} boundary ({start} bytes) --- */"
+    return f"/* --- cacheline {line} boundary ({start} bytes) was {_bytes(past)} ago --- */"
+
+
+def _bytes(count: int) -> str:
+    return f"{count} byte" if count == 1 else f"{count} bytes"
+
+
+# ---- summary ---------------------------------------------------------------
+
+
+def _summary(struct: lay.StructLayout, members: list, cacheline: int) -> list:
+    lines = [f"/* size: {struct.size}, cachelines: {-(-struct.size // cacheline)}, members: {len(members)} */"]
+    holes = [h for h in struct.holes if not h.tail]
+    if holes:
+        lines.append(f"/* sum members: {sum(m.size for m in members)}, holes: {len(holes)}, "
+                     f"sum holes: {sum(h.size for h in holes)} */")
+    tail = sum(h.size for h in struct.holes if h.tail)
+    if tail:
+        lines.append(f"/* padding: {tail} */")
+    padded = [m.inner_padding for m in members if m.inner_padding]
+    if padded:
+        lines.append(f"/* paddings: {len(padded)}, sum paddings: {sum(padded)} */")
+    lines += _forced_summary(members)
+    if struct.size % cacheline:
+        lines.append(f"/* last cacheline: {struct.size % cacheline} bytes */")
+    return ["\t" + line for line in lines]
+
+
+def _forced_summary(members: list) -> list:
+    forced = [index for index, member in enumerate(members) if member.forced_align]
+    if not forced:
+        return []
+    # The hole a forced alignment opened is the one just before that member.
+    opened = [members[i - 1].hole_after for i in forced if i > 0 and members[i - 1].hole_after]
+    line = f"/* forced alignments: {len(forced)}"
+    if opened:
+        line += f", forced holes: {len(opened)}, sum forced holes: {sum(opened)}"
+    return [line + " */"]
+
+
+# ---- opening and closing ---------------------------------------------------
+
+
+def _opening(spec: Spec, name: str) -> str:
+    ctype = c_struct_type(spec, name)
+    return f"{ctype} {{" if ctype.startswith("struct ") else "typedef struct {"
+
+
+def _closing(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> str:
+    ctype = c_struct_type(spec, struct.name)
+    packed = _looks_packed(spec, layout, struct)
+    text = "}"
+    if packed:
+        text += " __attribute__((__packed__))"
+    if not ctype.startswith("struct "):
+        text += f" {ctype}"
+    if struct.name in _user_aligned(spec, layout) and not packed:
+        text += f" __attribute__((__aligned__({struct.align})))"
+    return text + ";"
+
+
+def _user_aligned(spec: Spec, layout: lay.Layout) -> set:
+    """Structs whose alignment the generated header forces with an `aligned` attribute:
+    those with `align:`, and (as gcc propagates it) those with a member so forced.
+
+    A system type's `align:` only records what its own header does, so it never counts.
+    """
+    found: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for decl in spec.structs:
+            name = decl.names.canonical
+            if name in found or name not in layout.structs or decl.external:
+                continue
+            if decl.align or any(_forced_alignment(s, found) for s in layout.structs[name].fields):
+                found.add(name)
+                changed = True
+    return found
+
+
+def _forced_alignment(slot, aligned: set) -> Optional[int]:
+    """The alignment the header forces on a field: its own `align:`, or that of a forced struct type."""
+    if not isinstance(slot, lay.FieldSlot):
+        return None
+    if slot.field.align or (slot.struct is not None and slot.struct in aligned):
+        return slot.align
+    return None
+
+
+def _looks_packed(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> bool:
+    """Whether pahole will call the struct packed. It cannot see the attribute; it infers it
+    when a struct without holes or padding has a member off its natural alignment, or a
+    size that is not a multiple of its members' largest natural alignment."""
+    if struct.holes:
+        return False
+    natural = lay.natural_structs(spec, layout.variant)
+    widest = 1
+    for slot in struct.slots:
+        need = _natural_align(spec, layout, slot, natural)
+        if need == 1:
+            continue
+        widest = max(widest, need)
+        if slot.offset % need:
+            return True
+    decl = spec.struct(struct.name)
+    forced_to_one = decl.align == 1 and not decl.external
+    return (widest != 1 and forced_to_one) or struct.size % widest != 0
+
+
+def _natural_align(spec: Spec, layout: lay.Layout, slot, natural: dict) -> int:
+    """The alignment a member's type has without any attribute. For a system type the
+    spec's recorded alignment is the natural one of the system's own definition."""
+    if not isinstance(slot, lay.FieldSlot):
+        return 1
+    if slot.struct is not None:
+        if spec.struct(slot.struct).external:
+            return layout.structs[slot.struct].align
+        return natural[slot.struct].align
+    return PRIMITIVES[slot.scalar.prim].size

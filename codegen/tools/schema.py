@@ -1,0 +1,136 @@
+"""`layoutgen schema`: the JSON Schema of the spec language, built from the same key table
+the loader checks (`codegen/spec_keys.py`) and the loader's own vocabularies (archs,
+primitives, targets, identifier and type syntax).
+
+Committed as `spec/layoutgen.schema.json` and named by the spec's
+`# yaml-language-server: $schema=...` modeline, so an editor validates and completes a
+spec as it is typed; `layoutgen check` fails when the committed copy is stale.
+
+The schema checks shape (keys, kinds of values, known names of archs, targets and
+primitive types); rules that need the whole spec (a type that names a struct, sizes,
+cycles, name collisions) stay with the loader.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from .. import resolve, spec_keys
+from ..primitives import ARCHS, PRIMITIVES
+
+SCHEMA_FILE = "layoutgen.schema.json"
+MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$", re.MULTILINE)
+DRAFT = "http://json-schema.org/draft-07/schema#"
+TYPE_NAME = r"^[A-Z][A-Za-z0-9_]*$"
+CONSTANT_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/definitions/{name}"}
+
+
+def _archs_pattern() -> str:
+    arch = "(" + "|".join(re.escape(a) for a in ARCHS) + ")"
+    return rf"^\s*{arch}\s*(,\s*{arch}\s*)*$"
+
+
+def _type_pattern() -> str:
+    """The loader's type syntax with Python-only named groups removed (JSON Schema uses ECMA regexes)."""
+    return re.sub(r"\?P<\w+>", "", resolve._TYPE.pattern)
+
+
+def _kinds() -> dict:
+    """Kind of value (as named in spec_keys) -> its JSON Schema."""
+    aligns = [1 << n for n in range(resolve.MAX_ALIGN.bit_length())]
+    arch_names = list(ARCHS)
+    return {
+        "version": {"const": resolve.FORMAT_VERSION, "description": "The spec format version."},
+        "ident": {"type": "string", "pattern": resolve.IDENT.pattern},
+        "text": {"type": "string"},
+        "bool": {"type": "boolean"},
+        "expr": {"type": ["integer", "string"],
+                 "description": "An integer, or an expression over constants, sizeof(S), alignof(S), offsetof(S, f)."},
+        "prim": {"enum": list(PRIMITIVES)},
+        "enum_base": {"enum": [name for name, info in PRIMITIVES.items() if not info.is_bool]},
+        "type": {"type": "string", "pattern": _type_pattern(),
+                 "description": "A primitive, enum or struct name, ptr(Struct), with optional [length] suffixes."},
+        "align": {"enum": aligns},
+        "archs": {"type": "array", "minItems": 1, "items": {"enum": arch_names}},
+        "spec_archs": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": arch_names}},
+        "targets": {"type": "array", "items": {"enum": list(resolve.TARGETS)}},
+        "spec_targets": {"type": "array", "minItems": 1, "items": {"enum": list(resolve.TARGETS)}},
+        "accessors": {"type": "array", "uniqueItems": True, "items": {"enum": list(resolve.GO_ACCESSORS)}},
+        "struct_name": {"type": "string", "pattern": TYPE_NAME},
+        "constant_value": {"anyOf": [_ref("expr"), {
+            "type": "object", "minProperties": 1, "propertyNames": {"pattern": _archs_pattern()},
+            "additionalProperties": _ref("expr"), "description": "Per-arch values, keyed by arch lists."}]},
+        "constants": {"type": "object", "propertyNames": {"pattern": CONSTANT_NAME},
+                      "additionalProperties": {"anyOf": [_ref("expr"), _ref("constant")]}},
+        "enums": {"type": "object", "propertyNames": {"pattern": TYPE_NAME}, "additionalProperties": _ref("enum")},
+        "structs": {"type": "object", "propertyNames": {"pattern": TYPE_NAME},
+                    "additionalProperties": _ref("struct")},
+        "regions": {"type": "object", "additionalProperties": _ref("region")},
+        "asserts": {"type": "array", "items": {"anyOf": [_ref("expr"), _ref("assert")]}},
+        "enum_values": {"type": "array", "minItems": 1, "items": _ref("enum_value")},
+        "fields": {"type": "array", "minItems": 1, "items": {
+            "if": {"type": "object", "required": ["pad"]}, "then": _ref("padding"), "else": _ref("field")}},
+        "variants": {"type": "array", "items": _ref("variant")},
+        "external": _ref("external_node"),
+        "region_parts": {"type": "array", "items": _ref("region_part")},
+    }
+
+
+def _node(node: spec_keys.Node) -> dict:
+    schema = {"type": "object", "properties": {key: _ref(kind) for key, kind in node.keys.items()},
+              "additionalProperties": False}
+    if node.required:
+        schema["required"] = list(node.required)
+    if node is spec_keys.STRUCT:
+        schema["oneOf"] = [{"required": ["fields"]}, {"required": ["variants"]}]
+    return schema
+
+
+def build() -> dict:
+    definitions = dict(sorted(_kinds().items()))
+    for node in spec_keys.NODES:
+        key = "external_node" if node is spec_keys.EXTERNAL else node.what
+        definitions[key] = _node(node)
+    spec = definitions.pop("spec")
+    return {"$schema": DRAFT, "title": "layoutgen spec",
+            "description": "A layoutgen spec: one YAML file describing a binary shared-memory ABI.",
+            **spec, "definitions": definitions}
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+
+
+# ---- the drift check -------------------------------------------------------
+
+
+def committed_path(spec_path: str) -> str:
+    """The schema file a spec names in its modeline, or the repository's own copy."""
+    try:
+        with open(spec_path, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except OSError:
+        head = ""
+    found = MODELINE.search(head)
+    if found and "://" not in found.group(1):
+        return os.path.join(os.path.dirname(os.path.abspath(spec_path)), found.group(1))
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "spec", SCHEMA_FILE)
+
+
+def check(spec_path: str) -> list:
+    """Problems (one string each) when the committed schema is missing or stale."""
+    path = committed_path(spec_path)
+    shown = os.path.relpath(path)
+    if not os.path.exists(path):
+        return [f"{shown}: missing; run `layoutgen schema --out {shown}`"]
+    with open(path, encoding="utf-8") as handle:
+        if handle.read() != render():
+            return [f"{shown}: differs from the schema of this layoutgen's spec language; "
+                    f"run `layoutgen schema --out {shown}`"]
+    return []

@@ -1,0 +1,184 @@
+"""`layoutgen abi-diff` on upstream's real history, and on the kinds of change it classifies.
+
+The spec in the repository matches upstream between 2023-05-05 and 2023-10-25 (see the
+reference's "Upstream history"). The two neighbouring revisions are written here as
+edits of that spec:
+  - 2023-03-03: MAX_FPSTATE_LEN was 3648 (it became 3584 on 2023-03-14).
+  - 2023-10-25: ThreadContext's `acked u32` became `acked_time u64` followed by
+    `state_changed_time u64`.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ARCHS, ROOT, SPEC, run_cli
+
+CURRENT = open(SPEC).read()
+FIT_ASSERT = ("  - expr: sizeof(ThreadContext) <= ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT\n"
+              "    doc: A ThreadContext fits in its allocation.\n")
+ACKED = ("      - name: acked\n        type: u32\n"
+         "        doc: Set by the stub thread when it has taken the context from the queue.\n")
+AFTER_FPSTATE = ("fpstate_changed", "ptregs", "siginfo", "signo", "state", "interrupt", "thread_id",
+                 "last_thread_id", "sentry_fast_path", "acked", "tls", "debug")
+
+
+def edited(text, old, new):
+    assert old in text, f"the spec no longer contains {old!r}"
+    return text.replace(old, new, 1)
+
+
+def before_2023_03_14() -> str:
+    """With 3648 bytes of fpstate the arm64 ThreadContext is 4104 bytes and would fail this
+    project's own fit assert, so the old revision is written without it (the assert is
+    layoutgen's, not upstream's)."""
+    text = edited(CURRENT, "  MAX_FPSTATE_LEN:\n    value: 3584\n", "  MAX_FPSTATE_LEN:\n    value: 3648\n")
+    return edited(text, FIT_ASSERT, "")
+
+
+def after_2023_10_25() -> str:
+    return edited(CURRENT, ACKED, "      - name: acked_time\n        type: u64\n"
+                                  "        doc: When the stub thread took the context from the queue.\n"
+                                  "      - name: state_changed_time\n        type: u64\n"
+                                  "        doc: When the context state last changed.\n")
+
+
+@pytest.fixture
+def write(tmp_path):
+    def put(name, text):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        return str(path)
+    return put
+
+
+def diff_json(old, new, expect_code):
+    result = run_cli("abi-diff", "--format", "json", old, new)
+    assert result.returncode == expect_code, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def changes_of(document, arch):
+    return {(c["kind"], c["subject"]): c for c in document["changes"] if c["arch"] == arch}
+
+
+def test_fpstate_shrinking_to_3584_moves_every_later_field_by_minus_64(write):
+    document = diff_json(write("2023-03-03", before_2023_03_14()), SPEC, 1)
+    assert document["breaking"] is True
+    for arch in ARCHS:
+        found = changes_of(document, arch)
+        constant = found[("constant-changed", "MAX_FPSTATE_LEN")]
+        assert constant["breaking"] and constant["detail"] == "3648 -> 3584"
+        assert found[("field-resized", "ThreadContext.fpstate")]["breaking"]
+        for field in AFTER_FPSTATE:
+            moved = found[("field-moved", f"ThreadContext.{field}")]
+            assert moved["breaking"] and moved["detail"].endswith("(-64)"), moved
+        assert "-64" in found[("struct-resized", "ThreadContext")]["detail"]
+        assert ("field-moved", "ThreadContext.fpstate") not in found
+        assert not any(subject.startswith(("Msg", "ArchState")) for _, subject in found)
+
+
+def test_acked_replaced_by_two_timestamps_is_breaking(write):
+    document = diff_json(SPEC, write("2023-10-25", after_2023_10_25()), 1)
+    expected_tls = {"amd64": (3968, 3984), "arm64": (4024, 4040)}
+    for arch in ARCHS:
+        found = changes_of(document, arch)
+        assert found[("field-removed", "ThreadContext.acked")]["breaking"]
+        for name in ("acked_time", "state_changed_time"):
+            added = found[("field-added", f"ThreadContext.{name}")]
+            assert added["breaking"] and "over bytes the old layout used" in added["detail"]
+        old, new = expected_tls[arch]
+        assert found[("field-moved", "ThreadContext.tls")]["detail"] == f"offset {old} -> {new} (+16)"
+        assert found[("field-moved", "ThreadContext.debug")]["breaking"]
+        assert "+16" in found[("struct-resized", "ThreadContext")]["detail"]
+        untouched = ("signo", "state", "thread_id", "sentry_fast_path")
+        assert not any(subject == f"ThreadContext.{name}" for _, subject in found for name in untouched)
+
+
+def test_text_output_names_each_change_and_the_verdict(write):
+    result = run_cli("abi-diff", SPEC, write("new", after_2023_10_25()))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("abi-diff ") and lines[1] == "amd64:"
+    assert any("BREAKING" in line and "field-removed" in line and "ThreadContext.acked" in line for line in lines)
+    assert lines[-1] == "10 breaking and 2 compatible change(s): BREAKING"
+
+
+@pytest.mark.parametrize("old, new, kind, subject", [
+    ("      - name: INITIALIZING\n        doc: Set once when the thread is created, before it owns a context.\n",
+     "      - name: INITIALIZING\n        doc: Set once when the thread is created, before it owns a context.\n"
+     "      - name: ZOMBIE\n        doc: A new state at the end.\n",
+     "enum-value-added", "ThreadState.ZOMBIE"),
+    ("      - name: thread_id\n        type: u32\n        doc: Identifier of this stub thread.\n\n",
+     "      - name: thread_id\n        type: u32\n        doc: Identifier of this stub thread.\n"
+     "      - name: flags\n        type: u32\n        doc: New, in what was tail padding.\n\n",
+     "field-added", "Msg.flags"),
+    ("structs:\n", "structs:\n  Extra:\n    fields:\n      - {name: x, type: u64}\n", "struct-added", "Extra"),
+    ("    doc: Identifier of this stub thread.\n", "    doc: The number of this stub thread.\n",
+     "doc-changed", "Msg.thread_id"),
+    ("      - name: err_line\n", "      - name: error_line\n", "field-renamed", "Msg.err_line"),
+])
+def test_compatible_changes_exit_0(old, new, kind, subject, write):
+    document = diff_json(SPEC, write("new", edited(CURRENT, old, new)), 0)
+    assert document["breaking"] is False
+    for arch in ARCHS:
+        change = changes_of(document, arch)[(kind, subject)]
+        assert change["breaking"] is False, change
+
+
+@pytest.mark.parametrize("old, new, kind, subject", [
+    ("      - name: PREP\n", "      - name: WAKING\n        doc: Inserted in the middle.\n      - name: PREP\n",
+     "enum-value-renumbered", "ThreadState.PREP"),
+    ("  SPINNING_QUEUE_MEM_SIZE:\n    value: PAGE_SIZE\n", "  SPINNING_QUEUE_MEM_SIZE:\n    value: 2 * PAGE_SIZE\n",
+     "constant-changed", "SPINNING_QUEUE_MEM_SIZE"),
+    ("      - name: interrupt\n        type: u32\n        go: interrupt\n",
+     "      - name: interrupt\n        type: u64\n        go: interrupt\n", "field-retyped", "Msg.interrupt"),
+    ("        size: PER_THREAD_PRIVATE_STACK_SIZE\n", "        size: PAGE_SIZE\n",
+     "region-moved", "PerThreadMem.private_stack"),
+])
+def test_breaking_changes_exit_1(old, new, kind, subject, write):
+    document = diff_json(SPEC, write("new", edited(CURRENT, old, new)), 1)
+    for arch in ARCHS:
+        assert changes_of(document, arch)[(kind, subject)]["breaking"] is True
+
+
+def test_a_resized_struct_is_breaking_where_another_struct_embeds_it(write):
+    text = edited(CURRENT, "          - {name: pstate, type: u64}\n",
+                  "          - {name: pstate, type: u64}\n          - {name: extra, type: u64}\n")
+    document = diff_json(SPEC, write("new", text), 1)
+    arm64 = changes_of(document, "arm64")
+    assert arm64[("struct-resized", "PtraceRegs")]["breaking"] is True
+    assert arm64[("field-added", "PtraceRegs.extra")]["breaking"] is False  # appended: no old byte reused
+    assert arm64[("field-resized", "ThreadContext.ptregs")]["breaking"] is True
+    assert changes_of(document, "amd64") == {}
+
+
+def test_same_spec_has_no_changes_and_the_diff_alias_works():
+    result = run_cli("diff", SPEC, SPEC)
+    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "no layout changes"
+
+
+def test_git_revisions_as_inputs(tmp_path):
+    def git(*args):
+        done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    (tmp_path / "spec.yaml").write_text(before_2023_03_14())
+    git("init", "-q")
+    git("add", "spec.yaml")
+    git("commit", "-q", "-m", "old")
+    (tmp_path / "spec.yaml").write_text(CURRENT)
+    result = subprocess.run([sys.executable, "-m", "codegen", "abi-diff", "git:HEAD:spec.yaml", "spec.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 1, result.stderr
+    assert "constant-changed      MAX_FPSTATE_LEN: 3648 -> 3584" in result.stdout
+    missing = subprocess.run([sys.executable, "-m", "codegen", "abi-diff", "git:HEAD:nope.yaml", "spec.yaml"],
+                             cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert missing.returncode == 2 and missing.stderr.startswith("layoutgen abi-diff: git:HEAD:nope.yaml")
+
+
+def test_a_bad_spec_is_exit_2(write):
+    result = run_cli("abi-diff", SPEC, write("bad", "layoutgen: 1\n"))
+    assert result.returncode == 2 and "missing the required key" in result.stderr

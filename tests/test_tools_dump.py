@@ -1,0 +1,192 @@
+"""`layoutgen dump` decodes bytes that real C code wrote through the generated header: a
+program built with gcc (amd64, run natively) and aarch64-linux-gnu-gcc (arm64, run under
+qemu-aarch64) fills records with known values and writes them to a file; the decoder
+must read back every one of them, by name, offset and enum member."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ARCHS, C_FLAGS, GENERATED, compiler, run_cli
+
+WRITER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sysmsg.h"
+
+/* Writes: a 4-byte header, then two struct sysmsg, into argv[1]; one struct thread_context
+   into argv[2]. Prints the addresses it stored in the self fields. */
+int main(int argc, char **argv) {
+  static struct sysmsg msgs[2];
+  static struct thread_context ctx;
+  if (argc != 3) return 2;
+  memset(msgs, 0xa5, sizeof msgs);  /* holes and padding keep this pattern */
+  for (int i = 0; i < 2; i++) {
+    msgs[i].self = &msgs[i];
+    msgs[i].ret_addr = 0x401000 + i;
+    msgs[i].syshandler = 0;
+    msgs[i].syshandler_stack = 0x7000;
+    msgs[i].app_stack = 0;
+    msgs[i].interrupt = 0;
+    msgs[i].state = THREAD_STATE_ASLEEP;
+    msgs[i].context = &ctx;
+    msgs[i].fault_jump = 0;
+    msgs[i].err = -5;
+    msgs[i].err_line = 42 + i;
+    msgs[i].debug = 0xdeadbeefULL;
+    msgs[i].thread_id = 7 + i;
+    printf("%llu\n", (unsigned long long)(unsigned long)&msgs[i]);
+  }
+  memset(&ctx, 0, sizeof ctx);
+  ctx.fpstate[0] = 0x7f;
+  ctx.fpstate[MAX_FPSTATE_LEN - 1] = 0x01;
+  ctx.state = CONTEXT_STATE_FAULT;
+  ctx.siginfo.si_signo = 11;
+  ctx.siginfo.si_code = -6;
+  ctx.signo = 11;
+  ctx.tls = 0x1122334455667788ULL;
+#if defined(__x86_64__)
+  ctx.ptregs.rip = 0xabcdef;
+  ctx.ptregs.orig_rax = 60;
+#else
+  ctx.ptregs.pc = 0xabcdef;
+  ctx.ptregs.regs[8] = 93;
+#endif
+  FILE *out = fopen(argv[1], "wb");
+  if (!out || fwrite("HDR!", 1, 4, out) != 4 || fwrite(msgs, sizeof msgs, 1, out) != 1 || fclose(out)) return 1;
+  out = fopen(argv[2], "wb");
+  if (!out || fwrite(&ctx, sizeof ctx, 1, out) != 1 || fclose(out)) return 1;
+  return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """arch -> (msgs file, context file, the two self addresses), written by the C program."""
+    folder = tmp_path_factory.mktemp("dump")
+    source = folder / "writer.c"
+    source.write_text(WRITER)
+    found = {}
+    for arch in ARCHS:
+        program = folder / f"writer_{arch}"
+        build = subprocess.run([compiler(arch), *C_FLAGS, "-static", "-I", os.path.join(GENERATED, "c"),
+                                str(source), "-o", str(program)], capture_output=True, text=True)
+        assert build.returncode == 0, build.stderr
+        command = [str(program)]
+        if arch == "arm64":
+            qemu = shutil.which("qemu-aarch64")
+            assert qemu, "qemu-aarch64 is missing: run `make toolchains`"
+            command = [qemu] + command
+        msgs, ctx = folder / f"msgs_{arch}.bin", folder / f"ctx_{arch}.bin"
+        ran = subprocess.run(command + [str(msgs), str(ctx)], capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr
+        found[arch] = (str(msgs), str(ctx), [int(line) for line in ran.stdout.split()])
+    return found
+
+
+def dump_json(*args):
+    result = run_cli("dump", "--format", "json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def by_name(fields):
+    return {field["name"]: field for field in fields}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_json_reads_back_what_c_wrote(arch, written):
+    msgs, _, selves = written[arch]
+    document = dump_json("--arch", arch, "--struct", "Msg", msgs, "--offset", "4", "--count", "2")
+    assert document["arch"] == arch and document["struct"] == "Msg" and document["size"] == 88
+    assert [r["offset"] for r in document["records"]] == [4, 92]
+    for index, record in enumerate(document["records"]):
+        fields = by_name(record["fields"])
+        assert fields["self"]["value"] == selves[index]
+        assert fields["ret_addr"]["value"] == 0x401000 + index
+        assert fields["state"]["value"] == 3 and fields["state"]["enum_name"] == "ASLEEP"
+        assert fields["state"]["enum"] == "ThreadState"
+        assert fields["err"]["value"] == -5 and fields["err_line"]["value"] == 42 + index
+        assert fields["debug"]["value"] == 0xdeadbeef and fields["thread_id"]["value"] == 7 + index
+        assert fields["err_line"]["offset"] == 4 + index * 88 + 64
+        assert fields["(hole)"]["hex"] == "a5a5a5a5" and fields["(tail padding)"]["hex"] == "a5a5a5a5"
+        assert fields["thread_id"]["hex"] == f"{7 + index:02x}000000"
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_nested_structs_and_arrays(arch, written):
+    _, ctx, _ = written[arch]
+    document = dump_json("--arch", arch, "--struct", "thread_context", ctx)
+    fields = by_name(document["records"][0]["fields"])
+    fpstate = fields["fpstate"]
+    assert fpstate["type"] == "u8[3584]" and len(fpstate["value"]) == 3584
+    assert fpstate["value"][0] == 0x7f and fpstate["value"][-1] == 1 and sum(fpstate["value"]) == 0x80
+    assert fields["state"]["enum_name"] == "FAULT"
+    siginfo = by_name(fields["siginfo"]["fields"])
+    assert siginfo["signo"]["value"] == 11 and siginfo["code"]["value"] == -6
+    assert siginfo["__pad0"]["kind"] == "padding"
+    regs = by_name(fields["ptregs"]["fields"])
+    if arch == "amd64":
+        assert regs["rip"]["value"] == 0xabcdef and regs["orig_rax"]["value"] == 60
+    else:
+        assert regs["pc"]["value"] == 0xabcdef and regs["regs"]["value"][8] == 93
+    assert fields["tls"]["value"] == 0x1122334455667788
+    assert fields["ptregs"]["offset"] == 3592
+
+
+def test_text_format_shows_names_offsets_hex_values_and_enum_names(written):
+    msgs, ctx, selves = written["amd64"]
+    result = run_cli("dump", "--arch", "amd64", "--struct", "sysmsg", msgs, "--offset", "0x4")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "Msg #0 on amd64: 88 bytes at file offset 0x4" in text
+    assert "ASLEEP (3)" in text and "(hole)" in text and "NOT ZERO" in text
+    assert f"{selves[0]:#018x}" in text
+    line = next(row for row in text.splitlines() if " err_line " in row)
+    assert line.startswith("0x0044  2a 00 00 00") and line.rstrip().endswith("42 (0x2a)")
+    nested = run_cli("dump", "--arch", "amd64", "--struct", "ThreadContext", ctx).stdout
+    rip = next(row for row in nested.splitlines() if " rip " in row)
+    ptregs = next(row for row in nested.splitlines() if " ptregs " in row)
+    assert rip.index("rip") > ptregs.index("ptregs"), "nested fields are indented under their struct"
+
+
+def test_reads_a_live_process_through_proc_mem(tmp_path):
+    """The use the command is for: /proc/PID/mem of a running program, at a struct's address."""
+    source = tmp_path / "live.c"
+    source.write_text('#include <stdio.h>\n#include "sysmsg.h"\n'
+                      "static struct sysmsg live = {.thread_id = 99, .state = THREAD_STATE_PREP, .err_line = 7};\n"
+                      'int main(void) { printf("%lu\\n", (unsigned long)&live); fflush(stdout);'
+                      " getchar(); return live.thread_id == 99 ? 0 : 1; }\n")
+    program = tmp_path / "live"
+    build = subprocess.run([compiler("amd64"), *C_FLAGS, "-I", os.path.join(GENERATED, "c"), str(source), "-o",
+                            str(program)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    process = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        address = int(process.stdout.readline())
+        document = dump_json("--arch", "amd64", "--struct", "Msg", f"/proc/{process.pid}/mem",
+                             "--offset", str(address))
+    finally:
+        process.communicate("\n", timeout=30)
+    fields = by_name(document["records"][0]["fields"])
+    assert fields["thread_id"]["value"] == 99 and fields["state"]["enum_name"] == "PREP"
+    assert fields["err_line"]["value"] == 7 and document["records"][0]["offset"] == address
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--offset", "100", "--count", "2"), "file too short"),
+    (("--arch", "amd64", "--struct", "Nope", "MSGS"), "unknown struct 'Nope'"),
+    (("--arch", "sparc", "--struct", "Msg", "MSGS"), "unknown arch 'sparc'"),
+    (("--arch", "amd64", "--struct", "Msg", "/nonexistent/file"), "cannot read"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--count", "0"), "count must be at least 1"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, written):
+    args = [written["amd64"][0] if arg == "MSGS" else arg for arg in args]
+    result = run_cli("dump", *args)
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

@@ -1,0 +1,179 @@
+"""`layoutgen layout` against real pahole.
+
+pahole v1.24 (Debian bookworm's `dwarves`; `scripts/bootstrap-toolchains.sh` installs it)
+reads the DWARF of an object compiled with -g from the generated header, for every struct
+of the spec, on amd64 (gcc) and arm64 (aarch64-linux-gnu-gcc; pahole reads foreign-arch
+DWARF). The report must equal pahole's text byte for byte for every struct the header
+declares itself. pahole's layout of a text line depends on its version, so the test
+checks the version first and fails, rather than guessing, on another one.
+
+Differences ignored, only for the system types the header does not declare
+(PtraceRegs = glibc's `struct user_regs_struct`, SignalInfo = glibc's `siginfo_t`):
+  1. The type column of member lines. glibc spells the registers `unsigned long long int`
+     (pahole prints `long long unsigned int`) and siginfo's header fields `int`; the
+     report prints the spec's C spelling (`uint64_t`, `int32_t`).
+  2. siginfo_t's `int __pad0`: the spec records it as 4 bytes of named padding, which
+     the report prints as `uint8_t __pad0[4]`.
+  3. siginfo_t's `_sifields`: glibc declares a union of per-signal structs and pahole
+     expands it inline (nested members, their own holes); the spec describes it as
+     `u8[112]`. The expanded lines are skipped.
+For those member lines the name, offset and size are still compared; every other line
+(the opening, cache-line and hole comments, the summary, the closing) is compared as is.
+"""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from codegen import pipeline
+from codegen.tools import layout_report
+from codegen.tools.common import c_struct_type
+from conftest import ARCHS, GENERATED, ROOT, SPEC, compiler, run_cli
+
+PAHOLE_VERSION = "v1.24"
+CASES = ("packed_aligned", "nested_arrays", "per_arch", "enum_widths", "regions_and_exprs")
+MEMBER = re.compile(r"^\t(?P<decl>.+;)\s*/\*\s*(?P<offset>\d+)\s+(?P<size>\d+) \*/$")
+NAME = re.compile(r"(\w+)(\[\d+\])*( __attribute__\(\(.*\)\))?;$")
+
+
+def pahole() -> str:
+    path = shutil.which("pahole")
+    assert path, "pahole is missing: run `make toolchains` (Debian package dwarves)"
+    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
+    assert version == PAHOLE_VERSION, f"the report follows pahole {PAHOLE_VERSION}'s format; found {version}"
+    return path
+
+
+def compile_probe(spec, arch, include, folder) -> str:
+    """An object with one global of every struct, so the compiler describes each in its DWARF."""
+    source, obj = os.path.join(folder, f"probe_{arch}.c"), os.path.join(folder, f"probe_{arch}.o")
+    lines = [f'#include "{spec.name}.h"'] + [f"{c_struct_type(spec, s.names.canonical)} probe_{s.names.canonical};"
+                                            for s in spec.structs if applies(s, arch)]
+    with open(source, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    result = subprocess.run([compiler(arch), "-g", "-O0", "-std=gnu11", "-c", "-I", include, source, "-o", obj],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return obj
+
+
+def applies(struct, arch) -> bool:
+    return struct.archs is None or arch in struct.archs
+
+
+def pahole_text(obj: str, spec, name: str) -> str:
+    ctype = c_struct_type(spec, name)
+    cls = ctype[len("struct "):] if ctype.startswith("struct ") else ctype
+    result = subprocess.run([pahole(), "--cacheline_size=64", "-C", cls, obj], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout, f"pahole found no {cls} in {obj}: {result.stderr}"
+    return result.stdout
+
+
+def system_type_view(text: str) -> list:
+    """The listing with differences 1-3 above taken out: member lines become (name, offset, size)
+    and an expanded nested aggregate collapses into its closing member line."""
+    view, nested = [], False
+    for line in text.splitlines():
+        if nested:
+            if not line.startswith("\t}"):
+                continue
+            nested = False
+        elif line.startswith("\t") and line.rstrip().endswith("{"):
+            nested = True
+            continue
+        member = MEMBER.match(line)
+        if member:
+            name = NAME.search(member.group("decl")).group(1)
+            line = f"\tmember {name} at {member.group('offset')} size {member.group('size')}"
+        view.append(line)
+    return view
+
+
+def compare_spec(spec_path, include, arch, folder) -> int:
+    """Compare every struct of a spec on one arch; returns how many were compared."""
+    spec, layouts = pipeline.build(spec_path)
+    layout = layouts[arch]
+    obj = compile_probe(spec, arch, include, folder)
+    compared = 0
+    for name in layout.structs:
+        ours = "\n".join(layout_report.struct_lines(spec, layout, name)) + "\n"
+        theirs = pahole_text(obj, spec, name)
+        if spec.struct(name).external:
+            assert system_type_view(ours) == system_type_view(theirs), f"{name} on {arch}:\n{ours}\n{theirs}"
+        else:
+            assert ours == theirs, f"{name} on {arch} differs from pahole:\nours:\n{ours}\npahole:\n{theirs}"
+        compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_report_equals_pahole_for_every_sysmsg_struct(arch, tmp_path):
+    spec, layouts = pipeline.build(SPEC)
+    compared = compare_spec(SPEC, os.path.join(GENERATED, "c"), arch, str(tmp_path))
+    assert compared == len(layouts[arch].structs) == 5
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("case", CASES)
+def test_report_equals_pahole_for_the_test_case_specs(case, arch, tmp_path):
+    """Packed and over-aligned structs, nested arrays, per-arch members: all exact."""
+    spec_path = os.path.join(ROOT, "tests", "cases", case, "spec.yaml")
+    out = tmp_path / "out"
+    result = run_cli("generate", "--spec", spec_path, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    spec, _ = pipeline.build(spec_path)
+    assert not any(s.external for s in spec.structs), "the case specs have no system types: all lines exact"
+    assert compare_spec(spec_path, str(out / "c"), arch, str(tmp_path)) > 0
+
+
+def test_ignored_differences_are_the_documented_ones(tmp_path):
+    """The normalisation of system types hides only what the module doc lists: without it
+    they differ, and the lines it rewrites are exactly the member lines."""
+    spec, layouts = pipeline.build(SPEC)
+    obj = compile_probe(spec, "amd64", os.path.join(GENERATED, "c"), str(tmp_path))
+    for name in ("PtraceRegs", "SignalInfo"):
+        ours = "\n".join(layout_report.struct_lines(spec, layouts["amd64"], name)) + "\n"
+        theirs = pahole_text(obj, spec, name)
+        assert ours != theirs
+        kept = [line for line in ours.splitlines() if not MEMBER.match(line)]
+        assert kept == [line for line in system_type_view(ours) if not line.startswith("\tmember ")]
+    siginfo = pahole_text(obj, spec, "SignalInfo")
+    assert "long long unsigned int" in pahole_text(obj, spec, "PtraceRegs")
+    assert "\tint                        __pad0;" in siginfo and "} _sifields;" in siginfo
+
+
+def test_cli_report_for_one_struct_and_arch_is_pahole_text(tmp_path):
+    spec, _ = pipeline.build(SPEC)
+    obj = compile_probe(spec, "arm64", os.path.join(GENERATED, "c"), str(tmp_path))
+    result = run_cli("layout", "--arch", "arm64", "--struct", "sysmsg")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == pahole_text(obj, spec, "Msg")
+    assert "/* XXX 4 bytes hole, try to pack */" in result.stdout
+    assert "/* --- cacheline 1 boundary (64 bytes) --- */" in result.stdout
+    assert "/* size: 88, cachelines: 2, members: 13 */" in result.stdout
+    assert "/* sum members: 80, holes: 1, sum holes: 4 */" in result.stdout
+    assert "/* padding: 4 */" in result.stdout and "/* last cacheline: 24 bytes */" in result.stdout
+
+
+def test_cli_report_covers_every_arch_and_struct_by_default():
+    result = run_cli("layout")
+    assert result.returncode == 0, result.stderr
+    for arch in ARCHS:
+        assert f"/* ===== sysmsg on {arch} ===== */" in result.stdout
+    for opening in ("struct sysmsg {", "struct thread_context {", "struct arch_state {",
+                    "struct user_regs_struct {", "typedef struct {"):
+        assert result.stdout.count(opening) == 2, opening
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--struct", "nope"), "unknown struct 'nope'"),
+    (("--arch", "sparc"), "unknown arch 'sparc'"),
+    (("--cacheline", "0"), "--cacheline must be positive"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(args, message):
+    result = run_cli("layout", *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
