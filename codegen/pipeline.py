@@ -1,15 +1,16 @@
 """The pipeline in one place: load -> resolve -> layout -> render. Each stage raises SpecError on bad input."""
 from __future__ import annotations
 
+import importlib
 import os
 
 from . import layout, load, resolve
 from .ir import Spec
-from .targets import c, go, python
-from .targets.common import Context
-from .tools import docs
 
-TARGETS = (python, c, go, docs)
+# (name, module): imported only when rendering, so a spec that fails its checks is
+# rejected without loading Jinja and every target.
+TARGETS = (("python", "codegen.targets.python"), ("c", "codegen.targets.c"),
+           ("go", "codegen.targets.go"), ("docs", "codegen.tools.docs"))
 
 
 def build(spec_path: str) -> tuple:
@@ -22,12 +23,12 @@ def build(spec_path: str) -> tuple:
 
 def render(spec: Spec, layouts: dict, spec_path: str, out: str) -> dict:
     """Every output file, path (relative to `out`) -> text. Nothing touches the disk."""
+    from .targets.common import Context
     ctx = Context(spec=spec, layouts=layouts, spec_label=_label(spec_path))
     files = {}
-    for target in TARGETS:
-        name = target.__name__.rsplit(".", 1)[-1]
+    for name, module in TARGETS:
         if name in spec.targets or name not in resolve.TARGETS:  # a spec may leave languages out, not docs
-            files.update(target.render(ctx))
+            files.update(importlib.import_module(module).render(ctx))
     return files
 
 

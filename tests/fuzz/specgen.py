@@ -80,18 +80,36 @@ def _largest(value) -> int:
 
 
 def _bounds(base: str) -> tuple:
+    """The values a spec can give a `base` number: its range, cut to int64, in which the spec's
+    expressions are evaluated (so a u64 value of 2**63 or more cannot be written)."""
     bits = PRIM_SIZE[base] * 8
     if base.startswith("i"):
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
+    return 0, min((1 << bits) - 1, (1 << 63) - 1)
+
+
+def _number(base: str):
+    """Any value of the type, with its edges (and 0, 1, -1) drawn often."""
+    low, high = _bounds(base)
+    edges = sorted({low, high, 0, 1, max(low, -1), low + 1, high - 1})
+    return st.one_of(st.sampled_from(edges), st.integers(low, high))
 
 
 @st.composite
 def _enum(draw) -> dict:
     base = draw(st.sampled_from(ENUM_BASES))
-    low, high = _bounds(base)
-    numbers = draw(st.lists(st.integers(low, high), min_size=1, max_size=4, unique=True))
+    numbers = draw(st.lists(_number(base), min_size=1, max_size=4, unique=True))
     return {"type": base, "values": [{"name": f"V{i}", "value": n} for i, n in enumerate(numbers)]}
+
+
+@st.composite
+def _typed_constants(draw) -> dict:
+    """Constants with a type, at the edges of its range; no array length uses them."""
+    constants = {}
+    for index in range(draw(st.integers(0, 3))):
+        base = draw(st.sampled_from(ENUM_BASES))
+        constants[f"T{index}"] = {"value": draw(_number(base)), "type": base}
+    return constants
 
 
 # ---- array lengths ---------------------------------------------------------
@@ -226,7 +244,7 @@ def specs(draw, name: str, slots: int, go: bool) -> dict:
     spec = {"layoutgen": 1, "name": name, "archs": ["amd64", "arm64"]}
     if not go:
         spec["targets"] = ["c", "python"]
-    spec.update({"constants": constants, "enums": enums, "structs": structs})
+    spec.update({"constants": dict(constants, **draw(_typed_constants())), "enums": enums, "structs": structs})
     if not enums:
         del spec["enums"]
     return spec
