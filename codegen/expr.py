@@ -245,7 +245,8 @@ def render(expr: Expr, name_of: Callable[[str], str] = lambda n: n) -> str:
 
 def _checked(value: int, pos: Pos) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
-        raise fail(pos, "integer overflow: value does not fit in 64 bits")
+        raise fail(pos, "integer overflow: value does not fit in 64 bits (expressions are evaluated as "
+                   "signed int64)", "values of 2**63 and above, even for u64, cannot be written")
     return value
 
 

@@ -69,6 +69,8 @@ class EnumRef:
 
 @dataclass(frozen=True)
 class StructRef:
+    """A struct or a union by name: both are declarations in `Spec.structs`."""
+
     name: str
 
 
@@ -78,7 +80,19 @@ class Array:
     length: Expr
 
 
-TypeRef = Union[Prim, Pointer, EnumRef, StructRef, Array]
+@dataclass(frozen=True)
+class FlexArray:
+    """`u8[]`: a flexible array member. It has no length of its own; it is a struct's last
+    field and runs to the end of whatever buffer holds the struct. `element` may itself be
+    a fixed array (`u8[][4]` is a flexible array of u8[4])."""
+
+    element: "TypeRef"
+
+
+TypeRef = Union[Prim, Pointer, EnumRef, StructRef, Array, FlexArray]
+
+# Byte orders a field may be stored in; None on a field means the arch's own.
+BYTE_ORDERS = ("big", "little")
 
 
 # ---- struct members --------------------------------------------------------
@@ -92,6 +106,9 @@ class Field:
     align: Optional[int]
     archs: Archs
     pos: Pos
+    # "big" or "little" when the integers of this field are stored in that order whatever
+    # the arch (the field's own `endian:`, else its struct's); None: the arch's order.
+    endian: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +126,35 @@ class Padding:
     pos: Pos
 
 
-Member = Union[Field, Padding]
+@dataclass(frozen=True)
+class BitField:
+    """`bits` bits of an integer (or enum) type, placed by the C bitfield rules.
+
+    `names` is None for an unnamed bitfield: padding bits, or, when `bits` is 0, a break
+    that sends the next bitfield to the next unit of `type`. Signedness comes from `type`.
+    """
+
+    names: Optional[Names]
+    type: Union[Prim, EnumRef]
+    bits: Expr
+    doc: str
+    archs: Archs
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """Bytes set aside for fields a later version will add: invisible in parsed values,
+    written as zeros, and, for the ABI diff, room a new field may take without breaking."""
+
+    size: Expr
+    doc: str
+    archs: Archs
+    pos: Pos
+    c_name: Optional[str] = None  # a system type's own name for the bytes (`__glibc_reserved`)
+
+
+Member = Union[Field, Padding, BitField, Reserved]
 
 
 @dataclass(frozen=True)
@@ -125,11 +170,16 @@ class Struct:
     names: Names
     doc: str
     members: tuple  # of Member, each possibly limited to some archs
-    align: Optional[int]
-    packed: bool
+    # `align` is None, an int for every arch, or a tuple of (archs: frozenset, int) when it
+    # differs per arch (an arch it omits keeps the natural alignment). `packed` is the
+    # frozenset of archs the struct is packed on (empty: none). Read both per variant with
+    # `align_on` and `packed_on`; their truth value says "on some arch".
+    align: object
+    packed: frozenset
     external: Optional[External]
     archs: Archs
     pos: Pos
+    endian: Optional[str] = None  # the default byte order of its integer fields, as written
 
     def members_for(self, variant: Variant) -> tuple:
         return tuple(m for m in self.members if applies(m.archs, variant))
@@ -138,6 +188,24 @@ class Struct:
     def varies(self) -> bool:
         """True when the declaration itself differs between archs."""
         return any(m.archs is not None for m in self.members)
+
+    def packed_on(self, variant: Variant) -> bool:
+        return variant.arch in self.packed
+
+    def align_on(self, variant: Variant) -> Optional[int]:
+        if not isinstance(self.align, tuple):
+            return self.align
+        return next((value for archs, value in self.align if variant.arch in archs), None)
+
+
+@dataclass(frozen=True)
+class UnionDecl(Struct):
+    """A C union: every member (an alternative) starts at offset 0; the size is the largest
+    member's rounded up to the alignment, which is the largest member alignment (or
+    `align`). It shares the struct namespace: fields name it with `StructRef`, and it
+    sits in `Spec.structs`, so stages that only need a name, a size or nesting treat both
+    alike and match on this class where the placement matters. (Not `Union`, which would
+    shadow typing.Union in this module.)"""
 
 
 # ---- enums, constants, regions, asserts ------------------------------------

@@ -5,21 +5,23 @@ widest member (or its `align`), members are placed in order at the next multiple
 their alignment, and the size is rounded up to the struct's alignment. `packed`
 drops member alignment to 1 (but an explicit `align` still applies, as in GCC).
 Every gap is recorded as a Hole and the rounding at the end as tail padding, so no
-target ever recomputes an offset.
+target ever recomputes an offset. A union places every member at 0 (UnionLayout); a
+flexible array is a FlexSlot with no size, whose element alignment still counts; reserved
+space is a ReservedSlot.
 
 Constants are evaluated here too: an array length may name a constant, and a
 constant may use sizeof/offsetof, so both are computed lazily per variant.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Optional, Union
 
 from . import expr as ex
 from .errors import Pos, SpecError, fail
-from .ir import (Array, Enum, EnumRef, Field, Padding, Pointer, Prim, Region, Spec, Struct,
-                 StructRef, Variant, applies)
+from .ir import (Array, BitField, Enum, EnumRef, Field, FlexArray, Padding, Pointer, Prim, Region, Reserved,
+                 Spec, Struct, StructRef, UnionDecl, Variant, applies)
 from .primitives import ARCHS, POINTER_PRIM, PRIMITIVES
 
 MAX_OBJECT_SIZE = 1 << 40  # a struct bigger than a terabyte is a spec mistake
@@ -35,6 +37,13 @@ class Scalar:
     enum: Optional[str] = None
     pointer_to: Optional[str] = None
     is_pointer: bool = False
+    order: Optional[str] = None  # "big" or "little" when the spec fixes the byte order; None: the arch's
+
+    def swapped(self, arch: str) -> bool:
+        """Whether the stored bytes are in the other order than the arch's own."""
+        if self.order is None:
+            return False
+        return (self.order == "little") != ARCHS[arch].little_endian
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,117 @@ class Hole:
     tail: bool = False
 
 
-Slot = Union[FieldSlot, PadSlot, Hole]
+@dataclass(frozen=True)
+class BitFieldSlot:
+    """Where one bitfield lives: its storage unit and the bits of that unit it holds.
+
+    The unit is a `unit_size`-byte little-endian integer at `unit_offset` (from the start of
+    the struct); `bit` counts from its least significant bit. Normally the unit is the
+    aligned unit of the field's type that C allocates it from; in a packed struct, where a
+    field may straddle such units, it is exactly the bytes holding the field. An unnamed
+    bitfield (padding bits, or a 0-bit unit break) has `field.names` None.
+    """
+
+    field: BitField
+    unit_offset: int
+    unit_size: int
+    bit: int
+    bits: int
+    scalar: Scalar
+
+    @property
+    def first_bit(self) -> int:
+        """The field's lowest bit, counted from bit 0 of the struct's first byte."""
+        return self.unit_offset * 8 + self.bit
+
+    @property
+    def named(self) -> bool:
+        return self.field.names is not None
+
+    @property
+    def signed(self) -> bool:
+        return PRIMITIVES[self.scalar.prim].signed
+
+
+@dataclass(frozen=True)
+class BitsSlot:
+    """The bytes holding a run of consecutive bitfields.
+
+    `members` lists every bitfield of the run in spec order, unnamed ones too (C declares
+    them), and `fields` the named ones. The slot spans the bytes that hold named bits,
+    widened over what would otherwise be a hole up to the end of their storage units; the
+    bits of the slot no named field holds are `padding_bits`, written as zeros.
+    """
+
+    offset: int
+    size: int
+    members: tuple  # of BitFieldSlot
+
+    @property
+    def fields(self) -> tuple:
+        return tuple(m for m in self.members if m.named)
+
+    @property
+    def unit_end(self) -> int:
+        return max((m.unit_offset + m.unit_size for m in self.fields), default=self.offset)
+
+    @property
+    def chunks(self) -> tuple:
+        """(offset, size) of the naturally aligned 1, 2, 4 or 8-byte integers that tile the
+        slot, largest first: how languages without bitfields store it (Go fields, Python
+        `struct` items). A field may span several chunks."""
+        found, at, end = [], self.offset, self.offset + self.size
+        while at < end:
+            size = next(n for n in (8, 4, 2, 1) if at % n == 0 and at + n <= end)
+            found.append((at, size))
+            at += size
+        return tuple(found)
+
+    @property
+    def padding_bits(self) -> tuple:
+        """(first bit, count) of each run of bits no named field holds, from bit 0 of `offset`."""
+        used = sorted((m.first_bit - self.offset * 8, m.bits) for m in self.fields)
+        gaps, at = [], 0
+        for first, bits in used + [(self.size * 8, 0)]:
+            if first > at:
+                gaps.append((at, first - at))
+            at = max(at, first + bits)
+        return tuple(gaps)
+
+
+@dataclass(frozen=True)
+class ReservedSlot:
+    """Bytes a `reserved:` member keeps for later fields; `index` numbers the struct's
+    reserved members in order, for C's `__reserved_<index>` names."""
+
+    reserved: Reserved
+    offset: int
+    size: int
+    index: int
+
+
+@dataclass(frozen=True)
+class FlexSlot:
+    """A flexible array member: elements of `element_size` bytes from `offset` to the end of
+    the data. `dims` are the fixed dimensions of each element (`u8[][4]` -> (4,)); `shape`
+    spells the flexible one as 0, so code that sizes arrays sees a zero-length array."""
+
+    field: Field
+    offset: int
+    align: int
+    dims: tuple
+    element_size: int
+    scalar: Optional[Scalar]
+    struct: Optional[str]
+    size: int = 0
+    count: int = 0
+
+    @property
+    def shape(self) -> tuple:
+        return (0,) + self.dims
+
+
+Slot = Union[FieldSlot, PadSlot, Hole, BitsSlot, ReservedSlot, FlexSlot]
 
 
 @dataclass(frozen=True)
@@ -90,17 +209,44 @@ class StructLayout:
     align: int
     slots: tuple  # FieldSlot | PadSlot | Hole, in offset order
     leaves: tuple  # Leaf, flattened through nested structs
+    # Where the variable-length tail starts when the struct ends in a flexible array (its own,
+    # or that of a struct that is its last field); None for a fixed-size struct.
+    tail_start: Optional[int] = None
 
     @property
     def fields(self) -> tuple:
         return tuple(s for s in self.slots if isinstance(s, FieldSlot))
 
+    @property
+    def flex(self) -> Optional[FlexSlot]:
+        """The struct's own flexible array member, if it has one."""
+        return next((s for s in self.slots if isinstance(s, FlexSlot)), None)
+
+    @property
+    def named(self) -> tuple:
+        """The fields and the flexible array member: every slot with a field name, in order."""
+        return tuple(s for s in self.slots if isinstance(s, (FieldSlot, FlexSlot)))
+
     def field(self, name: str) -> FieldSlot:
         return next(s for s in self.fields if s.field.names.canonical == name)
 
     @property
+    def bitfields(self) -> tuple:
+        """Every named bitfield, in offset order."""
+        return tuple(m for s in self.slots if isinstance(s, BitsSlot) for m in s.fields)
+
+    def bitfield(self, name: str) -> BitFieldSlot:
+        return next(m for m in self.bitfields if m.field.names.canonical == name)
+
+    @property
     def holes(self) -> tuple:
         return tuple(s for s in self.slots if isinstance(s, Hole))
+
+
+@dataclass(frozen=True)
+class UnionLayout(StructLayout):
+    """A union's layout: every FieldSlot (and ReservedSlot) is at offset 0, in spec order,
+    and the only Hole is the tail padding after the largest member. `leaves` overlap."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +279,24 @@ class Layout:
 
 def nested_fields(layout: "Layout", struct_name: str, base: int = 0, outer: tuple = ()):
     """Yield (FieldSlot chain from the outer struct down, absolute offset) for every field,
-    descending into nested structs (not into arrays of structs: those are reached by index)."""
-    for slot in layout.structs[struct_name].fields:
+    descending into nested structs (not into arrays of structs: those are reached by index).
+    A flexible array member (a FlexSlot) ends its chain: its offset is known, its length not."""
+    for slot in layout.structs[struct_name].named:
         chain = outer + (slot,)
         yield chain, base + slot.offset
-        if slot.struct is not None and not slot.shape:
+        if isinstance(slot, FieldSlot) and slot.struct is not None and not slot.shape:
             yield from nested_fields(layout, slot.struct, base + slot.offset, chain)
+
+
+def nested_bitfields(layout: "Layout", struct_name: str):
+    """Yield (FieldSlot chain down to the struct holding it, BitFieldSlot, that struct's
+    absolute offset) for every named bitfield, in nested structs too (as nested_fields)."""
+    for slot in layout.structs[struct_name].bitfields:
+        yield (), slot, 0
+    for chain, offset in nested_fields(layout, struct_name):
+        if chain[-1].struct is not None and not chain[-1].shape:
+            for slot in layout.structs[chain[-1].struct].bitfields:
+                yield chain, slot, offset
 
 
 @lru_cache(maxsize=64)
@@ -262,14 +420,22 @@ class _Engine:
             decl = self.struct_decls[name]
             self.enter(name, decl.pos)
             try:
-                self.struct_cache[name] = self.place(decl)
+                place = self.place_union if isinstance(decl, UnionDecl) else self.place
+                self.struct_cache[name] = place(decl)
             finally:
                 self.active.pop()
         return self.struct_cache[name]
 
     def place(self, decl: Struct) -> StructLayout:
         slots, offset, align, after = [], 0, 1, None
-        for member in decl.members_for(self.variant):
+        for member in _bit_runs(decl.members_for(self.variant)):
+            if isinstance(member, tuple):  # consecutive bitfields
+                offset, align, after = self.place_bits(decl, member, slots, offset, align, after)
+                continue
+            if isinstance(member, Reserved):
+                slots.append(self.reserved_slot(member, offset, slots))
+                offset += slots[-1].size
+                continue
             if isinstance(member, Padding):
                 size = self.eval(member.size)
                 if size <= 0:
@@ -277,9 +443,14 @@ class _Engine:
                 slots.append(PadSlot(member, offset, size))
                 offset += size
                 continue
+            if isinstance(member.type, FlexArray):
+                offset, align = self.place_flex(decl, member, slots, offset, align, after)
+                after = member.names.canonical
+                continue
             slot = self.field_slot(member)
             member_align = slot.align
-            if decl.packed and not self.natural:
+            if decl.packed_on(self.variant) and not self.natural:
+                self.refuse_overaligned_in_packed(decl, member, slot)
                 member_align = member.align or 1
             start = _round_up(offset, member_align)
             if start > offset:
@@ -291,16 +462,95 @@ class _Engine:
             after = member.names.canonical
             if offset > MAX_OBJECT_SIZE:
                 raise fail(member.pos, f"struct {decl.names.canonical} is larger than {MAX_OBJECT_SIZE} bytes")
-        if decl.align and not self.natural:
-            align = max(align, decl.align)
+        if decl.align_on(self.variant) and not self.natural:
+            align = max(align, decl.align_on(self.variant))
         size = _round_up(offset, align)
         if size > offset:
             slots.append(Hole(offset, size - offset, after, tail=True))
+        slots = _widen_bits(slots)
         if size == 0:
             raise fail(decl.pos, f"struct {decl.names.canonical} has no fields on {self.variant.arch}",
                        "give it a field on every arch, or restrict the struct with `arch:`")
         leaves = tuple(self.leaves(slots))
-        return StructLayout(decl.names.canonical, size, align, tuple(slots), leaves)
+        return StructLayout(decl.names.canonical, size, align, tuple(slots), leaves, self.tail_start(slots))
+
+    # -- unions, flexible arrays, reserved space
+
+    def place_union(self, decl: UnionDecl) -> UnionLayout:
+        """Every member at offset 0; the size is the largest member rounded up to the union's
+        alignment, the largest member alignment (1 when packed, raised by `align`)."""
+        slots, size, align = [], 0, 1
+        packed = decl.packed_on(self.variant) and not self.natural
+        for member in decl.members_for(self.variant):
+            if isinstance(member, Reserved):
+                slots.append(self.reserved_slot(member, 0, slots))
+            elif isinstance(member, Field):
+                slot = self.field_slot(member)
+                member_align = (member.align or 1) if packed else slot.align
+                slots.append(replace(slot, align=member_align))
+                align = max(align, member_align)
+            else:
+                raise fail(member.pos, f"union {decl.names.canonical} can only hold fields and reserved space",
+                           "padding, bitfields and other members belong in a struct")
+            size = max(size, slots[-1].size)
+        forced = decl.align_on(self.variant)
+        if forced and not self.natural:
+            align = max(align, forced)
+        total = _round_up(size, align)
+        if total > size:
+            slots.append(Hole(size, total - size, None, tail=True))
+        if total == 0:
+            raise fail(decl.pos, f"union {decl.names.canonical} has no members on {self.variant.arch}",
+                       "give it a field on every arch, or restrict the union with `arch:`")
+        return UnionLayout(decl.names.canonical, total, align, tuple(slots), tuple(self.leaves(slots)))
+
+    def reserved_slot(self, member: Reserved, offset: int, slots: list) -> ReservedSlot:
+        size = self.eval(member.size)
+        if size <= 0:
+            raise fail(ex.start(member.size), f"reserved space must be at least one byte, not {size}",
+                       "drop the member, or reserve a positive number of bytes")
+        if offset + size > MAX_OBJECT_SIZE:
+            raise fail(member.pos, f"reserved space of {size} bytes makes the struct larger than {MAX_OBJECT_SIZE}")
+        index = sum(1 for slot in slots if isinstance(slot, ReservedSlot))
+        return ReservedSlot(member, offset, size, index)
+
+    def place_flex(self, decl: Struct, member: Field, slots: list, offset: int, align: int, after) -> tuple:
+        """Append the FlexSlot (and the hole before it); returns (offset, struct alignment).
+        The array adds no bytes, but its element's alignment places it and counts toward
+        the struct's, as in C."""
+        element = self.field_slot(replace(member, type=member.type.element))
+        member_align = (member.align or 1) if decl.packed_on(self.variant) and not self.natural else element.align
+        start = _round_up(offset, member_align)
+        if start > offset:
+            slots.append(Hole(offset, start - offset, after))
+        slots.append(FlexSlot(member, start, member_align, element.shape, element.size, element.scalar,
+                              element.struct))
+        return start, max(align, member_align)
+
+    def tail_start(self, slots) -> Optional[int]:
+        """Where the variable-length tail begins: at the struct's own flexible array, or inside
+        a last field whose struct ends in one."""
+        named = [slot for slot in slots if isinstance(slot, (FieldSlot, FlexSlot))]
+        if not named:
+            return None
+        last = named[-1]
+        if isinstance(last, FlexSlot):
+            return last.offset
+        if last.struct is not None and not last.shape:
+            inner = self.struct(last.struct).tail_start
+            return None if inner is None else last.offset + inner
+        return None
+
+    def refuse_overaligned_in_packed(self, decl: Struct, member: Field, slot: FieldSlot) -> None:
+        """GCC cannot honour a struct type's own `align` inside a packed struct and says so
+        (-Wpacked-not-aligned, fatal under -Werror); refuse the spec instead of emitting that C."""
+        if slot.struct is None:
+            return
+        inner = self.struct_decls[slot.struct].align_on(self.variant)
+        if inner and inner > 1:
+            raise fail(member.pos, f"packed struct {decl.names.canonical} holds {slot.struct}, which is aligned "
+                       f"to {inner} by its `align`; C compilers cannot place it there",
+                       f"drop `packed`, drop the `align` of {slot.struct}, or align the field itself")
 
     def field_slot(self, member: Field) -> FieldSlot:
         ref, shape = member.type, []
@@ -320,6 +570,8 @@ class _Engine:
         else:
             scalar = self.scalar(ref, member.pos)
             size = align = PRIMITIVES[scalar.prim].size
+            if member.endian is not None and size > 1:  # a single byte has no byte order
+                scalar = replace(scalar, order=member.endian)
         count = 1
         for length in shape:
             count *= length
@@ -329,6 +581,75 @@ class _Engine:
         if member.align and not self.natural:
             align = max(align, member.align)
         return FieldSlot(member, 0, total, align, count, tuple(shape), scalar, struct)
+
+    # -- bitfields
+
+    def place_bits(self, decl: Struct, run: tuple, slots: list, offset: int, align: int, after) -> tuple:
+        """Lay out consecutive bitfields from byte `offset` by the System V (x86-64) and AAPCS64
+        rules, as GCC does (see `bit_slot`). Appends a BitsSlot and any holes to `slots`;
+        returns (byte offset after the run, struct alignment, last field name)."""
+        if decl.endian is not None and (decl.endian == "little") != self.arch.little_endian:
+            raise fail(run[0].pos, f"struct {decl.names.canonical} stores its integers {decl.endian}-endian, but "
+                       f"bitfields follow the arch's own order on {self.variant.arch}",
+                       "keep the bitfields in a struct without `endian:` (a field of this one)")
+        packed = decl.packed_on(self.variant) and not self.natural
+        bit, members, before = offset * 8, [], after
+        for member in run:
+            slot, member_align = self.bit_slot(member, bit, packed)
+            members.append(slot)
+            align = max(align, member_align)
+            bit = slot.first_bit + slot.bits
+            after = member.names.canonical if member.names is not None else after
+        end = (bit + 7) // 8
+        if end > MAX_OBJECT_SIZE:
+            raise fail(run[-1].pos, f"struct {decl.names.canonical} is larger than {MAX_OBJECT_SIZE} bytes")
+        slots.extend(_run_slots(tuple(members), offset, end, before, after))
+        return end, align, after
+
+    def bit_slot(self, member: BitField, bit: int, packed: bool) -> tuple:
+        """(BitFieldSlot, alignment it gives the struct) for a bitfield placed from bit `bit`.
+
+        Bits fill a unit from its least significant end. A field that would straddle an
+        aligned unit of its type starts the next one, unless the struct is packed; a 0-bit
+        field moves to the next unit of its type, packed or not. A named field aligns the
+        struct to its type unless packed; an unnamed one only where the arch says so, and
+        then a 0-bit one even when packed (AAPCS64)."""
+        scalar = self.scalar(member.type, member.pos)
+        size = PRIMITIVES[scalar.prim].size
+        width, unit = self.bit_width(member, scalar, size), size * 8
+        if width == 0 or (not packed and bit // unit != (bit + width - 1) // unit):
+            bit = _round_up(bit, unit)
+        aligns = (member.names is not None or self.arch.unnamed_bitfields_align) and (width == 0 or not packed)
+        if packed and width:
+            unit_offset, unit_size = bit // 8, (bit % 8 + width + 7) // 8
+        else:
+            unit_offset, unit_size = bit // unit * size, size
+        return BitFieldSlot(member, unit_offset, unit_size, bit - unit_offset * 8, width, scalar), size if aligns else 1
+
+    def bit_width(self, member: BitField, scalar: Scalar, size: int) -> int:
+        width = self.eval(member.bits)
+        at, type_name = ex.start(member.bits), scalar.enum or scalar.prim
+        label = f"bitfield {member.names.canonical}" if member.names else "an unnamed bitfield"
+        if width < 0:
+            raise fail(at, f"{label} has {width} bits; a width must be 0 or more")
+        if width > size * 8:
+            raise fail(at, f"{label} is {width} bits wide, but its type {type_name} has {size * 8} bits",
+                       "a bitfield never spans more than one unit of its type: use a wider type such as u64")
+        if width == 0 and member.names is not None:
+            raise fail(at, f"{label} has 0 bits; a zero-width bitfield cannot have a name",
+                       "drop the name: `{type: u32, bits: 0}` only moves the next bitfield to a new unit")
+        if scalar.enum is not None and member.names is not None:
+            self.check_enum_width(member, scalar, width)
+        return width
+
+    def check_enum_width(self, member: BitField, scalar: Scalar, width: int) -> None:
+        signed = PRIMITIVES[scalar.prim].signed
+        low, high = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        for value, number in self.enum(self.spec.enum(scalar.enum)).values:
+            if not low <= number <= high:
+                raise fail(ex.start(member.bits), f"bitfield {member.names.canonical} has {width} bits, too few "
+                           f"for {scalar.enum}.{value.names.canonical} = {number}", f"give it at least "
+                           f"{_bits_for(number, signed)} bits")
 
     def scalar(self, ref, pos: Pos) -> Scalar:
         if isinstance(ref, Prim):
@@ -397,6 +718,57 @@ class _Engine:
             spans.append((mine.offset, mine.offset + mine.size, mine.path))
             laid.extend(children)
         return laid
+
+
+def _bit_runs(members):
+    """The members, with each run of consecutive bitfields gathered into one tuple."""
+    run = []
+    for member in members:
+        if isinstance(member, BitField):
+            run.append(member)
+            continue
+        if run:
+            yield tuple(run)
+            run = []
+        yield member
+    if run:
+        yield tuple(run)
+
+
+def _run_slots(members: tuple, offset: int, end: int, before, after) -> list:
+    """A run's BitsSlot, from its first unit (but not over the member before it at `offset`)
+    to the last byte holding a named bit, with the holes around it up to byte `end`."""
+    named = [m for m in members if m.named]
+    start = max(offset, min(m.unit_offset for m in named)) if named else offset
+    stop = max((m.first_bit + m.bits + 7) // 8 for m in named) if named else start
+    found = [Hole(offset, start - offset, before)] if start > offset else []
+    found.append(BitsSlot(start, stop - start, members))
+    if end > stop:
+        found.append(Hole(stop, end - stop, after))
+    return found
+
+
+def _widen_bits(slots: list) -> list:
+    """Merge neighbouring holes, then let each BitsSlot take in the hole after it up to the
+    end of its storage units: the unit's unused bytes become padding bits of the slot."""
+    merged = []
+    for slot in slots:
+        if isinstance(slot, Hole) and merged and isinstance(merged[-1], Hole):
+            slot = Hole(merged[-1].offset, merged[-1].size + slot.size, merged[-1].after, slot.tail)
+            merged.pop()
+        merged.append(slot)
+    for index, slot in enumerate(merged[:-1]):
+        following = merged[index + 1]
+        if isinstance(slot, BitsSlot) and isinstance(following, Hole):
+            taken = min(following.size, slot.unit_end - slot.offset - slot.size)
+            if taken > 0:
+                merged[index] = replace(slot, size=slot.size + taken)
+                merged[index + 1] = replace(following, offset=following.offset + taken, size=following.size - taken)
+    return [slot for slot in merged if not (isinstance(slot, Hole) and slot.size == 0)]
+
+
+def _bits_for(number: int, signed: bool) -> int:
+    return number.bit_length() + (1 if signed else 0) if number >= 0 else (~number).bit_length() + 1
 
 
 def _round_up(value: int, align: int) -> int:

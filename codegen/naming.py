@@ -95,5 +95,12 @@ def offset_macro(path: list) -> str:
     return "offsetof_" + "_".join(path)
 
 
+def bit_macros(path: list) -> tuple:
+    """The offsets header's names for a bitfield: its unit's offset, then the field's first
+    bit in the unit, its width, and the unit's size in bytes (`bitpos_msg_flags_mode`, ...)."""
+    suffix = "_".join(path)
+    return offset_macro(path), f"bitpos_{suffix}", f"bitwidth_{suffix}", f"bitunit_{suffix}"
+
+
 def _apply(overrides: dict, **defaults) -> dict:
     return {target: overrides.get(target) or default for target, default in defaults.items()}

@@ -53,12 +53,15 @@ class ArchInfo:
     pointer_size: int
     little_endian: bool
     max_align: int  # largest natural alignment of a primitive
+    # Whether an unnamed bitfield's type (and a zero-width one's, even when packed) raises
+    # the struct's alignment: AAPCS64 says yes, the x86-64 System V ABI says no.
+    unnamed_bitfields_align: bool = False
 
 
 ARCHS = {
     info.name: info
     for info in (
         ArchInfo("amd64", "__x86_64__", "amd64", 8, True, 8),
-        ArchInfo("arm64", "__aarch64__", "arm64", 8, True, 8),
+        ArchInfo("arm64", "__aarch64__", "arm64", 8, True, 8, unnamed_bitfields_align=True),
     )
 }

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Callable, Optional
 
 from . import expr as ex
 from . import naming
 from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
-from .ir import (Array, Assert, Constant, Enum, EnumRef, EnumValue, External, Field, Names,
-                 Padding, Pointer, Prim, Region, Spec, Struct, StructRef)
+from .ir import (BYTE_ORDERS, Array, Assert, BitField, Constant, Enum, EnumRef, EnumValue, External, Field,
+                 FlexArray, Names, Padding, Pointer, Prim, Region, Reserved, Spec, Struct, StructRef, UnionDecl,
+                 Variant)
 from .load import Map, Scalar, Seq
 from .primitives import ARCHS, PRIMITIVES
 
@@ -118,7 +120,8 @@ class _Resolver:
         self.digest = digest
         self.problems = Problems()
         self.archs: tuple = ()
-        self.struct_names: set = set()
+        self.struct_names: set = set()  # structs and unions: the names a field type may use
+        self.plain_struct_names: set = set()  # those of the `structs:` section alone
         self.enum_names: set = set()
 
     def guarded(self, step: Callable, *args):
@@ -147,12 +150,13 @@ class _Resolver:
                 raise fail(root.get("targets").pos, "targets must name at least one target",
                            "known: " + ", ".join(TARGETS))
         sections = {key: _expect_map(root.get(key), key) if root.get(key) is not None else Map((), root.pos)
-                    for key in ("constants", "enums", "structs", "regions")}
-        self.struct_names = set(sections["structs"].keys())
+                    for key in ("constants", "enums", "structs", "unions", "regions")}
+        self.plain_struct_names = set(sections["structs"].keys())
+        self.struct_names = self.plain_struct_names | set(sections["unions"].keys())
         self.enum_names = set(sections["enums"].keys())
         constants = self.each(sections["constants"], self.constant)
         enums = self.each(sections["enums"], self.enum)
-        structs = self.each(sections["structs"], self.struct)
+        structs = self.each(sections["structs"], self.struct) + self.each(sections["unions"], self.union)
         regions = self.each(sections["regions"], lambda n, p, v: self.region(n, p, v, top=True))
         asserts = ()
         if root.get("asserts") is not None:
@@ -331,30 +335,121 @@ class _Resolver:
     # -- structs
 
     def struct(self, name: str, pos: Pos, node) -> Struct:
-        self.type_name_ok(name, pos, "struct")
+        return self.aggregate(name, pos, node, Struct)
+
+    def union(self, name: str, pos: Pos, node) -> UnionDecl:
+        if name in self.plain_struct_names:
+            raise fail(pos, f"'{name}' is both a struct and a union")
+        return self.aggregate(name, pos, node, UnionDecl)
+
+    def aggregate(self, name: str, pos: Pos, node, cls) -> Struct:
+        """A struct, or a union (`cls` UnionDecl): the same keys, read the same way."""
+        word, shape = ("union", keys.UNION) if cls is UnionDecl else ("struct", keys.STRUCT)
+        self.type_name_ok(name, pos, word)
         if name in self.enum_names:
-            raise fail(pos, f"'{name}' is both a struct and an enum")
-        node = _expect_map(node, f"struct {name}")
-        what = f"struct {name}"
-        _check_keys(node, keys.STRUCT.allowed, keys.STRUCT.required, what)
+            raise fail(pos, f"'{name}' is both a {word} and an enum")
+        node = _expect_map(node, f"{word} {name}")
+        what = f"{word} {name}"
+        _check_keys(node, shape.allowed, shape.required, what)
         if (node.get("fields") is None) == (node.get("variants") is None):
             raise fail(pos, f"{what} needs exactly one of 'fields' or 'variants'",
                        "use 'variants' when the fields differ between archs")
-        path = f"structs.{name}"
+        path = f"{word}s.{name}"
+        if cls is UnionDecl and node.get("fields") is not None:
+            fields = _expect_seq(node.get("fields"), f"fields of union {name}")
+            if not fields.items:
+                raise fail(fields.pos, f"union {name} has no alternatives", "a union needs at least one field")
         if node.get("fields") is not None:
             members = self.members(node.get("fields"), None, f"{path}.fields", name)
         else:
             members = self.variant_members(node.get("variants"), path, name)
+        endian = self.byte_order(node.get("endian"), None, name)
+        members = self.check_flexible(_default_byte_order(members, endian), what, cls is UnionDecl)
         external = None
         if node.get("external") is not None:
             ext = _expect_map(node.get("external"), "external")
             _check_keys(ext, keys.EXTERNAL.allowed, keys.EXTERNAL.required, f"external of {what}")
             external = External(c_type=_string(ext.get("c_type"), "c_type"),
                                 include=_string(ext.get("include"), "include"))
-        return Struct(names=_names(node, name, naming.type_names), doc=_string(node.get("doc"), "doc"),
-                      members=members, align=self.alignment(node.get("align")),
-                      packed=_bool(node.get("packed"), "packed"), external=external,
-                      archs=self.archs_of(node.get("arch")), pos=pos.at(path))
+        return cls(names=_names(node, name, naming.type_names), doc=_string(node.get("doc"), "doc"),
+                   members=members, align=self.struct_alignment(node.get("align")),
+                   packed=self.packing(node.get("packed")), external=external,
+                   archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian)
+
+    # -- the options of issue 11: reserved space, byte order, per-arch packing and alignment
+
+    def reserved(self, item: Map, struct: str, archs, where: Pos) -> Reserved:
+        _check_keys(item, keys.RESERVED.allowed, keys.RESERVED.required, f"reserved space in {struct}")
+        return Reserved(size=_expr(item.get("reserved"), "reserved"), doc=_string(item.get("doc"), "doc"),
+                        archs=archs, pos=where,
+                        c_name=_ident(item.get("c"), "c name") if item.get("c") else None)
+
+    def byte_order(self, node, ref, owner: str) -> Optional[str]:
+        """`endian: big|little` of a field (whose type is `ref`) or of a struct (`ref` None)."""
+        if node is None:
+            return None
+        order = _string(node, "endian")
+        if order not in BYTE_ORDERS:
+            raise fail(node.pos, f"unknown byte order '{order}'", "write endian: big or endian: little")
+        if ref is not None and not _is_integer(ref):
+            raise fail(node.pos, f"field {owner} has a byte order but its type is {_type_kind(ref)}",
+                       "only integers (and enums, flags and arrays of them) have a byte order")
+        return order
+
+    def packing(self, node) -> frozenset:
+        """`packed: true`, a list of archs (`[amd64]`), or a map of arch lists to true/false."""
+        if node is None or (isinstance(node, Scalar) and isinstance(node.value, bool)):
+            return frozenset(self.archs) if node is not None and node.value else frozenset()
+        if isinstance(node, Seq):
+            return self.archs_of(node)
+        if isinstance(node, Map):
+            chosen = set()
+            for arch_list, value in self.per_arch_map(node, "packed"):
+                if not isinstance(value, Scalar) or not isinstance(value.value, bool):
+                    raise fail(value.pos, "a per-arch packed value must be true or false")
+                if value.value:
+                    chosen |= arch_list
+            return frozenset(chosen)
+        raise fail(node.pos, "packed must be true or false, a list of archs, or a map of archs to true/false",
+                   "e.g. packed: [amd64] or packed: {amd64: true, arm64: false}")
+
+    def struct_alignment(self, node):
+        """`align: 8`, or per arch `align: {amd64: 8, arm64: 16}` (an arch left out keeps its natural one)."""
+        if not isinstance(node, Map):
+            return self.alignment(node)
+        return tuple((arch_list, self.alignment(value)) for arch_list, value in self.per_arch_map(node, "align"))
+
+    def per_arch_map(self, node: Map, what: str) -> list:
+        """[(frozenset of archs, value node)] of a map keyed by arch lists (`"amd64, arm64": ...`)."""
+        found, covered = [], set()
+        if not node.keys():
+            raise fail(node.pos, f"a per-arch {what} map must name at least one arch")
+        for key, key_pos, value in node.items():
+            chosen = self.archs_of(Seq(tuple(Scalar(a.strip(), key_pos) for a in key.split(",")), key_pos))
+            for arch in sorted(chosen & covered):
+                raise fail(key_pos, f"{what} is given twice for arch '{arch}'")
+            covered |= chosen
+            found.append((chosen, value))
+        return found
+
+    def check_flexible(self, members: tuple, what: str, in_union: bool) -> tuple:
+        """A flexible array is the last member on every arch, after at least one other field."""
+        for arch in self.archs:
+            present = [m for m in members if m.archs is None or arch in m.archs]
+            for index, member in enumerate(present):
+                if not (isinstance(member, Field) and isinstance(member.type, FlexArray)):
+                    continue
+                name = member.names.canonical
+                if in_union:
+                    raise fail(member.pos, f"{what} cannot hold the flexible array {name}",
+                               "a flexible array ends a struct; put it in a struct after the union")
+                if index + 1 < len(present):
+                    raise fail(member.pos, f"the flexible array {name} must be the last member of {what}",
+                               "move it to the end, or give it a length")
+                if not any(isinstance(m, Field) for m in present[:index]):
+                    raise fail(member.pos, f"the flexible array {name} is the only field of {what}",
+                               "C needs at least one other named member before a flexible array")
+        return members
 
     def variant_members(self, node, path: str, struct: str) -> tuple:
         covered = {}
@@ -387,15 +482,42 @@ class _Resolver:
                                        doc=_string(item.get("doc"), "doc"),
                                        archs=self.narrow(archs, item.get("arch")), pos=where))
                 continue
+            if item.get("bits") is not None:
+                members.append(self.bitfield(item, struct, self.narrow(archs, item.get("arch")), where))
+                continue
+            if item.get("reserved") is not None:
+                members.append(self.reserved(item, struct, self.narrow(archs, item.get("arch")), where))
+                continue
             _check_keys(item, keys.FIELD.allowed, keys.FIELD.required, f"a field of struct {struct}")
             name = _ident(item.get("name"), "field name")
+            ref = self.type_ref(item.get("type"), flexible=True)
             members.append(Field(names=_names(item, name, naming.field_names),
-                                 type=self.type_ref(item.get("type")), doc=_string(item.get("doc"), "doc"),
+                                 type=ref, doc=_string(item.get("doc"), "doc"),
                                  align=self.alignment(item.get("align")),
-                                 archs=self.narrow(archs, item.get("arch")), pos=where))
+                                 archs=self.narrow(archs, item.get("arch")), pos=where,
+                                 endian=self.byte_order(item.get("endian"), ref, name)))
         if not members:
             raise fail(node.pos, f"struct {struct} has no fields")
         return tuple(members)
+
+    def bitfield(self, item: Map, struct: str, archs, where: Pos) -> BitField:
+        """`{name: mode, type: u32, bits: 3}`; with no name, padding bits or (0 bits) a unit break."""
+        _check_keys(item, keys.BITFIELD.allowed, keys.BITFIELD.required, f"a bitfield of struct {struct}")
+        names = None
+        if item.get("name") is not None:
+            names = _names(item, _ident(item.get("name"), "field name"), naming.field_names)
+        else:
+            for target in TARGETS:
+                if item.get(target) is not None:
+                    raise fail(item.get(target).pos, f"an unnamed bitfield has no name to spell in {target}")
+        type_node = item.get("type")
+        ref = self.type_ref(type_node)
+        if not isinstance(ref, (Prim, EnumRef)):
+            kind = {Pointer: "a pointer", Array: "an array", StructRef: "a struct"}[type(ref)]
+            raise fail(type_node.pos, f"a bitfield's type must be an integer or an enum, not {kind}",
+                       "use u8, u16, u32, u64, i8..i64, bool8, bool32 or an enum")
+        return BitField(names=names, type=ref, bits=_expr(item.get("bits"), "bits"),
+                        doc=_string(item.get("doc"), "doc"), archs=archs, pos=where)
 
     def narrow(self, outer, node):
         inner = self.archs_of(node)
@@ -417,7 +539,8 @@ class _Resolver:
             raise fail(node.pos, f"align {value} is larger than the supported {MAX_ALIGN}")
         return value
 
-    def type_ref(self, node):
+    def type_ref(self, node, flexible: bool = False):
+        """The type a field names; `flexible` lets its first bracket be empty (`u8[]`)."""
         is_number = isinstance(node, Scalar) and isinstance(node.value, int)
         text = str(node.value) if is_number else _string(node, "type")
         match = _TYPE.match(text)
@@ -442,16 +565,24 @@ class _Resolver:
         dims = match.group("dims")
         if dims.count("[") > MAX_ARRAY_DIMS:
             raise fail(at, f"an array may have at most {MAX_ARRAY_DIMS} dimensions")
-        lengths = []
-        for dim in re.finditer(r"\[([^\]]*)\]", dims):
+        lengths, flex = [], False
+        for index, dim in enumerate(re.finditer(r"\[([^\]]*)\]", dims)):
             offset = match.start("dims") + dim.start(1)
             if not dim.group(1).strip():
+                if flexible and index == 0:
+                    flex = True
+                    continue
+                if flexible:
+                    raise fail(at.shifted(offset), "an array needs a length here: only the first bracket of a "
+                               "flexible array may be empty",
+                               "`u8[][4]` is a flexible array of u8[4]; `u8[4][]` would be an array of "
+                               "flexible arrays, which C does not have")
                 raise fail(at.shifted(offset), "an array needs a length", "write e.g. u8[16]")
             lengths.append(ex.parse(dim.group(1), at.shifted(offset)))
         # `u8[2][3]` is two arrays of three, as in C: the last bracket is innermost.
         for length in reversed(lengths):
             ref = Array(ref, length)
-        return ref
+        return FlexArray(ref) if flex else ref
 
     def suggest(self, name: str) -> str:
         known = sorted(set(PRIMITIVES) | self.struct_names | self.enum_names)
@@ -498,12 +629,38 @@ def resolve(root: Map, file: str, data: bytes) -> Spec:
     return _Resolver(root, file, digest).run()
 
 
+def _element_type(ref):
+    """The type under any fixed or flexible array brackets."""
+    while isinstance(ref, (Array, FlexArray)):
+        ref = ref.element
+    return ref
+
+
+def _is_integer(ref) -> bool:
+    """Whether a byte order means something for a field of this type: integers, flags and
+    enums, alone or in (flexible) arrays."""
+    return isinstance(_element_type(ref), (Prim, EnumRef))
+
+
+def _type_kind(ref) -> str:
+    return {Pointer: "a pointer", StructRef: "a struct or union"}.get(type(_element_type(ref)), "not an integer")
+
+
+def _default_byte_order(members: tuple, endian: Optional[str]) -> tuple:
+    """A struct's `endian:` given to each integer field that has no byte order of its own."""
+    if endian is None:
+        return members
+    return tuple(replace(m, endian=endian) if isinstance(m, Field) and m.endian is None and _is_integer(m.type)
+                 else m for m in members)
+
+
 # ---- whole-spec checks -----------------------------------------------------
 
 
 def check_spec(spec: Spec) -> None:
     problems = Problems()
-    for step in (_check_references, _check_struct_cycles, _check_constant_cycles, _check_names):
+    for step in (_check_references, _check_struct_cycles, _check_constant_cycles, _check_names,
+                 _check_flexible_nesting):
         try:
             step(spec, problems)
         except SpecError as error:
@@ -511,6 +668,52 @@ def check_spec(spec: Spec) -> None:
     # A per-arch check finds the same problem once per arch; report it once.
     problems.items = list(dict.fromkeys(problems.items))
     problems.raise_if_any()
+
+
+def _check_flexible_nesting(spec: Spec, problems: Problems) -> None:
+    """A struct that ends in a flexible array has no fixed end: it may only be the last field
+    of another struct (which then ends in it too), never an array element or a union member."""
+    by_name = {s.names.canonical: s for s in spec.structs}
+    for arch in spec.archs:
+        variant = Variant(arch)
+        flexible = _flexible_structs(spec, variant)
+        for struct in spec.structs:
+            present = struct.members_for(variant)
+            for index, member in enumerate(present):
+                if not isinstance(member, Field):
+                    continue
+                inner = _element(member.type)
+                if not isinstance(inner, StructRef) or inner.name not in flexible:
+                    continue
+                word = "union" if isinstance(by_name[inner.name], UnionDecl) else "struct"
+                where = f"{'union' if isinstance(struct, UnionDecl) else 'struct'} {struct.names.canonical}"
+                hint = f"{word} {inner.name} ends in a flexible array, so its size is not fixed"
+                if member.type != inner:
+                    problems.add(member.pos, f"field {member.names.canonical} is an array of {inner.name}, "
+                                 "which ends in a flexible array", hint)
+                elif isinstance(struct, UnionDecl):
+                    problems.add(member.pos, f"{where} cannot hold {inner.name}, which ends in a flexible array",
+                                 hint)
+                elif index + 1 < len(present):
+                    problems.add(member.pos, f"field {member.names.canonical} ({inner.name}, which ends in a "
+                                 f"flexible array) must be the last member of {where}", hint)
+
+
+def _flexible_structs(spec: Spec, variant: Variant) -> set:
+    """Names of the structs that end in a flexible array on `variant`, directly or through
+    a last field that is such a struct."""
+    found, changed = set(), True
+    while changed:
+        changed = False
+        for struct in spec.structs:
+            present = struct.members_for(variant)
+            if struct.names.canonical in found or not present or not isinstance(present[-1], Field):
+                continue
+            last = present[-1].type
+            if isinstance(last, FlexArray) or (isinstance(last, StructRef) and last.name in found):
+                found.add(struct.names.canonical)
+                changed = True
+    return found
 
 
 def _all_exprs(spec: Spec):
@@ -524,8 +727,10 @@ def _all_exprs(spec: Spec):
             yield ("enum", enum.names.canonical), value.value
     for struct in spec.structs:
         for member in struct.members:
-            if isinstance(member, Padding):
+            if isinstance(member, (Padding, Reserved)):
                 yield ("struct", struct.names.canonical), member.size
+            elif isinstance(member, BitField):
+                yield ("struct", struct.names.canonical), member.bits
             else:
                 for length in _array_lengths(member.type):
                     yield ("struct", struct.names.canonical), length
@@ -544,15 +749,14 @@ def _walk_regions(region: Region):
 
 
 def _array_lengths(ref):
-    while isinstance(ref, Array):
-        yield ref.length
+    while isinstance(ref, (Array, FlexArray)):
+        if isinstance(ref, Array):
+            yield ref.length
         ref = ref.element
 
 
 def _element(ref):
-    while isinstance(ref, Array):
-        ref = ref.element
-    return ref
+    return _element_type(ref)
 
 
 def _check_references(spec: Spec, problems: Problems) -> None:
@@ -580,15 +784,23 @@ def _check_field_path(spec: Spec, ref: ex.OffsetOf, problems: Problems) -> None:
     struct = spec.struct(ref.struct)
     for depth, name in enumerate(ref.field):
         fields = {m.names.canonical: m for m in struct.members if isinstance(m, Field)}
+        if name not in fields and _is_bitfield(struct, name):
+            problems.add(ref.pos, f"'{name}' is a bitfield of struct {struct.names.canonical}, and offsetof "
+                         "cannot name a bitfield", "the offsets header gives its unit's offset and bit position")
+            return
         if name not in fields:
             problems.add(ref.pos, f"struct {struct.names.canonical} has no field '{name}'", _close(name, fields))
             return
         element = _element(fields[name].type)
         if depth + 1 < len(ref.field):
-            if not isinstance(element, StructRef) or isinstance(fields[name].type, Array):
+            if not isinstance(element, StructRef) or isinstance(fields[name].type, (Array, FlexArray)):
                 problems.add(ref.pos, f"field '{name}' is not a struct, so it has no fields")
                 return
             struct = spec.struct(element.name)
+
+
+def _is_bitfield(struct: Struct, name: str) -> bool:
+    return any(isinstance(m, BitField) and m.names is not None and m.names.canonical == name for m in struct.members)
 
 
 _MAX_LISTED = 40  # longer lists of names make a hint unreadable
@@ -663,7 +875,7 @@ def _check_names(spec: Spec, problems: Problems) -> None:
     top_level = []
     for kind, items in (("constant", spec.constants), ("enum", spec.enums), ("struct", spec.structs)):
         for item in items:
-            top_level.append((item.names, item.pos, kind))
+            top_level.append((item.names, item.pos, "union" if isinstance(item, UnionDecl) else kind))
     for enum in spec.enums:
         for value in enum.values:
             top_level.append((value.names, value.pos, "enum value"))
@@ -671,7 +883,8 @@ def _check_names(spec: Spec, problems: Problems) -> None:
     for struct in spec.structs:
         for arch in spec.archs:
             fields = [(m.names, m.pos, "field") for m in struct.members
-                      if isinstance(m, Field) and (m.archs is None or arch in m.archs)]
+                      if isinstance(m, (Field, BitField)) and m.names is not None
+                      and (m.archs is None or arch in m.archs)]
             _unique(fields, problems, external=struct.external is not None)
     for enum in spec.enums:
         _unique([(v.names, v.pos, "enum value") for v in enum.values], problems, only=("python",))

@@ -26,7 +26,8 @@ class Node:
 
 SPEC = Node("spec", {
     "layoutgen": "version", "name": "ident", "doc": "text", "archs": "spec_archs", "targets": "spec_targets",
-    "constants": "constants", "enums": "enums", "structs": "structs", "regions": "regions", "asserts": "asserts",
+    "constants": "constants", "enums": "enums", "structs": "structs", "unions": "unions", "regions": "regions",
+    "asserts": "asserts",
 }, ("layoutgen", "name", "archs"))
 
 CONSTANT = Node("constant", {
@@ -42,9 +43,12 @@ ENUM = Node("enum", {
 ENUM_VALUE = Node("enum_value", {"name": "ident", "value": "expr", "doc": "text", **_NAMES}, ("name",))
 
 STRUCT = Node("struct", {
-    "doc": "text", "fields": "fields", "variants": "variants", "align": "align", "packed": "bool",
-    "external": "external", "arch": "archs", **_NAMES,
+    "doc": "text", "fields": "fields", "variants": "variants", "align": "struct_align", "packed": "packed",
+    "endian": "endian", "external": "external", "arch": "archs", **_NAMES,
 })
+
+# A union takes the keys of a struct; its fields are the alternatives, all at offset 0.
+UNION = Node("union", dict(STRUCT.keys))
 
 EXTERNAL = Node("external", {"c_type": "text", "include": "text"}, ("c_type", "include"))
 
@@ -53,8 +57,17 @@ VARIANT = Node("variant", {"arch": "archs", "fields": "fields"}, ("arch", "field
 PADDING = Node("padding", {"pad": "expr", "doc": "text", "c": "ident", "arch": "archs"}, ("pad",))
 
 FIELD = Node("field", {
-    "name": "ident", "type": "type", "doc": "text", "align": "align", "arch": "archs", **_NAMES,
+    "name": "ident", "type": "type", "doc": "text", "align": "align", "endian": "endian", "arch": "archs", **_NAMES,
 }, ("name", "type"))
+
+# Bytes kept for fields a later version adds: zeros now, and room the ABI diff accepts a field in.
+RESERVED = Node("reserved", {"reserved": "expr", "doc": "text", "c": "ident", "arch": "archs"}, ("reserved",))
+
+# A member with `bits` is a bitfield; without a name it is padding bits (or, 0 bits wide,
+# a break to the next storage unit).
+BITFIELD = Node("bitfield", {
+    "name": "ident", "type": "type", "bits": "expr", "doc": "text", "arch": "archs", **_NAMES,
+}, ("type", "bits"))
 
 REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts", "holds": "struct_name"},
               ("size",))
@@ -63,4 +76,5 @@ REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "ex
 
 ASSERT = Node("assert", {"expr": "expr", "doc": "text"}, ("expr",))
 
-NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, EXTERNAL, VARIANT, PADDING, FIELD, REGION, REGION_PART, ASSERT)
+NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, VARIANT, PADDING, RESERVED, FIELD, BITFIELD,
+         REGION, REGION_PART, ASSERT)

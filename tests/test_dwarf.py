@@ -24,9 +24,12 @@ def built():
 
 
 def _members_in_spec(layout) -> int:
-    """What the header should declare: every field plus explicit padding, never a hole."""
+    """What the header should declare: every field plus explicit padding, never a hole; and
+    every named bitfield (DWARF has no member for an unnamed one); a flexible array and
+    reserved space are members too."""
     return sum(1 for s in layout.structs.values() for slot in s.slots
-               if isinstance(slot, (lay.FieldSlot, lay.PadSlot)))
+               if isinstance(slot, (lay.FieldSlot, lay.PadSlot, lay.FlexSlot, lay.ReservedSlot))) + sum(
+        len(s.bitfields) for s in layout.structs.values())
 
 
 def _edited_copy(tmp_path: Path, edit) -> Path:

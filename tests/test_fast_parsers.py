@@ -3,7 +3,9 @@ field-by-field construct Struct generated from the same IR (kept as `X.reference
 
 Every check runs on the sysmsg spec and on every good spec under tests/cases (nested
 structs, arrays of structs, multi-dimensional arrays, enums of every width, flags,
-packed and over-aligned structs), on both arches.
+packed and over-aligned structs, unions, flexible arrays, fields in another byte order,
+reserved space), on both arches. A struct that ends in a flexible array has no construct
+size: its records are C's sizeof, and the array takes the whole elements past its start.
 """
 import ast
 import importlib
@@ -11,6 +13,7 @@ import io
 import mmap
 import os
 import random
+import struct
 import subprocess
 import sys
 
@@ -61,13 +64,19 @@ def structs_of(mod, layout, spec):
     """(python name, canonical name, fast parser) of every struct of a module."""
     found = [(spec.struct(name).names.python, name) for name in layout.structs]
     assert found, "no struct to compare"
+    for py, canonical in found:
+        SIZES_BY_PARSER[getattr(mod, py)] = layout.struct(canonical).size
     return [(py, canonical, getattr(mod, py)) for py, canonical in found]
 
 
 def zero_padding(data: bytearray, layout, name: str, base: int = 0) -> bytearray:
     """Clear every hole and padding byte, inside nested structs and arrays of structs too."""
     for slot in layout.struct(name).slots:
-        if not isinstance(slot, lay.FieldSlot):
+        if isinstance(slot, lay.BitsSlot):  # only the bits no bitfield holds
+            for first, bits in slot.padding_bits:
+                for bit in range(first, first + bits):
+                    data[base + slot.offset + bit // 8] &= ~(1 << bit % 8) & 0xff
+        elif not isinstance(slot, lay.FieldSlot):
             data[base + slot.offset:base + slot.offset + slot.size] = bytes(slot.size)
         elif slot.struct is not None:
             step = layout.struct(slot.struct).size
@@ -87,10 +96,39 @@ def plain(value):
     return int(value)
 
 
+def record_size(fast) -> int:
+    """The bytes of one record: construct's size, or for a struct that ends in a flexible
+    array (no construct size) C's sizeof, whose tail padding then holds array elements."""
+    try:
+        return fast.sizeof()
+    except construct.SizeofError:
+        return SIZES_BY_PARSER[fast]
+
+
+SIZES_BY_PARSER = {}  # FlexStruct -> C sizeof, filled by structs_of
+
+
+def flexible(layout, name) -> bool:
+    return layout.struct(name).tail_start is not None
+
+
+def whole_elements(data: bytes, layout, name) -> bytes:
+    """`data` without the bytes past the last whole element of a flexible array, which a
+    parser drops (and so a build does not give back)."""
+    struct = layout.struct(name)
+    if struct.tail_start is None:
+        return data
+    inner = struct
+    while inner.flex is None:  # the array is in the struct that the last field holds
+        inner = layout.struct(inner.named[-1].struct)
+    step = inner.flex.element_size
+    return data[:struct.tail_start + (len(data) - struct.tail_start) // step * step]
+
+
 def random_records(fast, seed, zeroed, layout=None, name=None):
     rng = random.Random(seed)
     for _ in range(RECORDS):
-        data = bytearray(rng.randbytes(fast.sizeof()))
+        data = bytearray(rng.randbytes(record_size(fast)))
         yield bytes(zero_padding(data, layout, name) if zeroed else data)
 
 
@@ -107,16 +145,21 @@ def test_parse_and_build_equal_the_field_by_field_struct(packages, spec_name, ar
     compared = 0
     for py, name, fast in structs_of(mod, layout, spec):
         assert isinstance(fast, mod.FastStruct) and fast.reference is not fast
-        assert fast.sizeof() == fast.reference.sizeof() == layout.struct(name).size
+        if flexible(layout, name):  # no construct size; the fixed part ends where the array starts
+            assert fast.size == layout.struct(name).tail_start
+        else:
+            assert fast.sizeof() == fast.reference.sizeof() == layout.struct(name).size
         for data in random_records(fast, f"{spec_name}-{arch}-{py}", zeroed, layout, name):
             parsed, expected = fast.parse(data), fast.reference.parse(data)
             assert parsed == expected, f"{arch} {py}"
             assert list(parsed) == [k for k in expected if not k.startswith("_")], "field order"
-            assert fast.unpack_from(data + b"tail") == expected
+            longer = fast.reference.parse(data + b"tail") if flexible(layout, name) else expected
+            assert fast.unpack_from(data + b"tail") == longer
             built = fast.build(parsed)
             assert built == fast.reference.build(expected), f"{arch} {py}: build"
             if zeroed:
-                assert built == data, f"{arch} {py}: build of a parsed value returns the bytes"
+                expected_bytes = whole_elements(data, layout, name)
+                assert built == expected_bytes, f"{arch} {py}: build of a parsed value returns the bytes"
             compared += 1
     assert compared
 
@@ -125,8 +168,8 @@ def test_parse_and_build_equal_the_field_by_field_struct(packages, spec_name, ar
 def test_short_buffers_name_the_same_field_as_the_field_by_field_struct(packages, spec_name, arch):
     mod, layout, spec = packages(spec_name, arch)
     for py, _, fast in structs_of(mod, layout, spec):
-        data = bytes(range(256)) * (fast.sizeof() // 256 + 1)
-        for length in range(fast.sizeof()):
+        data = bytes(range(256)) * (record_size(fast) // 256 + 1)
+        for length in range(fast.size):
             paths = []
             for parser in (fast, fast.reference):
                 with pytest.raises(construct.StreamError) as error:
@@ -134,7 +177,7 @@ def test_short_buffers_name_the_same_field_as_the_field_by_field_struct(packages
                 paths.append(error.value.path)
             assert paths[0] == paths[1], f"{arch} {py} cut at {length}"
         with pytest.raises(construct.StreamError) as error:
-            fast.parse_stream(io.BytesIO(data[:fast.sizeof() - 1]))
+            fast.parse_stream(io.BytesIO(data[:fast.size - 1]))
         assert error.value.path.startswith(f"(parsing) -> {py} -> ")
 
 
@@ -166,6 +209,8 @@ def test_parse_stream_reads_consecutive_records(arch):
 def test_inside_array_struct_and_pointer(packages, spec_name, arch):
     mod, layout, spec = packages(spec_name, arch)
     for py, name, fast in structs_of(mod, layout, spec):
+        if flexible(layout, name):
+            continue  # it would take the rest of the data: C allows no array of these either
         records = list(random_records(fast, py, True, layout, name))[:3]
         table = construct.Struct("count" / construct.Int8ul, construct.Padding(7),
                                  "items" / construct.Array(construct.this.count, fast))
@@ -233,19 +278,49 @@ def test_the_fast_path_is_the_default():
 def view_values(view, layout, name):
     """Every field read through a view, as plain Python."""
     out = {}
-    for slot in layout.struct(name).fields:
+    for slot in layout.struct(name).named:
         field = slot.field.names.python
         value = getattr(view, field)
-        if slot.struct is not None and not slot.shape:
+        if isinstance(slot, lay.FlexSlot):
+            value = flex_values(value, slot, layout)
+        elif slot.struct is not None and not slot.shape:
             value = view_values(value, layout, slot.struct)
         elif slot.struct is not None:
             value = nested_map(value, lambda inner: view_values(inner, layout, slot.struct))
         elif isinstance(value, memoryview):
             assert value.nbytes == slot.size
-            value = bytes(value) if (len(slot.shape) == 1 and slot.scalar.prim == "u8"
-                                     and slot.scalar.enum is None) else value.tolist()
+            if value.format == "B" and slot.scalar.prim != "u8":  # stored in the other byte order: raw bytes
+                value = swapped_values(value, slot.scalar, slot.shape)
+            else:
+                value = bytes(value) if (len(slot.shape) == 1 and slot.scalar.prim == "u8"
+                                         and slot.scalar.enum is None) else value.tolist()
         out[field] = plain(value)
+    for bits in layout.struct(name).bitfields:  # read through their own properties
+        out[bits.field.names.python] = plain(getattr(view, bits.field.names.python))
     return out
+
+
+def flex_values(value, slot, layout):
+    """A view's flexible array (a memoryview, or a tuple of views) as the parser gives it."""
+    if slot.struct is not None:
+        return [view_values(item, layout, slot.struct) for item in value]
+    if slot.scalar.prim == "u8" and slot.scalar.enum is None and len(slot.dims) <= 1:
+        raw = bytes(value)
+        return raw if not slot.dims else [raw[i:i + slot.dims[0]] for i in range(0, len(raw), slot.dims[0])]
+    if value.format == "B" and slot.scalar.prim != "u8":  # bytes in another order: decode as the parser does
+        flat = swapped_values(value, slot.scalar, ())
+        step = 1
+        for length in slot.dims:
+            step *= length
+        return [nest(flat[i:i + step], slot.dims) if slot.dims else flat[i] for i in range(0, len(flat), step)]
+    return value.tolist()
+
+
+def swapped_values(value: memoryview, scalar, shape):
+    """Decode the raw bytes a view gives for an array stored in the other byte order."""
+    code = (">" if scalar.order == "big" else "<") + PRIMITIVES[scalar.prim].struct_code
+    flat = [item[0] for item in struct.iter_unpack(code, bytes(value))]
+    return nest(flat, shape) if shape else flat
 
 
 def nested_map(value, function):
@@ -256,12 +331,14 @@ def nested_map(value, function):
 
 def write_fields(view, value, layout, name):
     """Set every field of `view` from a parsed value, one property at a time."""
-    for slot in layout.struct(name).fields:
+    for slot in layout.struct(name).named:
         field = slot.field.names.python
         if slot.struct is not None and not slot.shape:
             write_fields(getattr(view, field), value[field], layout, slot.struct)
         else:
             setattr(view, field, value[field])
+    for bits in layout.struct(name).bitfields:
+        setattr(view, bits.field.names.python, value[bits.field.names.python])
 
 
 def buffers(size):
@@ -277,7 +354,7 @@ def test_views_read_what_parse_reads(packages, spec_name, arch):
     mod, layout, spec = packages(spec_name, arch)
     for py, name, fast in structs_of(mod, layout, spec):
         view_type = getattr(mod, py + "View")
-        assert view_type.SIZE == fast.sizeof()
+        assert view_type.SIZE == fast.size
         for data in random_records(fast, py, False, layout, name):
             expected = plain(fast.parse(data))
             for buffer in (data, bytearray(b"?" * 5 + data), memoryview(data)):
@@ -292,17 +369,20 @@ def test_view_writes_touch_only_their_bytes_and_round_trip(packages, spec_name, 
     mod, layout, spec = packages(spec_name, arch)
     for py, name, fast in structs_of(mod, layout, spec):
         view_type = getattr(mod, py + "View")
-        size = fast.sizeof()
+        size = record_size(fast)
         for data in random_records(fast, py, True, layout, name):
             value = fast.parse(data)
             for kind, buffer in buffers(size).items():
                 view = view_type(buffer, 16)
-                view.pack(fast.parse(bytes(size)))  # start from zeros
+                if flexible(layout, name):  # its array would run on into the sentinel: clear the record
+                    buffer[16:16 + size] = bytes(size)
+                else:
+                    view.pack(fast.parse(bytes(size)))  # start from zeros
                 write_fields(view, value, layout, name)
                 whole = bytes(buffer)
                 assert whole[16:16 + size] == data, f"{arch} {py} over {kind}"
                 assert whole[:16] == whole[-16:] == b"\xa5" * 16, f"{arch} {py}: wrote outside the record"
-                assert fast.unpack_from(buffer, 16) == value
+                assert fast.unpack_from(whole[:16 + size], 16) == value
                 if isinstance(buffer, mmap.mmap):
                     buffer.close()
 
@@ -437,8 +517,10 @@ def test_numpy_dtypes_match_the_layout(packages, spec_name, arch):
         dtype = mod.dtype(py)
         assert dtype.itemsize == layout.struct(name).size
         expected = {".".join(s.field.names.python for s in chain): offset
-                    for chain, offset in lay.nested_fields(layout, name)}
-        assert expected and dtype_offsets(dtype) == expected, f"{arch} {py}"
+                    for chain, offset in lay.nested_fields(layout, name)
+                    if not isinstance(chain[-1], lay.FlexSlot)}  # no fixed size, so not in the dtype
+        # numpy has no bit fields: a struct's bitfields are not in its dtype.
+        assert (expected or layout.struct(name).bitfields) and dtype_offsets(dtype) == expected, f"{arch} {py}"
         for slot in layout.struct(name).fields:
             sub = dtype.fields[slot.field.names.python][0]
             assert sub.itemsize == slot.size
@@ -457,7 +539,31 @@ def test_numpy_decodes_what_the_parsers_decode(packages, spec_name, arch):
         decoded = numpy.frombuffer(region, mod.dtype(py))
         assert len(decoded) == len(records)
         for record, data in zip(decoded, records):
-            assert numpy_values(record, layout, name) == plain(fast.parse(data)), f"{arch} {py}"
+            parsed, inner = plain(fast.parse(data)), layout.struct(name)
+            if inner.tail_start is not None:  # a flexible array has no place in a dtype
+                holder = parsed
+                while inner.flex is None:
+                    holder = holder[inner.named[-1].field.names.python]
+                    inner = layout.struct(inner.named[-1].struct)
+                holder.pop(inner.flex.field.names.python)
+            assert numpy_values(record, layout, name) == without_bitfields(parsed, layout, name), f"{arch} {py}"
+
+
+def without_bitfields(value, layout, name):
+    """A parsed value less its bitfields and those of the structs in it: numpy has no bit fields."""
+    struct = layout.struct(name)
+    for bits in struct.bitfields:
+        value.pop(bits.field.names.python)
+    for slot in struct.fields:
+        if slot.struct is not None:
+            inner = value[slot.field.names.python]
+            for item in (nested_items(inner) if slot.shape else [inner]):
+                without_bitfields(item, layout, slot.struct)
+    return value
+
+
+def nested_items(value) -> list:
+    return [leaf for item in value for leaf in (nested_items(item) if isinstance(item, list) else [item])]
 
 
 def test_numpy_sums_a_field_over_a_region():

@@ -17,8 +17,8 @@ from fuzz.differential import Mismatch
 # Batches stay small enough that a shrinking run finishes, large enough that few compiles
 # cover a few hundred structs. The first example hypothesis tries is the one-struct minimum.
 SLOTS = 60
-EXAMPLES = {"mixed": 5, "go": 4}
-AT_LEAST = {"mixed": 150, "go": 100}  # structs actually checked, so a quiet run cannot pass
+EXAMPLES = {"mixed": 8, "go": 6}
+AT_LEAST = {"mixed": 300, "go": 200}  # structs actually checked, so a quiet run cannot pass
 
 # Small, fixed, and Go-compatible: the target of the tampering tests below.
 SMALL = {
@@ -38,6 +38,7 @@ def test_mixed_batches_agree_with_gcc_on_both_arches_and_the_parsers():
     assert tally.batches == EXAMPLES["mixed"]
     assert tally.structs >= AT_LEAST["mixed"], tally
     assert tally.c_asserts > 4 * tally.fields and tally.python_structs == tally.structs, tally
+    assert all(tally.features.values()), f"the sample never had: {[k for k, n in tally.features.items() if not n]}"
 
 
 def test_go_batches_agree_with_go_gcc_and_the_parsers():
@@ -45,6 +46,8 @@ def test_go_batches_agree_with_go_gcc_and_the_parsers():
     assert tally.batches == EXAMPLES["go"]
     assert tally.structs >= AT_LEAST["go"], tally
     assert tally.go_checks > 2 * tally.fields and tally.go_structs == tally.structs, tally
+    never = [kind for kind, seen in tally.features.items() if not seen]
+    assert sorted(never) == ["field align", "packed", "struct align"], f"the sample never had: {never}"
 
 
 # ---- the checks can fail: a wrong number in each reference's input is caught ------------

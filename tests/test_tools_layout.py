@@ -33,7 +33,8 @@ from codegen.tools.common import c_struct_type
 from conftest import ARCHS, GENERATED, ROOT, SPEC, compiler, run_cli
 
 PAHOLE_VERSION = "v1.24"
-CASES = ("packed_aligned", "nested_arrays", "per_arch", "enum_widths", "regions_and_exprs")
+CASES = ("packed_aligned", "nested_arrays", "per_arch", "enum_widths", "regions_and_exprs", "unions",
+         "flexible_arrays", "byte_order", "reserved_space")
 MEMBER = re.compile(r"^\t(?P<decl>.+;)\s*/\*\s*(?P<offset>\d+)\s+(?P<size>\d+) \*/$")
 NAME = re.compile(r"(\w+)(\[\d+\])*( __attribute__\(\(.*\)\))?;$")
 
@@ -65,7 +66,7 @@ def applies(struct, arch) -> bool:
 
 def pahole_text(obj: str, spec, name: str) -> str:
     ctype = c_struct_type(spec, name)
-    cls = ctype[len("struct "):] if ctype.startswith("struct ") else ctype
+    cls = ctype.split(" ", 1)[1] if ctype.startswith(("struct ", "union ")) else ctype
     result = subprocess.run([pahole(), "--cacheline_size=64", "-C", cls, obj], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout, f"pahole found no {cls} in {obj}: {result.stderr}"
     return result.stdout
@@ -118,7 +119,8 @@ def test_report_equals_pahole_for_every_sysmsg_struct(arch, tmp_path):
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("case", CASES)
 def test_report_equals_pahole_for_the_test_case_specs(case, arch, tmp_path):
-    """Packed and over-aligned structs, nested arrays, per-arch members: all exact."""
+    """Packed and over-aligned structs, nested arrays, per-arch members, unions, flexible
+    arrays, reserved space: all exact."""
     spec_path = os.path.join(ROOT, "tests", "cases", case, "spec.yaml")
     out = tmp_path / "out"
     result = run_cli("generate", "--spec", spec_path, "--out", str(out))

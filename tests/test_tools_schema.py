@@ -104,10 +104,11 @@ BASE = {
     "constants": {"N": {"value": 4}},
     "enums": {"E": {"type": "u32", "values": [{"name": "A"}]}},
     "structs": {
-        "S": {"fields": [{"name": "x", "type": "u32"}, {"pad": 4}]},
+        "S": {"fields": [{"name": "x", "type": "u32"}, {"pad": 4}, {"name": "flag", "type": "u32", "bits": 3}]},
         "T": {"external": {"c_type": "struct t", "include": "t.h"},
               "variants": [{"arch": ["amd64", "arm64"], "fields": [{"name": "y", "type": "u64"}]}]},
     },
+    "unions": {"U": {"fields": [{"name": "z", "type": "u32"}, {"reserved": 8}]}},
     "regions": {"R": {"size": 64, "parts": [{"name": "p", "offset": 0, "size": 8}]}},
     "asserts": [{"expr": "N == 4"}],
 }
@@ -115,6 +116,8 @@ WHERE = {"spec": [], "constant": ["constants", "N"], "enum": ["enums", "E"],
          "enum_value": ["enums", "E", "values", 0], "struct": ["structs", "S"],
          "external": ["structs", "T", "external"], "variant": ["structs", "T", "variants", 0],
          "padding": ["structs", "S", "fields", 1], "field": ["structs", "S", "fields", 0],
+         "bitfield": ["structs", "S", "fields", 2],
+         "union": ["unions", "U"], "reserved": ["unions", "U", "fields", 1],
          "region": ["regions", "R"], "region_part": ["regions", "R", "parts", 0], "assert": ["asserts", 0]}
 
 
@@ -152,8 +155,10 @@ def test_an_unknown_key_is_rejected_by_both_with_the_same_key_list(node, tmp_pat
     assert tuple(definition["properties"]) == node.allowed
 
 
-# Padding is told from a field by its `pad` key, so a padding without it is a field, not a padding.
-REQUIRED = [(node, key) for node in spec_keys.NODES for key in node.required if node is not spec_keys.PADDING]
+# Padding is told from a field by its `pad` key, so a padding without it is a field, not a padding;
+# likewise a bitfield without `bits` and reserved space without `reserved` are fields.
+REQUIRED = [(node, key) for node in spec_keys.NODES for key in node.required if node is not spec_keys.PADDING
+            and (node, key) != (spec_keys.BITFIELD, "bits") and node is not spec_keys.RESERVED]
 
 
 @pytest.mark.parametrize("node, key", REQUIRED, ids=lambda v: getattr(v, "what", v))

@@ -15,7 +15,7 @@ from typing import Optional
 
 from .. import layout as lay
 from ..primitives import PRIMITIVES
-from ..targets.c import struct_type
+from ..targets.c import reserved_name, struct_type
 from .toolchain import ToolMissing, c_compiler, run
 
 # Debug info at -O0 keeps every member; no -Werror: this step judges layouts, not style.
@@ -34,11 +34,18 @@ class Member:
     dims: str  # array suffix after the name, e.g. "[31]"
     offset: int
     size: int
+    bit: Optional[int] = None  # a bitfield's first bit, counted from the struct's start
+    bits: Optional[int] = None  # a bitfield's width
 
     @property
     def declaration(self) -> str:
         spacer = "" if self.type.endswith("*") else " "
-        return f"{self.type}{spacer}{self.name}{self.dims};"
+        width = f" : {self.bits}" if self.bits is not None else ""
+        return f"{self.type}{spacer}{self.name}{self.dims}{width};"
+
+    @property
+    def place(self) -> tuple:
+        return self.offset, self.size, self.bit, self.bits
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,7 @@ def read_structs(data: bytes) -> dict:
             if die.tag != "DW_TAG_variable" or not name or not name.startswith(PROBE_PREFIX):
                 continue
             struct = _strip(die.get_DIE_from_attribute("DW_AT_type"))
-            if struct.tag == "DW_TAG_structure_type" and "DW_AT_byte_size" in struct.attributes:
+            if struct.tag in ("DW_TAG_structure_type", "DW_TAG_union_type") and "DW_AT_byte_size" in struct.attributes:
                 found[name[len(PROBE_PREFIX):]] = _shape(struct)
     return found
 
@@ -161,6 +168,11 @@ def _shape(struct) -> Shape:
             name, anonymous = f"<anonymous {anonymous}>", anonymous + 1
         kind = child.get_DIE_from_attribute("DW_AT_type")
         prefix, dims = _spelling(kind)
+        if "DW_AT_bit_size" in child.attributes:
+            bit = _first_bit(child, _size(kind))
+            members.append(Member(name, prefix, dims, _unit_of(bit, _size(kind)), _size(kind), bit,
+                                  child.attributes["DW_AT_bit_size"].value))
+            continue
         members.append(Member(name, prefix, dims, _member_offset(child), _size(kind)))
     return Shape(struct.attributes["DW_AT_byte_size"].value, tuple(members))
 
@@ -190,6 +202,23 @@ def _member_offset(member) -> int:
     if len(ops) == 1 and ops[0].op_name == "DW_OP_plus_uconst":
         return ops[0].args[0]
     raise ValueError(f"member {_name(member)}: unsupported location expression {ops}")
+
+
+def _unit_of(bit: int, size: int) -> int:
+    """The offset pahole shows for a bitfield: the aligned unit of its type holding its first bit."""
+    return bit // (size * 8) * size
+
+
+def _first_bit(member, type_size: int) -> int:
+    """A bitfield's lowest bit from the struct's start. DWARF 4 and later say it directly;
+    DWARF 2 and 3 count from the most significant bit of a unit at a byte offset (this
+    converts that for little-endian targets, the only ones layoutgen knows)."""
+    if "DW_AT_data_bit_offset" in member.attributes:
+        return member.attributes["DW_AT_data_bit_offset"].value
+    unit = member.attributes.get("DW_AT_byte_size")
+    unit_bits = (unit.value if unit else type_size) * 8
+    from_top = member.attributes["DW_AT_bit_offset"].value + member.attributes["DW_AT_bit_size"].value
+    return _member_offset(member) * 8 + unit_bits - from_top
 
 
 def _size(die) -> int:
@@ -243,9 +272,18 @@ def spec_shape(spec, layout: lay.Layout, name: str) -> Shape:
     """The members the header should declare: fields and explicit padding, never holes."""
     struct_layout, members, pad_index = layout.structs[name], [], 0
     for slot in struct_layout.slots:
-        if isinstance(slot, lay.FieldSlot):
+        if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
+            # A flexible array reads back from DWARF as a dimension of 0 and a size of 0.
             dims = "".join(f"[{n}]" for n in slot.shape)
             members.append(Member(slot.field.names.c, _spec_type(spec, slot), dims, slot.offset, slot.size))
+        elif isinstance(slot, lay.ReservedSlot):
+            members.append(Member(reserved_name(slot), "uint8_t", f"[{slot.size}]", slot.offset, slot.size))
+        elif isinstance(slot, lay.BitsSlot):
+            # Unnamed bitfields have no DWARF member: only the named ones are compared.
+            for field in slot.fields:
+                info = PRIMITIVES[field.scalar.prim]
+                members.append(Member(field.field.names.c, info.c, "", _unit_of(field.first_bit, info.size),
+                                      info.size, field.first_bit, field.bits))
         elif isinstance(slot, lay.PadSlot):
             # Unnamed padding is spelled _pad<N> by the C target; the drift step pins that text.
             pad_name = slot.padding.c_name or f"_pad{pad_index}"
@@ -254,7 +292,7 @@ def spec_shape(spec, layout: lay.Layout, name: str) -> Shape:
     return Shape(struct_layout.size, tuple(members))
 
 
-def _spec_type(spec, slot: lay.FieldSlot) -> str:
+def _spec_type(spec, slot) -> str:
     if slot.struct is not None:
         return struct_type(spec, slot.struct)
     if slot.scalar.is_pointer:
@@ -283,7 +321,7 @@ def compare(label: str, c_type: str, expected: Shape, actual: Shape) -> Optional
     rows, differing = [], []
     for name in _row_names(expected, actual):
         left, right = spec_by_name.get(name), compiled_by_name.get(name)
-        same = left is not None and right is not None and (left.offset, left.size) == (right.offset, right.size)
+        same = left is not None and right is not None and left.place == right.place
         if not same:
             differing.append(_why(name, left, right))
         rows.append((same, _cell(left), _cell(right)))
@@ -297,7 +335,8 @@ def compare(label: str, c_type: str, expected: Shape, actual: Shape) -> Optional
 def _cell(member: Optional[Member]) -> str:
     if member is None:
         return "-"
-    return f"{member.declaration:<40} /* {member.offset:5} {member.size:5} */"
+    bit = f" bit {member.bit - member.offset * 8}" if member.bit is not None else ""
+    return f"{member.declaration:<40} /* {member.offset:5} {member.size:5}{bit} */"
 
 
 def _why(name: str, left: Optional[Member], right: Optional[Member]) -> str:
@@ -310,7 +349,15 @@ def _why(name: str, left: Optional[Member], right: Optional[Member]) -> str:
         moved.append(f"offset {left.offset} -> {right.offset}")
     if left.size != right.size:
         moved.append(f"size {left.size} -> {right.size}")
+    if (left.bit, left.bits) != (right.bit, right.bits):
+        moved.append(f"bits {_bit_span(left)} -> {_bit_span(right)}")
     return f"{name} ({', '.join(moved)})"
+
+
+def _bit_span(member: Member) -> str:
+    if member.bits is None:
+        return "none (not a bitfield)"
+    return f"{member.bit}..{member.bit + member.bits - 1}"
 
 
 def _table(label: str, c_type: str, rows: list) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
-from ..ir import Padding, Spec
+from ..ir import Padding, Spec, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
 from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
 
@@ -77,12 +77,33 @@ def _includes(spec: Spec) -> list:
 
 def struct_type(spec: Spec, name: str) -> str:
     decl = spec.struct(name)
-    return decl.external.c_type if decl.external else f"struct {decl.names.c}"
+    if decl.external:
+        return decl.external.c_type
+    return f"{'union' if isinstance(decl, UnionDecl) else 'struct'} {decl.names.c}"
+
+
+def reserved_name(slot: lay.ReservedSlot) -> str:
+    """C's name for a `reserved:` member: its `c:` name (a system type's own), else
+    `__reserved_<n>`, whose implementation-style prefix marks it as not for use."""
+    return slot.reserved.c_name or f"__reserved_{slot.index}"
+
+
+def byte_order_note(scalar) -> str:
+    """`, big-endian` after a field's offset comment when the spec fixes its byte order."""
+    return f", {scalar.order}-endian" if scalar is not None and scalar.order else ""
 
 
 def _c_constants(ctx: Context, layout: lay.Layout) -> dict:
     return {c.names.canonical: c for c in ctx.spec.constants
             if "c" in c.targets and c.names.canonical in layout.constants}
+
+
+def c_int(value: int, suffix: str = "") -> str:
+    """A C (and assembler) literal for `value`. C has no literal for INT64_MIN: `-9223372036854775808`
+    is the negation of an unsigned constant, so it is spelled as an expression instead."""
+    if value == ex.INT64_MIN:
+        return f"(-{ex.INT64_MAX}{suffix} - 1)"
+    return f"{value}{suffix}"
 
 
 def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
@@ -91,9 +112,9 @@ def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
 
     def spell(n):
         if isinstance(n, ex.Num):
-            return str(n.value)
+            return c_int(n.value)
         if isinstance(n, ex.Ref):
-            return visible[n.name].names.c if n.name in visible else str(layout.constants[n.name])
+            return visible[n.name].names.c if n.name in visible else c_int(layout.constants[n.name])
         if isinstance(n, ex.SizeOf):
             return f"{'_Alignof' if n.align else 'sizeof'}({struct_type(ctx.spec, n.struct)})"
         if isinstance(n, ex.OffsetOf):
@@ -139,7 +160,7 @@ def _constants(ctx: Context, layout: lay.Layout):
         source = const.expr_for(layout.variant)
         comment = "" if isinstance(source, ex.Num) and source.value == value else f"  /* {ex.render(source)} */"
         lines = [f"/* {line} */" if line else "" for line in comment_lines(const.doc, 84)]
-        define = f"#define {const.names.c} {value}{comment}"
+        define = f"#define {const.names.c} {c_int(value)}{comment}"
         if const.c_ifndef:
             lines += [f"#ifndef {const.names.c}", define, "#endif"]
         else:
@@ -156,14 +177,14 @@ def _enums(ctx: Context, layout: lay.Layout):
         if not all(_INT_MIN <= number <= _INT_MAX for _, number in enum_layout.values):
             # ISO C enumerators must fit in int; wider values become typed macros.
             suffix = "LL" if PRIMITIVES[enum.base.name].signed else "ULL"
-            lines = _doc_block(enum.doc) + [f"#define {value.names.c} {number}{suffix}"
+            lines = _doc_block(enum.doc) + [f"#define {value.names.c} {c_int(number, suffix)}"
                                             for value, number in enum_layout.values]
             yield enum.names.canonical, lines
             continue
         lines = _doc_block(enum.doc) + [f"enum {enum.names.c} {{"]
         for value, number in enum_layout.values:
             doc = doc_of(value)
-            lines.append(f"  {value.names.c} = {number},{f'  /* {doc} */' if doc else ''}")
+            lines.append(f"  {value.names.c} = {c_int(number)},{f'  /* {doc} */' if doc else ''}")
         lines.append("};")
         yield enum.names.canonical, lines
 
@@ -192,15 +213,25 @@ def _structs(ctx: Context, layout: lay.Layout):
 
 
 def _struct_lines(ctx, layout, decl, struct_layout) -> list:
-    lines = _doc_block(decl.doc + f"\n\n{struct_layout.size} bytes, aligned to {struct_layout.align}.")
-    lines.append(f"struct {decl.names.c} {{")
+    summary = f"{struct_layout.size} bytes, aligned to {struct_layout.align}."
+    if isinstance(decl, UnionDecl):
+        summary += " Every member starts at offset 0."
+    lines = _doc_block(decl.doc + f"\n\n{summary}")
+    lines.append(f"{struct_type(ctx.spec, decl.names.canonical)} {{")
     pad_index = 0
     for slot in struct_layout.slots:
-        if isinstance(slot, lay.FieldSlot):
+        if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             doc = doc_of(slot.field)
             if doc:
                 lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
-            lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {slot.offset}, size {slot.size} */")
+            size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
+            lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {slot.offset}, {size}"
+                         f"{byte_order_note(slot.scalar)} */")
+        elif isinstance(slot, lay.ReservedSlot):
+            lines.append(f"  uint8_t {reserved_name(slot)}[{slot.size}];  /* offset {slot.offset}: reserved for "
+                         "later fields, keep zero */")
+        elif isinstance(slot, lay.BitsSlot):
+            lines.extend(_bitfield_lines(ctx.spec, slot))
         elif isinstance(slot, lay.PadSlot):
             name = slot.padding.c_name or f"_pad{pad_index}"
             pad_index += 1
@@ -208,16 +239,37 @@ def _struct_lines(ctx, layout, decl, struct_layout) -> list:
         else:
             lines.append(f"  /* {slot.size} bytes of {'tail ' if slot.tail else ''}padding at offset {slot.offset} */")
     attributes = []
-    if decl.packed:
+    if decl.packed_on(layout.variant):
         attributes.append("packed")
-    if decl.align:
-        attributes.append(f"aligned({decl.align})")
+    if decl.align_on(layout.variant):
+        attributes.append(f"aligned({decl.align_on(layout.variant)})")
     suffix = f" __attribute__(({', '.join(attributes)}))" if attributes else ""
     lines.append(f"}}{suffix};")
     return lines
 
 
-def _declaration(ctx: Context, layout: lay.Layout, slot: lay.FieldSlot) -> str:
+def _bitfield_lines(spec: Spec, slot: lay.BitsSlot) -> list:
+    """A run of bitfields as declared, unnamed ones included, each saying where it lands."""
+    lines = []
+    for member in slot.members:
+        base = PRIMITIVES[member.scalar.prim].c
+        if member.scalar.enum:
+            base += f" /* enum {spec.enum(member.scalar.enum).names.c} */"
+        unit = f"the {member.unit_size}-byte unit at offset {member.unit_offset}"
+        if not member.named:
+            what = f"{member.bits} bits of padding" if member.bits else f"the next bitfield starts at {unit}"
+            lines.append(f"  {base} : {member.bits};  /* {what} */")
+            continue
+        doc = doc_of(member.field)
+        if doc:
+            lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
+        lines.append(f"  {base} {member.field.names.c} : {member.bits};  "
+                     f"/* bits {member.bit}..{member.bit + member.bits - 1} of {unit} */")
+    return lines
+
+
+def _declaration(ctx: Context, layout: lay.Layout, slot) -> str:
+    """A FieldSlot's or FlexSlot's C declaration (a flexible array opens with `[]`)."""
     spec = ctx.spec
     name = slot.field.names.c
     if slot.struct is not None:
@@ -229,9 +281,10 @@ def _declaration(ctx: Context, layout: lay.Layout, slot: lay.FieldSlot) -> str:
     else:
         base = PRIMITIVES[slot.scalar.prim].c
         comment = f" /* enum {spec.enum(slot.scalar.enum).names.c} */" if slot.scalar.enum else ""
-    dims = ""
-    ref = slot.field.type
-    for length in slot.shape:
+    dims, ref = "", slot.field.type
+    if isinstance(slot, lay.FlexSlot):
+        dims, ref = "[]", ref.element
+    for length in slot.shape[1:] if isinstance(slot, lay.FlexSlot) else slot.shape:
         dims += f"[{_length(ctx, layout, ref.length, length)}]"
         ref = ref.element
     attribute = f" __attribute__((aligned({slot.field.align})))" if slot.field.align else ""
@@ -245,7 +298,7 @@ def _declaration(ctx: Context, layout: lay.Layout, slot: lay.FieldSlot) -> str:
 def _asm_enums(ctx: Context, layout: lay.Layout):
     for enum_layout in layout.enums.values():
         yield enum_layout.enum.names.canonical, [
-            f"#define {naming.asm_enum_name(value.names.c)} {number}" for value, number in enum_layout.values]
+            f"#define {naming.asm_enum_name(value.names.c)} {c_int(number)}" for value, number in enum_layout.values]
 
 
 def offset_entries(spec: Spec, layout: lay.Layout, struct_name: str):
@@ -263,7 +316,28 @@ def _offset_macros(ctx: Context, layout: lay.Layout):
         lines = [f"#define sizeof_{decl.names.c} {struct_layout.size}"]
         lines += [f"#define {macro} {offset}"
                   for macro, offset, _, _ in offset_entries(ctx.spec, layout, struct_layout.name)]
+        lines += _bit_macros(ctx.spec, layout, struct_layout.name)
         yield decl.names.canonical, lines
+
+
+def bit_entries(spec: Spec, layout: lay.Layout, struct_name: str):
+    """(macro names, unit offset from the outer struct, BitFieldSlot, spec path) for every
+    named bitfield, nested ones included; the names come from `naming.bit_macros`."""
+    top = spec.struct(struct_name).names.c
+    for chain, slot, base in lay.nested_bitfields(layout, struct_name):
+        c_path = [link.field.names.c for link in chain] + [slot.field.names.c]
+        spec_path = [link.field.names.canonical for link in chain] + [slot.field.names.canonical]
+        yield naming.bit_macros([top] + c_path), base + slot.unit_offset, slot, spec_path
+
+
+def _bit_macros(spec: Spec, layout: lay.Layout, struct_name: str) -> list:
+    """Per bitfield: load `bitunit` bytes at `offsetof` as a little-endian integer, shift
+    right by `bitpos` and keep `bitwidth` bits."""
+    lines = []
+    for (offset_name, pos_name, width_name, unit_name), offset, slot, _ in bit_entries(spec, layout, struct_name):
+        lines += [f"#define {offset_name} {offset}", f"#define {pos_name} {slot.bit}",
+                  f"#define {width_name} {slot.bits}", f"#define {unit_name} {slot.unit_size}"]
+    return lines
 
 
 # ---- layout test -----------------------------------------------------------
@@ -284,6 +358,15 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
                 member, where = slot.field.names.c, f"{label}.{slot.field.names.canonical}"
             elif isinstance(slot, lay.PadSlot) and slot.padding.c_name:
                 member, where = slot.padding.c_name, f"{label}.{slot.padding.c_name}"
+            elif isinstance(slot, lay.ReservedSlot) and (slot.reserved.c_name or not decl.external):
+                member = reserved_name(slot)
+                where = f"{label}.{member}"
+            elif isinstance(slot, lay.FlexSlot):
+                # A flexible array has an offset but no size C would let sizeof measure.
+                where = f"{label}.{slot.field.names.canonical}"
+                facts.append((f"offsetof({ctype}, {slot.field.names.c}) == {slot.offset}",
+                              f"{where}: offset: spec says {slot.offset}"))
+                continue
             else:
                 continue
             facts.append((f"offsetof({ctype}, {member}) == {slot.offset}", f"{where}: offset: spec says {slot.offset}"))
@@ -293,11 +376,11 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
                           f"{macro} ({label}.{'.'.join(spec_path)}): spec says {offset}"))
     for const in _c_constants(ctx, layout).values():
         value = layout.constants[const.names.canonical]
-        facts.append((f"{const.names.c} == {value}", f"constant {const.names.canonical}: spec says {value}"))
+        facts.append((f"{const.names.c} == {c_int(value)}", f"constant {const.names.canonical}: spec says {value}"))
     for enum_layout in layout.enums.values():
         for value, number in enum_layout.values:
             where = f"{enum_layout.enum.names.canonical}.{value.names.canonical}"
-            facts.append((f"{value.names.c} == {number}", f"{where}: spec says {number}"))
+            facts.append((f"{value.names.c} == {c_int(number)}", f"{where}: spec says {number}"))
             facts.append((f"{naming.asm_enum_name(value.names.c)} == {value.names.c}",
                           f"{naming.asm_enum_name(value.names.c)} disagrees with {value.names.c}"))
             ctype = PRIMITIVES[enum_layout.enum.base.name].c

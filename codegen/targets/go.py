@@ -16,8 +16,9 @@ from typing import Optional
 from .. import expr as ex
 from .. import layout as lay
 from ..errors import Problems
-from ..ir import Spec
+from ..ir import Spec, Variant
 from ..primitives import ARCHS, PRIMITIVES
+from . import go_bits, go_members
 from .common import Context, comment_lines, render_template, then_change
 
 NAME = "go"
@@ -88,6 +89,7 @@ class _Struct:
     name: str
     doc: tuple
     fields: tuple  # of _Row
+    accessors: tuple = ()  # of go_members.Accessor, printed after the type
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ def _source(ctx: Context, path: str, decls: list, package_doc: list, constraint:
     enums = [d for d in decls if isinstance(d, _Enum)]
     structs = [d for d in decls if isinstance(d, _Struct)]
     imports = ["sync/atomic"] if any(e.methods for e in enums) else []
+    imports = sorted(set(imports) | {package for s in structs for a in s.accessors for package in a.imports})
     return render_template(
         "go/source.go.j2", first_line=_first_line(ctx), banner=ctx.banner(), constraint=constraint,
         package_doc=package_doc, package=ctx.spec.name, imports=imports,
@@ -248,17 +251,36 @@ def _lead(opening: str, doc: str, fallback: str) -> tuple:
 def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> _Struct:
     decl = spec.struct(struct.name)
     natural_align = lay.natural_structs(spec, layout.variant)[struct.name].align
+    if isinstance(struct, lay.UnionLayout):
+        return _union(spec, struct, natural_align)
+    if go_bits.has_bits(struct):
+        return go_bits.struct_decl(spec, layout, struct)
     rows = []
     for slot in struct.slots:
         if isinstance(slot, lay.FieldSlot):
             rows.append(_Row(_doc(slot.field.doc),
-                             (slot.field.names.go, _field_type(spec, layout, slot))))
+                             (go_members.field_name(slot), _field_type(spec, layout, slot))))
+        elif isinstance(slot, lay.FlexSlot):
+            rows.append(_Row(_doc(slot.field.doc), (go_members.field_name(slot), go_members.flex_type(spec, slot))))
         elif isinstance(slot, lay.PadSlot):
             rows.append(_Row(_doc(slot.padding.doc), ("_", _padding_type(slot, natural_align))))
-    return _Struct(decl.names.go, _lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists."), tuple(rows))
+        elif isinstance(slot, lay.ReservedSlot):
+            rows.append(_Row(_doc(slot.reserved.doc or "Reserved for later fields; keep zero."),
+                             ("_", _padding_type(slot, natural_align))))
+    doc = _lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists.")
+    return _Struct(decl.names.go, doc, tuple(rows), go_members.struct_accessors(spec, struct))
 
 
-def _padding_type(slot: lay.PadSlot, natural_align: int) -> str:
+def _union(spec: Spec, union: lay.UnionLayout, natural_align: int) -> _Struct:
+    """Go has no unions: words that size and align it as C does, and an accessor per member."""
+    decl = spec.struct(union.name)
+    doc = tuple(comment_lines(f"{decl.names.go} is a union: its members share its bytes from offset 0, each "
+                              f"reached through its method. {' '.join(decl.doc.split())}", DOC_WIDTH))
+    rows = (_Row((), ("_", go_members.union_words(natural_align, union.size))),)
+    return _Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union))
+
+
+def _padding_type(slot, natural_align: int) -> str:
     """One unsigned word when that changes nothing (it is aligned there and no wider than the
     struct's own alignment, so Go's layout stays the spec's), bytes otherwise."""
     if slot.size in (2, 4, 8) and slot.offset % slot.size == 0 and slot.size <= natural_align:
@@ -269,6 +291,8 @@ def _padding_type(slot: lay.PadSlot, natural_align: int) -> str:
 def _field_type(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot) -> str:
     if slot.struct is not None:
         element = spec.struct(slot.struct).names.go
+    elif slot.scalar.order:
+        element = PRIMITIVES[slot.scalar.prim].go  # the raw stored value; its accessors convert it
     elif slot.scalar.enum is not None and not spec.enum(slot.scalar.enum).go_untyped:
         element = spec.enum(slot.scalar.enum).names.go
     elif slot.scalar.prim == "u8" and slot.shape:
@@ -340,38 +364,62 @@ def check_expressible(spec: Spec, layouts: dict) -> None:
         for name, real in layout.structs.items():
             if name in refused:
                 continue
-            found = _difference(spec, arch, real, natural[name])
+            found = _difference(spec, arch, real, natural[name]) or _flex_difference(spec, arch, real)
             if found:
                 refused.add(name)
                 problems.add(*found)
+            elif isinstance(real, lay.UnionLayout):
+                go_members.check_names(real, [], go_members.union_accessors(spec, real), problems)
+            else:
+                rows = [go_members.field_name(slot) for slot in real.named]
+                go_members.check_names(real, rows, go_members.struct_accessors(spec, real), problems)
+    problems.items = list(dict.fromkeys(problems.items))  # a name clash shows on every arch; report it once
     problems.raise_if_any()
+
+
+def _flex_difference(spec: Spec, arch: str, real: lay.StructLayout):
+    """Go pads a struct whose last field is a zero-length array; refuse when that changes its size."""
+    if real.flex is None or go_members.flex_go_size(real) == real.size:
+        return None
+    slot = real.flex
+    return (slot.field.pos, f"the Go target cannot express struct {real.name} (it ends in the flexible array "
+            f"{slot.field.names.canonical}): on {arch} C makes it {real.size} bytes, but Go adds a byte after a "
+            f"trailing zero-length array and would make it {go_members.flex_go_size(real)}",
+            "Go can only match when C's tail padding follows the array: put a wider field first, or leave Go "
+            "out with a top-level `targets: [c, python]`")
 
 
 def _difference(spec: Spec, arch: str, real: lay.StructLayout, natural: lay.StructLayout):
     """(pos, message, hint) for the first way Go would lay `real` out differently, or None."""
     decl = spec.struct(real.name)
-    cause = _cause(decl)
+    cause = _cause(spec, decl, Variant(arch))
+    word = "union" if isinstance(real, lay.UnionLayout) else "struct"
     hint = ("Go has no packing or over-alignment: change the struct, or leave Go out "
             "with a top-level `targets: [c, python]`")
     for slot, plain in zip(real.fields, natural.fields):
         if slot.offset != plain.offset:
-            return (slot.field.pos, f"the Go target cannot express struct {real.name} ({cause}): on {arch} the "
+            return (slot.field.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the "
                     f"spec puts field {slot.field.names.canonical} at offset {slot.offset}, Go would put it "
                     f"at {plain.offset}", hint)
+    for field, plain in zip(real.bitfields, natural.bitfields):
+        if field.first_bit != plain.first_bit:
+            return (field.field.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the "
+                    f"spec puts bitfield {field.field.names.canonical} at bit {field.first_bit}, unpacked it would "
+                    f"be at bit {plain.first_bit}", hint)
     if real.size != natural.size:
-        return (decl.pos, f"the Go target cannot express struct {real.name} ({cause}): on {arch} the spec "
+        return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
                 f"makes it {real.size} bytes, Go would make it {natural.size}", hint)
     if real.align < natural.align:
-        return (decl.pos, f"the Go target cannot express struct {real.name} ({cause}): on {arch} the spec "
+        return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
                 f"aligns it to {real.align}, Go would demand {natural.align}", hint)
     return None
 
 
-def _cause(decl) -> str:
-    if decl.packed:
-        return "it is packed"
-    if decl.align:
-        return f"it has align: {decl.align}"
+def _cause(spec: Spec, decl, variant: Variant) -> str:
+    if decl.packed_on(variant):
+        return "it is packed" if decl.packed >= set(spec.archs) else f"it is packed on {variant.arch}"
+    if decl.align_on(variant):
+        return f"it has align: {decl.align_on(variant)}"
     return "a field has an align override"
 
 
@@ -409,13 +457,35 @@ def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout) -> tu
     label, facts = real.name, [_Fact("expectLayout", f"{real.name}: size", "unsafe.Sizeof(v)", str(real.size))]
     if natural.align == real.align:
         facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
+    if isinstance(real, lay.UnionLayout):
+        return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}", facts + _member_facts(real))
     for slot, plain in zip(real.fields, natural.fields):
-        where, member = f"{label}.{slot.field.names.canonical}", f"v.{slot.field.names.go}"
+        where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
         facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
         facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", str(slot.size)))
         if plain.align == slot.align:
             facts.append(_Fact("expectLayout", f"{where}: alignment", f"unsafe.Alignof({member})", str(slot.align)))
+    facts += go_bits.facts(real, decl.names.go, _Fact) if go_bits.has_bits(real) else []
+    if real.flex is not None:
+        slot = real.flex
+        where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
+        facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
+        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", "0"))
     return (f"TestStruct{_exported(decl.names.go)}", f"var v {decl.names.go}", facts)
+
+
+def _member_facts(union: lay.UnionLayout) -> list:
+    """Each union member reached through its accessor starts at the union's first byte and has
+    the member's size (a member with a byte order has get/set methods, so only its place is known)."""
+    facts = []
+    for slot in union.fields:
+        if slot.scalar is not None and slot.scalar.order:
+            continue
+        where, pointer = f"{union.name}.{slot.field.names.canonical}", f"v.{slot.field.names.go}()"
+        facts.append(_Fact("expectLayout", f"{where}: offset",
+                           f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", "0"))
+        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof(*{pointer})", str(slot.size)))
+    return facts
 
 
 def _enum_facts(enum_layout: lay.EnumLayout) -> tuple:

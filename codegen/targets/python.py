@@ -6,6 +6,8 @@ precompiled `struct.Struct`, and a zero-copy view class; plus a numpy dtype tabl
 """
 from __future__ import annotations
 
+import json
+import re
 import struct as pystruct
 from dataclasses import dataclass
 
@@ -13,6 +15,7 @@ from .. import expr as ex
 from .. import layout as lay
 from ..errors import fail
 from ..primitives import ARCHS, PRIMITIVES
+from . import python_bits
 from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
 
 _MACHINES = {"amd64": ("x86_64", "amd64"), "arm64": ("aarch64", "arm64")}
@@ -35,6 +38,8 @@ def render(ctx: Context) -> dict:
         files[f"python/{package}/{arch}.py"] = render_template("python/arch.py.j2", banner=banner, **model)
         files[f"python/{package}/{arch}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
     files[f"python/{package}/_runtime.py"] = render_template("python/_runtime.py.j2", banner=banner)
+    if any(python_bits.has_bits(layout) for layout in ctx.layouts.values()):
+        files[f"python/{package}/_bits.py"] = render_template("python/_bits.py.j2", banner=banner)
     files[f"python/{package}/native.py"] = render_template(
         "python/native.py.j2", banner=banner,
         machines=[(machine, arch) for arch in ctx.spec.archs for machine in _MACHINES[arch]])
@@ -49,6 +54,8 @@ def render(ctx: Context) -> dict:
     files[f"python/tests/test_{package}_layout.py"] = render_template(
         "python/test_layout.py.j2", banner=banner, package=package,
         facts=[(arch, _layout_facts(ctx, layout)) for arch, layout in ctx.layouts.items()],
+        flexible=any(s.tail_start is not None for layout in ctx.layouts.values() for s in layout.structs.values()),
+        bits=any(python_bits.has_bits(layout) for layout in ctx.layouts.values()),
         constants=[(arch, [(c.names.python, layout.constants[c.names.canonical])
                            for c in ctx.spec.constants
                            if "python" in c.targets and c.names.canonical in layout.constants])
@@ -62,7 +69,9 @@ def _layout_facts(ctx: Context, layout: lay.Layout) -> list:
     for struct in struct_order(layout):
         offsets = [(".".join(slot.field.names.python for slot in chain), offset)
                    for chain, offset in lay.nested_fields(layout, struct.name)]
-        facts.append({"name": ctx.spec.struct(struct.name).names.python, "size": struct.size, "offsets": offsets})
+        offsets += python_bits.frozen_offsets(layout, struct.name)
+        facts.append({"name": ctx.spec.struct(struct.name).names.python, "size": struct.size, "offsets": offsets,
+                      "fixed": struct.tail_start, "bits": python_bits.frozen_bits(layout, struct.name)})
     return facts
 
 
@@ -75,6 +84,7 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
     ]
     enums = [_enum_model(enum_layout) for enum_layout in layout.enums.values()]
     structs = [_struct_model(spec, layout, s) for s in struct_order(layout)]
+    fast = _fast_model(spec, layout)
     exports = [c.name for c in constants] + [e["name"] for e in enums] + [s["name"] for s in structs]
     exports += ["SIZES", "ARCH", "dtype"]
     return {
@@ -84,9 +94,43 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
         "enums": enums,
         "structs": structs,
         "exports": exports + _view_names(spec, structs, exports),
-        **_fast_model(spec, layout),
+        **fast,
+        "extra_imports": _extra_imports(structs, fast),
         "then_change": then_change(spec, f"python/{spec.name}/{layout.variant.arch}.py"),
+        "bit_imports": python_bits.imports(layout),
     }
+
+
+# Names the arch modules import only when some struct needs them (so a spec without
+# unions, flexible arrays or byte orders imports exactly what it always did).
+_RUNTIME_CLASSES = ("FastUnion", "FixedUnion", "FlexStruct")
+_RUNTIME_HELPERS = {
+    "_swapped": "swapped", "_swapped_items": "swapped_items", "_pack_swapped": "pack_swapped",
+    "_pack_swapped_items": "pack_swapped_items", "_flex_bytes": "flex_bytes", "_flex_items": "flex_items",
+    "_flex_structs": "flex_structs", "_flex_pack_bytes": "flex_pack_bytes", "_flex_pack_items": "flex_pack_items",
+    "_flex_pack_structs": "flex_pack_structs", "_flex_view": "flex_property",
+    "_flex_structs_view": "flex_structs_property",
+}
+_CONSTRUCT_EXTRA = ("GreedyBytes", "GreedyRange", "Int16sb", "Int16ub", "Int32sb", "Int32ub", "Int64sb", "Int64ub")
+
+
+def _extra_imports(structs: list, fast: dict) -> list:
+    """Import lines for the optional runtime pieces the generated text uses."""
+    text = json.dumps([structs, fast["fast"]])
+
+    def used(name: str) -> bool:
+        return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+    lines = []
+    construct_names = [name for name in _CONSTRUCT_EXTRA if used(name)]
+    if construct_names:
+        lines.append(f"from construct import {', '.join(construct_names)}")
+    kinds = {entry["kind"] for entry in fast["fast"]}
+    classes = [name for name, kind in zip(_RUNTIME_CLASSES, ("union", "union", "flexible")) if kind in kinds]
+    if classes:
+        lines.append(f"from ._runtime import {', '.join(classes)}")
+    lines += [f"from ._runtime import {name} as {alias}" for alias, name in sorted(_RUNTIME_HELPERS.items())
+              if used(alias)]
+    return lines
 
 
 def _enum_model(enum_layout: lay.EnumLayout) -> dict:
@@ -116,34 +160,63 @@ def _expr_comment(const, layout) -> str:
 
 def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
     decl = spec.struct(struct.name)
+    union = isinstance(struct, lay.UnionLayout)
     items, fields = [], []
-    for slot in struct.slots:
-        if isinstance(slot, lay.FieldSlot):
+    for slot in _fixed_slots(layout, struct):
+        if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             names = slot.field.names
             doc = doc_of(slot.field)
             if doc:
                 items.append(f"# {doc}")
-            items.append(f'"{names.python}" / {_construct(spec, layout, slot)},  '
-                         f"# offset {slot.offset}, size {slot.size}")
+            size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
+            items.append(f'"{names.python}" / {_construct(spec, layout, slot)},  # offset {slot.offset}, {size}')
             getter, setter = _view_hints(spec, slot)
             fields.append({"name": names.python, "hint": _hint(spec, layout, slot),
                            "view_get": getter, "view_set": setter})
-        else:
+        elif isinstance(slot, lay.BitsSlot):
+            python_bits.describe(spec, slot, items, fields)
+        elif not union:  # a union's reserved space and tail padding are only its size
             items.append(f'Gap({slot.size}, "{_gap_label(slot)}"),  # offset {slot.offset}')
+    summary = f"{struct.size} bytes, aligned to {struct.align}."
+    if union:
+        summary += " A union: every member starts at offset 0."
     return {"name": decl.names.python, "reference": _reference_name(decl.names.python),
-            "doc": comment_lines(decl.doc) + [f"{struct.size} bytes, aligned to {struct.align}."],
-            "body": items, "fields": fields, "size": struct.size}
+            "doc": comment_lines(decl.doc) + [summary], "body": items, "fields": fields, "size": struct.size,
+            "opener": f"FixedUnion({struct.size}," if union else "Struct("}
 
 
-def _element(spec, layout, slot: lay.FieldSlot) -> str:
+def _fixed_slots(layout: lay.Layout, struct: lay.StructLayout) -> list:
+    """The slots a parser walks: all of them, except that nothing follows a flexible array
+    (its own, or one at the end of the last field's struct): the tail padding C counts
+    after it is where the array's elements go."""
+    found = []
+    for slot in struct.slots:
+        found.append(slot)
+        if isinstance(slot, lay.FlexSlot) or (
+                isinstance(slot, lay.FieldSlot) and slot.struct is not None and not slot.shape
+                and layout.structs[slot.struct].tail_start is not None):
+            break
+    return found
+
+
+def _element(spec, layout, slot) -> str:
     if slot.struct is not None:
         return _reference_name(spec.struct(slot.struct).names.python)
     prim = PRIMITIVES[slot.scalar.prim]
+    integer = _construct_integer(layout, slot.scalar)
     if slot.scalar.enum is not None:
-        return f"EnumField({prim.construct}, {spec.enum(slot.scalar.enum).names.python})"
+        return f"EnumField({integer}, {spec.enum(slot.scalar.enum).names.python})"
     if prim.is_bool:
-        return f"Flag({prim.construct})"
-    return prim.construct
+        return f"Flag({integer})"
+    return integer
+
+
+def _construct_integer(layout: lay.Layout, scalar: lay.Scalar) -> str:
+    """construct's integer class for a scalar: the table's little-endian name (`Int16ul`),
+    its big-endian twin (`Int16ub`) when the spec or the arch stores it that way."""
+    name = PRIMITIVES[scalar.prim].construct
+    little = ARCHS[layout.variant.arch].little_endian != scalar.swapped(layout.variant.arch)
+    return name if little or name.startswith("Int8") else name[:-1] + "b"
 
 
 def _reference_name(python_name: str) -> str:
@@ -151,8 +224,16 @@ def _reference_name(python_name: str) -> str:
     return f"_{python_name}_fields"
 
 
-def _construct(spec, layout, slot: lay.FieldSlot) -> str:
+def _construct(spec, layout, slot) -> str:
     element = _element(spec, layout, slot)
+    if isinstance(slot, lay.FlexSlot):
+        if element == "Int8ul" and not slot.dims:
+            return "GreedyBytes"
+        if element == "Int8ul" and len(slot.dims) == 1:
+            return f"GreedyRange(Bytes({slot.dims[0]}))"
+        for length in reversed(slot.dims):
+            element = f"Array({length}, {element})"
+        return f"GreedyRange({element})"
     if not slot.shape:
         return element
     if element == "Int8ul" and len(slot.shape) == 1:
@@ -162,7 +243,12 @@ def _construct(spec, layout, slot: lay.FieldSlot) -> str:
     return element
 
 
-def _hint(spec, layout, slot: lay.FieldSlot) -> str:
+def _hint(spec, layout, slot) -> str:
+    if isinstance(slot, lay.FlexSlot):
+        if slot.struct is None and slot.scalar.prim == "u8" and slot.scalar.enum is None and len(slot.dims) <= 1:
+            return "bytes" if not slot.dims else "List[bytes]"
+        element = _hint(spec, layout, lay.FieldSlot(slot.field, 0, 0, 0, 1, slot.dims, slot.scalar, slot.struct))
+        return f"List[{element}]"
     if slot.struct is not None:
         hint = spec.struct(slot.struct).names.python + "Value"
     elif slot.scalar.enum is not None:
@@ -188,52 +274,86 @@ def _fast_model(spec, layout: lay.Layout) -> dict:
     """Everything the arch module needs beyond the field-by-field structs."""
     order = "<" if ARCHS[layout.variant.arch].little_endian else ">"
     enums = [spec.enum(name).names.python for name in layout.enums]
-    structs = [_fast_struct(spec, layout, s, order) for s in struct_order(layout)]
-    prims = sorted({slot.scalar.prim for s in layout.structs.values() for slot in s.fields
-                    if slot.scalar is not None}, key=lambda p: (PRIMITIVES[p].size, p))
+    swaps: dict = {}  # name -> struct format of scalars stored in the other byte order
+    structs = [_fast_entry(spec, layout, s, order, swaps) for s in struct_order(layout)]
+    scalars = {slot.scalar for s in layout.structs.values() for slot in s.named if slot.scalar is not None}
+    codecs = {_codec_name(scalar, layout): (scalar.prim, _scalar_order(scalar, layout)) for scalar in scalars}
     return {
         "enum_names": enums,
         "fast": structs,
-        "codecs": [{"prim": p, "order": order, "code": PRIMITIVES[p].struct_code,
-                    "min": PRIMITIVES[p].min, "max": PRIMITIVES[p].max} for p in prims],
-        "dtypes": [_dtype_entry(spec, s, order) for s in struct_order(layout)],
+        "codecs": [{"name": name, "prim": prim, "order": byte_order, "code": PRIMITIVES[prim].struct_code,
+                    "min": PRIMITIVES[prim].min, "max": PRIMITIVES[prim].max}
+                   for name, (prim, byte_order) in sorted(codecs.items(),
+                                                          key=lambda item: (PRIMITIVES[item[1][0]].size, item[0]))],
+        "swaps": sorted(swaps.items()),
+        "dtypes": [_dtype_entry(spec, layout, s, order) for s in struct_order(layout)],
     }
+
+
+def _scalar_order(scalar: lay.Scalar, layout: lay.Layout) -> str:
+    """The `struct` byte-order character a scalar is stored with on this arch."""
+    little = ARCHS[layout.variant.arch].little_endian != scalar.swapped(layout.variant.arch)
+    return "<" if little else ">"
+
+
+def _codec_name(scalar: lay.Scalar, layout: lay.Layout) -> str:
+    """`_u16` for the arch's own byte order; `_u16_be` (or `_le`) for a field the spec
+    stores the other way."""
+    if not scalar.swapped(layout.variant.arch):
+        return f"_{scalar.prim}"
+    return f"_{scalar.prim}_{'be' if scalar.order == 'big' else 'le'}"
 
 
 class _Flattener:
     """Walks one struct's layout, nested structs inline, collecting the flat `struct`
     format, the Container expression that rebuilds the value from the unpacked tuple `v`,
-    and the expressions that flatten a mapping back into that tuple."""
+    and the expressions that flatten a mapping back into that tuple.
 
-    def __init__(self, spec, layout: lay.Layout):
+    A union field is read whole (`Ns`) and decoded by the union's own parser; a scalar
+    stored in the other byte order is read as bytes and converted; a flexible array ends
+    the format, and its expressions read the rest of the buffer (`tail`)."""
+
+    def __init__(self, spec, layout: lay.Layout, swaps: dict):
         self.spec, self.layout = spec, layout
+        self.swaps = swaps  # shared by the module: name -> format of byte-swapped scalars
         self.pieces: list = []  # struct format items, in offset order
         self.index = 0  # position in the unpacked tuple
         self.binds: list = []  # local assignments of the `values` function
         self.values: list = []  # items of the tuple the `values` function returns
+        self.tail = None  # the pack expression of a flexible array, once walked
 
-    def walk(self, name: str, label: str, source: str) -> list:
+    def walk(self, name: str, label: str, source: str, base: int = 0) -> list:
         """Lines `field=expr,` of the Container for struct `name`, read from tuple `v`."""
         lines = []
-        for slot in self.layout.structs[name].slots:
-            if not isinstance(slot, lay.FieldSlot):
+        for slot in _fixed_slots(self.layout, self.layout.structs[name]):
+            if isinstance(slot, lay.BitsSlot):
+                lines += python_bits.flatten(self, slot, label, source)
+                continue
+            if not isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
                 self.pieces.append(f"{slot.size}x")
                 continue
             field = slot.field.names.python
             where = f"{label} -> {field}"
             get = f"{source}[{field!r}]"
-            if slot.struct is not None and not slot.shape:
+            if isinstance(slot, lay.FlexSlot):
+                expr, self.tail = self.flex(slot, base + slot.offset, where, get)
+                lines.append(f"{field}={expr},")
+            elif slot.struct is not None and not slot.shape and not self.is_union(slot.struct):
                 inner = self.spec.struct(slot.struct).names.python
                 local = f"o{len(self.binds) + 1}"
                 self.binds.append(f"{local} = {get}")
                 lines.append(f"{field}=Container(")
-                lines += ["    " + line for line in self.walk(slot.struct, f"{where} -> {inner}", local)]
+                lines += ["    " + line for line in self.walk(slot.struct, f"{where} -> {inner}", local,
+                                                               base + slot.offset)]
                 lines.append("),")
             else:
                 expr, value = self.leaf(slot, where, get)
                 lines.append(f"{field}={expr},")
                 self.values.append(value)
         return lines
+
+    def is_union(self, name: str) -> bool:
+        return isinstance(self.layout.structs[name], lay.UnionLayout)
 
     def take(self, piece: str, count: int) -> int:
         """Append a format item that unpacks to `count` values; returns the first one's index."""
@@ -243,15 +363,19 @@ class _Flattener:
         return start
 
     def leaf(self, slot: lay.FieldSlot, where: str, get: str) -> tuple:
-        """(unpack expression, pack expression) of a scalar, scalar array or struct array."""
+        """(unpack expression, pack expression) of a scalar, scalar array, union or struct array."""
         shape = tuple(slot.shape)
         if slot.struct is not None:
             inner = self.spec.struct(slot.struct).names.python
             at = self.take(f"{slot.size}s", 1)
+            if not shape:  # a union, decoded by its own parser
+                return f"{inner}._unpack(v[{at}])", f"{inner}.pack({get}, path + {' -> ' + where!r})"
             return (f"_struct_array({inner}, v[{at}], {shape})",
                     f"_pack_structs({inner}, {get}, {shape}, path, {where!r})")
         prim = PRIMITIVES[slot.scalar.prim]
         decode, encode = _converters(self.spec, slot.scalar)
+        if slot.scalar.swapped(self.layout.variant.arch):
+            return self.swapped(slot, where, get, decode, encode)
         if not shape:
             at = self.take(prim.struct_code, 1)
             expr = f"v[{at}]" if decode is None else f"{decode}(v[{at}], v[{at}])"
@@ -265,6 +389,37 @@ class _Flattener:
             return f"ListContainer({values})", f"*_items({get}, {slot.count}, path, {where!r})"
         return (f"_shaped({values}, {shape}, {decode})",
                 f"*_flat_items({get}, {shape}, path, {where!r}, {encode})")
+
+    def swapped(self, slot: lay.FieldSlot, where: str, get: str, decode, encode) -> tuple:
+        """A scalar (array) in the other byte order: read as bytes, converted by a format of its own."""
+        shape = tuple(slot.shape)
+        code = PRIMITIVES[slot.scalar.prim].struct_code
+        order = _scalar_order(slot.scalar, self.layout)
+        layout = f"_SWAP_{'BE' if order == '>' else 'LE'}_{slot.count if shape else ''}{code}"
+        self.swaps[layout] = f"{order}{slot.count if shape else ''}{code}"
+        at = self.take(f"{slot.size}s", 1)
+        if not shape:
+            return (f"_swapped({layout}, v[{at}], {decode})",
+                    f"_pack_swapped({layout}, {get}, path, {where!r}, {encode})")
+        return (f"_swapped_items({layout}, v[{at}], {shape}, {decode})",
+                f"_pack_swapped_items({layout}, {get}, {shape}, path, {where!r}, {encode})")
+
+    def flex(self, slot: lay.FlexSlot, at: int, where: str, get: str) -> tuple:
+        """(unpack expression, pack expression) of a flexible array `at` bytes into the struct."""
+        start = f"offset + {at}"
+        if slot.struct is not None:
+            inner = self.spec.struct(slot.struct).names.python
+            return (f"_flex_structs({inner}, buffer, {start})",
+                    f"_flex_pack_structs({inner}, {get}, path, {where!r})")
+        scalar = slot.scalar
+        if scalar.prim == "u8" and scalar.enum is None and not slot.dims:
+            return f"_flex_bytes(buffer, {start})", f"_flex_pack_bytes({get}, path, {where!r})"
+        decode, encode = _converters(self.spec, scalar)
+        order, code = _scalar_order(scalar, self.layout), PRIMITIVES[scalar.prim].struct_code
+        rows = scalar.prim == "u8" and scalar.enum is None and len(slot.dims) == 1
+        dims = tuple(slot.dims)
+        return (f"_flex_items(buffer, {start}, {order!r}, {code!r}, {dims}, {decode}, {rows})",
+                f"_flex_pack_items({get}, {order!r}, {code!r}, {dims}, path, {where!r}, {encode}, {rows})")
 
     def format(self, order: str) -> str:
         return order + "".join(_run_length(self.pieces))
@@ -298,62 +453,118 @@ def _run_length(pieces: list) -> list:
     return [code if count == 1 else f"{count}{code}" for count, code in merged]
 
 
-def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str) -> dict:
+def _fast_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str, swaps: dict) -> dict:
+    if isinstance(struct, lay.UnionLayout):
+        return _fast_union(spec, layout, struct, order, swaps)
+    return _fast_struct(spec, layout, struct, order, swaps)
+
+
+def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str, swaps: dict) -> dict:
     name = spec.struct(struct.name).names.python
-    flat = _Flattener(spec, layout)
+    flat = _Flattener(spec, layout, swaps)
     body = flat.walk(struct.name, name, "obj")
     fmt = flat.format(order)
-    if pystruct.calcsize(fmt) != struct.size:
-        raise AssertionError(f"{name}: flat format {fmt} is not {struct.size} bytes")  # a generator bug
+    fixed = struct.size if struct.tail_start is None else struct.tail_start
+    if pystruct.calcsize(fmt) != fixed:
+        raise AssertionError(f"{name}: flat format {fmt} is not {fixed} bytes")  # a generator bug
     return {
+        "kind": "struct" if struct.tail_start is None else "flexible",
         "name": name,
         "reference": _reference_name(name),
         "format": fmt,
         "unpack": body,
         "binds": flat.binds,
-        "pack_items": flat.values,
-        "slots": [_slot_entry(spec, slot) for slot in struct.slots],
-        "view": _view_lines(spec, struct),
+        "pack_items": flat.values + ([flat.tail] if flat.tail else []),
+        "slots": [_slot_entry(spec, layout, slot) for slot in _fixed_slots(layout, struct)
+                  if not isinstance(slot, lay.FlexSlot)],
+        "view": _view_lines(spec, layout, struct),
         "size": struct.size,
+        "view_size": fixed,
+    }
+
+
+def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, swaps: dict) -> dict:
+    """A union: one format per member, each read from the union's start and padded to its size."""
+    name = spec.struct(struct.name).names.python
+    members = []
+    for index, slot in enumerate(struct.fields):
+        field = slot.field.names.python
+        where = f"{name} -> {field}"
+        if slot.struct is not None and not slot.shape and not isinstance(layout.structs[slot.struct],
+                                                                           lay.UnionLayout):
+            inner = spec.struct(slot.struct).names.python
+            pack = f"{inner}.pack(value, path + {' -> ' + where!r}) + bytes({struct.size - slot.size})"
+            members.append({"name": field, "format": None, "read": [], "value": f"_unpack_{inner}(buffer, offset)",
+                            "pack": pack})
+            continue
+        flat = _Flattener(spec, layout, swaps)
+        expr, value = flat.leaf(slot, where, "value")
+        flat.pieces.append(f"{struct.size - slot.size}x" if struct.size > slot.size else "")
+        members.append({"name": field, "format": flat.format(order), "read": [f"_FORMAT_{name}_{index}"],
+                        "value": expr, "pack": f"_FORMAT_{name}_{index}.pack({value})", "index": index})
+    return {
+        "kind": "union",
+        "name": name,
+        "reference": _reference_name(name),
+        "format": f"{order}{struct.size}x",
+        "members": members,
+        "slots": [_slot_entry(spec, layout, slot) for slot in struct.fields]
+                 + [f"(0, {struct.size}, '(tail padding)', None),"],
+        "view": _view_lines(spec, layout, struct),
+        "size": struct.size,
+        "view_size": struct.size,
     }
 
 
 def _gap_label(slot) -> str:
-    """The label the field-by-field parser's Gap uses for padding and holes."""
+    """The label the field-by-field parser's Gap uses for padding, reserved space and holes."""
     if isinstance(slot, lay.PadSlot):
         return f"padding at {slot.offset}"
+    if isinstance(slot, lay.ReservedSlot):
+        return f"reserved at {slot.offset}"
     return "tail padding" if slot.tail else f"hole after {slot.after}" if slot.after else "hole"
 
 
-def _slot_entry(spec, slot) -> str:
+def _slot_entry(spec, layout: lay.Layout, slot) -> str:
     """One (start, size, label, nested struct) row for naming the field a short buffer cuts."""
+    if isinstance(slot, lay.BitsSlot):
+        return python_bits.slot_row(slot)
     if not isinstance(slot, lay.FieldSlot):
         return f"({slot.offset}, {slot.size}, {'(' + _gap_label(slot) + ')'!r}, None),"
     inner = spec.struct(slot.struct).names.python if slot.struct is not None else None
-    return f"({slot.offset}, {slot.size}, {slot.field.names.python!r}, {inner}),"
+    size = slot.size
+    if inner is not None and not slot.shape and layout.structs[slot.struct].tail_start is not None:
+        size = layout.structs[slot.struct].tail_start  # the fixed part of a struct ending in a flexible array
+    return f"({slot.offset}, {size}, {slot.field.names.python!r}, {inner}),"
 
 
-def _view_lines(spec, struct: lay.StructLayout) -> list:
+def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
     """One property declaration per field of a struct's view class."""
     view = spec.struct(struct.name).names.python + "View"
     lines = []
-    for slot in struct.fields:
+    for slot in struct.named:
         field = slot.field.names.python
         if field in _VIEW_API or field.startswith("_"):
             raise fail(slot.field.pos, f"the Python field name {field!r} clashes with the view API of {view} "
                        "(and construct hides keys that start with '_')", "rename it for Python with `python:`")
         label, doc = f"{view}.{field}", doc_of(slot.field)
         shape = tuple(slot.shape)
-        if slot.struct is not None:
+        if isinstance(slot, lay.FlexSlot):
+            call = (f"_flex_structs_view({spec.struct(slot.struct).names.python}View, {slot.offset}, {label!r}, "
+                    f"{doc!r})" if slot.struct is not None else
+                    f"_flex_view({_codec_name(slot.scalar, layout)}, {slot.offset}, {tuple(slot.dims)}, {label!r}, "
+                    f"{doc!r})")
+        elif slot.struct is not None:
             inner = spec.struct(slot.struct).names.python + "View"
             call = (f"_nested({inner}, {slot.offset}, {label!r}, {doc!r})" if not shape else
                     f"_structs({inner}, {slot.offset}, {shape}, {label!r}, {doc!r})")
         elif shape:
-            call = f"_array(_{slot.scalar.prim}, {slot.offset}, {shape}, {label!r}, {doc!r})"
+            call = f"_array({_codec_name(slot.scalar, layout)}, {slot.offset}, {shape}, {label!r}, {doc!r})"
         else:
-            call = f"_scalar(_{slot.scalar.prim}, {slot.offset}, {label!r}, {doc!r}{_scalar_kind(spec, slot.scalar)})"
+            call = (f"_scalar({_codec_name(slot.scalar, layout)}, {slot.offset}, {label!r}, {doc!r}"
+                    f"{_scalar_kind(spec, slot.scalar)})")
         lines.append(f"{field} = {call}")
-    return lines
+    return lines + python_bits.view_lines(spec, struct, view, _VIEW_API)
 
 
 def _scalar_kind(spec, scalar: lay.Scalar) -> str:
@@ -363,8 +574,12 @@ def _scalar_kind(spec, scalar: lay.Scalar) -> str:
     return ", is_flag=True" if PRIMITIVES[scalar.prim].is_bool else ""
 
 
-def _view_hints(spec, slot: lay.FieldSlot) -> tuple:
+def _view_hints(spec, slot) -> tuple:
     """The stub types (read, write) of a field's view property."""
+    if isinstance(slot, lay.FlexSlot):
+        if slot.struct is not None:
+            return "Tuple[Any, ...]", "Sequence[Any]"
+        return "memoryview", "Union[bytes, Sequence[Any]]"
     if slot.struct is not None:
         inner = spec.struct(slot.struct).names.python + "View"
         if slot.shape:
@@ -380,9 +595,10 @@ def _view_hints(spec, slot: lay.FieldSlot) -> tuple:
     return "int", "int"
 
 
-def _dtype_entry(spec, struct: lay.StructLayout, order: str) -> dict:
+def _dtype_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str) -> dict:
     """A struct's row of the numpy table: (size, fields), each field (name, offset, numpy
-    type or None, nested struct or None, shape)."""
+    type or None, nested struct or None, shape). A union's fields all sit at offset 0 (numpy
+    allows overlapping fields); a flexible array has no fixed size, so it is left out."""
     fields = []
     for slot in struct.fields:
         name = slot.field.names.python
@@ -392,6 +608,6 @@ def _dtype_entry(spec, struct: lay.StructLayout, order: str) -> dict:
         else:
             prim = PRIMITIVES[slot.scalar.prim]
             kind = ("i" if prim.signed else "u") + str(prim.size)
-            numpy_type = kind if prim.size == 1 else order + kind
+            numpy_type = kind if prim.size == 1 else _scalar_order(slot.scalar, layout) + kind
             fields.append(f"({name!r}, {slot.offset}, {numpy_type!r}, None, {shape}),")
     return {"name": spec.struct(struct.name).names.python, "size": struct.size, "fields": fields}

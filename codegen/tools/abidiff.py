@@ -165,7 +165,7 @@ def _embedded(layout: lay.Layout) -> set:
 
 def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -> list:
     before, after = old.structs[name], new.structs[name]
-    changes = _fields(arch, name, before, after)
+    changes = _fields(arch, name, before, after) + _bitfields(arch, name, before, after)
     if before.size != after.size:
         where = "it is embedded, in an array or held by a region" if embedded else "nothing embeds it"
         changes.append(Change(arch, "struct-resized", name, embedded,
@@ -176,8 +176,8 @@ def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -
 
 
 def _fields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout) -> list:
-    old_fields = {s.field.names.canonical: s for s in before.fields}
-    new_fields = {s.field.names.canonical: s for s in after.fields}
+    old_fields = {s.field.names.canonical: s for s in before.named}
+    new_fields = {s.field.names.canonical: s for s in after.named}
     removed = [s for n, s in old_fields.items() if n not in new_fields]
     added = [s for n, s in new_fields.items() if n not in old_fields]
     changes = []
@@ -198,12 +198,21 @@ def _fields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout
 
 
 def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot) -> Change:
-    """A new field is harmless where the old layout had no field: padding, or past its end
-    (the size change that comes with the latter is judged on its own)."""
+    """A new field is harmless where the old layout had no field: reserved space, padding, or
+    past its end (the size change that comes with the latter is judged on its own). A new
+    union member never moves the others; a union that grows is judged as a resize."""
     spare = _spare_bytes(before)
     span = range(slot.offset, slot.offset + slot.size)
+    reserved = {byte for s in before.slots if isinstance(s, lay.ReservedSlot)
+                for byte in range(s.offset, s.offset + s.size)}
+    if isinstance(before, lay.UnionLayout):
+        fits = "within the union's old size" if slot.size <= before.size else "larger than the old union"
+        return Change(arch, "field-added", f"{struct}.{slot.field.names.canonical}", False,
+                      f"new union member, size {slot.size}, {fits}")
     if slot.offset >= before.size:
         where, breaking = "past the old end of the struct", False
+    elif span and all(byte in reserved for byte in span):
+        where, breaking = "in bytes that were reserved for it", False
     elif all(byte in spare or byte >= before.size for byte in span):
         where, breaking = "in bytes that were padding", False
     else:
@@ -224,8 +233,53 @@ def _renames(removed: list, added: list) -> list:
 
 def _spare_bytes(struct: lay.StructLayout) -> set:
     """Bytes of a struct that carry no field: holes, tail padding and explicit padding."""
-    return {byte for slot in struct.slots if not isinstance(slot, lay.FieldSlot)
+    return {byte for slot in struct.slots if not isinstance(slot, (lay.FieldSlot, lay.BitsSlot))
             for byte in range(slot.offset, slot.offset + slot.size)}
+
+
+def _bitfields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout) -> list:
+    """Bitfields compared by name, bit by bit: one that moved, changed width or type, or
+    vanished breaks; a new one is compatible where the old layout had only spare bits."""
+    old = {f.field.names.canonical: f for f in before.bitfields}
+    new = {f.field.names.canonical: f for f in after.bitfields}
+    changes = []
+    for name, field in old.items():
+        subject = f"{struct}.{name}"
+        if name not in new:
+            changes.append(Change(arch, "bitfield-removed", subject, True, f"removed (was bits {_bit_span(field)})"))
+            continue
+        other = new[name]
+        if (field.first_bit, field.bits) != (other.first_bit, other.bits):
+            changes.append(Change(arch, "bitfield-moved", subject, True,
+                                  f"bits {_bit_span(field)} -> {_bit_span(other)}"))
+        if field.scalar != other.scalar:
+            same = field.scalar.prim == other.scalar.prim
+            changes.append(Change(arch, "bitfield-retyped", subject, not same,
+                                  f"type {field.scalar.enum or field.scalar.prim} -> "
+                                  f"{other.scalar.enum or other.scalar.prim}" + ("; same representation" if same else "")))
+    spare = _spare_bits(before)
+    for name, field in new.items():
+        if name in old:
+            continue
+        bits = range(field.first_bit, field.first_bit + field.bits)
+        free = all(bit in spare or bit >= before.size * 8 for bit in bits)
+        changes.append(Change(arch, "bitfield-added", f"{struct}.{name}", not free,
+                              f"new bitfield at bits {_bit_span(field)}, "
+                              + ("in bits that were spare" if free else "over bits the old layout used")))
+    return changes
+
+
+def _spare_bits(struct: lay.StructLayout) -> set:
+    """Bits of a struct that carry nothing: those of its spare bytes and the padding bits of its runs."""
+    found = {byte * 8 + bit for byte in _spare_bytes(struct) for bit in range(8)}
+    for slot in struct.slots:
+        if isinstance(slot, lay.BitsSlot):
+            found |= {slot.offset * 8 + first + bit for first, count in slot.padding_bits for bit in range(count)}
+    return found
+
+
+def _bit_span(field: lay.BitFieldSlot) -> str:
+    return f"{field.first_bit}..{field.first_bit + field.bits - 1}"
 
 
 def _field(arch, subject: str, old: lay.FieldSlot, new: lay.FieldSlot) -> list:
@@ -257,7 +311,7 @@ def _representation(slot: lay.FieldSlot) -> tuple:
     """What the bytes are, ignoring names: an enum is its base integer, a pointer a word."""
     if slot.struct is not None:
         return ("struct", slot.struct, slot.shape)
-    return ("scalar", slot.scalar.prim, slot.scalar.is_pointer, slot.shape)
+    return ("scalar", slot.scalar.prim, slot.scalar.is_pointer, slot.shape, slot.scalar.order)
 
 
 def _struct_doc(arch, name: str, old_spec: Spec, new_spec: Spec) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import layout as lay
 from ..ir import Spec
 from ..primitives import PRIMITIVES
+from ..targets.c import reserved_name
 from ..targets.c import struct_type as c_struct_type  # `struct sysmsg`, or a system type like `siginfo_t`
 
 
@@ -38,7 +39,9 @@ def c_member(spec: Spec, slot, pad_names: dict) -> tuple:
     `pad_names` comes from `c_pad_names`."""
     if isinstance(slot, lay.PadSlot):
         return "uint8_t", pad_names[slot], f"[{slot.size}]"
-    dims = "".join(f"[{length}]" for length in slot.shape)
+    if isinstance(slot, lay.ReservedSlot):
+        return "uint8_t", reserved_name(slot), f"[{slot.size}]"
+    dims = _dims(slot)
     if slot.struct is not None:
         return c_struct_type(spec, slot.struct), slot.field.names.c, dims
     if slot.scalar.is_pointer:
@@ -57,7 +60,26 @@ def spec_type(slot: lay.FieldSlot) -> str:
         base = slot.scalar.enum
     else:
         base = slot.scalar.prim
-    return base + "".join(f"[{length}]" for length in slot.shape)
+    order = f" ({slot.scalar.order}-endian)" if slot.scalar is not None and slot.scalar.order else ""
+    return base + _dims(slot) + order
+
+
+def _dims(slot) -> str:
+    """`[3][4]`; a flexible array's first pair of brackets is empty: `[][4]`."""
+    if isinstance(slot, lay.FlexSlot):
+        return "[]" + "".join(f"[{length}]" for length in slot.dims)
+    return "".join(f"[{length}]" for length in slot.shape)
+
+
+def bit_type(field: lay.BitFieldSlot) -> str:
+    """A bitfield's type as the spec writes it, with its width: `u32:3`, `Color:2`."""
+    return f"{field.scalar.enum or field.scalar.prim}:{field.bits}"
+
+
+def bit_place(field: lay.BitFieldSlot) -> str:
+    """Where a bitfield's bits are, as byte:bit from the struct's start: `4:3..5:1`."""
+    last = field.first_bit + field.bits - 1
+    return f"{field.first_bit // 8}:{field.first_bit % 8}..{last // 8}:{last % 8}"
 
 
 def c_pad_names(struct_layout: lay.StructLayout) -> dict:

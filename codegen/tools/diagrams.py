@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 from .. import layout as lay
 from ..targets.common import render_template
-from .common import c_pad_names, spec_type
+from .common import bit_type, c_pad_names, spec_type
 
 CACHELINE = 64
 BYTE_W = 14  # pixels per byte in a byte map; a cache line row is 896 px wide
@@ -106,9 +106,17 @@ def struct_svg(layout: lay.Layout, name: str, banner: list) -> str:
 def _segments(struct: lay.StructLayout) -> list:
     pad_names = c_pad_names(struct)
     found, colour = [], 0
+    if isinstance(struct, lay.UnionLayout):
+        return _union_segments(struct)
     for slot in struct.slots:
         end = slot.offset + slot.size
         where = f"offset {slot.offset}, size {slot.size}"
+        if isinstance(slot, lay.BitsSlot):
+            if slot.size:
+                names = ", ".join(f"{f.field.names.canonical}: {bit_type(f)}" for f in slot.fields)
+                found.append(Segment(slot.offset, end, "bits", f"f{colour % PALETTE}", f"bitfields {names}; {where}"))
+                colour += 1
+            continue
         if isinstance(slot, lay.FieldSlot):
             label = slot.field.names.canonical
             found.append(Segment(slot.offset, end, label, f"f{colour % PALETTE}",
@@ -117,10 +125,26 @@ def _segments(struct: lay.StructLayout) -> list:
         elif isinstance(slot, lay.PadSlot):
             found.append(Segment(slot.offset, end, "padding", "pad",
                                  f"explicit padding {pad_names[slot]}: {where}"))
+        elif isinstance(slot, lay.ReservedSlot):
+            found.append(Segment(slot.offset, end, "reserved", "pad", f"reserved for later fields: {where}"))
+        elif isinstance(slot, lay.FlexSlot):
+            continue  # no bytes of its own: its elements follow the struct
         elif slot.tail:
             found.append(Segment(slot.offset, end, "tail padding", "tail", f"tail padding: {where}"))
         else:
             found.append(Segment(slot.offset, end, "hole", "hole", f"hole after {slot.after}: {where}"))
+    return found
+
+
+def _union_segments(union: lay.UnionLayout) -> list:
+    """A union as one segment over its largest member (all members start at 0), then its tail padding."""
+    members = [slot for slot in union.slots if not isinstance(slot, lay.Hole)]
+    widest = max(slot.size for slot in members)
+    names = [slot.field.names.canonical if isinstance(slot, lay.FieldSlot) else "reserved" for slot in members]
+    title = "union of " + "; ".join(f"{name} ({slot.size} bytes)" for name, slot in zip(names, members))
+    found = [Segment(0, widest, " | ".join(names), "f0", title)]
+    found += [Segment(h.offset, h.offset + h.size, "tail padding", "tail", f"tail padding: offset {h.offset}, "
+                      f"size {h.size}") for h in union.holes]
     return found
 
 

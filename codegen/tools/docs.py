@@ -10,7 +10,7 @@ from .. import expr as ex
 from .. import layout as lay
 from ..targets.common import Context, render_template
 from . import diagrams
-from .common import c_pad_names, c_struct_type, spec_type
+from .common import bit_place, bit_type, c_pad_names, c_struct_type, spec_type
 
 LANGUAGES = (("c", "C"), ("go", "Go"), ("python", "Python"))
 
@@ -66,8 +66,16 @@ def _rows(layout: lay.Layout, struct: lay.StructLayout) -> list:
     pad_names = c_pad_names(struct)
     rows = []
     for slot in struct.slots:
+        if isinstance(slot, lay.BitsSlot):
+            rows.extend(_bit_rows(slot))
+            continue
         if isinstance(slot, lay.FieldSlot):
             row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`", cell(slot.field.doc))
+        elif isinstance(slot, lay.FlexSlot):
+            row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`",
+                   cell(slot.field.doc or "Flexible array: its elements run to the end of the data."))
+        elif isinstance(slot, lay.ReservedSlot):
+            row = ("", "*(reserved)*", cell(slot.reserved.doc or "Reserved for later fields, kept zero."))
         elif isinstance(slot, lay.PadSlot):
             row = ("", f"*(padding)* `{pad_names[slot]}`", cell(slot.padding.doc or "Explicit padding, kept zero."))
         elif slot.tail:
@@ -75,6 +83,18 @@ def _rows(layout: lay.Layout, struct: lay.StructLayout) -> list:
         else:
             row = ("", "*(hole)*", f"Inserted by the C alignment rules after `{slot.after}`.")
         rows.append({"offset": slot.offset, "size": slot.size, "type": row[0], "field": row[1], "doc": row[2]})
+    return rows
+
+
+def _bit_rows(slot: lay.BitsSlot) -> list:
+    """One row per named bitfield (offset as byte:bit, size in bits), then the unused bits."""
+    rows = [{"offset": f"{f.first_bit // 8}:{f.first_bit % 8}", "size": f"{f.bits} bits",
+             "type": f"`{bit_type(f)}`", "field": f"`{f.field.names.canonical}`",
+             "doc": cell(f.field.doc or f"Bits {bit_place(f)} (byte:bit).")} for f in slot.fields]
+    unused = sum(bits for _, bits in slot.padding_bits)
+    if unused:
+        rows.append({"offset": slot.offset, "size": f"{unused} bits", "type": "", "field": "*(padding bits)*",
+                     "doc": f"Bits of bytes {slot.offset}..{slot.offset + slot.size - 1} no field holds, kept zero."})
     return rows
 
 

@@ -15,7 +15,7 @@ from typing import Optional
 from .. import layout as lay
 from ..ir import Spec
 from ..primitives import ARCHS, PRIMITIVES
-from .common import ToolError, c_pad_names, find_struct, spec_type
+from .common import ToolError, bit_type, c_pad_names, find_struct, spec_type
 
 HEX_SHOWN = 8  # bytes of raw data the text format prints before eliding the rest
 ITEMS_SHOWN = 16  # array elements the text format prints before eliding the rest
@@ -26,7 +26,7 @@ class Node:
     """One decoded member: a field, an array element of struct type, or padding."""
 
     name: str
-    kind: str  # field | struct | element | padding | hole | tail padding
+    kind: str  # field | struct | union | element | padding | reserved | hole | tail padding
     offset: int  # from the start of the file
     size: int
     type: str  # spec spelling, e.g. u8[3584] or ThreadState; "" for padding
@@ -82,16 +82,44 @@ def decode(spec: Spec, layout: lay.Layout, name: str, data: bytes, base: int) ->
                               "tail padding" if slot.tail else "hole", at, slot.size, "", raw))
         elif isinstance(slot, lay.PadSlot):
             nodes.append(Node(pad_names[slot], "padding", at, slot.size, "", raw))
+        elif isinstance(slot, lay.BitsSlot):
+            if slot.size:
+                nodes.append(_bits(layout, slot, raw, at))
+        elif isinstance(slot, lay.ReservedSlot):
+            nodes.append(Node(f"(reserved {slot.size})", "reserved", at, slot.size, "", raw))
+        elif isinstance(slot, lay.FlexSlot):
+            nodes.append(_flex(spec, layout, slot, data, base))
         else:
             nodes.append(_field(spec, layout, slot, raw, at))
     return tuple(nodes)
+
+
+def _flex(spec: Spec, layout: lay.Layout, slot: lay.FlexSlot, data: bytes, base: int) -> Node:
+    """A flexible array, shown with the whole elements the record's bytes hold past its offset."""
+    count = (len(data) - slot.offset) // slot.element_size
+    size = count * slot.element_size
+    shaped = lay.FieldSlot(slot.field, slot.offset, size, slot.align, count * max(1, _product(slot.dims)),
+                           (count,) + tuple(slot.dims), slot.scalar, slot.struct)
+    if count == 0:
+        return Node(slot.field.names.canonical, "field", base + slot.offset, 0, spec_type(slot), b"", value=[])
+    node = _field(spec, layout, shaped, data[slot.offset:slot.offset + size], base + slot.offset)
+    return Node(node.name, node.kind, node.offset, node.size, spec_type(slot), node.raw, node.value, node.enum,
+                node.enum_name, node.children)
+
+
+def _product(dims) -> int:
+    total = 1
+    for length in dims:
+        total *= length
+    return total
 
 
 def _field(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot, raw: bytes, at: int) -> Node:
     name, typename = slot.field.names.canonical, spec_type(slot)
     if slot.struct is not None:
         if not slot.shape:
-            return Node(name, "struct", at, slot.size, typename, raw,
+            kind = "union" if isinstance(layout.structs[slot.struct], lay.UnionLayout) else "struct"
+            return Node(name, kind, at, slot.size, typename, raw,
                         children=decode(spec, layout, slot.struct, raw, at))
         step = layout.structs[slot.struct].size
         elements = tuple(
@@ -108,9 +136,27 @@ def _field(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot, raw: bytes, at: 
                 enum_name=enum_name)
 
 
+def _bits(layout: lay.Layout, slot: lay.BitsSlot, raw: bytes, at: int) -> Node:
+    """A run of bitfields: its bytes, with one child per named bitfield holding its value."""
+    whole, children = int.from_bytes(raw, "little"), []
+    for field in slot.fields:
+        start = field.first_bit - slot.offset * 8
+        value = whole >> start & ((1 << field.bits) - 1)
+        if field.signed and value >> (field.bits - 1):
+            value -= 1 << field.bits
+        if PRIMITIVES[field.scalar.prim].is_bool and value in (0, 1):
+            value = bool(value)
+        first, last = start // 8, (start + field.bits - 1) // 8
+        enum_name = _enum_member(layout, field.scalar.enum, value) if field.scalar.enum else None
+        children.append(Node(field.field.names.canonical, "field", at + first, last + 1 - first, bit_type(field),
+                             raw[first:last + 1], value=value, enum=field.scalar.enum, enum_name=enum_name))
+    return Node("(bitfields)", "bits", at, slot.size, "", raw, children=tuple(children))
+
+
 def _scalars(layout: lay.Layout, slot: lay.FieldSlot, raw: bytes) -> list:
     info = PRIMITIVES[slot.scalar.prim]
-    order = "<" if ARCHS[layout.variant.arch].little_endian else ">"
+    little = ARCHS[layout.variant.arch].little_endian != slot.scalar.swapped(layout.variant.arch)
+    order = "<" if little else ">"
     values = list(pystruct.unpack(f"{order}{slot.count}{info.struct_code}", raw))
     return [bool(v) if info.is_bool and v in (0, 1) else v for v in values]
 
@@ -161,7 +207,7 @@ def _hex_text(raw: bytes) -> str:
 
 
 def _value_text(node: Node) -> str:
-    if node.kind in ("hole", "padding", "tail padding"):
+    if node.kind in ("hole", "padding", "reserved", "tail padding"):
         return "zero" if not any(node.raw) else "NOT ZERO"
     if node.kind != "field":
         return ""

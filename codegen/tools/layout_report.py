@@ -36,6 +36,7 @@ class Member:
     hole_after: int  # bytes of implicit padding before the next member
     inner_padding: int  # tail padding of an embedded struct, which pahole points out
     forced_align: Optional[int]  # an alignment the header forces on this member
+    bit: Optional[int] = None  # a bitfield's first bit in the unit at `offset`, as pahole prints it
 
 
 def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE) -> str:
@@ -68,11 +69,29 @@ def _exists(spec: Spec, layout: lay.Layout, struct: str) -> bool:
 
 def struct_lines(spec: Spec, layout: lay.Layout, name: str, cacheline: int = CACHELINE) -> list:
     struct = layout.structs[name]
+    if isinstance(struct, lay.UnionLayout):
+        return union_lines(spec, struct)
     members = _members(spec, layout, struct)
     lines = [_opening(spec, name)]
     lines += _body(members, cacheline)
     lines += [""] + _summary(struct, members, cacheline)
     lines.append(_closing(spec, layout, struct))
+    return lines
+
+
+def union_lines(spec: Spec, union: lay.UnionLayout) -> list:
+    """pahole prints a union as its members (all at offset 0) and nothing else: no holes,
+    no summary; its comment column is two characters left of a struct's."""
+    ctype = c_struct_type(spec, union.name)
+    opening = f"{ctype} {{" if ctype.startswith("union ") else "typedef union {"
+    lines = [opening]
+    for slot in union.slots:
+        if isinstance(slot, lay.Hole):
+            continue
+        declaration = _declaration(spec, slot, {}, None)
+        gap = max(COMMENT_COLUMN - 2 - len(declaration), 1)
+        lines.append(f"\t{declaration}{' ' * gap}/* {slot.offset:5d} {slot.size:5d} */")
+    lines.append("};" if ctype.startswith("union ") else f"}} {ctype};")
     return lines
 
 
@@ -89,10 +108,27 @@ def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
             continue
         following = slots[index + 1] if index + 1 < len(slots) else None
         hole = following.size if isinstance(following, lay.Hole) and not following.tail else 0
+        if isinstance(slot, lay.BitsSlot):
+            members += _bit_members(slot, hole)
+            continue
         forced = _forced_alignment(slot, aligned)
         members.append(Member(_declaration(spec, slot, pad_names, forced), slot.offset, slot.size, hole,
                               _inner_padding(spec, layout, slot), forced))
     return members
+
+
+def _bit_members(slot: lay.BitsSlot, hole: int) -> list:
+    """A run's named bitfields as pahole prints them: `type name:bits;` with the unit of the
+    field's type holding its first bit and the bit there. (pahole's guessed `:0` lines and
+    notes on bit holes are not reproduced.)"""
+    found = []
+    for index, field in enumerate(slot.fields):
+        size = PRIMITIVES[field.scalar.prim].size
+        unit = field.first_bit // (size * 8) * size
+        declaration = f"{PRIMITIVES[field.scalar.prim].c:<{TYPE_COLUMN}} {field.field.names.c}:{field.bits};"
+        last = index == len(slot.fields) - 1
+        found.append(Member(declaration, unit, size, hole if last else 0, 0, None, field.first_bit - unit * 8))
+    return found
 
 
 def _declaration(spec: Spec, slot, pad_names: dict, forced: Optional[int]) -> str:
@@ -122,7 +158,9 @@ def _body(members: list, cacheline: int) -> list:
             lines.append("\t" + _boundary_comment(member.offset, cacheline))
             current_line = boundary
         gap = max(COMMENT_COLUMN - len(member.declaration), 1)
-        lines.append(f"\t{member.declaration}{' ' * gap}/* {member.offset:5d} {member.size:5d} */")
+        where = f"{member.offset:5d} {member.size:5d}" if member.bit is None else \
+            f"{member.offset:5d}:{member.bit:2d} {member.size:2d}"
+        lines.append(f"\t{member.declaration}{' ' * gap}/* {where} */")
         notes = []
         if member.inner_padding:
             notes.append(f"/* XXX last struct has {_bytes(member.inner_padding)} of padding */")
@@ -153,7 +191,7 @@ def _summary(struct: lay.StructLayout, members: list, cacheline: int) -> list:
     lines = [f"/* size: {struct.size}, cachelines: {-(-struct.size // cacheline)}, members: {len(members)} */"]
     holes = [h for h in struct.holes if not h.tail]
     if holes:
-        lines.append(f"/* sum members: {sum(m.size for m in members)}, holes: {len(holes)}, "
+        lines.append(f"/* sum members: {sum(m.size for m in members if m.bit is None)}, holes: {len(holes)}, "
                      f"sum holes: {sum(h.size for h in holes)} */")
     tail = sum(h.size for h in struct.holes if h.tail)
     if tail:
@@ -214,7 +252,7 @@ def _user_aligned(spec: Spec, layout: lay.Layout) -> set:
             name = decl.names.canonical
             if name in found or name not in layout.structs or decl.external:
                 continue
-            if decl.align or any(_forced_alignment(s, found) for s in layout.structs[name].fields):
+            if decl.align_on(layout.variant) or any(_forced_alignment(s, found) for s in layout.structs[name].fields):
                 found.add(name)
                 changed = True
     return found
@@ -245,7 +283,7 @@ def _looks_packed(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> b
         if slot.offset % need:
             return True
     decl = spec.struct(struct.name)
-    forced_to_one = decl.align == 1 and not decl.external
+    forced_to_one = decl.align_on(layout.variant) == 1 and not decl.external
     return (widest != 1 and forced_to_one) or struct.size % widest != 0
 
 

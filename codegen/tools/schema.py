@@ -17,6 +17,7 @@ import os
 import re
 
 from .. import resolve, spec_keys
+from ..ir import BYTE_ORDERS
 from ..primitives import ARCHS, PRIMITIVES
 
 SCHEMA_FILE = "layoutgen.schema.json"
@@ -70,11 +71,24 @@ def _kinds() -> dict:
         "enums": {"type": "object", "propertyNames": {"pattern": TYPE_NAME}, "additionalProperties": _ref("enum")},
         "structs": {"type": "object", "propertyNames": {"pattern": TYPE_NAME},
                     "additionalProperties": _ref("struct")},
+        "unions": {"type": "object", "propertyNames": {"pattern": TYPE_NAME},
+                   "additionalProperties": _ref("union")},
+        "struct_align": {"anyOf": [_ref("align"), {
+            "type": "object", "minProperties": 1, "propertyNames": {"pattern": _archs_pattern()},
+            "additionalProperties": _ref("align"), "description": "Per-arch alignments, keyed by arch lists."}]},
+        "packed": {"anyOf": [_ref("bool"), _ref("archs"), {
+            "type": "object", "minProperties": 1, "propertyNames": {"pattern": _archs_pattern()},
+            "additionalProperties": _ref("bool"), "description": "Per-arch packing, keyed by arch lists."}],
+            "description": "true, the archs it is packed on, or a map of arch lists to true/false."},
+        "endian": {"enum": list(BYTE_ORDERS)},
         "regions": {"type": "object", "additionalProperties": _ref("region")},
         "asserts": {"type": "array", "items": {"anyOf": [_ref("expr"), _ref("assert")]}},
         "enum_values": {"type": "array", "minItems": 1, "items": _ref("enum_value")},
         "fields": {"type": "array", "minItems": 1, "items": {
-            "if": {"type": "object", "required": ["pad"]}, "then": _ref("padding"), "else": _ref("field")}},
+            "if": {"type": "object", "required": ["pad"]}, "then": _ref("padding"), "else": {
+                "if": {"type": "object", "required": ["reserved"]}, "then": _ref("reserved"),
+                "else": {"if": {"type": "object", "required": ["bits"]}, "then": _ref("bitfield"),
+                         "else": _ref("field")}}}},
         "variants": {"type": "array", "items": _ref("variant")},
         "external": _ref("external_node"),
         "region_parts": {"type": "array", "items": _ref("region_part")},
@@ -86,7 +100,7 @@ def _node(node: spec_keys.Node) -> dict:
               "additionalProperties": False}
     if node.required:
         schema["required"] = list(node.required)
-    if node is spec_keys.STRUCT:
+    if node in (spec_keys.STRUCT, spec_keys.UNION):
         schema["oneOf"] = [{"required": ["fields"]}, {"required": ["variants"]}]
     return schema
 

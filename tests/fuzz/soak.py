@@ -6,29 +6,30 @@ Two workers run side by side, one process each:
          on amd64 and arm64 (qemu);
   mixed  batches with packed structs and align overrides, checked by both gccs and the parsers.
 Each keeps drawing batches until it has checked --structs structs, then prints its counts; the
-parent prints the totals and the time. A mismatch is shrunk by hypothesis, printed, and the
-minimal spec is saved under build/fuzz/ to become a tests/cases/<name>/spec.yaml regression case.
+parent prints the totals and the time. Both run a copy of codegen/ taken at the start, so that
+edits to the tree during the run do not change what is tested. A mismatch is shrunk by
+hypothesis and printed, and the minimal spec is saved under build/fuzz/ to become a
+tests/cases/<name>/spec.yaml regression case.
 
     python tests/fuzz/soak.py [--structs 20000] [--slots 100] [--seed N]
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path[:0] = [str(HERE.parent), str(ROOT)]
-
-from fuzz import differential  # noqa: E402  (needs the path set above)
-
 KINDS = ("go", "mixed")
 CHUNK = 20  # batches per hypothesis run; each run gets its own seed
 RESULT = "soak-result: "
@@ -40,34 +41,44 @@ def main(argv=None) -> int:
     parser.add_argument("--slots", type=int, default=100, help="struct slots per batch (default 100)")
     parser.add_argument("--seed", type=int, help="base seed, to repeat a soak (default: random, printed)")
     parser.add_argument("--worker", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--codegen", help=argparse.SUPPRESS)  # the frozen copy a worker imports
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 32)
     if args.worker:
-        return work(args.worker, args.structs, args.slots, args.seed)
+        return work(args)
     return supervise(args)
+
+
+# ---- the parent -----------------------------------------------------------------------------
 
 
 def supervise(args) -> int:
     print(f"fuzz soak: {args.structs} structs per worker ({', '.join(KINDS)}), "
           f"up to {args.slots} per batch, seed {args.seed}", flush=True)
     start = time.monotonic()
-    workers = {kind: subprocess.Popen([sys.executable, __file__, "--worker", kind, "--structs", str(args.structs),
-                                       "--slots", str(args.slots), "--seed", str(args.seed)],
-                                      cwd=ROOT, stdout=subprocess.PIPE, text=True)
-               for kind in KINDS}
-    results = {}
-    relays = [threading.Thread(target=relay, args=(kind, process, results)) for kind, process in workers.items()]
-    for thread in relays:
-        thread.start()
-    for thread in relays:
-        thread.join()
-    failed = [kind for kind, process in workers.items() if process.wait() != 0 or kind not in results]
-    elapsed = time.monotonic() - start
-    total = differential.Tally()
-    for kind, counts in results.items():
-        total.add(differential.Tally(**counts))
-    print(report(total, elapsed, failed))
+    with tempfile.TemporaryDirectory(prefix="layoutgen-soak-") as frozen:
+        shutil.copytree(ROOT / "codegen", Path(frozen) / "codegen", ignore=shutil.ignore_patterns("__pycache__"))
+        workers = {kind: subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, "--structs", str(args.structs), "--slots",
+             str(args.slots), "--seed", str(args.seed), "--codegen", frozen],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True) for kind in KINDS}
+        results = {}
+        relays = [threading.Thread(target=relay, args=(kind, process, results)) for kind, process in workers.items()]
+        for thread in relays:
+            thread.start()
+        for thread in relays:
+            thread.join()
+        failed = [kind for kind, process in workers.items() if process.wait() != 0 or kind not in results]
+    total = {"features": {}}
+    for counts in results.values():
+        for key, value in counts.items():
+            if key == "features":
+                for kind, seen in value.items():
+                    total["features"][kind] = total["features"].get(kind, 0) + seen
+            else:
+                total[key] = total.get(key, 0) + value
+    print(report(total, time.monotonic() - start, failed))
     return 1 if failed else 0
 
 
@@ -80,24 +91,35 @@ def relay(kind: str, process, results: dict) -> None:
             print(f"[{kind}] {line}", end="", flush=True)
 
 
-def report(total, elapsed: float, failed: list) -> str:
-    mismatches = f"mismatch in: {', '.join(failed)}" if failed else "0 mismatches"
-    return (f"fuzz soak: {total.structs} structs ({total.fields} fields) in {total.batches} batches, "
+def report(total: dict, elapsed: float, failed: list) -> str:
+    def count(key: str) -> int:
+        return total.get(key, 0)
+
+    mismatches = f"MISMATCH in: {', '.join(failed)}" if failed else "0 mismatches"
+    return (f"fuzz soak: {count('structs')} structs ({count('fields')} fields) in {count('batches')} batches, "
             f"{elapsed:.0f} s\n"
-            f"  gcc x86_64 + aarch64: {total.c_asserts} _Static_asserts over {total.structs} structs\n"
-            f"  Python parsers (amd64 and arm64 modules): {total.python_structs} structs\n"
-            f"  go test amd64 + arm64 (qemu): {total.go_checks} checks over {total.go_structs} structs\n"
+            f"  gcc x86_64 + aarch64: {count('c_asserts')} _Static_asserts over {count('structs')} structs\n"
+            f"  Python parsers (amd64 and arm64 modules): {count('python_structs')} structs\n"
+            f"  go test amd64 + arm64 (qemu): {count('go_checks')} checks over {count('go_structs')} structs\n"
+            f"  constructs seen: {', '.join(f'{kind} {seen}' for kind, seen in total['features'].items())}\n"
             f"  {mismatches}")
 
 
-def work(kind: str, target: int, slots: int, seed: int) -> int:
-    go = kind == "go"
-    keep = ROOT / "build" / "fuzz" / f"mismatch-{kind}-{seed}.yaml"
+# ---- a worker -------------------------------------------------------------------------------
+
+
+def work(args) -> int:
+    # The frozen codegen goes first on the path, so this process and the CLI runs both use it.
+    sys.path[:0] = [args.codegen, str(HERE.parent)]
+    differential = importlib.import_module("fuzz.differential")
+    differential.CODEGEN_HOME = Path(args.codegen)
+    go = args.worker == "go"
+    keep = ROOT / "build" / "fuzz" / f"mismatch-{args.worker}-{args.seed}.yaml"
     total, chunk, start = differential.Tally(), 0, time.monotonic()
-    while total.structs < target:
+    while total.structs < args.structs:
         try:
-            total.add(differential.fuzz(go=go, slots=slots, examples=CHUNK, derandomize=False,
-                                        seed=seed + chunk + (0 if go else 1 << 32), keep=keep))
+            total.add(differential.fuzz(go=go, slots=args.slots, examples=CHUNK, derandomize=False,
+                                        seed=args.seed + chunk + (0 if go else 1 << 32), keep=keep))
         except Exception:  # a Mismatch, or hypothesis's group of several
             print(f"MISMATCH after {total.structs} structs; the minimal spec is in {os.path.relpath(keep, ROOT)}",
                   flush=True)

@@ -3,8 +3,9 @@ checks a whole batch.
 
 A batch mixes every primitive, bools, enums of each base width, pointers, 1-D and 2-D arrays
 whose lengths are literals, constants (some per arch) or sizeof/alignof expressions, nested
-structs by value and in arrays, and explicit padding. Unless the batch must suit Go, it also
-has `packed` structs and `align` overrides on structs and fields.
+structs by value and in arrays, explicit padding, fields that exist on one arch only, and
+enum values and typed constants at the edges of their types. Unless the batch must suit Go,
+it also has `packed` structs and `align` overrides on structs and fields.
 
 Names are generated (`S3`, `s3_f7`, `E1`, `V2`, `K0`), so nothing is reserved or collides.
 Every struct sits in a slot that shrinks to "absent", which lets hypothesis delete structs
@@ -40,6 +41,7 @@ class _Info:
     nested: int  # fields reached by descending into by-value members (offset macros)
     size_bound: int
     align_bound: int
+    explicit_align: bool = False  # has its own `align:`; a packed struct may not hold it by value
 
 
 @dataclass
@@ -212,12 +214,14 @@ def _struct(draw, scope: _Scope, name: str, go: bool) -> tuple:
         leaves, nested, size = leaves + 1, nested + 1, size + 1
     body = {"fields": members}
     if not go:
-        if draw(st.sampled_from((False, False, False, True))):
+        over_aligned = {info.name for info in scope.structs if info.explicit_align}
+        holds_over_aligned = any(m.get("type", "").split("[")[0] in over_aligned for m in members)
+        if draw(st.sampled_from((False, False, False, True))) and not holds_over_aligned:
             body["packed"] = True
         if draw(st.sampled_from((None,) * 16 + ALIGNS)) is not None:
             body["align"] = draw(st.sampled_from(ALIGNS))
             align = max(align, body["align"])
-    return body, _Info(name, leaves, nested, size + align, align)
+    return body, _Info(name, leaves, nested, size + align, align, "align" in body)
 
 
 # ---- whole specs -----------------------------------------------------------
@@ -254,3 +258,36 @@ def fields_of(spec: dict, arch: str) -> dict:
     """Struct name -> the names of its fields on `arch` (padding left out), for the coverage checks."""
     return {name: [m["name"] for m in body["fields"] if "name" in m and arch in m.get("arch", [arch])]
             for name, body in spec["structs"].items()}
+
+
+def features(spec: dict) -> dict:
+    """How often each kind of construct occurs in a spec, so a run can show it covered them all."""
+    enums, structs = set(spec.get("enums", {})), set(spec["structs"])
+    found = {"packed": 0, "struct align": 0, "field align": 0, "padding": 0, "pointer": 0, "enum field": 0,
+             "bool": 0, "nested struct": 0, "array of structs": 0, "2-D array": 0, "arch-only field": 0,
+             "sizeof/alignof length": 0, "per-arch constant": 0}
+
+    def count(key: str, present) -> None:
+        found[key] += 1 if present else 0
+
+    for value in spec["constants"].values():
+        count("per-arch constant", isinstance(value, dict) and isinstance(value["value"], dict))
+    for body in spec["structs"].values():
+        count("packed", body.get("packed"))
+        count("struct align", "align" in body)
+        for member in body["fields"]:
+            text = str(member.get("type", member.get("pad")))
+            element = text.split("[")[0]
+            count("padding", "pad" in member)
+            count("sizeof/alignof length", "sizeof(" in text or "alignof(" in text)
+            if "name" not in member:
+                continue
+            count("field align", "align" in member)
+            count("pointer", element.startswith("ptr("))
+            count("enum field", element in enums)
+            count("bool", element.startswith("bool"))
+            count("nested struct", element in structs and "[" not in text)
+            count("array of structs", element in structs and "[" in text)
+            count("2-D array", text.count("[") == 2)
+            count("arch-only field", "arch" in member)
+    return found

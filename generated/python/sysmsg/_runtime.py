@@ -18,8 +18,9 @@ import io
 import struct
 import sys
 
-from construct import (Adapter, Construct, ConstructError, Container, ListContainer, Padding, RangeError,
-                       Renamed, StreamError, Subconstruct, stream_write)
+from construct import (Adapter, Construct, ConstructError, Container, FormatFieldError, ListContainer, Padding,
+                       RangeError, Renamed, SizeofError, StreamError, Subconstruct, Union, UnionError, stream_read,
+                       stream_write)
 from construct.lib import integer2bytes
 
 # ---- the field-by-field construct pieces (the reference the fast path is tested against)
@@ -107,6 +108,42 @@ class IntEnum(enum.IntEnum):
 
     def __str__(self) -> str:
         return f"{type(self).__name__}.{self.name}({int(self)})"
+
+
+class FixedUnion(Union):
+    """A C union of `size` bytes: construct's Union with a fixed size.
+
+    Parsing reads every member from the same start (a Container holding them all) and
+    leaves the stream after the whole union. Building writes one member: the first, in
+    spec order, whose name the given mapping has (as construct's Union chooses), then
+    zeros up to `size`. Members that are reserved space are never chosen.
+    """
+
+    def __init__(self, size: int, *subcons):
+        super().__init__(None, *subcons)
+        self.size = size
+
+    def _parse(self, stream, context, path):
+        obj = super()._parse(stream, context, path)  # leaves the stream at the union's start
+        stream_read(stream, self.size, f"{path} -> (tail padding)")  # every member fitted: only that is left
+        return obj
+
+    def _build(self, obj, stream, context, path):
+        for sub in self.subcons:
+            if sub.name and sub.name in obj:
+                member = io.BytesIO()
+                sub._build(obj[sub.name], member, context, path)
+                data = member.getvalue()
+                stream_write(stream, data + bytes(self.size - len(data)), self.size, path)
+                return obj
+        raise UnionError(f"cannot build: name one of the members {_member_names(self.subcons)}", path=path)
+
+    def _sizeof(self, context, path):
+        return self.size
+
+
+def _member_names(subcons) -> str:
+    return ", ".join(sub.name for sub in subcons if sub.name)
 
 
 # ---- the fast parsers
@@ -221,6 +258,83 @@ class FastStruct(Construct):
         return f"<FastStruct {self.label} ({self.size} bytes)>"
 
 
+class FastUnion(FastStruct):
+    """A C union parsed with one precompiled `struct.Struct` per member.
+
+    Parsing gives a Container with every member read from the same bytes. Building writes
+    one member, the first in spec order that the mapping names (as `FixedUnion`, its
+    field-by-field reference, does), and zeros up to the union's size; `members` holds
+    (name, pack function) in that order.
+    """
+
+    def __init__(self, label, layout, unpack, members, reference, slots):
+        super().__init__(label, layout, unpack, None, reference, slots)
+        self._members = members
+
+    def pack(self, obj, path="(building)") -> bytes:
+        for name, pack in self._members:
+            if name in obj:
+                try:
+                    return pack(obj[name], path)
+                except struct.error as error:
+                    raise self._bad_value(obj, path, error) from None
+        raise UnionError(f"cannot build: name one of the members {', '.join(n for n, _ in self._members)}",
+                         path=f"{path} -> {self.label}")
+
+    def pack_into(self, buffer, offset, obj) -> None:
+        struct.pack_into(f"{self.size}s", buffer, offset, self.pack(obj))
+
+    def __repr__(self) -> str:
+        return f"<FastUnion {self.label} ({self.size} bytes)>"
+
+
+class FlexStruct(FastStruct):
+    """A struct that ends in a flexible array: a fixed part (`format`, `size` bytes) and a
+    tail that runs to the end of the data.
+
+    Parsing reads the array from every whole element the buffer (or the rest of the
+    stream) holds past the fixed part; building writes the fixed part and then exactly the
+    elements given, so parse and build round-trip. There is no fixed size: `sizeof()`
+    raises SizeofError, and inside another construct it takes the rest of the stream.
+    The generated `values` function returns the fixed part's values plus the tail's bytes.
+    """
+
+    def pack(self, obj, path="(building)") -> bytes:
+        values = self._values(obj, path)
+        try:
+            return self.format.pack(*values[:-1]) + values[-1]
+        except struct.error as error:
+            raise self._bad_value(obj, path, error) from None
+
+    def pack_into(self, buffer, offset, obj) -> None:
+        data = self.pack(obj)
+        struct.pack_into(f"{len(data)}s", buffer, offset, data)
+
+    def sizeof(self, **contextkw):
+        raise SizeofError(f"{self.label} ends in a flexible array: its size depends on the data")
+
+    def _sizeof(self, context, path):
+        raise SizeofError(f"{self.label} ends in a flexible array: its size depends on the data", path=path)
+
+    def _parse(self, stream, context, path):
+        data = stream.read()
+        if len(data) < self.size:
+            raise self.short_error(len(data), path)
+        return self._unpack(data)
+
+    def _build(self, obj, stream, context, path):
+        data = self.pack(obj, path)
+        stream_write(stream, data, len(data), path)
+        return obj
+
+    def short_error(self, available: int, path: str) -> StreamError:
+        return StreamError(f"{self.label} needs at least {self.size} bytes, found {available}",
+                           path=f"{path} -> {self.label} -> {self.missing_field(available)}")
+
+    def __repr__(self) -> str:
+        return f"<FlexStruct {self.label} ({self.size} bytes and a flexible array)>"
+
+
 def _nbytes(data) -> int:
     try:
         with memoryview(data) as view:
@@ -254,6 +368,48 @@ def struct_array(inner: FastStruct, data: bytes, shape):
     """An array of structs, unpacked from the bytes of its whole region."""
     flat = [inner._unpack(data, index * inner.size) for index in range(len(data) // inner.size)]
     return ListContainer(flat) if len(shape) == 1 else shaped(flat, shape)
+
+
+def swapped(layout: struct.Struct, raw: bytes, convert=None):
+    """A scalar stored in the other byte order than the struct around it (`endian:`)."""
+    value = layout.unpack(raw)[0]
+    return value if convert is None else convert(value, value)
+
+
+def swapped_items(layout: struct.Struct, raw: bytes, shape, convert=None):
+    """An array of such scalars, nested by `shape`."""
+    values = layout.unpack(raw)
+    if len(shape) == 1 and convert is None:
+        return ListContainer(values)
+    return shaped(values, shape, convert)
+
+
+# Flexible array members: every whole element from `start` to the end of the buffer.
+
+def flex_bytes(buffer, start: int) -> bytes:
+    with memoryview(buffer) as whole:
+        return bytes(whole.cast("B")[start:])
+
+
+def flex_items(buffer, start: int, order: str, code: str, dims=(), convert=None, rows_of_bytes=False):
+    """Integers (or fixed arrays of them, shaped by `dims`); `rows_of_bytes` gives each
+    element of a `u8[][N]` as bytes, as construct's Bytes(N) would."""
+    per = _count(dims) if dims else 1
+    size = struct.calcsize(order + code) * per
+    count = (_nbytes(buffer) - start) // size
+    if rows_of_bytes:
+        with memoryview(buffer) as whole:
+            raw = whole.cast("B")[start:start + count * size]
+            return ListContainer(bytes(raw[index * size:(index + 1) * size]) for index in range(count))
+    values = struct.unpack_from(f"{order}{count * per}{code}", buffer, start)
+    if not dims:
+        return ListContainer(values if convert is None else [convert(value, value) for value in values])
+    return shaped(values, (count,) + tuple(dims), convert) if count else ListContainer()
+
+
+def flex_structs(inner: FastStruct, buffer, start: int):
+    count = (_nbytes(buffer) - start) // inner.size
+    return ListContainer(inner._unpack(buffer, start + index * inner.size) for index in range(count))
 
 
 # Helpers the generated `values` functions call; `label` is only formatted on error.
@@ -299,6 +455,46 @@ def flat_items(value, shape, path, label, convert=None) -> list:
     if convert is not None:
         return [convert(element, path, label) for element in value]
     return list(value)
+
+
+def pack_swapped(layout: struct.Struct, value, path, label, convert=None) -> bytes:
+    if convert is not None:
+        value = convert(value, path, label)
+    try:
+        return layout.pack(value)
+    except struct.error as error:
+        raise FormatFieldError(f"struct {layout.format!r} error during building, given value {value!r}: {error}",
+                               path=_join(path, label)) from None
+
+
+def pack_swapped_items(layout: struct.Struct, value, shape, path, label, convert=None) -> bytes:
+    flat = flat_items(value, shape, path, label, convert)
+    try:
+        return layout.pack(*flat)
+    except struct.error as error:
+        raise FormatFieldError(f"struct {layout.format!r} error during building: {error}",
+                               path=_join(path, label)) from None
+
+
+def flex_pack_bytes(value, path, label) -> bytes:
+    if isinstance(value, int) or isinstance(value, str):
+        raise StreamError(f"expected bytes for a flexible array, got {type(value).__name__}", path=_join(path, label))
+    return bytes(value)
+
+
+def flex_pack_items(value, order: str, code: str, dims, path, label, convert=None, rows_of_bytes=False) -> bytes:
+    """The bytes of a flexible array of integers: as many elements as `value` has."""
+    if rows_of_bytes:
+        return b"".join(exact_bytes(row, dims[0], path, label) for row in value)
+    flat = flat_items(value, (len(value),) + tuple(dims), path, label, convert) if len(value) else []
+    try:
+        return struct.pack(f"{order}{len(flat)}{code}", *flat)
+    except struct.error as error:
+        raise FormatFieldError(f"struct error during building: {error}", path=_join(path, label)) from None
+
+
+def flex_pack_structs(inner: FastStruct, value, path, label) -> bytes:
+    return b"".join(inner.pack(element, _join(path, label)) for element in value)
 
 
 def pack_structs(inner: FastStruct, value, shape, path, label) -> bytes:
@@ -503,6 +699,55 @@ def structs_property(view_type: type, at: int, shape: tuple, label: str, doc: st
     return property(get, set_, doc=doc)
 
 
+def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
+    """A flexible array of integers: read as a memoryview over every whole element from
+    `at` to the end of the buffer; assigned from a sequence (or bytes), written from `at`
+    on, which the buffer must have room for."""
+    element = codec.size * (_count(dims) if dims else 1)
+    cast = codec.code if codec.order == "<" and codec.code in _CASTABLE and (codec.code != "B" or dims) else None
+
+    def get(view):
+        start = view._off + at
+        with memoryview(view._buf) as whole:
+            raw = whole.cast("B")
+            count = (raw.nbytes - start) // element
+            raw = raw[start:start + count * element]
+        return raw.cast(cast, (count,) + tuple(dims)) if cast and count else raw
+
+    def set_(view, value):
+        if isinstance(value, (bytes, bytearray, memoryview)) and codec.size == 1 and not dims:
+            value = list(bytes(value))
+        try:
+            flat = flat_items(value, (len(value),) + tuple(dims), label, None) if len(value) else []
+        except RangeError:
+            raise ValueError(f"{label}: every element must have shape {'x'.join(map(str, dims))}") from None
+        try:
+            struct.pack_into(f"{codec.order}{len(flat)}{codec.code}", view._buf, view._off + at, *flat)
+        except struct.error as error:
+            raise ValueError(f"{label}: {error} (the buffer must hold every element)") from None
+        except TypeError as error:
+            raise _write_error(view, label, error) from None
+    return property(get, set_, doc=doc)
+
+
+def flex_structs_property(view_type: type, at: int, label: str, doc: str):
+    """A flexible array of structs: read as a tuple of views over every whole element to the
+    end of the buffer; assigned from a sequence of mappings, written from `at` on."""
+    step = view_type.SIZE
+
+    def get(view):
+        start = view._off + at
+        count = (_nbytes(view._buf) - start) // step
+        return tuple(view_type._at(view._buf, start + index * step) for index in range(count))
+
+    def set_(view, value):
+        if view._off + at + len(value) * step > _nbytes(view._buf):
+            raise ValueError(f"{label}: {len(value)} elements do not fit in the buffer")
+        for index, element in enumerate(value):
+            _put_struct(view_type.PARSER, view, at + index * step, element, label)
+    return property(get, set_, doc=doc)
+
+
 def _count(shape: tuple) -> int:
     count = 1
     for length in shape:
@@ -572,7 +817,12 @@ def field_offsets(con: Construct, base: int = 0, prefix: str = "") -> dict:
             inner = _unwrap_renamed(sub)
             if isinstance(inner, (Named, FastStruct)):
                 offsets.update(field_offsets(inner, offset, f"{prefix}{sub.name}."))
-        offset += sub.sizeof()
+        if isinstance(struct_con, FixedUnion):
+            continue  # every member of a union starts where the union does
+        try:
+            offset += sub.sizeof()
+        except SizeofError:
+            break  # a flexible array (or a struct ending in one) runs to the end
     return offsets
 
 

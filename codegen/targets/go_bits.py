@@ -1,0 +1,222 @@
+"""Bitfields in the Go target: Go has none, so a struct with bitfields gets its storage as
+unexported integer fields and a getter/setter pair per bitfield, used by `targets/go.py`.
+
+Each run of bitfields (a BitsSlot) is stored as the aligned integers of `BitsSlot.chunks`,
+named after their offsets (`bits0`, `bits8`): a run that fills one unit of its type is
+just that unit, `bits0 uint32`. Go places every chunk and every ordinary field by its own
+alignment, so where C's rules leave more room than Go's would (after a zero-width
+bitfield or unnamed bits), explicit `_ [n]byte` padding keeps the C offsets, and a
+leading `_ [0]uintN` gives the struct C's alignment when no Go field demands it. The
+accessors shift and mask with numbers computed here from the layout; the setter keeps
+the low bits of its argument, as a C assignment to a bitfield does.
+"""
+from __future__ import annotations
+
+from .. import layout as lay
+from ..errors import fail
+from ..ir import Spec
+from ..primitives import PRIMITIVES
+from . import go_members
+from .common import comment_lines
+from .go_members import RECEIVER, Accessor
+
+_WORDS = {1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64"}
+
+
+def has_bits(struct: lay.StructLayout) -> bool:
+    return any(isinstance(slot, lay.BitsSlot) for slot in struct.slots)
+
+
+def chunk_name(offset: int) -> str:
+    return f"bits{offset}"
+
+
+def value_type(spec: Spec, field: lay.BitFieldSlot) -> str:
+    """The Go type a bitfield's accessors take and return: its enum's type, else its integer's."""
+    enum = field.scalar.enum
+    if enum is not None and not spec.enum(enum).go_untyped:
+        return spec.enum(enum).names.go
+    return PRIMITIVES[field.scalar.prim].go
+
+
+# ---- the struct ------------------------------------------------------------
+
+
+def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout):
+    """The Go struct (a go._Struct) of a struct with bitfields: rows placed so that Go's
+    alignment rules land every field and chunk at the spec's offset, plus the accessors."""
+    from . import go as target
+    decl = spec.struct(struct.name)
+    natural = lay.natural_structs(spec, layout.variant)[struct.name]
+    aligns = {slot.field.names.canonical: slot.align for slot in natural.fields}
+    rows, at, align = [], 0, 1
+    for slot in struct.slots:
+        placed = _rows_of(spec, layout, slot, aligns, natural.align)
+        for doc, name, go_type, offset, item_align in placed:
+            if _round_up(at, item_align) < offset:  # Go would put it earlier: fill the difference
+                rows.append(target._Row((), ("_", f"[{offset - at}]byte")))
+            rows.append(target._Row(doc, (name, go_type)))
+            at, align = offset + _size_of(slot, offset), max(align, item_align)
+    if align < natural.align:
+        rows.insert(0, target._Row((), ("_", f"[0]{_WORDS[natural.align]}")))
+        align = natural.align
+    if _round_up(at, align) < struct.size:
+        rows.append(target._Row((), ("_", f"[{struct.size - at}]byte")))
+    accessors = _accessors(spec, struct) + go_members.struct_accessors(spec, struct)
+    _check_names(struct, [row.cells[0] for row in rows], accessors)
+    return target._Struct(decl.names.go, target._lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists."),
+                          tuple(rows), accessors)
+
+
+def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: int) -> list:
+    """(doc, name, Go type, offset, alignment) of the Go fields storing one slot."""
+    from . import go as target
+    if isinstance(slot, lay.BitsSlot):
+        return [(_chunk_doc(slot, offset, size), chunk_name(offset), _WORDS[size], offset, size)
+                for offset, size in slot.chunks]
+    if isinstance(slot, lay.FieldSlot):
+        go_type = target._field_type(spec, layout, slot)
+        return [(target._doc(slot.field.doc), go_members.field_name(slot), go_type, slot.offset,
+                 aligns[slot.field.names.canonical])]
+    if isinstance(slot, lay.FlexSlot):
+        return [(target._doc(slot.field.doc), go_members.field_name(slot), go_members.flex_type(spec, slot),
+                 slot.offset, slot.align)]
+    if isinstance(slot, (lay.PadSlot, lay.ReservedSlot)):
+        member = slot.padding if isinstance(slot, lay.PadSlot) else slot.reserved
+        go_type = target._padding_type(slot, natural_align)
+        return [(target._doc(member.doc), "_", go_type, slot.offset, slot.size if go_type[0] == "u" else 1)]
+    return []  # a hole: Go's alignment, or the padding struct_decl adds, makes it
+
+
+def _size_of(slot, offset: int) -> int:
+    if isinstance(slot, lay.BitsSlot):
+        return next(size for at, size in slot.chunks if at == offset)
+    return slot.size
+
+
+def _chunk_doc(slot: lay.BitsSlot, offset: int, size: int) -> tuple:
+    names = [f.field.names.canonical for f in slot.fields if _bits_in(f, offset, size)]
+    return (f"{chunk_name(offset)} stores bitfields {', '.join(names)}." if names
+            else f"{chunk_name(offset)} holds no bitfield's bits; keep it zero.",)
+
+
+def _bits_in(field: lay.BitFieldSlot, offset: int, size: int) -> tuple:
+    """(first, last) bit of `field` inside the chunk at `offset`, counted from the chunk's bit 0; () if none."""
+    first = max(field.first_bit, offset * 8)
+    last = min(field.first_bit + field.bits, (offset + size) * 8) - 1
+    return (first - offset * 8, last - offset * 8) if first <= last else ()
+
+
+def _round_up(value: int, align: int) -> int:
+    return (value + align - 1) // align * align
+
+
+def _check_names(struct: lay.StructLayout, fields: list, accessors: tuple) -> None:
+    """Go refuses a field and a method (or two methods) with one name."""
+    taken = {name for name in fields if name != "_"}
+    for accessor in accessors:
+        if accessor.name in taken:
+            owner = next((f for f in struct.bitfields if accessor.name in (f.field.names.go, "Set" + f.field.names.go)),
+                         None)
+            pos = (owner or struct.bitfields[0]).field.pos
+            raise fail(pos, f"the Go target cannot express struct {struct.name}: the bitfield accessor "
+                       f"{accessor.name} clashes with another Go name of the struct", "rename one of them for Go with `go:`")
+        taken.add(accessor.name)
+
+
+# ---- accessors ---------------------------------------------------------------
+
+
+def _accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
+    found = []
+    for slot in struct.slots:
+        if isinstance(slot, lay.BitsSlot):
+            for field in slot.fields:
+                found += [_getter(spec, slot, field), _setter(spec, slot, field)]
+    return tuple(found)
+
+
+def _spanned(slot: lay.BitsSlot, field: lay.BitFieldSlot) -> list:
+    return [(offset, size) for offset, size in slot.chunks if _bits_in(field, offset, size)]
+
+
+def _where(field: lay.BitFieldSlot) -> str:
+    last = field.first_bit + field.bits - 1
+    if field.bits == 1:
+        return f"bit {field.first_bit % 8} of byte {field.first_bit // 8}"
+    return f"bits {field.first_bit}..{last} (byte {field.first_bit // 8} bit {field.first_bit % 8} to byte " \
+           f"{last // 8} bit {last % 8})"
+
+
+def _getter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor:
+    name, go_type = field.field.names.go, value_type(spec, field)
+    spanned = _spanned(slot, field)
+    base = spanned[0][0]
+    shift, width = field.first_bit - base * 8, field.bits
+    body = []
+    if len(spanned) == 1:
+        source = f"{RECEIVER}.{chunk_name(base)}"
+        raw = f"uint64({source})" if field.signed else source
+    else:
+        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + (f"<<{(o - base) * 8}" if o != base else "") for o, _ in spanned]
+        body.append(f"x := {' | '.join(parts)}")
+        raw = "x"
+    if field.signed:
+        body.append(f"return {go_type}(int64({raw}<<{64 - shift - width}) >> {64 - width})")
+    else:
+        mask = f" & {hex((1 << width) - 1)}" if width < sum(size for _, size in spanned) * 8 else ""
+        shifted = f"{raw} >> {shift}{mask}" if shift else f"{raw}{mask}"
+        body.append(f"return {go_type}({shifted})")
+    doc = f"{name} reads the bitfield {field.field.names.canonical}: {_where(field)}"
+    doc += ", sign-extended." if field.signed else "."
+    return Accessor(_wrap(go_members._doc(doc, field.field.doc)), name, "", f" {go_type}", tuple(body), (),
+                    field.field.names.canonical)
+
+
+def _setter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor:
+    name, go_type = field.field.names.go, value_type(spec, field)
+    body = [f"u := uint64(value) & {hex((1 << field.bits) - 1)}"]
+    for offset, size in _spanned(slot, field):
+        first, last = _bits_in(field, offset, size)
+        chunk, word = f"{RECEIVER}.{chunk_name(offset)}", _WORDS[size]
+        start = field.first_bit - offset * 8
+        moved = f"u<<{start}" if start > 0 else f"u>>{-start}" if start < 0 else "u"
+        if first == 0 and last == size * 8 - 1:
+            body.append(f"{chunk} = {word}({moved})")
+            continue
+        mask = ((1 << (last - first + 1)) - 1) << first
+        body.append(f"{chunk} = {chunk}&^{hex(mask)} | {word}({moved})")
+    doc = (f"Set{name} stores the low {field.bits} bit{'s' if field.bits > 1 else ''} of value in the bitfield "
+           f"{field.field.names.canonical}, as a C assignment does; the struct's other bits keep their values.")
+    return Accessor(_wrap((doc,)), f"Set{name}", f"value {go_type}", "", tuple(body), (), field.field.names.canonical)
+
+
+def _wrap(paragraphs: tuple) -> tuple:
+    return tuple(comment_lines(" ".join(paragraphs), 76))
+
+
+# ---- layout tests ----------------------------------------------------------
+
+
+def facts(struct: lay.StructLayout, type_name: str, fact) -> list:
+    """Go test facts of a struct's bitfields: each chunk's offset and size, and each accessor
+    pair setting exactly the field's bits of a zero struct and reading the value back."""
+    found, label = [], struct.name
+    for slot in struct.slots:
+        if not isinstance(slot, lay.BitsSlot):
+            continue
+        for offset, size in slot.chunks:
+            member = f"v.{chunk_name(offset)}"
+            found.append(fact("expectLayout", f"{label}.{chunk_name(offset)}: offset", f"unsafe.Offsetof({member})",
+                              str(offset)))
+            found.append(fact("expectLayout", f"{label}.{chunk_name(offset)}: size", f"unsafe.Sizeof({member})",
+                              str(size)))
+    for field in struct.bitfields:
+        name = field.field.names.go
+        value = -1 if field.signed else (1 << field.bits) - 1
+        pattern = ((1 << field.bits) - 1) << field.first_bit
+        want = pattern.to_bytes(struct.size, "little").hex()
+        got = (f"bitsAfter(func(v *{type_name}) {{ v.Set{name}({value}) }}, "
+               f"func(v *{type_name}) bool {{ return v.{name}() == {value} }})")
+        found.append(fact("expectBits", f"{struct.name}.{field.field.names.canonical}: bits", got, f'"{want}"'))
+    return found

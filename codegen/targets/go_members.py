@@ -1,0 +1,185 @@
+"""The Go spelling of the member kinds Go has no syntax for, used by `targets/go.py`.
+
+* A union becomes a struct holding only words of the union's alignment (so Go aligns and
+  sizes it as C does) with one accessor method per member, which reinterprets the words
+  through `unsafe`: a pointer to the member, or a get/set pair when the member has a byte
+  order of its own.
+* A field stored in a fixed byte order keeps its raw bytes in a field named with a `BE`
+  or `LE` suffix (`PortBE uint16`); `Port()` and `SetPort()` convert with encoding/binary.
+* A flexible array is a zero-length array (`Data [0]byte`), which Go places where C does;
+  `DataSlice(n)` gives the first n elements as a slice over the memory that follows (or,
+  with a byte order, `Data(i)` and `SetData(i, v)` read and write element i).
+
+Everything here is computed before rendering; the template prints the accessors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import layout as lay
+from ..errors import Problems
+from ..ir import Spec
+from ..primitives import PRIMITIVES
+
+RECEIVER = "s"
+_INDEXES = "ijklmnop"  # index parameters of array accessors, outermost first
+_WORDS = {1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64"}
+_ORDERS = {"big": ("BigEndian", "BE"), "little": ("LittleEndian", "LE")}
+
+
+@dataclass(frozen=True)
+class Accessor:
+    """A method of a generated struct type: `func (s *T) name(params) result { body }`."""
+
+    doc: tuple  # comment lines
+    name: str
+    params: str
+    result: str  # "" or " <type>"
+    body: tuple  # lines, without indentation
+    imports: tuple  # packages the body uses
+    field: str = ""  # the canonical name of the member it reaches, for error messages
+
+
+# ---- names and types ---------------------------------------------------------
+
+
+def field_name(slot) -> str:
+    """The Go name of the struct field that stores a FieldSlot or FlexSlot."""
+    name = slot.field.names.go
+    if slot.scalar is not None and slot.scalar.order:
+        return name + _ORDERS[slot.scalar.order][1]
+    return name
+
+
+def element_type(spec: Spec, slot, plain: bool = False) -> str:
+    """The Go type of one scalar (or struct) of a slot; `plain` drops the enum's named type."""
+    if slot.struct is not None:
+        return spec.struct(slot.struct).names.go
+    scalar = slot.scalar
+    if scalar.enum is not None and not plain and not spec.enum(scalar.enum).go_untyped:
+        return spec.enum(scalar.enum).names.go
+    if scalar.prim == "u8" and slot.shape:
+        return "byte"  # raw bytes read better as byte, which is uint8 itself
+    return PRIMITIVES[scalar.prim].go
+
+
+def flex_type(spec: Spec, slot: lay.FlexSlot) -> str:
+    """`[0]byte`, `[0][4]uint16`, `[0]Item`: Go's zero-length array at the flexible array's offset."""
+    return "[0]" + "".join(f"[{n}]" for n in slot.dims) + element_type(spec, slot, plain=bool(slot.scalar
+                                                                                                 and slot.scalar.order))
+
+
+def union_words(natural_align: int, size: int) -> str:
+    """The storage of a union in Go: words as wide as its natural alignment, filling its size."""
+    return f"[{size // natural_align}]{_WORDS[natural_align]}"
+
+
+# ---- accessors -------------------------------------------------------------
+
+
+def struct_accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
+    """Byte-order get/set pairs and flexible-array accessors of a struct, in field order."""
+    found = []
+    for slot in struct.named:
+        if isinstance(slot, lay.FlexSlot):
+            found += _flex_accessors(spec, slot)
+        elif slot.scalar is not None and slot.scalar.order:
+            index = _indexes(len(slot.shape))
+            pointer = f"unsafe.Pointer(&{RECEIVER}.{field_name(slot)}{''.join(f'[{i}]' for i in index)})"
+            found += _ordered_pair(spec, slot, slot.field.names.go, index, pointer)
+    return tuple(found)
+
+
+def union_accessors(spec: Spec, union: lay.UnionLayout) -> tuple:
+    """One accessor per member of a union (a pair for a member with a byte order)."""
+    found = []
+    for slot in union.fields:
+        name = slot.field.names.go
+        if slot.scalar is not None and slot.scalar.order:
+            index = _indexes(len(slot.shape))
+            found += _ordered_pair(spec, slot, name, index, _element_at(f"unsafe.Pointer({RECEIVER})", slot, index))
+            continue
+        target = "".join(f"[{n}]" for n in slot.shape) + element_type(spec, slot)
+        doc = f"{name} reads and writes the union's bytes as its {slot.field.names.canonical} member."
+        found.append(Accessor(_doc(doc, slot.field.doc), name, "", f" *{target}",
+                              (f"return (*{target})(unsafe.Pointer({RECEIVER}))",), ("unsafe",),
+                              slot.field.names.canonical))
+    return tuple(found)
+
+
+def _flex_accessors(spec: Spec, slot: lay.FlexSlot) -> list:
+    name, stored, canonical = slot.field.names.go, field_name(slot), slot.field.names.canonical
+    if slot.scalar is not None and slot.scalar.order:
+        index = _indexes(1 + len(slot.dims))
+        base = f"unsafe.Pointer(&{RECEIVER}.{stored})"
+        return _ordered_pair(spec, slot, name, index, _element_at(base, slot, index, flexible=True))
+    element = "".join(f"[{n}]" for n in slot.dims) + element_type(spec, slot)
+    doc = (f"{name}Slice returns the first n elements of the flexible array {slot.field.names.canonical}, "
+           "in the memory that follows the struct; n must not run past what was allocated.")
+    body = (f"return unsafe.Slice((*{element})(unsafe.Pointer(&{RECEIVER}.{stored})), n)",)
+    return [Accessor(_doc(doc, ""), f"{name}Slice", "n int", f" []{element}", body, ("unsafe",), canonical)]
+
+
+def _ordered_pair(spec: Spec, slot, name: str, index: tuple, pointer: str) -> list:
+    """Get and set methods of a scalar (or element `index` of an array) stored big- or little-endian."""
+    scalar = slot.scalar
+    prim = PRIMITIVES[scalar.prim]
+    order, _ = _ORDERS[scalar.order]
+    bits = prim.size * 8
+    value_type = element_type(spec, slot) if scalar.enum is not None else prim.go
+    raw = f"binary.{order}.Uint{bits}((*[{prim.size}]byte)({pointer})[:])"
+    got = raw if value_type == f"uint{bits}" else f"{value_type}({raw})"
+    params = ", ".join(index) + (" int" if index else "")
+    canonical = slot.field.names.canonical
+    which = f"element {', '.join(index)} of {canonical}" if index else canonical
+    getter = Accessor(_doc(f"{name} returns {which}, stored {scalar.order}-endian.", slot.field.doc), name, params,
+                      f" {value_type}", (f"return {got}",), ("encoding/binary", "unsafe"), canonical)
+    put = f"binary.{order}.PutUint{bits}((*[{prim.size}]byte)({pointer})[:], uint{bits}(value))"
+    setter = Accessor(_doc(f"Set{name} stores {which} {scalar.order}-endian.", ""), f"Set{name}",
+                      f"{params}, value {value_type}" if index else f"value {value_type}", "", (put,),
+                      ("encoding/binary", "unsafe"), canonical)
+    return [getter, setter]
+
+
+def _indexes(count: int) -> tuple:
+    return tuple(_INDEXES[:count])
+
+
+def _element_at(base: str, slot, index: tuple, flexible: bool = False) -> str:
+    """An unsafe.Pointer to element `index` of an array that starts at `base` (itself when no index)."""
+    if not index:
+        return base
+    dims = tuple(slot.dims) if flexible else tuple(slot.shape[1:])
+    flat = index[0]
+    for length, name in zip(dims, index[1:]):
+        flat = f"({flat})*{length} + {name}"
+    size = PRIMITIVES[slot.scalar.prim].size
+    return f"unsafe.Add({base}, ({flat})*{size})"
+
+
+def _doc(first: str, doc: str) -> tuple:
+    text = " ".join(doc.split())
+    return (first,) if not text else (first, text if text.endswith(".") else text + ".")
+
+
+# ---- what Go cannot express ----------------------------------------------------
+
+
+def check_names(struct: lay.StructLayout, fields: list, accessors: tuple, problems: Problems) -> None:
+    """A generated accessor must not share its name with a field or another method."""
+    taken = {name for name in fields if name != "_"}
+    for accessor in accessors:
+        if accessor.name in taken:
+            owner = next(slot for slot in struct.named if slot.field.names.canonical == accessor.field)
+            problems.add(owner.field.pos, f"the Go target cannot express {struct.name}.{accessor.field}: its "
+                         f"accessor {accessor.name} clashes with another Go name of {struct.name}",
+                         "rename one of them for Go with `go:`")
+            return
+        taken.add(accessor.name)
+
+
+def flex_go_size(struct: lay.StructLayout) -> int:
+    """The size Go gives a struct ending in a zero-length array: it adds a byte after such a
+    last field (so that its address stays inside the object), then rounds to the alignment."""
+    end = struct.flex.offset + 1
+    return (end + struct.align - 1) // struct.align * struct.align
