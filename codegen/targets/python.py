@@ -373,7 +373,7 @@ class _Flattener:
             return (f"_struct_array({inner}, v[{at}], {shape})",
                     f"_pack_structs({inner}, {get}, {shape}, path, {where!r})")
         prim = PRIMITIVES[slot.scalar.prim]
-        decode, encode = _converters(self.spec, slot.scalar)
+        decode, encode = python_bits.scalar_converters(self.spec, slot.scalar)
         if slot.scalar.swapped(self.layout.variant.arch):
             return self.swapped(slot, where, get, decode, encode)
         if not shape:
@@ -414,7 +414,7 @@ class _Flattener:
         scalar = slot.scalar
         if scalar.prim == "u8" and scalar.enum is None and not slot.dims:
             return f"_flex_bytes(buffer, {start})", f"_flex_pack_bytes({get}, path, {where!r})"
-        decode, encode = _converters(self.spec, scalar)
+        decode, encode = python_bits.scalar_converters(self.spec, scalar)
         order, code = _scalar_order(scalar, self.layout), PRIMITIVES[scalar.prim].struct_code
         rows = scalar.prim == "u8" and scalar.enum is None and len(slot.dims) == 1
         dims = tuple(slot.dims)
@@ -423,16 +423,6 @@ class _Flattener:
 
     def format(self, order: str) -> str:
         return order + "".join(_run_length(self.pieces))
-
-
-def _converters(spec, scalar: lay.Scalar) -> tuple:
-    """Names of the generated (decode, encode) helpers of a scalar, None when it needs none."""
-    if scalar.enum is not None:
-        name = spec.enum(scalar.enum).names.python
-        return f"_to_{name}", f"_int_of_{name}"
-    if PRIMITIVES[scalar.prim].is_bool:
-        return "_flag", "_flag_int"
-    return None, None
 
 
 def _is_bytes(slot: lay.FieldSlot) -> bool:

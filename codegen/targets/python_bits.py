@@ -32,9 +32,9 @@ def imports(layout: lay.Layout) -> list:
     return IMPORTS if has_bits(layout) else []
 
 
-def _converters(spec, field: lay.BitFieldSlot) -> tuple:
-    """(decode, encode) helper names the arch module defines for an enum or flag, else Nones."""
-    scalar = field.scalar
+def scalar_converters(spec, scalar: lay.Scalar) -> tuple:
+    """(decode, encode) helper names the arch module defines for an enum or flag, else Nones.
+    Shared with the byte-aligned fields of `python.py`."""
     if scalar.enum is not None:
         name = spec.enum(scalar.enum).names.python
         return f"_to_{name}", f"_int_of_{name}"
@@ -58,7 +58,7 @@ def describe(spec, slot: lay.BitsSlot, items: list, fields: list) -> None:
         doc = doc_of(field.field)
         if doc:
             items.append(f"# {doc}")
-        decode, encode = _converters(spec, field)
+        decode, encode = scalar_converters(spec, field.scalar)
         extra = f", {decode}, {encode}" if decode else ""
         shift = field.first_bit - slot.offset * 8
         items.append(f'"{_name(field)}" / BitValue({slot.size}, {shift}, {field.bits}, {field.signed}{extra}),  '
@@ -151,13 +151,13 @@ def _unpack(spec, field: lay.BitFieldSlot, chunks: list) -> str:
         value = f"{value} >> {shift} & {hex((1 << field.bits) - 1)}" if shift else f"{value} & {hex((1 << field.bits) - 1)}"
     if field.signed:
         value = f"_signed({value}, {field.bits})"
-    decode, _ = _converters(spec, field)
+    decode, _ = scalar_converters(spec, field.scalar)
     return value if decode is None else f"_lookup({decode}, {value})"
 
 
 def _pack(spec, field: lay.BitFieldSlot, get: str, where: str) -> str:
     """The expression turning a field's value into its bits, refusing one that does not fit."""
-    _, encode = _converters(spec, field)
+    _, encode = scalar_converters(spec, field.scalar)
     value = get if encode is None else f"{encode}({get}, path, {where!r})"
     return f"_bits_int({value}, {field.bits}, {field.signed}, path, {where!r})"
 
