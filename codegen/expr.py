@@ -2,7 +2,9 @@
 
 The grammar is C's integer subset: literals (decimal, 0x, 0o, 0b), names of
 constants, `sizeof(Struct)`, `alignof(Struct)`, `offsetof(Struct, field.sub)`,
-unary - ~ !, and the binary operators of C with C's precedence. Values follow C
+unary - ~ !, the binary operators of C with C's precedence, and the conditional
+`cond ? a : b` (lowest precedence, right-associative; only the chosen branch is
+evaluated, as in C). Values follow C
 semantics on int64: division truncates toward zero, and any result outside int64
 is an error rather than a silent wrap.
 """
@@ -59,7 +61,17 @@ class OffsetOf:
     pos: Pos
 
 
-Expr = Union[Num, Ref, Unary, Binary, SizeOf, OffsetOf]
+@dataclass(frozen=True)
+class Cond:
+    """`cond ? then : other`; `pos` is the position of the `?`."""
+
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    pos: Pos
+
+
+Expr = Union[Num, Ref, Unary, Binary, SizeOf, OffsetOf, Cond]
 
 _BINARY_PRECEDENCE = {
     "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5,
@@ -69,7 +81,7 @@ _BINARY_PRECEDENCE = {
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op><<|>>|<=|>=|==|!=|&&|\|\||[-+*/%()&|^~!<>,.]))"
+    r"|(?P<op><<|>>|<=|>=|==|!=|&&|\|\||[-+*/%()&|^~!<>,.?:]))"
 )
 MAX_EXPR_LEN = 4096
 MAX_EXPR_DEPTH = 100
@@ -126,7 +138,7 @@ class _Parser:
         return pos
 
     def parse_all(self) -> Expr:
-        expr = self.binary(0)
+        expr = self.conditional()
         kind, value, pos = self.peek()
         if kind != "end":
             hint = "expressions are integers only; '.' only separates fields in offsetof" if value == "." else ""
@@ -136,6 +148,30 @@ class _Parser:
             raise fail(self.base, f"expression nests more than {MAX_EXPR_DEPTH} operations",
                        "split it into named constants")
         return expr
+
+    def conditional(self) -> Expr:
+        """C's `?:`: below every binary operator, right-associative (`a ? b : c ? d : e`)."""
+        cond = self.binary(0)
+        kind, value, pos = self.peek()
+        if kind != "op" or value != "?":
+            return cond
+        self.take()
+        # Only a real `?` nests (parentheses are counted in `unary`), so `a ? b : c ? ...` chains
+        # are bounded like parentheses are.
+        self.depth += 1
+        if self.depth > MAX_EXPR_DEPTH:
+            raise fail(pos, "expression nested too deeply")
+        try:
+            then = self.conditional()
+            kind, value, colon = self.peek()
+            if kind != "op" or value != ":":
+                found = "end of expression" if kind == "end" else repr(value)
+                raise fail(colon, f"expected ':' of the conditional '?' in expression, found {found}",
+                           "write cond ? a : b")
+            self.take()
+            return Cond(cond, then, self.conditional(), pos)
+        finally:
+            self.depth -= 1
 
     def binary(self, min_prec: int) -> Expr:
         left = self.unary()
@@ -183,7 +219,7 @@ class _Parser:
         if kind == "name":
             return Ref(value, pos)
         if value == "(":
-            inner = self.binary(0)
+            inner = self.conditional()
             self.expect(")")
             return inner
         found = "end of expression" if kind == "end" else repr(value)
@@ -198,8 +234,8 @@ class _Parser:
 
 def start(expr: Expr) -> Pos:
     """Where an expression's text begins; a Binary node's own position is its operator's."""
-    while isinstance(expr, Binary):
-        expr = expr.left
+    while isinstance(expr, (Binary, Cond)):
+        expr = expr.left if isinstance(expr, Binary) else expr.cond
     return expr.pos
 
 
@@ -212,6 +248,8 @@ def _height(expr: Expr) -> int:
             stack.append((node.operand, depth + 1))
         elif isinstance(node, Binary):
             stack.extend(((node.left, depth + 1), (node.right, depth + 1)))
+        elif isinstance(node, Cond):
+            stack.extend(((node.cond, depth + 1), (node.then, depth + 1), (node.other, depth + 1)))
     return deepest
 
 
@@ -224,6 +262,8 @@ def references(expr: Expr):
             stack.append(node.operand)
         elif isinstance(node, Binary):
             stack.extend((node.right, node.left))
+        elif isinstance(node, Cond):
+            stack.extend((node.other, node.then, node.cond))
         elif not isinstance(node, Num):
             yield node
 
@@ -240,6 +280,8 @@ def render(expr: Expr, name_of: Callable[[str], str] = lambda n: n) -> str:
         return f"offsetof({expr.struct}, {'.'.join(expr.field)})"
     if isinstance(expr, Unary):
         return f"{expr.op}{render(expr.operand, name_of)}"
+    if isinstance(expr, Cond):
+        return f"({render(expr.cond, name_of)} ? {render(expr.then, name_of)} : {render(expr.other, name_of)})"
     return f"({render(expr.left, name_of)} {expr.op} {render(expr.right, name_of)})"
 
 
@@ -266,6 +308,10 @@ def evaluate(expr: Expr, lookup: Callable[[Expr], int]) -> int:
             todo.extend(((node, True), (node.operand, False)))
         elif isinstance(node, Binary) and not operands_done:
             todo.extend(((node, True), (node.right, False), (node.left, False)))
+        elif isinstance(node, Cond) and not operands_done:
+            todo.extend(((node, True), (node.cond, False)))
+        elif isinstance(node, Cond):
+            todo.append((node.then if values.pop() else node.other, False))  # only the chosen branch
         elif isinstance(node, Unary):
             value = values.pop()
             values.append(_checked({"-": -value, "+": value, "~": ~value, "!": int(not value)}[node.op],

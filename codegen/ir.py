@@ -28,13 +28,46 @@ class Names:
 
 @dataclass(frozen=True)
 class Variant:
-    """One point on the variant axes. Only `arch` exists today; more axes become fields."""
+    """One point on the variant axes: the arch, then the value of each spec parameter.
+
+    `params` is a tuple of (name, value) pairs in the spec's order; `defaults` says which of
+    them are the parameter's default, so that `key`, the label of the combination, stays the
+    plain arch name for the default combination (`arm64`) and names the others by their
+    non-default values (`arm64_64k`). A spec without parameters has only default
+    combinations, so its outputs do not change.
+    """
 
     arch: str
+    params: tuple = ()  # of (name, value)
+    defaults: frozenset = frozenset()  # names whose value here is the parameter's default
 
     @property
     def key(self) -> str:
-        return self.arch
+        # One parameter: `arm64_64k`; several: each named, `arm64_page_size_64k_cache_64`.
+        named = len(self.params) > 1
+        labels = [f"{name}_{value_label(value)}" if named else value_label(value)
+                  for name, value in self.params if name not in self.defaults]
+        return "_".join([self.arch] + labels)
+
+    @property
+    def is_default(self) -> bool:
+        return all(name in self.defaults for name, _ in self.params)
+
+    def param(self, name: str) -> int:
+        return dict(self.params)[name]
+
+    def with_defaults(self) -> "Variant":
+        """The default combination of the same arch."""
+        return Variant(self.arch)
+
+
+def value_label(value: int) -> str:
+    """`65536` -> `64k`; values that are not a multiple of 1024 are written out."""
+    if value and value % (1 << 20) == 0:
+        return f"{value >> 20}m"
+    if value and value % 1024 == 0:
+        return f"{value >> 10}k"
+    return str(value).replace("-", "minus")
 
 
 # A condition restricting a declaration to some archs; None means every arch.
@@ -212,6 +245,19 @@ class UnionDecl(Struct):
 
 
 @dataclass(frozen=True)
+class Param:
+    """A spec-level parameter: a second variant axis with a fixed set of values (a page
+    size). Expressions name it like a constant; every combination is laid out and checked."""
+
+    name: str  # lower_snake, as written in expressions
+    values: tuple  # of int, in spec order
+    default: int
+    c_macro: str  # the includer-visible macro that selects a value in the C headers
+    doc: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
 class EnumValue:
     names: Names  # canonical is the short member name, e.g. NONE
     value: Expr
@@ -290,10 +336,33 @@ class Spec:
     regions: tuple
     asserts: tuple
     targets: frozenset = frozenset(("c", "go", "python"))  # the targets this spec generates
+    params: tuple = ()  # of Param
 
     @property
     def variants(self) -> tuple:
-        return tuple(Variant(arch) for arch in self.archs)
+        """The default combination of each arch (what the per-arch targets render)."""
+        return tuple(self.default_variant(arch) for arch in self.archs)
+
+    def default_variant(self, arch: str) -> Variant:
+        return Variant(arch, tuple((p.name, p.default) for p in self.params),
+                       frozenset(p.name for p in self.params))
+
+    @property
+    def combinations(self) -> tuple:
+        """Every (arch, parameter values) combination, the default one of each arch first."""
+        result = []
+        for arch in self.archs:
+            points = [()]
+            for param in self.params:
+                points = [point + ((param.name, value),) for point in points for value in param.values]
+            for point in points:
+                defaults = frozenset(name for (name, value), p in zip(point, self.params) if value == p.default)
+                result.append(Variant(arch, point, defaults))
+        result.sort(key=lambda v: (self.archs.index(v.arch), not v.is_default))
+        return tuple(result)
+
+    def param(self, name: str) -> Optional[Param]:
+        return next((p for p in self.params if p.name == name), None)
 
     def struct(self, name: str) -> Struct:
         return next(s for s in self.structs if s.names.canonical == name)

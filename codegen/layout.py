@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Optional, Union
 
 from . import expr as ex
-from .errors import Pos, SpecError, fail
+from .errors import Pos, Problem, SpecError, fail
 from .ir import (Array, BitField, Enum, EnumRef, Field, FlexArray, Padding, Pointer, Prim, Region, Reserved,
                  Spec, Struct, StructRef, UnionDecl, Variant, applies)
 from .primitives import ARCHS, POINTER_PRIM, PRIMITIVES
@@ -312,12 +312,41 @@ def natural_structs(spec: Spec, variant: Variant) -> dict:
 
 
 def layout_all(spec: Spec) -> dict:
-    """Layouts for every variant of the spec, keyed by arch."""
+    """Layouts of the default combination of each arch, keyed by arch."""
     return {variant.arch: layout(spec, variant) for variant in spec.variants}
+
+
+def with_combinations(spec: Spec, layouts: dict) -> dict:
+    """`layouts` (keyed by arch) with each arch's layout replaced by all its parameter
+    combinations, keyed by `Variant.key`; unchanged for a spec without parameters."""
+    if not spec.params:
+        return layouts
+    return {v.key: layout(spec, v) for v in spec.combinations if v.arch in layouts}
+
+
+def layout_combinations(spec: Spec) -> dict:
+    """Layouts of every (arch, parameter values) combination, keyed by `Variant.key`
+    (`arm64`, `arm64_64k`); the default combination of each arch comes first. Laying each
+    out runs its region checks and asserts. Without parameters: the same as `layout_all`."""
+    return {variant.key: layout(spec, variant) for variant in spec.combinations}
 
 
 @lru_cache(maxsize=64)
 def layout(spec: Spec, variant: Variant) -> Layout:
+    if not variant.params:
+        return _layout(spec, variant)
+    try:
+        return _layout(spec, variant)
+    except SpecError as error:
+        # Name the combination in every problem that does not already, so a rule that only
+        # breaks at 64K pages says so (`... (on arm64_64k: page_size = 65536)`).
+        values = ", ".join(f"{name} = {value}" for name, value in variant.params)
+        raise SpecError([p if f"on {variant.key}" in p.message
+                         else Problem(p.pos, f"{p.message} (on {variant.key}: {values})", p.hint)
+                         for p in error.problems]) from None
+
+
+def _layout(spec: Spec, variant: Variant) -> Layout:
     engine = _Engine(spec, variant)
     constants = {c.names.canonical: engine.constant(c.names.canonical)
                  for c in spec.constants if applies(c.archs, variant)}
@@ -327,7 +356,7 @@ def layout(spec: Spec, variant: Variant) -> Layout:
     regions = tuple(r for top in spec.regions for r in engine.region(top, (), 0, None))
     for assertion in spec.asserts:
         if not engine.eval(assertion.expr):
-            raise fail(assertion.pos, f"assert failed on {variant.arch}: {assertion.source}",
+            raise fail(assertion.pos, f"assert failed on {variant.key}: {assertion.source}",
                        assertion.doc)
     return Layout(spec, variant, constants, structs, enums, regions)
 
@@ -350,10 +379,12 @@ class _Engine:
         return ex.evaluate(expression, self.lookup)
 
     def lookup(self, node) -> int:
+        if isinstance(node, ex.Ref) and node.name not in self.constants:
+            return self.variant.param(node.name)  # a spec parameter; resolve checked the name
         if isinstance(node, ex.Ref):
             const = self.constants[node.name]
             if not applies(const.archs, self.variant) or const.expr_for(self.variant) is None:
-                raise fail(node.pos, f"constant {node.name} has no value on {self.variant.arch}")
+                raise fail(node.pos, f"constant {node.name} has no value on {self.variant.key}")
             return self.constant(node.name)
         struct = self.struct_for(node.struct, node.pos)
         if isinstance(node, ex.SizeOf):
@@ -362,7 +393,7 @@ class _Engine:
         for depth, name in enumerate(node.field):
             slot = next((s for s in struct.fields if s.field.names.canonical == name), None)
             if slot is None:
-                raise fail(node.pos, f"struct {struct.name} has no field '{name}' on {self.variant.arch}")
+                raise fail(node.pos, f"struct {struct.name} has no field '{name}' on {self.variant.key}")
             offset += slot.offset
             if depth + 1 < len(node.field):
                 struct = self.struct_for(slot.struct, node.pos)
@@ -371,7 +402,7 @@ class _Engine:
     def struct_for(self, name: str, pos: Pos) -> StructLayout:
         decl = self.struct_decls[name]
         if not applies(decl.archs, self.variant):
-            raise fail(pos, f"struct {name} does not exist on {self.variant.arch}")
+            raise fail(pos, f"struct {name} does not exist on {self.variant.key}")
         return self.struct(name)
 
     def enter(self, key: str, pos: Pos) -> None:
@@ -469,7 +500,7 @@ class _Engine:
             slots.append(Hole(offset, size - offset, after, tail=True))
         slots = _widen_bits(slots)
         if size == 0:
-            raise fail(decl.pos, f"struct {decl.names.canonical} has no fields on {self.variant.arch}",
+            raise fail(decl.pos, f"struct {decl.names.canonical} has no fields on {self.variant.key}",
                        "give it a field on every arch, or restrict the struct with `arch:`")
         leaves = tuple(self.leaves(slots))
         return StructLayout(decl.names.canonical, size, align, tuple(slots), leaves, self.tail_start(slots))
@@ -500,7 +531,7 @@ class _Engine:
         if total > size:
             slots.append(Hole(size, total - size, None, tail=True))
         if total == 0:
-            raise fail(decl.pos, f"union {decl.names.canonical} has no members on {self.variant.arch}",
+            raise fail(decl.pos, f"union {decl.names.canonical} has no members on {self.variant.key}",
                        "give it a field on every arch, or restrict the union with `arch:`")
         return UnionLayout(decl.names.canonical, total, align, tuple(slots), tuple(self.leaves(slots)))
 
@@ -590,7 +621,7 @@ class _Engine:
         returns (byte offset after the run, struct alignment, last field name)."""
         if decl.endian is not None and (decl.endian == "little") != self.arch.little_endian:
             raise fail(run[0].pos, f"struct {decl.names.canonical} stores its integers {decl.endian}-endian, but "
-                       f"bitfields follow the arch's own order on {self.variant.arch}",
+                       f"bitfields follow the arch's own order on {self.variant.key}",
                        "keep the bitfields in a struct without `endian:` (a field of this one)")
         packed = decl.packed_on(self.variant) and not self.natural
         bit, members, before = offset * 8, [], after
@@ -656,11 +687,11 @@ class _Engine:
             return Scalar(ref.name)
         if isinstance(ref, Pointer):
             if ref.target is not None and not applies(self.struct_decls[ref.target].archs, self.variant):
-                raise fail(pos, f"struct {ref.target} does not exist on {self.variant.arch}")
+                raise fail(pos, f"struct {ref.target} does not exist on {self.variant.key}")
             return Scalar(POINTER_PRIM[self.arch.pointer_size], pointer_to=ref.target, is_pointer=True)
         enum = next(e for e in self.spec.enums if e.names.canonical == ref.name)
         if not applies(enum.archs, self.variant):
-            raise fail(pos, f"enum {ref.name} does not exist on {self.variant.arch}")
+            raise fail(pos, f"enum {ref.name} does not exist on {self.variant.key}")
         return Scalar(enum.base.name, enum=ref.name)
 
     def leaves(self, slots):
@@ -703,7 +734,7 @@ class _Engine:
         if region.holds is not None:
             held = self.struct_for(region.holds, region.pos)
             if held.size > size:
-                raise fail(region.pos, f"struct {region.holds} ({held.size} bytes on {self.variant.arch}) "
+                raise fail(region.pos, f"struct {region.holds} ({held.size} bytes on {self.variant.key}) "
                            f"does not fit in region {label} ({size} bytes)")
         laid = [RegionLayout(path, base + offset, size, region.holds, region)]
         spans = []

@@ -18,6 +18,7 @@ def build(spec_path: str) -> tuple:
     text = load.read_text(spec_path)
     root = load.load_text(text, spec_path)
     spec = resolve.resolve(root, spec_path, text.encode("utf-8"))
+    layout.layout_combinations(spec)  # every parameter combination must lay out and pass its checks
     return spec, layout.layout_all(spec)
 
 

@@ -17,7 +17,7 @@ from . import naming
 from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
 from .ir import (BYTE_ORDERS, Array, Assert, BitField, Constant, Enum, EnumRef, EnumValue, External, Field,
-                 FlexArray, Names, Padding, Pointer, Prim, Region, Reserved, Spec, Struct, StructRef, UnionDecl,
+                 FlexArray, Names, Padding, Param, Pointer, Prim, Region, Reserved, Spec, Struct, StructRef, UnionDecl,
                  Variant)
 from .load import Map, Scalar, Seq
 from .primitives import ARCHS, PRIMITIVES
@@ -154,6 +154,10 @@ class _Resolver:
         self.plain_struct_names = set(sections["structs"].keys())
         self.struct_names = self.plain_struct_names | set(sections["unions"].keys())
         self.enum_names = set(sections["enums"].keys())
+        params = ()
+        if root.get("params") is not None:
+            params = self.each(_expect_map(root.get("params"), "params"),
+                               lambda n, p, v: self.param(name, n, p, v))
         constants = self.each(sections["constants"], self.constant)
         enums = self.each(sections["enums"], self.enum)
         structs = self.each(sections["structs"], self.struct) + self.each(sections["unions"], self.union)
@@ -165,7 +169,7 @@ class _Resolver:
         self.problems.raise_if_any()
         spec = Spec(name=name, doc=_string(root.get("doc"), "doc"), file=self.file, digest=self.digest,
                     archs=self.archs, constants=constants, enums=enums, structs=structs,
-                    regions=regions, asserts=asserts, targets=targets)
+                    regions=regions, asserts=asserts, targets=targets, params=params)
         check_spec(spec)
         return spec
 
@@ -201,6 +205,33 @@ class _Resolver:
                            "declared: " + ", ".join(self.archs))
             chosen.add(arch)
         return frozenset(chosen)
+
+    # -- parameters
+
+    def param(self, spec_name: str, name: str, pos: Pos, node) -> Param:
+        if not re.match(r"^[a-z][a-z0-9_]*$", name):
+            raise fail(pos, f"parameter name {name!r} must be lower_snake_case",
+                       "parameters are lower case, constants upper case, so the two never clash")
+        node = _expect_map(node, f"parameter {name}")
+        _check_keys(node, keys.PARAM.allowed, keys.PARAM.required, f"parameter {name}", pos)
+        values_node = _expect_seq(node.get("values"), f"values of {name}")
+        if not values_node.items:
+            raise fail(values_node.pos, f"parameter {name} needs at least one value")
+        values = []
+        for item in values_node.items:
+            value = _param_int(item, f"a value of {name}")
+            if value in values:
+                raise fail(item.pos, f"parameter {name} lists the value {value} twice")
+            values.append(value)
+        default_node = node.get("default")
+        default = _param_int(default_node, f"default of {name}")
+        if default not in values:
+            raise fail(default_node.pos, f"default {default} of parameter {name} is not one of its values",
+                       "declared: " + ", ".join(str(v) for v in values))
+        c_macro = (_ident(node.get("c"), "c") if node.get("c") is not None
+                   else f"{spec_name.upper()}_{name.upper()}")
+        return Param(name=name, values=tuple(values), default=default, c_macro=c_macro,
+                     doc=_string(node.get("doc"), "doc"), pos=pos.at(f"params.{name}"))
 
     # -- constants
 
@@ -759,14 +790,23 @@ def _element(ref):
     return _element_type(ref)
 
 
+def _param_int(node, what: str) -> int:
+    if not isinstance(node, Scalar) or type(node.value) is not int:
+        raise fail(node.pos, f"{what} must be an integer")
+    if not ex.INT64_MIN <= node.value <= ex.INT64_MAX:
+        raise fail(node.pos, f"{what} does not fit in 64 bits")
+    return node.value
+
+
 def _check_references(spec: Spec, problems: Problems) -> None:
-    constants = {c.names.canonical for c in spec.constants}
+    constants = {c.names.canonical for c in spec.constants} | {p.name for p in spec.params}
     structs = {s.names.canonical: s for s in spec.structs}
     for _, value in _all_exprs(spec):
         for ref in ex.references(value):
             _stop_early(problems)  # each suggestion scans every name, so many of them would be slow
             if isinstance(ref, ex.Ref) and ref.name not in constants:
-                problems.add(ref.pos, f"unknown constant '{ref.name}'", _close(ref.name, constants))
+                what = "constant or parameter" if spec.params else "constant"
+                problems.add(ref.pos, f"unknown {what} '{ref.name}'", _close(ref.name, constants))
             elif isinstance(ref, (ex.SizeOf, ex.OffsetOf)) and ref.struct not in structs:
                 problems.add(ref.pos, f"unknown struct '{ref.struct}'", _close(ref.struct, structs))
             elif isinstance(ref, ex.OffsetOf):

@@ -27,7 +27,7 @@ class Node:
 SPEC = Node("spec", {
     "layoutgen": "version", "name": "ident", "doc": "text", "archs": "spec_archs", "targets": "spec_targets",
     "constants": "constants", "enums": "enums", "structs": "structs", "unions": "unions", "regions": "regions",
-    "asserts": "asserts",
+    "asserts": "asserts", "params": "params",
 }, ("layoutgen", "name", "archs"))
 
 CONSTANT = Node("constant", {
@@ -74,7 +74,12 @@ REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts",
 
 REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "expr"}, ("name", "offset", "size"))
 
+# A spec-level parameter (a second variant axis): its allowed values and the default one;
+# `c` is the macro a C includer defines to pick a value.
+PARAM = Node("param", {"values": "param_values", "default": "integer", "doc": "text", "c": "ident"},
+             ("values", "default"))
+
 ASSERT = Node("assert", {"expr": "expr", "doc": "text"}, ("expr",))
 
 NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, VARIANT, PADDING, RESERVED, FIELD, BITFIELD,
-         REGION, REGION_PART, ASSERT)
+         REGION, REGION_PART, ASSERT, PARAM)

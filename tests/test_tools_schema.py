@@ -111,6 +111,7 @@ BASE = {
     "unions": {"U": {"fields": [{"name": "z", "type": "u32"}, {"reserved": 8}]}},
     "regions": {"R": {"size": 64, "parts": [{"name": "p", "offset": 0, "size": 8}]}},
     "asserts": [{"expr": "N == 4"}],
+    "params": {"page_size": {"values": [4096, 65536], "default": 4096}},
 }
 WHERE = {"spec": [], "constant": ["constants", "N"], "enum": ["enums", "E"],
          "enum_value": ["enums", "E", "values", 0], "struct": ["structs", "S"],
@@ -118,7 +119,8 @@ WHERE = {"spec": [], "constant": ["constants", "N"], "enum": ["enums", "E"],
          "padding": ["structs", "S", "fields", 1], "field": ["structs", "S", "fields", 0],
          "bitfield": ["structs", "S", "fields", 2],
          "union": ["unions", "U"], "reserved": ["unions", "U", "fields", 1],
-         "region": ["regions", "R"], "region_part": ["regions", "R", "parts", 0], "assert": ["asserts", 0]}
+         "region": ["regions", "R"], "region_part": ["regions", "R", "parts", 0], "assert": ["asserts", 0],
+         "param": ["params", "page_size"]}
 
 
 def node_at(document, path):

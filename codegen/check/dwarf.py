@@ -74,18 +74,20 @@ def check(spec, layouts, out) -> list:
 
 
 def cross_check(spec, layouts, out) -> Outcome:
+    """Every arch of `layouts`, in each combination of the spec's parameters (keyed `arm64_64k`)."""
     problems, counts = [], {}
-    for arch, layout in layouts.items():
+    for key, layout in lay.with_combinations(spec, layouts).items():
         found, arch_counts = check_arch(spec, layout, out)
         problems.extend(found)
         if arch_counts is not None:
-            counts[arch] = arch_counts
+            counts[key] = arch_counts
     return Outcome(tuple(problems), counts)
 
 
 def check_arch(spec, layout: lay.Layout, out: str) -> tuple:
     """(problems, Counts or None) for one arch; None when nothing could be compared."""
-    data, problems = compile_probe(spec, list(layout.structs), out, layout.variant.arch)
+    data, problems = compile_probe(spec, list(layout.structs), out, layout.variant.arch,
+                                   param_defines(spec, layout.variant))
     if data is None:
         return problems, None
     return judge(spec, layout, read_structs(data))
@@ -93,7 +95,7 @@ def check_arch(spec, layout: lay.Layout, out: str) -> tuple:
 
 def judge(spec, layout: lay.Layout, compiled: dict) -> tuple:
     """(problems, Counts or None): every struct of `layout` against what DWARF said of it."""
-    arch, names, problems = layout.variant.arch, list(layout.structs), []
+    arch, names, problems = layout.variant.key, list(layout.structs), []
     if not compiled:
         return [f"DWARF on {arch}: the probe object holds no struct at all, so nothing was compared"], None
     structs = members = 0
@@ -120,14 +122,19 @@ def probe_source(spec, names) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compile_probe(spec, names, out: str, arch: str) -> tuple:
+def param_defines(spec, variant) -> list:
+    """`-DPAGEX_PAGE_SIZE=65536`: the compiler flags that select a variant's parameter values."""
+    return [f"-D{spec.param(name).c_macro}={value}" for name, value in variant.params]
+
+
+def compile_probe(spec, names, out: str, arch: str, defines=()) -> tuple:
     """(object file bytes, []) or (None, problems) when the probe does not compile."""
     compiler = c_compiler(arch)
     with tempfile.TemporaryDirectory() as scratch:
         source, target = os.path.join(scratch, "probe.c"), os.path.join(scratch, "probe.o")
         with open(source, "w") as handle:
             handle.write(probe_source(spec, names))
-        result = run([compiler, *DWARF_FLAGS, "-I", os.path.join(out, "c"), source, "-o", target])
+        result = run([compiler, *DWARF_FLAGS, *defines, "-I", os.path.join(out, "c"), source, "-o", target])
         if result.returncode != 0:
             errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
             return None, [f"DWARF probe does not compile on {arch} ({os.path.basename(compiler)}):\n"

@@ -25,7 +25,10 @@ def _drift(spec, layouts, spec_path, out):
 
 
 def _c_asserts(spec, layouts, spec_path, out):
-    return [p for arch in spec.archs for p in c_asserts.compile_layout_test(out, spec.name, arch)]
+    # Every combination of the spec's parameters, each selected with -D<macro>=<value>.
+    return [p for variant in spec.combinations
+            for p in c_asserts.compile_layout_test(out, spec.name, variant.arch, dwarf.param_defines(spec, variant),
+                                                   variant.key)]
 
 
 def _python_layout_tests(spec, layouts, spec_path, out):

@@ -21,6 +21,7 @@ def render(ctx: Context) -> dict:
         "guard_macro": f"{name.upper()}_GENERATED_{name.upper()}",
         "archs": [(arch, ARCHS[arch].c_macro) for arch in ctx.spec.archs],
         "spec_name": name,
+        "params": [(p.c_macro, p.default, p.values) for p in ctx.spec.params],
     }
     header_path, offsets_path = f"c/{name}.h", f"c/{name}_offsets.h"
     return {
@@ -37,7 +38,8 @@ def render(ctx: Context) -> dict:
                       ("Sizes and offsets", _merge(ctx, _offset_macros))]),
         f"c/{name}_layout_test.c": render_template(
             "c/layout_test.c.j2", **common, header=f"{name}.h", offsets=f"{name}_offsets.h",
-            blocks=[(ARCHS[arch].c_macro, _facts(ctx, layout)) for arch, layout in ctx.layouts.items()]),
+            blocks=[(combo_condition(ctx.spec, layout.variant), _facts(ctx, layout))
+                    for layout in ctx.combinations.values()]),
     }
 
 
@@ -45,26 +47,72 @@ def render(ctx: Context) -> dict:
 
 
 def _merge(ctx: Context, produce) -> list:
-    """Run `produce(ctx, layout)` per arch -> [(key, lines)]; group into plain or #if chunks.
+    """Run `produce(ctx, layout)` per combination -> [(key, lines)]; group into plain or #if chunks.
 
-    Returns a list of (conditions, lines) where conditions is [] for text shared by
-    every arch, or a list of (macro, lines) for an #if/#elif chain.
+    Returns a list of (conditions, lines) where conditions is [] for text shared by every
+    combination, or a list of (C condition, lines) for an #if/#elif chain. Without spec
+    parameters a combination is an arch and the condition `defined(<arch macro>)`.
     """
-    per_arch = {arch: dict(produce(ctx, layout)) for arch, layout in ctx.layouts.items()}
+    combos = ctx.combinations
+    per_combo = {key: dict(produce(ctx, layout)) for key, layout in combos.items()}
     keys = []
-    for arch in ctx.spec.archs:
-        for key in per_arch[arch]:
+    for combo in combos:
+        for key in per_combo[combo]:
             if key not in keys:
                 keys.append(key)
     chunks = []
     for key in keys:
-        texts = {arch: per_arch[arch].get(key) for arch in ctx.spec.archs}
-        present = [arch for arch in ctx.spec.archs if texts[arch] is not None]
-        if len(present) == len(ctx.spec.archs) and all(texts[a] == texts[present[0]] for a in present):
+        texts = {combo: per_combo[combo].get(key) for combo in combos}
+        present = [combo for combo in combos if texts[combo] is not None]
+        if len(present) == len(combos) and all(texts[c] == texts[present[0]] for c in present):
             chunks.append(([], texts[present[0]]))
         else:
-            chunks.append(([(ARCHS[a].c_macro, texts[a]) for a in present], []))
+            chunks.append((_conditions(ctx, texts), []))
     return chunks
+
+
+def arch_condition(arch: str) -> str:
+    return f"defined({ARCHS[arch].c_macro})"
+
+
+def params_condition(spec: Spec, variant) -> str:
+    return " && ".join(f"{spec.param(name).c_macro} == {value}" for name, value in variant.params)
+
+
+def combo_condition(spec: Spec, variant) -> str:
+    """The C condition that selects one combination: its arch, then its parameter values."""
+    return " && ".join([arch_condition(variant.arch)] + ([params_condition(spec, variant)] if variant.params else []))
+
+
+def _conditions(ctx: Context, texts: dict) -> list:
+    """The #if/#elif branches for text that differs between combinations, as few as possible:
+    by parameter values alone when every arch agrees, by arch alone when every parameter
+    value agrees, else one branch per combination."""
+    variants = {key: layout.variant for key, layout in ctx.combinations.items()}
+    if ctx.spec.params:
+        by_point, by_arch = {}, {}
+        for key, variant in variants.items():
+            by_point.setdefault(variant.params, set()).add(_frozen(texts[key]))
+            by_arch.setdefault(variant.arch, set()).add(_frozen(texts[key]))
+        if all(len(found) == 1 and None not in found for found in by_point.values()):
+            seen, result = set(), []
+            for key, variant in variants.items():
+                if variant.params not in seen:
+                    seen.add(variant.params)
+                    result.append((params_condition(ctx.spec, variant), texts[key]))
+            return result
+        if all(len(found) == 1 for found in by_arch.values()):
+            seen, result = set(), []
+            for key, variant in variants.items():
+                if variant.arch not in seen and texts[key] is not None:
+                    seen.add(variant.arch)
+                    result.append((arch_condition(variant.arch), texts[key]))
+            return result
+    return [(combo_condition(ctx.spec, variants[key]), texts[key]) for key in variants if texts[key] is not None]
+
+
+def _frozen(lines):
+    return None if lines is None else tuple(lines)
 
 
 # ---- spellings -------------------------------------------------------------
@@ -113,6 +161,8 @@ def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
     def spell(n):
         if isinstance(n, ex.Num):
             return c_int(n.value)
+        if isinstance(n, ex.Ref) and n.name not in layout.constants and ctx.spec.param(n.name) is not None:
+            return ctx.spec.param(n.name).c_macro  # a spec parameter: the header defines its macro
         if isinstance(n, ex.Ref):
             return visible[n.name].names.c if n.name in visible else c_int(layout.constants[n.name])
         if isinstance(n, ex.SizeOf):
@@ -121,6 +171,8 @@ def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
             return f"offsetof({struct_type(ctx.spec, n.struct)}, {'.'.join(_c_field_path(ctx.spec, n))})"
         if isinstance(n, ex.Unary):
             return f"{n.op}({spell(n.operand)})"
+        if isinstance(n, ex.Cond):
+            return f"({spell(n.cond)} ? {spell(n.then)} : {spell(n.other)})"
         return f"({spell(n.left)} {n.op} {spell(n.right)})"
 
     return spell(node)

@@ -21,6 +21,15 @@ class Context:
     layouts: dict  # arch -> layout.Layout
     spec_label: str  # the spec path as banners print it
 
+    @property
+    def combinations(self) -> dict:
+        """Layouts of every (arch, parameter values) combination, keyed by `Variant.key`; for a
+        spec without parameters, `layouts` itself (one combination per arch, keyed by arch)."""
+        if not self.spec.params:
+            return self.layouts
+        from ..layout import layout_combinations
+        return layout_combinations(self.spec)
+
     def banner(self) -> list:
         """Lines (without comment markers) that open every generated file."""
         return [
@@ -87,7 +96,7 @@ def layout_blocks(spec: Spec) -> list:
     """
     name = spec.name
     blocks = [(f"c/{name}.h", "layout"), (f"c/{name}_offsets.h", "offsets")]
-    blocks += [(f"python/{name}/{arch}.py", "layout") for arch in spec.archs]
+    blocks += [(f"python/{name}/{variant.key}.py", "layout") for variant in spec.combinations]
     blocks += [(f"go/{name}/{name}.go", "layout")]
     blocks += [(f"go/{name}/{name}_{ARCHS[arch].goarch}.go", "layout") for arch in spec.archs]
     # Each path starts with its target's folder; a spec that leaves a target out has no such block.

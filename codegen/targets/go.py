@@ -148,6 +148,13 @@ def _package_doc(ctx: Context) -> list:
         "type, so to add such code copy the generated .go files into your own package folder "
         "and keep the hand-written part in a separate file beside them; regenerating replaces "
         "this folder as a whole, so a file added here would be lost.")
+    if ctx.spec.params:
+        values = "; ".join(f"{p.name} = {p.default} (of {', '.join(str(v) for v in p.values)})"
+                           for p in ctx.spec.params)
+        text.append(
+            f"Spec parameters: this package holds the default combination only: {values}. The "
+            "C headers (select with a macro) and the Python modules (one per combination) cover "
+            "every combination.")
     return comment_lines("\n\n".join(text), DOC_WIDTH)
 
 

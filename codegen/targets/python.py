@@ -33,10 +33,10 @@ def render(ctx: Context) -> dict:
     package = ctx.spec.name
     banner = ctx.banner()
     files = {}
-    for arch, layout in ctx.layouts.items():
+    for key, layout in ctx.combinations.items():  # one module per arch and parameter values
         model = _arch_model(ctx, layout)
-        files[f"python/{package}/{arch}.py"] = render_template("python/arch.py.j2", banner=banner, **model)
-        files[f"python/{package}/{arch}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
+        files[f"python/{package}/{key}.py"] = render_template("python/arch.py.j2", banner=banner, **model)
+        files[f"python/{package}/{key}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
     files[f"python/{package}/_runtime.py"] = render_template("python/_runtime.py.j2", banner=banner)
     if any(python_bits.has_bits(layout) for layout in ctx.layouts.values()):
         files[f"python/{package}/_bits.py"] = render_template("python/_bits.py.j2", banner=banner)
@@ -47,19 +47,19 @@ def render(ctx: Context) -> dict:
         ["# " + line for line in banner] + [f"from .{ctx.spec.archs[0]} import *", ""])
     files[f"python/{package}/__init__.py"] = render_template(
         "python/__init__.py.j2", banner=banner, doc=doc_of(ctx.spec) or f"Parsers for {package}.",
-        package=package, arch_list=", ".join(ctx.spec.archs),
-        arch_modules=", ".join(f"`{package}.{a}`" for a in ctx.spec.archs),
+        package=package, arch_list=", ".join(ctx.combinations),
+        arch_modules=", ".join(f"`{package}.{a}`" for a in ctx.combinations),
         arch_tuple="".join(f'"{a}", ' for a in ctx.spec.archs).rstrip(" "), digest=ctx.spec.digest)
     files[f"python/{package}/py.typed"] = ""
     files[f"python/tests/test_{package}_layout.py"] = render_template(
         "python/test_layout.py.j2", banner=banner, package=package,
-        facts=[(arch, _layout_facts(ctx, layout)) for arch, layout in ctx.layouts.items()],
+        facts=[(key, _layout_facts(ctx, layout)) for key, layout in ctx.combinations.items()],
         flexible=any(s.tail_start is not None for layout in ctx.layouts.values() for s in layout.structs.values()),
         bits=any(python_bits.has_bits(layout) for layout in ctx.layouts.values()),
         constants=[(arch, [(c.names.python, layout.constants[c.names.canonical])
                            for c in ctx.spec.constants
                            if "python" in c.targets and c.names.canonical in layout.constants])
-                   for arch, layout in ctx.layouts.items()])
+                   for arch, layout in ctx.combinations.items()])
     return files
 
 
@@ -87,16 +87,20 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
     fast = _fast_model(spec, layout)
     exports = [c.name for c in constants] + [e["name"] for e in enums] + [s["name"] for s in structs]
     exports += ["SIZES", "ARCH", "dtype"]
+    where = layout.variant.arch
+    if spec.params:
+        where += " with " + ", ".join(f"{name} = {value}" for name, value in layout.variant.params)
     return {
         "arch": layout.variant.arch,
-        "module_doc": f"Layouts of {spec.name} on {layout.variant.arch}: constants, enums and construct structs.",
+        "params": list(layout.variant.params),
+        "module_doc": f"Layouts of {spec.name} on {where}: constants, enums and construct structs.",
         "constants": constants,
         "enums": enums,
         "structs": structs,
         "exports": exports + _view_names(spec, structs, exports),
         **fast,
         "extra_imports": _extra_imports(structs, fast),
-        "then_change": then_change(spec, f"python/{spec.name}/{layout.variant.arch}.py"),
+        "then_change": then_change(spec, f"python/{spec.name}/{layout.variant.key}.py"),
         "bit_imports": python_bits.imports(layout),
     }
 

@@ -94,7 +94,7 @@ def struct_svg(layout: lay.Layout, name: str, banner: list) -> str:
     lines.append(Line(LEFT, y, LEFT + CACHELINE * BYTE_W, y, "boundary"))
     texts += _ruler()
     lines_count = -(-struct.size // CACHELINE)
-    title = (f"{name} on {layout.variant.arch}: {struct.size} bytes, aligned to {struct.align}, "
+    title = (f"{name} on {layout.variant.key}: {struct.size} bytes, aligned to {struct.align}, "
              f"{lines_count} cache line{'s' if lines_count > 1 else ''} of {CACHELINE} bytes")
     texts.append(Text(LEFT, 22, title, "title"))
     legend_y = y + 26
@@ -238,7 +238,7 @@ def region_svg(layout: lay.Layout, top: str, banner: list) -> str:
     for offset in sorted({b for r in laid for b in (r.offset, r.offset + r.size)}):
         lines.append(Line(x_at(offset), TOP - 4, x_at(offset), bottom - 8, "tick"))
     texts += _tick_labels(laid, x_at, bottom)
-    title = f"region {top} on {layout.variant.arch}: {_amount(total)}, low addresses on the left"
+    title = f"region {top} on {layout.variant.key}: {_amount(total)}, low addresses on the left"
     texts.append(Text(LEFT, 22, title, "title"))
     return _svg(banner, title, LEFT + REGION_W + 30, bottom + 40, rects, lines, texts)
 

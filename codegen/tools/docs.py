@@ -19,7 +19,7 @@ def render(ctx: Context) -> dict:
     banner = ctx.banner()
     name = ctx.spec.name
     files = {}
-    for arch, layout in ctx.layouts.items():
+    for arch, layout in ctx.combinations.items():
         for struct in layout.structs:
             files[f"docs/{struct_svg_path(arch, struct)}"] = diagrams.struct_svg(layout, struct, banner)
         for top in ctx.spec.regions:
@@ -29,7 +29,7 @@ def render(ctx: Context) -> dict:
         "docs/spec.md.j2", banner=banner, spec_name=name, doc=ctx.spec.doc.strip(), archs=", ".join(ctx.spec.archs),
         structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs],
         enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
-        constant_archs=list(ctx.spec.archs), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
+        constant_archs=list(ctx.combinations), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
         regions=[_region_model(ctx, top) for top in ctx.spec.regions])
     return files
 
@@ -58,7 +58,7 @@ def _struct_model(ctx: Context, decl) -> dict:
         spellings.append(f"system type from `<{decl.external.include}>`")
     per_arch = [{"arch": arch, "size": layout.structs[name].size, "align": layout.structs[name].align,
                  "rows": _rows(layout, layout.structs[name]), "svg": struct_svg_path(arch, name)}
-                for arch, layout in ctx.layouts.items() if name in layout.structs]
+                for arch, layout in ctx.combinations.items() if name in layout.structs]
     return {"name": name, "doc": cell(decl.doc), "spellings": " · ".join(spellings), "per_arch": per_arch}
 
 
@@ -104,7 +104,7 @@ def _bit_rows(slot: lay.BitsSlot) -> list:
 def _enum_model(ctx: Context, enum) -> dict:
     name = enum.names.canonical
     numbers = {arch: dict((v.names.canonical, n) for v, n in layout.enums[name].values)
-               for arch, layout in ctx.layouts.items() if name in layout.enums}
+               for arch, layout in ctx.combinations.items() if name in layout.enums}
     values = []
     for value in enum.values:
         per_arch = {arch: found[value.names.canonical] for arch, found in numbers.items()}
@@ -117,7 +117,8 @@ def _enum_model(ctx: Context, enum) -> dict:
 
 def _constant_row(ctx: Context, const) -> dict:
     name = const.names.canonical
-    values = [str(layout.constants[name]) if name in layout.constants else "—" for layout in ctx.layouts.values()]
+    values = [str(layout.constants[name]) if name in layout.constants else "—"
+              for layout in ctx.combinations.values()]
     if isinstance(const.value, tuple):
         source = "; ".join(f"{', '.join(sorted(archs))}: {ex.render(expr)}" for archs, expr in const.value)
     else:
@@ -132,7 +133,7 @@ def _constant_row(ctx: Context, const) -> dict:
 def _region_model(ctx: Context, top) -> dict:
     name = top.names.canonical
     per_arch = []
-    for arch, layout in ctx.layouts.items():
+    for arch, layout in ctx.combinations.items():
         rows = [{"path": ".".join(r.path), "depth": len(r.path) - 1, "offset": r.offset, "end": r.offset + r.size,
                  "size": r.size, "holds": f"`{r.holds}`" if r.holds else "", "doc": cell(r.region.doc)}
                 for r in layout.regions if r.path[0] == name]

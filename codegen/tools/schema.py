@@ -25,6 +25,7 @@ MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$", re.MUL
 DRAFT = "http://json-schema.org/draft-07/schema#"
 TYPE_NAME = r"^[A-Z][A-Za-z0-9_]*$"
 CONSTANT_NAME = r"^[A-Z_][A-Z0-9_]*$"
+PARAM_NAME = r"^[a-z][a-z0-9_]*$"
 
 
 def _ref(name: str) -> dict:
@@ -92,6 +93,10 @@ def _kinds() -> dict:
         "variants": {"type": "array", "items": _ref("variant")},
         "external": _ref("external_node"),
         "region_parts": {"type": "array", "items": _ref("region_part")},
+        "integer": {"type": "integer"},
+        "param_values": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "integer"}},
+        "params": {"type": "object", "propertyNames": {"pattern": PARAM_NAME}, "additionalProperties": _ref("param"),
+                   "description": "Spec parameters (a second variant axis, such as a page size)."},
     }
 
 
