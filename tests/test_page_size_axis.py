@@ -271,3 +271,28 @@ def test_a_region_that_overflows_only_at_64k_is_refused_naming_the_combination(t
     # The same spec with 64K pages left out is fine: only that combination breaks it.
     spec.write_text(BAD.replace("[4096, 16384, 65536]", "[4096, 16384]"))
     assert run_cli("generate", "--spec", str(spec), "--out", str(tmp_path / "out")).returncode == 0
+
+
+IFNDEF = """layoutgen: 1
+name: ifn
+archs: [amd64, arm64]
+params:
+  page_size: {values: [4096, 65536], default: 4096, c: IFN_PAGE}
+constants:
+  PAGE_SIZE: {value: page_size, c_ifndef: true}
+  FIXED: {value: 7, c_ifndef: true}
+"""
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_an_includer_defined_constant_is_checked_against_its_combination(generate, tmp_path, arch):
+    """A `c_ifndef` constant that depends on a parameter is checked under each value: the
+    includer's PAGE_SIZE must agree with the selected page size, not with the default."""
+    out = generate(IFNDEF)
+    source = tmp_path / "probe.c"
+    source.write_text('#include "ifn.h"\n')
+    for flags, good in (([], True), (["-DIFN_PAGE=65536"], True), (["-DIFN_PAGE=65536", "-DPAGE_SIZE=65536"], True),
+                        (["-DIFN_PAGE=65536", "-DPAGE_SIZE=4096"], False), (["-DPAGE_SIZE=65536"], False)):
+        result = compile_c(arch, str(source), *flags, "-c", "-o", str(tmp_path / "p.o"), include=str(out / "c"))
+        assert (result.returncode == 0) == good, (flags, result.stderr)
+    assert c_asserts.compile_layout_test(str(out), "ifn", arch, ["-DIFN_PAGE=65536"]) == []

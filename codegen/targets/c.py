@@ -202,8 +202,19 @@ def _length(ctx: Context, layout: lay.Layout, length_expr: ex.Expr, value: int) 
 
 
 def _page_checks(ctx: Context) -> list:
-    return [(c.names.c, ctx.layouts[ctx.spec.archs[0]].constants[c.names.canonical])
-            for c in ctx.spec.constants if c.c_ifndef and "c" in c.targets]
+    """(condition, C name, value) per `c_ifndef` constant: the condition is "" unless the value
+    depends on a spec parameter, then each value is checked under its parameter values."""
+    checks = []
+    first = [layout for layout in ctx.combinations.values() if layout.variant.arch == ctx.spec.archs[0]]
+    for const in ctx.spec.constants:
+        if not const.c_ifndef or "c" not in const.targets:
+            continue
+        values = [(layout.variant, layout.constants[const.names.canonical]) for layout in first]
+        if len({value for _, value in values}) == 1:
+            checks.append(("", const.names.c, values[0][1]))
+        else:
+            checks += [(params_condition(ctx.spec, variant), const.names.c, value) for variant, value in values]
+    return checks
 
 
 def _constants(ctx: Context, layout: lay.Layout):
