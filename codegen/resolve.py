@@ -87,6 +87,19 @@ def _ident(node, what: str) -> str:
     return value
 
 
+def _unique_choices(items, what: str, allowed, hint_word: str) -> tuple:
+    """Strings from `allowed`, each at most once, in the order written."""
+    chosen = []
+    for item in items:
+        value = _string(item, what)
+        if value not in allowed:
+            raise fail(item.pos, f"unknown {what} '{value}'", f"{hint_word}: " + ", ".join(allowed))
+        if value in chosen:
+            raise fail(item.pos, f"{what} '{value}' is listed twice")
+        chosen.append(value)
+    return tuple(chosen)
+
+
 def _bool(node, what: str) -> bool:
     if node is None:
         return False
@@ -181,15 +194,7 @@ class _Resolver:
         items = _expect_seq(node, "archs").items
         if not items:
             raise fail(node.pos, "archs must name at least one arch", "known: " + ", ".join(ARCHS))
-        names = []
-        for item in items:
-            arch = _string(item, "arch")
-            if arch not in ARCHS:
-                raise fail(item.pos, f"unknown arch '{arch}'", "known: " + ", ".join(ARCHS))
-            if arch in names:
-                raise fail(item.pos, f"arch '{arch}' is listed twice")
-            names.append(arch)
-        return tuple(names)
+        return _unique_choices(items, "arch", ARCHS, "known")
 
     def archs_of(self, node: Optional[object]) -> Optional[frozenset]:
         if node is None:
@@ -345,15 +350,7 @@ class _Resolver:
     def accessor_list(self, node, allowed: tuple) -> tuple:
         if node is None:
             return ()
-        chosen = []
-        for item in _expect_seq(node, "an accessor list").items:
-            method = _string(item, "accessor")
-            if method not in allowed:
-                raise fail(item.pos, f"unknown accessor '{method}'", "allowed: " + ", ".join(allowed))
-            if method in chosen:
-                raise fail(item.pos, f"accessor '{method}' is listed twice")
-            chosen.append(method)
-        return tuple(chosen)
+        return _unique_choices(_expect_seq(node, "an accessor list").items, "accessor", allowed, "allowed")
 
     def type_name_ok(self, name: str, pos: Pos, what: str) -> None:
         if not IDENT.match(name):
