@@ -44,10 +44,18 @@ class Variant:
     @property
     def key(self) -> str:
         # One parameter: `arm64_64k`; several: each named, `arm64_page_size_64k_cache_64`.
+        return "_".join([self.arch] + self._labels(skip_defaults=True))
+
+    @property
+    def point_label(self) -> str:
+        """The parameter values alone, defaults included (`4k`, `page_size_64k_cache_64`);
+        empty for a spec without parameters. Names files that hold one set of values."""
+        return "_".join(self._labels(skip_defaults=False))
+
+    def _labels(self, skip_defaults: bool) -> list:
         named = len(self.params) > 1
-        labels = [f"{name}_{value_label(value)}" if named else value_label(value)
-                  for name, value in self.params if name not in self.defaults]
-        return "_".join([self.arch] + labels)
+        return [f"{name}_{value_label(value)}" if named else value_label(value)
+                for name, value in self.params if not (skip_defaults and name in self.defaults)]
 
     @property
     def is_default(self) -> bool:

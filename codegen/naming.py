@@ -102,5 +102,10 @@ def bit_macros(path: list) -> tuple:
     return offset_macro(path), f"bitpos_{suffix}", f"bitwidth_{suffix}", f"bitunit_{suffix}"
 
 
+def go_build_tag(package: str, param: str, label: str) -> str:
+    """The Go build tag that selects one value of a spec parameter: `pagex_page_size_64k`."""
+    return f"{package}_{param}_{label}"
+
+
 def _apply(overrides: dict, **defaults) -> dict:
     return {target: overrides.get(target) or default for target, default in defaults.items()}

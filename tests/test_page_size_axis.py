@@ -224,13 +224,98 @@ def test_python_package_lists_every_combination(modules):
     assert package.ARCHS == ("amd64", "arm64")
 
 
-# ---- Go: the default combination, said so --------------------------------------------------
+# ---- Go: build tags select the combination -------------------------------------------------
+
+GO_MODULE = "layoutgen.example/generated/pagex"
+GO_PROGRAM = """\
+package main
+
+import (
+	"fmt"
+	"unsafe"
+
+	"layoutgen.example/generated/pagex"
+)
+
+func main() {
+	var m pagex.Msg
+	fmt.Println(pagex.PageSize, pagex.PerThreadPages, pagex.PerThreadSize, unsafe.Sizeof(m), len(m.StackPages))
+}
+"""
 
 
-def test_go_holds_the_default_combination_and_says_so(out):
-    text = (out / "go" / "pagex" / "pagex.go").read_text()
-    assert "PerThreadPages = 8" in text
-    assert "default combination only" in " ".join(line.lstrip("/ ") for line in text.splitlines())
+@pytest.fixture(scope="module")
+def go_program(out, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pagex_client")
+    (folder / "go.mod").write_text(f"module client.example/pagex\n\ngo 1.19\n\nrequire {GO_MODULE} v0.0.0\n\n"
+                                   f"replace {GO_MODULE} => {out / 'go' / 'pagex'}\n")
+    (folder / "main.go").write_text(GO_PROGRAM)
+    return folder
+
+
+def _go_run(folder, goarch, tags):
+    from codegen.check import go as go_check
+    from codegen.check.toolchain import require, run
+    binary = folder / f"prog_{goarch}_{'_'.join(tags) or 'default'}"
+    build = run([require("go"), "build", "-o", str(binary)] + ([f"-tags={','.join(tags)}"] if tags else []) + ["."],
+                cwd=str(folder), env=go_check.go_env(GOARCH=goarch))
+    if build.returncode != 0:
+        return build
+    host = go_check.host_arch(require("go"), str(folder))
+    return run(go_check.exec_flags(goarch, goarch, host)[1:] + [str(binary)])  # under qemu off the host arch
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("size", PAGE_SIZES)
+def test_a_go_program_built_with_the_tag_gets_that_combination(go_program, built, arch, size):
+    """A real program compiled for each arch with the combination's tag (none for the default)
+    prints the engine's numbers for that combination."""
+    spec, layouts = built
+    layout = layouts[arch + KEYS[size]]
+    from codegen.targets import go as go_target
+    tags = go_target.build_tags(spec, layout.variant)
+    assert tags == ([] if size == 4096 else [f"pagex_page_size_{KEYS[size][1:]}"])
+    result = _go_run(go_program, "amd64" if arch == "amd64" else "arm64", tags)
+    assert result.returncode == 0, result.stderr
+    pages = layout.constants["PER_THREAD_PAGES"]
+    expected = [size, pages, layout.constants["PER_THREAD_SIZE"], layout.structs["Msg"].size, pages]
+    assert result.stdout.split() == [str(n) for n in expected]
+
+
+def test_two_tags_of_one_parameter_do_not_compile(go_program):
+    result = _go_run(go_program, "amd64", ["pagex_page_size_16k", "pagex_page_size_64k"])
+    assert result.returncode != 0
+    assert "redeclared" in result.stderr
+
+
+def test_go_files_per_combination_carry_their_constraint(out, built):
+    spec, layouts = built
+    folder = out / "go" / "pagex"
+    default = "//go:build !pagex_page_size_16k && !pagex_page_size_64k"
+    for arch in ARCHS:
+        assert default in (folder / f"pagex_4k_{arch}.go").read_text()
+        assert default in (folder / f"layout_4k_{arch}_test.go").read_text()
+        for label in ("16k", "64k"):
+            for name in (f"pagex_{label}_{arch}.go", f"layout_{label}_{arch}_test.go"):
+                assert f"//go:build pagex_page_size_{label}\n" in (folder / name).read_text()
+    doc = " ".join(line.lstrip("/ ") for line in (folder / "pagex.go").read_text().splitlines())
+    assert "pagex_page_size_64k for 65536" in doc
+    # Msg spells its array length with the Go constant, so one declaration serves every combination.
+    assert "StackPages [PerThreadPages]uint64" in (folder / "pagex.go").read_text()
+
+
+def test_the_go_check_runs_every_combination_and_catches_a_wrong_one(out, built, tmp_path):
+    import shutil
+    from codegen.check import go as go_check
+    spec, _ = built
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    path = copy / "go" / "pagex" / "pagex_64k_arm64.go"
+    path.write_text(path.read_text().replace("PerThreadPages = 5", "PerThreadPages = 6"))
+    problems = go_check.check(spec, lay.layout_all(spec), str(copy))
+    assert len(problems) == 1, problems
+    assert "arm64_64k, -tags pagex_page_size_64k" in problems[0]
+    assert "constant PER_THREAD_PAGES: Go has 6, the spec says 5" in problems[0]
 
 
 # ---- the drift gate and bad combinations ---------------------------------------------------

@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 
+from .. import layout as lay
 from ..primitives import ARCHS
 from ..targets import go as go_target
 from .toolchain import QEMU, ToolMissing, require, run
@@ -24,9 +25,10 @@ def check(spec, layouts, out: str) -> list:
     go, gofmt = require("go"), require("gofmt")
     problems = unformatted(gofmt, folder)
     host = host_arch(go, folder)
-    for arch in spec.archs:
-        expected = sum(len(facts) for _, _, facts in go_target.layout_facts(spec, layouts[arch]))
-        problems += vet_and_test(go, folder, arch, host, expected)
+    for layout in lay.with_combinations(spec, layouts).values():
+        expected = sum(len(facts) for _, _, facts in go_target.layout_facts(spec, layout))
+        problems += vet_and_test(go, folder, layout.variant.arch, host, expected,
+                                 go_target.build_tags(spec, layout.variant), layout.variant.key)
     return problems
 
 
@@ -51,21 +53,25 @@ def unformatted(gofmt: str, folder: str) -> list:
     return []
 
 
-def vet_and_test(go: str, folder: str, arch: str, host: str, expected: int) -> list:
-    """`go vet` and `go test -v` for one arch; the tests must pass and check `expected` facts."""
+def vet_and_test(go: str, folder: str, arch: str, host: str, expected: int, tags=(), label: str = "") -> list:
+    """`go vet` and `go test -v` for one arch (and, with `tags`, one combination of the spec's
+    parameters); the tests must pass and check `expected` facts."""
     goarch = ARCHS[arch].goarch
     env = go_env(GOARCH=goarch)
-    vet = run([go, "vet", "./..."], cwd=folder, env=env)
+    selected = [f"-tags={','.join(tags)}"] if tags else []
+    what = f"GOARCH={goarch}" + (f" ({label}, -tags {','.join(tags)})" if tags else "")
+    vet = run([go, "vet", *selected, "./..."], cwd=folder, env=env)
     if vet.returncode != 0:
-        return [f"go vet fails for GOARCH={goarch}:\n" + _indent(vet.stderr or vet.stdout)]
-    test = run([go, "test", "-count=1", "-v", *exec_flags(arch, goarch, host), "./..."], cwd=folder, env=env)
+        return [f"go vet fails for {what}:\n" + _indent(vet.stderr or vet.stdout)]
+    test = run([go, "test", "-count=1", "-v", *selected, *exec_flags(arch, goarch, host), "./..."],
+               cwd=folder, env=env)
     if test.returncode != 0:
         failures = [line for line in (test.stdout + test.stderr).splitlines()
                     if "FAIL" in line or "spec says" in line or "error" in line.lower()]
-        return [f"go test fails for GOARCH={goarch}:\n" + _indent("\n".join(failures) or test.stderr)]
+        return [f"go test fails for {what}:\n" + _indent("\n".join(failures) or test.stderr)]
     passed = sum(1 for line in test.stdout.splitlines() if _SUBTEST_PASSED.match(line))
     if passed != expected:
-        return [f"go test for GOARCH={goarch} passed {passed} layout checks, but the spec gives {expected}"]
+        return [f"go test for {what} passed {passed} layout checks, but the spec gives {expected}"]
     return []
 
 

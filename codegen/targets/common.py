@@ -97,8 +97,8 @@ def layout_blocks(spec: Spec) -> list:
     name = spec.name
     blocks = [(f"c/{name}.h", "layout"), (f"c/{name}_offsets.h", "offsets")]
     blocks += [(f"python/{name}/{variant.key}.py", "layout") for variant in spec.combinations]
-    blocks += [(f"go/{name}/{name}.go", "layout")]
-    blocks += [(f"go/{name}/{name}_{ARCHS[arch].goarch}.go", "layout") for arch in spec.archs]
+    from . import go  # imported here: the Go target builds on this module
+    blocks += [(path, "layout") for path in go.source_paths(spec)]
     # Each path starts with its target's folder; a spec that leaves a target out has no such block.
     return [(path, label) for path, label in blocks if path.split("/")[0] in spec.targets]
 

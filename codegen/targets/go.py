@@ -15,8 +15,9 @@ from typing import Optional
 
 from .. import expr as ex
 from .. import layout as lay
+from .. import naming
 from ..errors import Problems
-from ..ir import Spec, Variant
+from ..ir import Spec, Variant, value_label
 from ..primitives import ARCHS, PRIMITIVES
 from . import go_bits, go_members
 from .common import Context, comment_lines, render_template, then_change
@@ -49,8 +50,41 @@ def arch_path(spec: Spec, arch: str) -> str:
     return f"{folder(spec)}/{spec.name}_{ARCHS[arch].goarch}.go"
 
 
-def test_path(spec: Spec, arch: str) -> str:
-    return f"{folder(spec)}/layout_{ARCHS[arch].goarch}_test.go"
+def point_path(spec: Spec, variant: Variant) -> str:
+    """The file for what depends on the spec parameters' values, for one combination; the
+    `_<goarch>` suffix restricts it to the arch, a build constraint to the values."""
+    return f"{folder(spec)}/{spec.name}_{variant.point_label}_{ARCHS[variant.arch].goarch}.go"
+
+
+def test_path(spec: Spec, variant: Variant) -> str:
+    point = f"{variant.point_label}_" if variant.params else ""
+    return f"{folder(spec)}/layout_{point}{ARCHS[variant.arch].goarch}_test.go"
+
+
+def source_paths(spec: Spec) -> list:
+    """Every non-test .go file the target writes, whatever the spec holds."""
+    paths = [shared_path(spec)] + [arch_path(spec, arch) for arch in spec.archs]
+    return paths + [point_path(spec, variant) for variant in spec.combinations if variant.params]
+
+
+def build_tags(spec: Spec, variant: Variant) -> list:
+    """The tags to pass to `go build -tags` for a combination: one per non-default value."""
+    return [naming.go_build_tag(spec.name, name, value_label(value))
+            for name, value in variant.params if name not in variant.defaults]
+
+
+def point_constraint(spec: Spec, variant: Variant) -> str:
+    """The //go:build expression true exactly for this combination's parameter values: its
+    tag for a non-default value, no tag of that parameter for the default one."""
+    terms = []
+    for param in spec.params:
+        value = variant.param(param.name)
+        if value != param.default:
+            terms.append(naming.go_build_tag(spec.name, param.name, value_label(value)))
+        else:
+            terms += [f"!{naming.go_build_tag(spec.name, param.name, value_label(other))}"
+                      for other in param.values if other != param.default]
+    return " && ".join(terms)
 
 
 # ---- the model the templates print -----------------------------------------
@@ -107,15 +141,20 @@ class _Fact:
 
 def render(ctx: Context) -> dict:
     spec = ctx.spec
-    check_expressible(spec, ctx.layouts)
-    per_arch = {arch: _declarations(spec, layout) for arch, layout in ctx.layouts.items()}
-    shared, own = _split(spec, per_arch)
+    combinations = list(ctx.combinations.values())
+    check_expressible(spec, combinations)
+    per_variant = {layout.variant: _declarations(spec, layout) for layout in combinations}
+    shared, by_arch, by_point = _split(spec, per_variant)
     files = {f"{folder(spec)}/go.mod": _go_mod(ctx)}
     files[shared_path(spec)] = _source(ctx, shared_path(spec), shared, _package_doc(ctx), _build_constraint(spec))
     for arch in spec.archs:
-        files[arch_path(spec, arch)] = _source(ctx, arch_path(spec, arch), own[arch], [], "")
-    for arch, layout in ctx.layouts.items():
-        files[test_path(spec, arch)] = _test_source(ctx, layout)
+        files[arch_path(spec, arch)] = _source(ctx, arch_path(spec, arch), by_arch[arch], [], "")
+    for layout in combinations:
+        variant = layout.variant
+        if variant.params:
+            path = point_path(spec, variant)
+            files[path] = _source(ctx, path, by_point[variant], [], point_constraint(spec, variant))
+        files[test_path(spec, variant)] = _test_source(ctx, layout)
     return files
 
 
@@ -149,13 +188,21 @@ def _package_doc(ctx: Context) -> list:
         "and keep the hand-written part in a separate file beside them; regenerating replaces "
         "this folder as a whole, so a file added here would be lost.")
     if ctx.spec.params:
-        values = "; ".join(f"{p.name} = {p.default} (of {', '.join(str(v) for v in p.values)})"
-                           for p in ctx.spec.params)
-        text.append(
-            f"Spec parameters: this package holds the default combination only: {values}. The "
-            "C headers (select with a macro) and the Python modules (one per combination) cover "
-            "every combination.")
+        text.append(_params_doc(ctx.spec))
     return comment_lines("\n\n".join(text), DOC_WIDTH)
+
+
+def _params_doc(spec: Spec) -> str:
+    """How a user picks a combination: Go's build tags play the part of the C header's macros."""
+    choices = []
+    for param in spec.params:
+        tags = ", ".join(f"{naming.go_build_tag(spec.name, param.name, value_label(v))} for {v}"
+                         for v in param.values if v != param.default)
+        choices.append(f"{param.name} is {param.default} unless a build tag picks another value ({tags})")
+    return ("Spec parameters: every combination is generated, and build tags select one at compile "
+            "time (go build -tags ...); without tags the package holds the default values. "
+            + "; ".join(choices) + ". Giving two tags of one parameter declares its names twice, "
+            "which the compiler rejects.")
 
 
 def _source(ctx: Context, path: str, decls: list, package_doc: list, constraint: str) -> str:
@@ -174,20 +221,32 @@ def _source(ctx: Context, path: str, decls: list, package_doc: list, constraint:
 # ---- which declarations go where -------------------------------------------
 
 
-def _split(spec: Spec, per_arch: dict) -> tuple:
-    """Declarations identical on every arch, and for each arch the ones that differ there."""
-    keys = list(dict.fromkeys(key for arch in spec.archs for key in per_arch[arch]))
-    shared, own = [], {arch: [] for arch in spec.archs}
+def _split(spec: Spec, per_variant: dict) -> tuple:
+    """Sort declarations by what they depend on: the same everywhere (shared), on the arch only
+    (one list per arch), or on the parameter values (one list per combination)."""
+    keys = list(dict.fromkeys(key for found in per_variant.values() for key in found))
+    shared, by_arch = [], {arch: [] for arch in spec.archs}
+    by_point = {variant: [] for variant in per_variant}
     for key in keys:
-        versions = {arch: per_arch[arch].get(key) for arch in spec.archs}
-        first = versions[spec.archs[0]]
-        if first is not None and all(v == first for v in versions.values()):
-            shared.append(first)
+        versions = {variant: found.get(key) for variant, found in per_variant.items()}
+        if _uniform(versions.values()):
+            shared.append(next(iter(versions.values())))
             continue
-        for arch, version in versions.items():
+        per_arch = {arch: [v for variant, v in versions.items() if variant.arch == arch] for arch in spec.archs}
+        if all(_uniform(found) or all(v is None for v in found) for found in per_arch.values()):
+            for arch, found in per_arch.items():
+                if found[0] is not None:
+                    by_arch[arch].append(found[0])
+            continue
+        for variant, version in versions.items():
             if version is not None:
-                own[arch].append(version)
-    return shared, own
+                by_point[variant].append(version)
+    return shared, by_arch, by_point
+
+
+def _uniform(versions) -> bool:
+    versions = list(versions)
+    return versions[0] is not None and all(v == versions[0] for v in versions)
 
 
 def _declarations(spec: Spec, layout: lay.Layout) -> dict:
@@ -363,10 +422,12 @@ def _aligned(section: list) -> list:
 # ---- what Go can express ---------------------------------------------------
 
 
-def check_expressible(spec: Spec, layouts: dict) -> None:
-    """Refuse a spec unless Go's natural layout of every struct equals the spec's layout."""
+def check_expressible(spec: Spec, layouts) -> None:
+    """Refuse a spec unless Go's natural layout of every struct equals the spec's layout, in
+    every combination `layouts` (a list) holds."""
     problems, refused = Problems(), set()
-    for arch, layout in layouts.items():
+    for layout in layouts:
+        arch = layout.variant.arch
         natural = lay.natural_structs(spec, layout.variant)
         for name, real in layout.structs.items():
             if name in refused:
@@ -439,8 +500,15 @@ def _test_source(ctx: Context, layout: lay.Layout) -> str:
     uses_unsafe = any("unsafe." in fact.got for _, _, facts in groups for fact in facts)
     return render_template(
         "go/layout_test.go.j2", first_line=_first_line(ctx), banner=ctx.banner(), package=ctx.spec.name,
-        arch=layout.variant.arch, imports=["testing"] + (["unsafe"] if uses_unsafe else []),
-        groups=groups, helpers=helpers, quote=go_string)
+        arch=_combination_words(layout.variant), imports=["testing"] + (["unsafe"] if uses_unsafe else []),
+        groups=groups, helpers=helpers, quote=go_string,
+        constraint=point_constraint(ctx.spec, layout.variant) if layout.variant.params else "")
+
+
+def _combination_words(variant: Variant) -> str:
+    """`arm64`, or `arm64 with page_size = 65536` for a combination of spec parameters."""
+    values = ", ".join(f"{name} = {value}" for name, value in variant.params)
+    return f"{variant.arch} with {values}" if values else variant.arch
 
 
 def layout_facts(spec: Spec, layout: lay.Layout) -> list:

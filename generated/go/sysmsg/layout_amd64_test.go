@@ -10,8 +10,9 @@ import (
 	"unsafe"
 )
 
-// Each check compares a number the Go compiler computes for amd64 with the laid-out
-// spec; a failing subtest is named after the spec field or constant that disagrees.
+// The layout checks for amd64: each compares a number the Go compiler
+// computes with the laid-out spec; a failing subtest is named after the spec field or
+// constant that disagrees.
 
 func TestStructMsg(t *testing.T) {
 	var v Msg
