@@ -427,12 +427,12 @@ def check_expressible(spec: Spec, layouts) -> None:
     every combination `layouts` (a list) holds."""
     problems, refused = Problems(), set()
     for layout in layouts:
-        arch = layout.variant.arch
         natural = lay.natural_structs(spec, layout.variant)
         for name, real in layout.structs.items():
             if name in refused:
                 continue
-            found = _difference(spec, arch, real, natural[name]) or _flex_difference(spec, arch, real)
+            found = (_difference(spec, layout.variant, real, natural[name])
+                     or _flex_difference(spec, layout.variant.key, real))
             if found:
                 refused.add(name)
                 problems.add(*found)
@@ -457,10 +457,11 @@ def _flex_difference(spec: Spec, arch: str, real: lay.StructLayout):
             "out with a top-level `targets: [c, python]`")
 
 
-def _difference(spec: Spec, arch: str, real: lay.StructLayout, natural: lay.StructLayout):
+def _difference(spec: Spec, variant: Variant, real: lay.StructLayout, natural: lay.StructLayout):
     """(pos, message, hint) for the first way Go would lay `real` out differently, or None."""
     decl = spec.struct(real.name)
-    cause = _cause(spec, decl, Variant(arch))
+    cause = _cause(spec, decl, Variant(variant.arch))
+    arch = variant.key  # the arch, or the combination when it has non-default parameter values
     word = "union" if isinstance(real, lay.UnionLayout) else "struct"
     hint = ("Go has no packing or over-alignment: change the struct, or leave Go out "
             "with a top-level `targets: [c, python]`")
