@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ARCHS, C_FLAGS, GENERATED, compiler, run_cli
+from conftest import ARCHS, C_FLAGS, GENERATED, ROOT, compiler, run_cli
 
 WRITER = r"""
 #include <stdio.h>
@@ -64,6 +64,18 @@ int main(int argc, char **argv) {
 """
 
 
+def run_built(arch, program, *args):
+    """Run a program built for an arch: natively, or under qemu-aarch64 for arm64."""
+    command = [str(program)]
+    if arch == "arm64":
+        qemu = shutil.which("qemu-aarch64")
+        assert qemu, "qemu-aarch64 is missing: run `make toolchains`"
+        command = [qemu] + command
+    ran = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    return ran
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """arch -> (msgs file, context file, the two self addresses), written by the C program."""
@@ -76,14 +88,8 @@ def written(tmp_path_factory):
         build = subprocess.run([compiler(arch), *C_FLAGS, "-static", "-I", os.path.join(GENERATED, "c"),
                                 str(source), "-o", str(program)], capture_output=True, text=True)
         assert build.returncode == 0, build.stderr
-        command = [str(program)]
-        if arch == "arm64":
-            qemu = shutil.which("qemu-aarch64")
-            assert qemu, "qemu-aarch64 is missing: run `make toolchains`"
-            command = [qemu] + command
         msgs, ctx = folder / f"msgs_{arch}.bin", folder / f"ctx_{arch}.bin"
-        ran = subprocess.run(command + [str(msgs), str(ctx)], capture_output=True, text=True)
-        assert ran.returncode == 0, ran.stderr
+        ran = run_built(arch, program, msgs, ctx)
         found[arch] = (str(msgs), str(ctx), [int(line) for line in ran.stdout.split()])
     return found
 
@@ -177,7 +183,65 @@ def test_reads_a_live_process_through_proc_mem(tmp_path):
     assert fields["err_line"]["value"] == 7 and document["records"][0]["offset"] == address
 
 
+# ---- spec parameters ---------------------------------------------------------------------
+
+
+PAGEX = os.path.join(ROOT, "tests", "cases", "page_size_axis", "spec.yaml")
+PAGEX_WRITER = r"""
+#include <stdio.h>
+#include "pagex.h"
+
+/* Two struct msg records, each page entry numbered by record and page. */
+int main(int argc, char **argv) {
+  static struct msg msgs[2];
+  if (argc != 2) return 2;
+  for (int i = 0; i < 2; i++) {
+    msgs[i].state = 10 + i;
+    msgs[i].err = -1 - i;
+    for (int p = 0; p < PER_THREAD_PAGES; p++) msgs[i].stack_pages[p] = 100 * i + p;
+  }
+  FILE *out = fopen(argv[1], "wb");
+  return !out || fwrite(msgs, sizeof msgs, 1, out) != 1 || fclose(out);
+}
+"""
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("size, pages", [(16384, 8), (65536, 5)])
+def test_param_decodes_with_that_combinations_layout(arch, size, pages, tmp_path):
+    """Records written by C built with -DPAGEX_PAGE_SIZE=N read back with `--param page_size=N`;
+    with the default combination's layout instead, the 64K records are misread."""
+    out = tmp_path / "out"
+    assert run_cli("generate", "--spec", PAGEX, "--out", str(out)).returncode == 0
+    source, program, data = tmp_path / "writer.c", tmp_path / f"writer_{arch}", tmp_path / "msgs.bin"
+    source.write_text(PAGEX_WRITER)
+    build = subprocess.run([compiler(arch), *C_FLAGS, "-static", f"-DPAGEX_PAGE_SIZE={size}",
+                            "-I", str(out / "c"), str(source), "-o", str(program)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run_built(arch, program, data)
+    document = dump_json("--spec", PAGEX, "--arch", arch, "--struct", "Msg", "--count", "2",
+                         "--param", f"page_size={size}", str(data))
+    key = f"{arch}_{size >> 10}k"
+    assert (document["combination"], document["params"], document["size"]) == (key, {"page_size": size},
+                                                                               8 + 8 * pages)
+    for index, record in enumerate(document["records"]):
+        fields = by_name(record["fields"])
+        assert (fields["state"]["value"], fields["err"]["value"]) == (10 + index, -1 - index)
+        assert fields["stack_pages"]["value"] == [100 * index + p for p in range(pages)]
+    text = run_cli("dump", "--spec", PAGEX, "--arch", arch, "--struct", "Msg", "--param", f"page_size={size}",
+                   str(data))
+    assert text.stdout.startswith(f"Msg #0 on {key} (page_size = {size}): {8 + 8 * pages} bytes")
+    if size == 65536:  # the default layout (72 bytes) reads past the first 48-byte record
+        wrong = run_cli("dump", "--spec", PAGEX, "--format", "json", "--arch", arch, "--struct", "Msg", str(data))
+        assert wrong.returncode == 0 and json.loads(wrong.stdout)["combination"] == arch
+        stack = by_name(json.loads(wrong.stdout)["records"][0]["fields"])["stack_pages"]["value"]
+        assert stack[5] != 5
+
+
 @pytest.mark.parametrize("args, message", [
+    (("--spec", PAGEX, "--param", "page_size=8192"), "page_size=8192 is not a declared value"),
+    (("--spec", PAGEX, "--param", "pages=1"), "unknown parameter 'pages'"),
+    (("--param", "page_size=4096"), "the spec has no parameters"),
     (("--arch", "amd64", "--struct", "Msg", "MSGS", "--offset", "100", "--count", "2"), "file too short"),
     (("--arch", "amd64", "--struct", "Nope", "MSGS"), "unknown struct 'Nope'"),
     (("--arch", "sparc", "--struct", "Msg", "MSGS"), "unknown arch 'sparc'"),
@@ -186,6 +250,8 @@ def test_reads_a_live_process_through_proc_mem(tmp_path):
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, written):
     args = [written["amd64"][0] if arg == "MSGS" else arg for arg in args]
+    if "--struct" not in args:
+        args += ["--arch", "amd64", "--struct", "Msg", written["amd64"][0]]
     result = run_cli("dump", *args)
     assert result.returncode == 2, result.stdout
     assert result.stdout == ""

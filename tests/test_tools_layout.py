@@ -47,14 +47,16 @@ def pahole() -> str:
     return path
 
 
-def compile_probe(spec, arch, include, folder) -> str:
-    """An object with one global of every struct, so the compiler describes each in its DWARF."""
+def compile_probe(spec, arch, include, folder, *defines) -> str:
+    """An object with one global of every struct, so the compiler describes each in its DWARF;
+    `defines` (`-DPAGEX_PAGE_SIZE=65536`) select a parameter combination of the header."""
     source, obj = os.path.join(folder, f"probe_{arch}.c"), os.path.join(folder, f"probe_{arch}.o")
     lines = [f'#include "{spec.name}.h"'] + [f"{c_struct_type(spec, s.names.canonical)} probe_{s.names.canonical};"
                                             for s in spec.structs if applies(s, arch)]
     with open(source, "w") as handle:
         handle.write("\n".join(lines) + "\n")
-    result = subprocess.run([compiler(arch), "-g", "-O0", "-std=gnu11", "-c", "-I", include, source, "-o", obj],
+    result = subprocess.run([compiler(arch), "-g", "-O0", "-std=gnu11", *defines, "-c", "-I", include, source,
+                             "-o", obj],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return obj
@@ -179,3 +181,67 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, message):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+# ---- spec parameters ---------------------------------------------------------------------
+
+
+PAGEX = os.path.join(ROOT, "tests", "cases", "page_size_axis", "spec.yaml")
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("size, msg_size", [(4096, 72), (16384, 72), (65536, 48)])
+def test_param_report_equals_pahole_on_the_header_compiled_with_that_value(arch, size, msg_size, tmp_path):
+    """`--param page_size=65536` is the layout gcc gives with -DPAGEX_PAGE_SIZE=65536: 8 + 8*5
+    bytes; one block chosen in full is pahole's text exactly, with nothing on top."""
+    out = tmp_path / "out"
+    assert run_cli("generate", "--spec", PAGEX, "--out", str(out)).returncode == 0
+    spec, _ = pipeline.build(PAGEX)
+    obj = compile_probe(spec, arch, str(out / "c"), str(tmp_path), f"-DPAGEX_PAGE_SIZE={size}")
+    result = run_cli("layout", "--spec", PAGEX, "--arch", arch, "--struct", "Msg", "--param", f"page_size={size}")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout == pahole_text(obj, spec, "Msg")
+    assert f"/* size: {msg_size}, cachelines: {-(-msg_size // 64)}, members: 3 */" in result.stdout
+
+
+def test_without_param_the_default_combination_is_printed_and_named():
+    result = run_cli("layout", "--spec", PAGEX, "--arch", "arm64")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "/* ===== pagex on arm64 (page_size = 4096) ===== */"
+    assert result.stdout.count("/* =====") == 1 and "/* size: 72," in result.stdout
+    assert "default page_size = 4096" in result.stderr and "--all" in result.stderr
+    chosen = run_cli("layout", "--spec", PAGEX, "--arch", "arm64", "--param", "page_size=4096")
+    assert chosen.stdout == "\n".join(result.stdout.splitlines()[1:]) + "\n"
+
+
+def test_all_prints_every_combination_headed_by_its_key():
+    result = run_cli("layout", "--spec", PAGEX, "--all", "--struct", "Msg")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    heads = [line for line in result.stdout.splitlines() if line.startswith("/* =====")]
+    assert heads == [f"/* ===== pagex on {arch}{key} (page_size = {size}) ===== */" for arch in ARCHS
+                     for key, size in (("", 4096), ("_16k", 16384), ("_64k", 65536))]
+    assert [line for line in result.stdout.splitlines() if "/* size:" in line] == \
+        ["\t/* size: 72, cachelines: 2, members: 3 */"] * 2 + ["\t/* size: 48, cachelines: 1, members: 3 */"] \
+        + ["\t/* size: 72, cachelines: 2, members: 3 */"] * 2 + ["\t/* size: 48, cachelines: 1, members: 3 */"]
+    # --param fixes a parameter for --all too; the label of a value works as well as the number
+    fixed = run_cli("layout", "--spec", PAGEX, "--all", "--struct", "Msg", "--param", "page_size=64k")
+    assert [line for line in fixed.stdout.splitlines() if line.startswith("/* =====")] == \
+        [f"/* ===== pagex on {arch}_64k (page_size = 65536) ===== */" for arch in ARCHS]
+
+
+def test_all_and_param_change_nothing_for_a_spec_without_parameters():
+    plain = run_cli("layout")
+    assert run_cli("layout", "--all").stdout == plain.stdout and plain.stderr == ""
+
+
+@pytest.mark.parametrize("spec, args, message", [
+    (PAGEX, ("--param", "page_size=1234"), "page_size=1234 is not a declared value (page_size: 4096, 16384, 65536)"),
+    (PAGEX, ("--param", "cache=64"), "unknown parameter 'cache' (the spec's parameters: page_size)"),
+    (PAGEX, ("--param", "page_size"), "--param wants NAME=VALUE"),
+    (PAGEX, ("--param", "page_size=4096", "--param", "page_size=16k"), "--param page_size given twice"),
+    (SPEC, ("--param", "page_size=4096"), "unknown parameter 'page_size' (the spec has no parameters)"),
+])
+def test_bad_param_is_one_line_and_exit_2(spec, args, message):
+    result = run_cli("layout", "--spec", spec, *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

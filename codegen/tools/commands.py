@@ -14,7 +14,8 @@ from .. import pipeline
 from ..targets.common import Context
 from ..write import write_tree
 from . import abidiff, docs, dump, layout_report, schema
-from .common import ToolError
+from ..layout import layout_combinations
+from .common import ToolError, parse_params
 
 EXIT_OK, EXIT_BREAKING, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -56,14 +57,30 @@ def _layout_parser(commands, default_spec):
     parser.add_argument("--struct", help="one struct, by its spec or C name (default: every struct)")
     parser.add_argument("--cacheline", type=int, default=layout_report.CACHELINE,
                         help="cache line size in bytes (default: %(default)s)")
+    _param_argument(parser)
+    parser.add_argument("--all", action="store_true", dest="every",
+                        help="every value of each parameter not fixed by --param, one block per combination "
+                             "(default: the parameter's default value)")
     parser.set_defaults(run=_guarded("layout", _layout))
+
+
+def _param_argument(parser) -> None:
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", default=[],
+                        help="the value of a spec parameter, e.g. page_size=65536 or page_size=64k "
+                             "(repeatable; a parameter not given takes its default)")
 
 
 def _layout(args) -> int:
     if args.cacheline < 1:
         raise ToolError(f"--cacheline must be positive ({args.cacheline})")
-    spec, layouts = pipeline.build(args.spec)
-    sys.stdout.write(layout_report.report(spec, layouts, args.arch, args.struct, args.cacheline))
+    spec, _ = pipeline.build(args.spec)
+    params = parse_params(spec, args.param)
+    sys.stdout.write(layout_report.report(spec, layout_combinations(spec), args.arch, args.struct,
+                                          args.cacheline, params, args.every))
+    implicit = [p for p in spec.params if p.name not in params]
+    if implicit and not args.every:
+        values = ", ".join(f"{p.name} = {p.default}" for p in implicit)
+        print(f"layoutgen layout: default {values}; choose with --param NAME=VALUE, or --all", file=sys.stderr)
     return EXIT_OK
 
 
@@ -98,13 +115,14 @@ def _dump_parser(commands, default_spec):
     parser.add_argument("--offset", type=_offset, default=0, help="where the first record starts (default: 0)")
     parser.add_argument("--count", type=_offset, default=1, help="how many records follow each other (default: 1)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _param_argument(parser)
     parser.set_defaults(run=_guarded("dump", _dump))
 
 
 def _dump(args) -> int:
-    spec, layouts = pipeline.build(args.spec)
-    sys.stdout.write(dump.dump(spec, layouts, args.arch, args.struct, args.file, args.offset, args.count,
-                               args.format))
+    spec, _ = pipeline.build(args.spec)
+    sys.stdout.write(dump.dump(spec, layout_combinations(spec), args.arch, args.struct, args.file, args.offset,
+                               args.count, args.format, parse_params(spec, args.param)))
     return EXIT_OK
 
 

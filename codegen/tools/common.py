@@ -1,9 +1,10 @@
-"""What the tools share: choosing archs and structs by any of their names, and spelling
-a member's type the way the spec writes it or the way the generated C header declares it."""
+"""What the tools share: choosing archs, parameter combinations and structs by any of their
+names, and spelling a member's type the way the spec writes it or the way the generated C
+header declares it."""
 from __future__ import annotations
 
 from .. import layout as lay
-from ..ir import Spec
+from ..ir import Spec, Variant, value_label
 from ..primitives import PRIMITIVES
 from ..targets.c import reserved_name
 from ..targets.c import struct_type as c_struct_type  # `struct sysmsg`, or a system type like `siginfo_t`
@@ -20,6 +21,54 @@ def choose_archs(spec: Spec, arch) -> tuple:
     if arch not in spec.archs:
         raise ToolError(f"unknown arch '{arch}' (the spec has: {', '.join(spec.archs)})")
     return (arch,)
+
+
+def parse_params(spec: Spec, texts) -> dict:
+    """`--param NAME=VALUE` options -> {name: value}. A value is a number (`65536`, `0x10000`)
+    or its label in combination keys (`64k`); it must be one the spec declares."""
+    chosen: dict = {}
+    for text in texts or ():
+        name, equals, value_text = text.partition("=")
+        name, value_text = name.strip(), value_text.strip()
+        if not equals or not name or not value_text:
+            raise ToolError(f"--param wants NAME=VALUE, e.g. page_size=65536 (got '{text}')")
+        param = spec.param(name)
+        if param is None:
+            declared = f"the spec's parameters: {', '.join(p.name for p in spec.params)}" if spec.params \
+                else "the spec has no parameters"
+            raise ToolError(f"unknown parameter '{name}' ({declared})")
+        value = next((v for v in param.values
+                      if value_text in (str(v), value_label(v)) or _number(value_text) == v), None)
+        if value is None:
+            raise ToolError(f"{name}={value_text} is not a declared value "
+                            f"({name}: {', '.join(str(v) for v in param.values)})")
+        if chosen.get(name, value) != value:
+            raise ToolError(f"--param {name} given twice ({chosen[name]} and {value})")
+        chosen[name] = value
+    return chosen
+
+
+def _number(text: str):
+    try:
+        return int(text, 0)
+    except ValueError:
+        return None
+
+
+def choose_variants(spec: Spec, archs: tuple, params: dict, every: bool = False) -> tuple:
+    """The combinations a command covers on `archs`: each parameter fixed by `params`
+    takes that value; every other one its default, or each of its values with `every`."""
+    return tuple(v for v in spec.combinations if v.arch in archs
+                 and all(v.param(name) == value for name, value in params.items())
+                 and (every or all(name in v.defaults for name, _ in v.params if name not in params)))
+
+
+def describe(variant: Variant) -> str:
+    """A combination as the tools name it: `arm64` without parameters,
+    `arm64_64k (page_size = 65536)` with them."""
+    if not variant.params:
+        return variant.key
+    return f"{variant.key} ({', '.join(f'{name} = {value}' for name, value in variant.params)})"
 
 
 def find_struct(spec: Spec, layout: lay.Layout, name: str) -> str:

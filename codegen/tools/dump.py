@@ -15,7 +15,8 @@ from typing import Optional
 from .. import layout as lay
 from ..ir import Spec
 from ..primitives import ARCHS, PRIMITIVES
-from .common import ToolError, bit_type, c_pad_names, find_struct, spec_type
+from .common import (ToolError, bit_type, c_pad_names, choose_archs, choose_variants, describe, find_struct,
+                     spec_type)
 
 HEX_SHOWN = 8  # bytes of raw data the text format prints before eliding the rest
 ITEMS_SHOWN = 16  # array elements the text format prints before eliding the rest
@@ -181,7 +182,7 @@ def render_text(spec: Spec, layout: lay.Layout, name: str, records: list, offset
     lines = []
     for index, nodes in enumerate(records):
         start = offset + index * size
-        lines.append(f"{name} #{index} on {layout.variant.arch}: {size} bytes at file offset {start:#x}")
+        lines.append(f"{name} #{index} on {describe(layout.variant)}: {size} bytes at file offset {start:#x}")
         rows = [("offset", "bytes", "  field", "type", "value")]
         rows += [row for node in nodes for row in _rows(node, 1)]
         widths = [max(len(row[col]) for row in rows) for col in range(4)]
@@ -241,8 +242,9 @@ def _flatten(value) -> list:
 def render_json(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int) -> str:
     size = layout.structs[name].size
     document = {
-        "spec": spec.name, "arch": layout.variant.arch, "struct": name, "size": size,
-        "records": [{"index": index, "offset": offset + index * size, "fields": [_json(n) for n in nodes]}
+        "spec": spec.name, "arch": layout.variant.arch,
+        **({"combination": layout.variant.key, "params": dict(layout.variant.params)} if spec.params else {}),
+        "struct": name, "size": size, "records": [{"index": index, "offset": offset + index * size, "fields": [_json(n) for n in nodes]}
                     for index, nodes in enumerate(records)],
     }
     return json.dumps(document, indent=2) + "\n"
@@ -266,10 +268,11 @@ def _json(node: Node) -> dict:
 
 
 def dump(spec: Spec, layouts: dict, arch: str, struct: str, path: str, offset: int = 0, count: int = 1,
-         fmt: str = "text") -> str:
-    if arch not in layouts:
-        raise ToolError(f"unknown arch '{arch}' (the spec has: {', '.join(spec.archs)})")
-    layout = layouts[arch]
+         fmt: str = "text", params: Optional[dict] = None) -> str:
+    """Decode `count` records; `layouts` is keyed by `Variant.key` and `params` picks the
+    combination (a parameter not in it takes its default)."""
+    variant, = choose_variants(spec, choose_archs(spec, arch), params or {})
+    layout = layouts[variant.key]
     name = find_struct(spec, layout, struct)
     size = layout.structs[name].size
     data = read_records(path, offset, size, count)

@@ -19,7 +19,8 @@ from typing import Optional
 from .. import layout as lay
 from ..ir import Spec
 from ..primitives import PRIMITIVES
-from .common import ToolError, c_member, c_pad_names, c_struct_type, choose_archs, find_struct
+from .common import (ToolError, c_member, c_pad_names, c_struct_type, choose_archs, choose_variants, describe,
+                     find_struct)
 
 CACHELINE = 64
 TYPE_COLUMN = 26  # pahole pads the type to this width, then writes one space
@@ -39,22 +40,27 @@ class Member:
     bit: Optional[int] = None  # a bitfield's first bit in the unit at `offset`, as pahole prints it
 
 
-def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE) -> str:
-    """The whole report: every struct (or the one asked for) on every arch (or the one asked for).
+def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE,
+           params: Optional[dict] = None, every: bool = False) -> str:
+    """The whole report: every struct (or the one asked for) on every arch (or the one asked for),
+    in the parameter combination `params` selects (the default one; each with `every`).
+    `layouts` is keyed by `Variant.key`, as `layout.layout_combinations` returns them.
 
-    With a single arch the text is exactly pahole's; with several, each arch's block
-    opens with a comment line naming the arch.
+    A single block whose combination was chosen in full is exactly pahole's text; otherwise
+    each block opens with a comment line naming the arch and the parameter values.
     """
-    archs = choose_archs(spec, arch)
+    params = params or {}
+    variants = choose_variants(spec, choose_archs(spec, arch), params, every)
     if struct and arch is None:  # a struct of some archs only: report it where it exists
-        archs = tuple(a for a in archs if _exists(spec, layouts[a], struct)) or archs
+        variants = tuple(v for v in variants if _exists(spec, layouts[v.key], struct)) or variants
+    headed = len(variants) > 1 or any(p.name not in params for p in spec.params)
     blocks = []
-    for each_arch in archs:
-        layout = layouts[each_arch]
+    for variant in variants:
+        layout = layouts[variant.key]
         names = [find_struct(spec, layout, struct)] if struct else list(layout.structs)
         lines = [line for name in names for line in struct_lines(spec, layout, name, cacheline)]
-        if len(archs) > 1:
-            lines = [f"/* ===== {spec.name} on {each_arch} ===== */"] + lines
+        if headed:
+            lines = [f"/* ===== {spec.name} on {describe(variant)} ===== */"] + lines
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 
