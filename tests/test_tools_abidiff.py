@@ -182,3 +182,73 @@ def test_git_revisions_as_inputs(tmp_path):
 def test_a_bad_spec_is_exit_2(write):
     result = run_cli("abi-diff", SPEC, write("bad", "layoutgen: 1\n"))
     assert result.returncode == 2 and "missing the required key" in result.stderr
+
+
+# ---- spec parameters ---------------------------------------------------------------------
+
+
+PAGEX = os.path.join(ROOT, "tests", "cases", "page_size_axis", "spec.yaml")
+PAGEX_TEXT = open(PAGEX).read()
+KEYS = [f"{arch}{key}" for arch in ARCHS for key in ("", "_16k", "_64k")]
+
+
+def by_combination(document) -> dict:
+    found: dict = {}
+    for change in document["changes"]:
+        found.setdefault(change.get("combination"), []).append(change)
+    return found
+
+
+def test_a_changed_64k_rule_is_reported_on_the_64k_combinations_only(write):
+    text = PAGEX_TEXT.replace("? 5 : 8", "? 6 : 8")
+    assert text.count("? 6 : 8") == 2
+    document = diff_json(PAGEX, write("new", text), 1)
+    found = by_combination(document)
+    assert sorted(found) == ["amd64_64k", "arm64_64k"]
+    for arch in ARCHS:
+        changes = {(c["kind"], c["subject"]): c for c in found[f"{arch}_64k"]}
+        assert all(c["arch"] == arch and c["params"] == {"page_size": 65536} and c["breaking"]
+                   for c in changes.values())
+        assert changes[("constant-changed", "PER_THREAD_PAGES")]["detail"] == "5 -> 6"
+        assert changes[("struct-resized", "Msg")]["detail"].startswith("size 48 -> 56 (+8)")
+        assert ("region-moved", "Stub.thread0") in changes
+    result = run_cli("abi-diff", PAGEX, write("new", text))
+    headings = [line for line in result.stdout.splitlines() if line.endswith(":")]
+    assert headings == ["amd64_64k (page_size = 65536):", "arm64_64k (page_size = 65536):"]
+
+
+def test_a_removed_value_is_breaking_and_an_added_one_compatible(write):
+    fewer = write("fewer", edited(PAGEX_TEXT, "values: [4096, 16384, 65536]", "values: [4096, 65536]"))
+    removed = diff_json(PAGEX, fewer, 1)["changes"]
+    assert [(c["kind"], c["subject"], c["breaking"]) for c in removed] == \
+        [("combination-removed", f"{arch}_16k", True) for arch in ARCHS]
+    assert removed[0]["detail"] == "page_size = 16384 is not a value of the new spec"
+    added = diff_json(fewer, PAGEX, 0)["changes"]
+    assert [(c["kind"], c["subject"], c["breaking"]) for c in added] == \
+        [("combination-added", f"{arch}_16k", False) for arch in ARCHS]
+
+
+def test_an_added_parameter_keeps_the_old_layout_as_its_default(write):
+    """A spec without the parameter (4096 written out) meets the new spec's default
+    combinations; the other values are new combinations, and the reverse removes them."""
+    block = ("params:\n  page_size:\n    values: [4096, 16384, 65536]\n    default: 4096\n"
+             "    doc: The kernel's page size in bytes.\n")
+    before = write("old", edited(PAGEX_TEXT, block, "").replace("page_size", "4096"))
+    document = diff_json(before, PAGEX, 0)
+    assert [(c["kind"], c["combination"]) for c in document["changes"]] == \
+        [("combination-added", key) for key in KEYS if key not in ARCHS]
+    assert document["changes"][0]["detail"] == "the old spec has no parameter page_size (here 16384)"
+    assert [(c["kind"], c["subject"], c["breaking"]) for c in diff_json(PAGEX, before, 1)["changes"]] == \
+        [("combination-removed", key, True) for key in KEYS if key not in ARCHS]
+
+
+def test_a_changed_default_is_breaking_and_combinations_match_by_value(write):
+    document = diff_json(PAGEX, write("new", edited(PAGEX_TEXT, "default: 4096", "default: 65536")), 1)
+    assert [(c["arch"], c["kind"], c["subject"]) for c in document["changes"]] == \
+        [("", "param-default-changed", "page_size")]
+    assert "combination" not in document["changes"][0]
+
+
+def test_an_unchanged_spec_with_parameters_has_no_changes():
+    result = run_cli("abi-diff", PAGEX, PAGEX)
+    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "no layout changes"

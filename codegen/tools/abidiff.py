@@ -9,18 +9,24 @@ changed; a region moved. It is compatible when old code keeps working: a new str
 enum or constant, a new enum value with an unused number, a field added where the old
 layout had only padding, a renamed field with the same bytes, a doc change.
 
+With spec parameters, every combination the two specs share (same arch and parameter
+values; a parameter only one spec declares stands at its default in the other) is compared
+on its own and its changes name it. A combination only the old spec has is breaking, one
+only the new spec has compatible; a changed default is breaking, since code built without
+choosing a value gets another layout.
+
 Either side may be a file or `git:REV:PATH` (read with `git show`).
 """
 from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .. import layout as lay
 from .. import load, resolve
-from ..ir import Spec
-from .common import ToolError, spec_type
+from ..ir import Spec, Variant
+from .common import ToolError, describe, spec_type
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,24 @@ class Change:
     subject: str  # e.g. ThreadContext.tls
     breaking: bool
     detail: str
+    combination: str = ""  # `Variant.key` of the combination, for a spec with parameters
+    params: tuple = ()  # its (name, value) pairs
+
+    @property
+    def where(self) -> str:
+        """The heading the text format groups the change under."""
+        if not self.arch:
+            return "whole spec"
+        return describe(Variant(self.arch, self.params)) if self.params else self.arch
+
+    def as_dict(self) -> dict:
+        """The JSON form; `combination` and `params` only for a combination of a spec with parameters."""
+        item = asdict(self)
+        if not self.params:
+            del item["combination"], item["params"]
+        else:
+            item["params"] = dict(self.params)
+        return item
 
     @property
     def line(self) -> str:
@@ -47,7 +71,7 @@ def load_version(where: str, cwd=None) -> tuple:
         text = load.read_text(where)
     root = load.load_text(text, where)
     spec = resolve.resolve(root, where, text.encode("utf-8"))
-    return where, spec, lay.layout_all(spec)
+    return where, spec, lay.layout_combinations(spec)
 
 
 def _git_show(where: str, cwd) -> str:
@@ -71,17 +95,70 @@ def _git_show(where: str, cwd) -> str:
 
 
 def compare(old: tuple, new: tuple) -> list:
-    """Every change from `old` to `new`, each a `(spec, layouts)` pair."""
+    """Every change from `old` to `new`, each a `(spec, layouts)` pair with layouts keyed by
+    `Variant.key` (`layout.layout_combinations`)."""
     (old_spec, old_layouts), (new_spec, new_layouts) = old, new
     changes = []
     for arch in old_spec.archs:
-        if arch not in new_layouts:
+        if arch not in new_spec.archs:
             changes.append(Change(arch, "arch-removed", arch, True, "the new spec no longer covers this arch"))
+    changes += _defaults(old_spec, new_spec)
+    pairs = _pairs(old_spec, new_spec)
     for arch in new_spec.archs:
-        if arch not in old_layouts:
+        if arch not in old_spec.archs:
             changes.append(Change(arch, "arch-added", arch, False, "the new spec adds this arch"))
             continue
-        changes += _compare_arch(arch, old_spec, old_layouts[arch], new_spec, new_layouts[arch])
+        for before, after in pairs:
+            named = after if after is not None and after.params else before
+            if named.arch != arch:
+                continue
+            if before is None:
+                found = [Change(arch, "combination-added", after.key, False, _missing(after, old_spec, "old"))]
+            elif after is None:
+                found = [Change(arch, "combination-removed", before.key, True, _missing(before, new_spec, "new"))]
+            else:
+                found = _compare_arch(arch, old_spec, old_layouts[before.key], new_spec, new_layouts[after.key])
+            changes += [replace(c, combination=named.key, params=named.params) if named.params else c
+                        for c in found]
+    return changes
+
+
+def _pairs(old_spec: Spec, new_spec: Spec) -> list:
+    """(old Variant or None, new Variant or None) for every combination of either spec, matched
+    by arch and parameter values; a parameter one spec lacks counts as its default in the
+    other. The new spec's order, then what only the old spec has."""
+    def identity(variant: Variant, other: Spec) -> tuple:
+        values = dict(variant.params)
+        for param in other.params:
+            values.setdefault(param.name, param.default)
+        return variant.arch, tuple(sorted(values.items()))
+
+    old = {identity(v, new_spec): v for v in old_spec.combinations}
+    new = {identity(v, old_spec): v for v in new_spec.combinations}
+    return [(old.get(key), variant) for key, variant in new.items()] + \
+        [(variant, None) for key, variant in old.items() if key not in new]
+
+
+def _missing(variant: Variant, other: Spec, side: str) -> str:
+    """Why the `side` spec has no combination like `variant`."""
+    for name, value in variant.params:
+        param = other.param(name)
+        if param is None:
+            return f"the {side} spec has no parameter {name} (here {value})"
+        if value not in param.values:
+            return f"{name} = {value} is not a value of the {side} spec"
+    return f"the {side} spec has no such combination"
+
+
+def _defaults(old_spec: Spec, new_spec: Spec) -> list:
+    """A parameter whose default changed: code that chooses no value gets another layout."""
+    changes = []
+    for param in new_spec.params:
+        before = old_spec.param(param.name)
+        if before is not None and before.default != param.default:
+            changes.append(Change("", "param-default-changed", param.name, True,
+                                  f"default {before.default} -> {param.default}; code built without "
+                                  f"choosing {param.name} gets the {param.default} layout"))
     return changes
 
 
@@ -347,20 +424,20 @@ def _regions(arch, old: lay.Layout, new: lay.Layout) -> list:
 
 def render_text(old_label: str, new_label: str, changes: list) -> str:
     lines = [f"abi-diff {old_label} -> {new_label}"]
-    archs = []
+    groups = []
     for change in changes:
-        if change.arch not in archs:
-            archs.append(change.arch)
-    for arch in archs:
-        lines.append(f"{arch}:")
-        lines += [f"  {c.line}" for c in changes if c.arch == arch]
+        if change.where not in groups:
+            groups.append(change.where)
+    for where in groups:
+        lines.append(f"{where}:")
+        lines += [f"  {c.line}" for c in changes if c.where == where]
     lines.append(_verdict(changes))
     return "\n".join(lines) + "\n"
 
 
 def render_json(old_label: str, new_label: str, changes: list) -> str:
     document = {"old": old_label, "new": new_label, "breaking": any(c.breaking for c in changes),
-                "changes": [asdict(c) for c in changes]}
+                "changes": [c.as_dict() for c in changes]}
     return json.dumps(document, indent=2) + "\n"
 
 
