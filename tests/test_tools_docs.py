@@ -171,3 +171,32 @@ def test_docs_render_for_specs_with_packing_variants_and_no_regions(tmp_path):
         assert len(markdown) == 1 and any(p.endswith(".svg") for p in docs)
     packed = open(tmp_path / "packed_aligned" / "docs" / "packal.md").read()
     assert "*(tail padding)*" in packed and "*(hole)*" in packed
+
+
+def test_a_spec_with_parameters_gets_a_table_of_what_they_change(tmp_path):
+    """pagex: a column per combination for every value that depends on page_size, and
+    nothing for what does not (MAX_THREADS, Msg.state, the alignment); a table and a
+    diagram per combination below it."""
+    spec_path = os.path.join(os.path.dirname(os.path.dirname(SPEC)), "tests", "cases", "page_size_axis", "spec.yaml")
+    result = run_cli("docs", "--spec", spec_path, "--out", str(tmp_path / "docs"))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "docs" / "pagex.md").read_text()
+    keys = [f"{arch}{key}" for arch in ARCHS for key in ("", "_16k", "_64k")]
+    assert "| `page_size` | 4096, 16384, 65536 | 4096 | `PAGEX_PAGE_SIZE` | The kernel's page size in bytes. |" in text
+    table = text[text.index("What the parameters change:"):text.index("## Structs")]
+    assert "| Value |" + "".join(f" {key} |" for key in keys) in table
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[4:] if line]
+    rows = {row[0]: row[1:] for row in cells}
+    assert rows["`PER_THREAD_PAGES`"] == ["8", "8", "5", "8", "8", "5"]
+    assert rows["`Msg` size"] == ["72", "72", "48", "72", "72", "48"]
+    assert rows["`Msg.stack_pages` size"] == ["64", "64", "40", "64", "64", "40"]
+    assert rows["`Stub.thread0.stack` offset"] == ["4096", "16384", "65536", "4096", "16384", "65536"]
+    assert rows["`Stub` size"][2] == "1310720"
+    assert not any(label.startswith(("`MAX_THREADS`", "`Msg.state`", "`Msg.stack_pages` offset", "`Msg` align"))
+                   for label in rows)
+    for key in keys:
+        assert f"](svg/{key}/struct_Msg.svg)" in text and (tmp_path / "docs" / "svg" / key / "region_Stub.svg").exists()
+
+
+def test_a_spec_without_parameters_has_no_parameter_section():
+    assert "## Parameters" not in open(os.path.join(DOCS, "sysmsg.md")).read()

@@ -1,5 +1,6 @@
 """The docs target: `docs/<name>.md` (a table per struct and arch, enums, constants and
-regions) and the SVG diagrams it shows, all computed from the layouts.
+regions; for a spec with parameters, one more table of every value that depends on them,
+a column per combination) and the SVG diagrams it shows, all computed from the layouts.
 
 It is registered in `pipeline.TARGETS` like a language target, so `layoutgen generate`
 writes it and `layoutgen check` catches docs that drifted from the spec.
@@ -30,7 +31,8 @@ def render(ctx: Context) -> dict:
         structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs],
         enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
         constant_archs=list(ctx.combinations), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
-        regions=[_region_model(ctx, top) for top in ctx.spec.regions])
+        regions=[_region_model(ctx, top) for top in ctx.spec.regions],
+        params=[_param_row(param) for param in ctx.spec.params], differences=_differences(ctx))
     return files
 
 
@@ -139,3 +141,42 @@ def _region_model(ctx: Context, top) -> dict:
                 for r in layout.regions if r.path[0] == name]
         per_arch.append({"arch": arch, "rows": rows, "svg": region_svg_path(arch, name)})
     return {"name": name, "doc": cell(top.doc), "per_arch": per_arch}
+
+
+# ---- parameters ------------------------------------------------------------
+
+
+def _param_row(param) -> dict:
+    return {"name": param.name, "choices": ", ".join(str(v) for v in param.values), "default": param.default,
+            "c": param.c_macro, "doc": cell(param.doc)}
+
+
+def _differences(ctx: Context) -> dict:
+    """Every value of `_facts` that differs between combinations of the same arch: a row with
+    one cell per combination ("—" where the thing does not exist)."""
+    if not ctx.spec.params:
+        return {}
+    facts = {key: _facts(layout) for key, layout in ctx.combinations.items()}
+    rows = []
+    for label in dict.fromkeys(label for found in facts.values() for label in found):
+        per_arch: dict = {}
+        for key, layout in ctx.combinations.items():
+            per_arch.setdefault(layout.variant.arch, set()).add(facts[key].get(label))
+        if any(len(values) > 1 for values in per_arch.values()):
+            rows.append({"label": label, "cells": [found.get(label, "—") for found in facts.values()]})
+    return {"combinations": list(facts), "rows": rows}
+
+
+def _facts(layout: lay.Layout) -> dict:
+    """Label -> value of what a layout fixes: constants, struct sizes and alignments, member
+    offsets and sizes, region offsets and sizes."""
+    facts = {f"`{name}`": value for name, value in layout.constants.items()}
+    for name, struct in layout.structs.items():
+        facts[f"`{name}` size"], facts[f"`{name}` alignment"] = struct.size, struct.align
+        for slot in struct.named:
+            member = f"`{name}.{slot.field.names.canonical}`"
+            facts[f"{member} offset"], facts[f"{member} size"] = slot.offset, slot.size
+    for region in layout.regions:
+        path = ".".join(region.path)
+        facts[f"`{path}` offset"], facts[f"`{path}` size"] = region.offset, region.size
+    return facts
