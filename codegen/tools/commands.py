@@ -152,8 +152,11 @@ def _schema(args) -> int:
 
 
 def _diff_parser(commands, default_spec):
-    parser = commands.add_parser("abi-diff", aliases=["diff"],
-                                 help="compare two spec versions per arch; exit 1 on a breaking change")
+    parser = commands.add_parser(
+        "abi-diff", aliases=["diff"], help="compare two spec versions per arch; exit 1 on a breaking change",
+        description="Compare two spec versions per arch and, for a spec with parameters, per parameter "
+                    "combination (changes are grouped under `arm64_64k (page_size = 65536)`). A combination "
+                    "only the old spec has is breaking, one only the new spec has compatible.")
     parser.add_argument("old", help="the old spec: a file or git:REV:PATH")
     parser.add_argument("new", help="the new spec: a file or git:REV:PATH")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
