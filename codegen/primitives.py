@@ -12,8 +12,13 @@ class PrimInfo:
     c: str
     go: str
     construct: str  # a construct class name, little-endian
-    struct_code: str  # a Python `struct` format letter
+    struct_code: str  # a Python `struct` format letter; "" for 128-bit, which `struct` lacks
     is_bool: bool = False
+
+    @property
+    def wide(self) -> bool:
+        """Wider than any `struct` code, Go integer or int64 expression: the 128-bit types."""
+        return self.size > 8
 
     @property
     def min(self) -> int:
@@ -36,6 +41,10 @@ PRIMITIVES = {
         PrimInfo("i16", 2, True, "int16_t", "int16", "Int16sl", "h"),
         PrimInfo("i32", 4, True, "int32_t", "int32", "Int32sl", "i"),
         PrimInfo("i64", 8, True, "int64_t", "int64", "Int64sl", "q"),
+        # gcc's builtin typedefs: no glibc needed, and unlike `__int128` no -pedantic warning.
+        # Go has no 128-bit integer (its target refuses them); construct reads them as BytesInteger.
+        PrimInfo("u128", 16, False, "__uint128_t", "", "BytesInteger", ""),
+        PrimInfo("i128", 16, True, "__int128_t", "", "BytesInteger", ""),
         PrimInfo("bool8", 1, False, "uint8_t", "uint8", "Int8ul", "B", is_bool=True),
         PrimInfo("bool32", 4, False, "uint32_t", "uint32", "Int32ul", "I", is_bool=True),
     )
@@ -61,7 +70,7 @@ class ArchInfo:
 ARCHS = {
     info.name: info
     for info in (
-        ArchInfo("amd64", "__x86_64__", "amd64", 8, True, 8),
-        ArchInfo("arm64", "__aarch64__", "arm64", 8, True, 8, unnamed_bitfields_align=True),
+        ArchInfo("amd64", "__x86_64__", "amd64", 8, True, 16),
+        ArchInfo("arm64", "__aarch64__", "arm64", 8, True, 16, unnamed_bitfields_align=True),
     )
 }

@@ -261,11 +261,22 @@ class _Resolver:
         if isinstance(value_node, Map):
             value = self.per_arch_value(name, value_node, self.archs_of(node.get("arch")))
         else:
-            value = _expr(value_node, f"value of {name}")
+            value = _expr(self.int64_literal(value_node, prim, name), f"value of {name}")
         return Constant(names=_names(node, name, naming.constant_names), value=value, type=prim,
                         go_type=go_type, doc=_string(node.get("doc"), "doc"), targets=targets,
                         c_ifndef=_bool(node.get("c_ifndef"), "c_ifndef"),
                         archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"))
+
+    @staticmethod
+    def int64_literal(node, prim: Optional[Prim], name: str):
+        """The value node, refused with the reason when a 128-bit constant's literal is past int64."""
+        if (prim is not None and PRIMITIVES[prim.name].wide and isinstance(node, Scalar)
+                and isinstance(node.value, int) and not isinstance(node.value, bool)
+                and not ex.INT64_MIN <= node.value <= ex.INT64_MAX):
+            raise fail(node.text_pos, f"constant {name} is {prim.name}, but {node.value} needs more than 64 bits: "
+                       "constant values are int64 expressions in every target",
+                       "keep 128-bit constants within int64, or split the value into two u64 constants")
+        return node
 
     def per_arch_value(self, name: str, node: Map, archs) -> tuple:
         """`value: {amd64: 8, "arm64": 16}`: every arch the constant exists on needs exactly one value."""
@@ -303,6 +314,9 @@ class _Resolver:
         base = self.prim(node.get("type"))
         if PRIMITIVES[base.name].is_bool:
             raise fail(node.get("type").pos, "an enum's type must be an integer type, not a flag")
+        if PRIMITIVES[base.name].wide:
+            raise fail(node.get("type").pos, f"an enum's type cannot be {base.name}: C has no 128-bit enum "
+                       "(before C23) and enum values are int64 expressions", "use u64 or i64")
         go_options = self.go_enum_options(node, name, base)
         names = _names(node, name, naming.type_names)
         values, seen, anchor, step = [], {}, None, 0
@@ -519,6 +533,11 @@ class _Resolver:
             _check_keys(item, keys.FIELD.allowed, keys.FIELD.required, f"a field of struct {struct}")
             name = _ident(item.get("name"), "field name")
             ref = self.type_ref(item.get("type"), flexible=True)
+            element = _element_type(ref)
+            if isinstance(ref, FlexArray) and isinstance(element, Prim) and PRIMITIVES[element.name].wide:
+                raise fail(item.get("type").text_pos, f"a flexible array cannot hold {element.name}: the Python "
+                           "parsers read 128-bit integers only in arrays of a fixed length",
+                           f"give it a length, e.g. {element.name}[4]")
             members.append(Field(names=_names(item, name, naming.field_names),
                                  type=ref, doc=_string(item.get("doc"), "doc"),
                                  align=self.alignment(item.get("align")),
@@ -544,6 +563,10 @@ class _Resolver:
             kind = {Pointer: "a pointer", Array: "an array", StructRef: "a struct"}[type(ref)]
             raise fail(type_node.pos, f"a bitfield's type must be an integer or an enum, not {kind}",
                        "use u8, u16, u32, u64, i8..i64, bool8, bool32 or an enum")
+        if isinstance(ref, Prim) and PRIMITIVES[ref.name].wide:
+            raise fail(type_node.pos, f"a bitfield cannot be {ref.name}: layoutgen reads bitfields in units of at "
+                       "most 64 bits (gcc does accept 128-bit bitfields, alike on x86_64 and aarch64)",
+                       "split it into u64 bitfields")
         return BitField(names=names, type=ref, bits=_expr(item.get("bits"), "bits"),
                         doc=_string(item.get("doc"), "doc"), archs=archs, pos=where)
 

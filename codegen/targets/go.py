@@ -431,7 +431,7 @@ def check_expressible(spec: Spec, layouts) -> None:
         for name, real in layout.structs.items():
             if name in refused:
                 continue
-            found = (_difference(spec, layout.variant, real, natural[name])
+            found = (_wide_field(layout, real) or _difference(spec, layout.variant, real, natural[name])
                      or _flex_difference(spec, layout.variant.key, real))
             if found:
                 refused.add(name)
@@ -443,6 +443,31 @@ def check_expressible(spec: Spec, layouts) -> None:
                 go_members.check_names(real, rows, go_members.struct_accessors(spec, real), problems)
     problems.items = list(dict.fromkeys(problems.items))  # a name clash shows on every arch; report it once
     problems.raise_if_any()
+
+
+def _wide_field(layout: lay.Layout, real: lay.StructLayout):
+    """Go has no 128-bit integer, and no way to give a field (or a struct) 16-byte alignment;
+    a `[16]byte` stand-in would move every later field whenever C's alignment differs."""
+    for slot in real.named:
+        path, prim = _wide_path(layout, slot)
+        if path:
+            word = "union" if isinstance(real, lay.UnionLayout) else "struct"
+            return (slot.field.pos, f"the Go target cannot express {word} {real.name}: field {path} is {prim}, "
+                    "and Go has neither a 128-bit integer nor 16-byte alignment",
+                    "leave Go out with a top-level `targets: [c, python]`")
+    return None
+
+
+def _wide_path(layout: lay.Layout, slot) -> tuple:
+    """(dotted path, type) of the first 128-bit integer in a field, nested structs included; ("", "") if none."""
+    if slot.scalar is not None:
+        prim = slot.scalar.prim
+        return (slot.field.names.canonical, prim) if PRIMITIVES[prim].wide else ("", "")
+    for inner in layout.structs[slot.struct].named if slot.struct is not None else ():
+        path, prim = _wide_path(layout, inner)
+        if path:
+            return f"{slot.field.names.canonical}.{path}", prim
+    return "", ""
 
 
 def _flex_difference(spec: Spec, arch: str, real: lay.StructLayout):

@@ -113,14 +113,14 @@ _RUNTIME_HELPERS = {
     "_pack_swapped_items": "pack_swapped_items", "_flex_bytes": "flex_bytes", "_flex_items": "flex_items",
     "_flex_structs": "flex_structs", "_flex_pack_bytes": "flex_pack_bytes", "_flex_pack_items": "flex_pack_items",
     "_flex_pack_structs": "flex_pack_structs", "_flex_view": "flex_property",
-    "_flex_structs_view": "flex_structs_property",
+    "_flex_structs_view": "flex_structs_property", "_WideInts": "WideInts", "_WideScalar": "WideScalar",
 }
-_CONSTRUCT_EXTRA = ("GreedyBytes", "GreedyRange", "Int16sb", "Int16ub", "Int32sb", "Int32ub", "Int64sb", "Int64ub")
+_CONSTRUCT_EXTRA = ("BytesInteger", "GreedyBytes", "GreedyRange", "Int16sb", "Int16ub", "Int32sb", "Int32ub", "Int64sb", "Int64ub")
 
 
 def _extra_imports(structs: list, fast: dict) -> list:
     """Import lines for the optional runtime pieces the generated text uses."""
-    text = json.dumps([structs, fast["fast"]])
+    text = json.dumps([structs, fast["fast"], fast["swaps"], fast["codecs"]])
 
     def used(name: str) -> bool:
         return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
@@ -217,9 +217,13 @@ def _element(spec, layout, slot) -> str:
 
 def _construct_integer(layout: lay.Layout, scalar: lay.Scalar) -> str:
     """construct's integer class for a scalar: the table's little-endian name (`Int16ul`),
-    its big-endian twin (`Int16ub`) when the spec or the arch stores it that way."""
-    name = PRIMITIVES[scalar.prim].construct
+    its big-endian twin (`Int16ub`) when the spec or the arch stores it that way; a 128-bit
+    one is a BytesInteger, which construct stores big-endian unless `swapped`."""
+    prim = PRIMITIVES[scalar.prim]
+    name = prim.construct
     little = ARCHS[layout.variant.arch].little_endian != scalar.swapped(layout.variant.arch)
+    if prim.wide:
+        return f"{name}({prim.size}, signed={prim.signed}, swapped={little})"
     return name if little or name.startswith("Int8") else name[:-1] + "b"
 
 
@@ -278,20 +282,37 @@ def _fast_model(spec, layout: lay.Layout) -> dict:
     """Everything the arch module needs beyond the field-by-field structs."""
     order = "<" if ARCHS[layout.variant.arch].little_endian else ">"
     enums = [spec.enum(name).names.python for name in layout.enums]
-    swaps: dict = {}  # name -> struct format of scalars stored in the other byte order
+    swaps: dict = {}  # name -> packer of scalars read as bytes (other byte order, or 128-bit)
     structs = [_fast_entry(spec, layout, s, order, swaps) for s in struct_order(layout)]
     scalars = {slot.scalar for s in layout.structs.values() for slot in s.named if slot.scalar is not None}
     codecs = {_codec_name(scalar, layout): (scalar.prim, _scalar_order(scalar, layout)) for scalar in scalars}
     return {
         "enum_names": enums,
         "fast": structs,
-        "codecs": [{"name": name, "prim": prim, "order": byte_order, "code": PRIMITIVES[prim].struct_code,
-                    "min": PRIMITIVES[prim].min, "max": PRIMITIVES[prim].max}
+        "codecs": [{"name": name, "make": _codec_maker(PRIMITIVES[prim], byte_order)}
                    for name, (prim, byte_order) in sorted(codecs.items(),
                                                           key=lambda item: (PRIMITIVES[item[1][0]].size, item[0]))],
         "swaps": sorted(swaps.items()),
         "dtypes": [_dtype_entry(spec, layout, s, order) for s in struct_order(layout)],
     }
+
+
+def _codec_maker(prim, order: str) -> str:
+    """How the views read and write one primitive type in one byte order."""
+    if prim.wide:
+        return f'_WideScalar("{prim.name}", "{order}", {prim.signed}, {prim.min}, {prim.max})'
+    return f'_Scalar("{prim.name}", "{order}", "{prim.struct_code}", {prim.min}, {prim.max})'
+
+
+def _ints_maker(prim, order: str, count: str) -> tuple:
+    """(module-level name, constructor) of the packer for `count` scalars ("" for a lone one)
+    read as bytes: a `struct.Struct`, or for 128-bit integers (no `struct` code) a `WideInts`,
+    which has the same interface."""
+    if prim.wide:
+        name = f"_WIDE_{'BE' if order == '>' else 'LE'}_{count}{prim.name.upper()}"
+        return name, f'_WideInts("{order}", {prim.signed}, {count or 1})'
+    name = f"_SWAP_{'BE' if order == '>' else 'LE'}_{count}{prim.struct_code}"
+    return name, f'_Struct("{order}{count}{prim.struct_code}")'
 
 
 def _scalar_order(scalar: lay.Scalar, layout: lay.Layout) -> str:
@@ -319,7 +340,7 @@ class _Flattener:
 
     def __init__(self, spec, layout: lay.Layout, swaps: dict):
         self.spec, self.layout = spec, layout
-        self.swaps = swaps  # shared by the module: name -> format of byte-swapped scalars
+        self.swaps = swaps  # shared by the module: name -> packer of scalars read as bytes
         self.pieces: list = []  # struct format items, in offset order
         self.index = 0  # position in the unpacked tuple
         self.binds: list = []  # local assignments of the `values` function
@@ -378,7 +399,7 @@ class _Flattener:
                     f"_pack_structs({inner}, {get}, {shape}, path, {where!r})")
         prim = PRIMITIVES[slot.scalar.prim]
         decode, encode = python_bits.scalar_converters(self.spec, slot.scalar)
-        if slot.scalar.swapped(self.layout.variant.arch):
+        if slot.scalar.swapped(self.layout.variant.arch) or prim.wide:
             return self.swapped(slot, where, get, decode, encode)
         if not shape:
             at = self.take(prim.struct_code, 1)
@@ -395,12 +416,12 @@ class _Flattener:
                 f"*_flat_items({get}, {shape}, path, {where!r}, {encode})")
 
     def swapped(self, slot: lay.FieldSlot, where: str, get: str, decode, encode) -> tuple:
-        """A scalar (array) in the other byte order: read as bytes, converted by a format of its own."""
+        """A scalar (array) in the other byte order, or 128 bits wide: read as bytes, converted
+        by a packer of its own."""
         shape = tuple(slot.shape)
-        code = PRIMITIVES[slot.scalar.prim].struct_code
         order = _scalar_order(slot.scalar, self.layout)
-        layout = f"_SWAP_{'BE' if order == '>' else 'LE'}_{slot.count if shape else ''}{code}"
-        self.swaps[layout] = f"{order}{slot.count if shape else ''}{code}"
+        layout, maker = _ints_maker(PRIMITIVES[slot.scalar.prim], order, str(slot.count) if shape else "")
+        self.swaps[layout] = maker
         at = self.take(f"{slot.size}s", 1)
         if not shape:
             return (f"_swapped({layout}, v[{at}], {decode})",
@@ -589,6 +610,13 @@ def _view_hints(spec, slot) -> tuple:
     return "int", "int"
 
 
+def _numpy_halves(prim, order: str) -> list:
+    """numpy has no 128-bit integer: such a field is a record of its two 64-bit halves, `lo`
+    (unsigned) and `hi` (signed for i128), in memory order; the value is lo + (hi << 64)."""
+    halves = [("lo", order + "u8"), ("hi", order + ("i8" if prim.signed else "u8"))]
+    return halves if order == "<" else halves[::-1]
+
+
 def _dtype_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str) -> dict:
     """A struct's row of the numpy table: (size, fields), each field (name, offset, numpy
     type or None, nested struct or None, shape). A union's fields all sit at offset 0 (numpy
@@ -603,5 +631,7 @@ def _dtype_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str)
             prim = PRIMITIVES[slot.scalar.prim]
             kind = ("i" if prim.signed else "u") + str(prim.size)
             numpy_type = kind if prim.size == 1 else _scalar_order(slot.scalar, layout) + kind
+            if prim.wide:
+                numpy_type = _numpy_halves(prim, _scalar_order(slot.scalar, layout))
             fields.append(f"({name!r}, {slot.offset}, {numpy_type!r}, None, {shape}),")
     return {"name": spec.struct(struct.name).names.python, "size": struct.size, "fields": fields}

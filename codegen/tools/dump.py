@@ -158,7 +158,11 @@ def _scalars(layout: lay.Layout, slot: lay.FieldSlot, raw: bytes) -> list:
     info = PRIMITIVES[slot.scalar.prim]
     little = ARCHS[layout.variant.arch].little_endian != slot.scalar.swapped(layout.variant.arch)
     order = "<" if little else ">"
-    values = list(pystruct.unpack(f"{order}{slot.count}{info.struct_code}", raw))
+    if info.wide:  # `struct` has no 16-byte code
+        values = [int.from_bytes(raw[at:at + info.size], "little" if little else "big", signed=info.signed)
+                  for at in range(0, len(raw), info.size)]
+    else:
+        values = list(pystruct.unpack(f"{order}{slot.count}{info.struct_code}", raw))
     return [bool(v) if info.is_bool and v in (0, 1) else v for v in values]
 
 

@@ -54,7 +54,7 @@ def _kinds() -> dict:
         "expr": {"type": ["integer", "string"],
                  "description": "An integer, or an expression over constants, sizeof(S), alignof(S), offsetof(S, f)."},
         "prim": {"enum": list(PRIMITIVES)},
-        "enum_base": {"enum": [name for name, info in PRIMITIVES.items() if not info.is_bool]},
+        "enum_base": {"enum": [name for name, info in PRIMITIVES.items() if not (info.is_bool or info.wide)]},
         "type": {"type": "string", "pattern": _type_pattern(),
                  "description": "A primitive, enum or struct name, ptr(Struct), with optional [length] suffixes."},
         "align": {"enum": aligns},

@@ -370,6 +370,40 @@ def struct_array(inner: FastStruct, data: bytes, shape):
     return ListContainer(flat) if len(shape) == 1 else shaped(flat, shape)
 
 
+class WideInts:
+    """`count` 128-bit integers in one byte order, with the part of `struct.Struct`'s
+    interface the generated code uses (`format`, `size`, `unpack`, `unpack_from`, `pack`,
+    `pack_into`, raising `struct.error`): `struct` has no 16-byte code, so such fields are
+    read as bytes and converted here, as fields in the other byte order are."""
+
+    def __init__(self, order: str, signed: bool, count: int = 1):
+        self.byteorder, self.signed, self.count = "little" if order == "<" else "big", signed, count
+        self.size = 16 * count
+        self.format = f"{order}{count if count > 1 else ''}{'i' if signed else 'u'}128"  # for error messages
+        self._raw = struct.Struct(f"{self.size}s")
+
+    def unpack(self, raw) -> tuple:
+        if len(raw) != self.size:
+            raise struct.error(f"unpack requires a buffer of {self.size} bytes")
+        order, signed = self.byteorder, self.signed
+        return tuple(int.from_bytes(raw[at:at + 16], order, signed=signed) for at in range(0, self.size, 16))
+
+    def unpack_from(self, buffer, offset: int = 0) -> tuple:
+        return self.unpack(self._raw.unpack_from(buffer, offset)[0])
+
+    def pack(self, *values) -> bytes:
+        if len(values) != self.count:
+            raise struct.error(f"pack expected {self.count} items for packing (got {len(values)})")
+        try:
+            return b"".join(int.to_bytes(value, 16, self.byteorder, signed=self.signed) for value in values)
+        except (OverflowError, TypeError):
+            raise struct.error("argument out of range" if all(isinstance(value, int) for value in values)
+                               else "required argument is not an integer") from None
+
+    def pack_into(self, buffer, offset: int, *values) -> None:
+        self._raw.pack_into(buffer, offset, self.pack(*values))
+
+
 def swapped(layout: struct.Struct, raw: bytes, convert=None):
     """A scalar stored in the other byte order than the struct around it (`endian:`)."""
     value = layout.unpack(raw)[0]
@@ -577,6 +611,10 @@ class Scalar:
         folded into the format as pad bytes, so a read costs no addition."""
         return struct.Struct(f"{self.order}{at or ''}{'x' if at else ''}{self.code}").unpack_from
 
+    def items(self, count: int):
+        """A packer (`pack`, `pack_into`) of `count` values of this type."""
+        return struct.Struct(f"{self.order}{count}{self.code}")
+
     def put(self, view: View, at: int, value, label: str) -> None:
         try:
             self._pack_into(view._buf, view._off + at, value)
@@ -587,6 +625,26 @@ class Scalar:
                              f"({self.low}..{self.high})") from None
         except TypeError as error:
             raise _write_error(view, label, error) from None
+
+
+class WideScalar(Scalar):
+    """A 128-bit integer type as the views read and write it: through `WideInts`."""
+
+    def __init__(self, prim: str, order: str, signed: bool, low: int, high: int):
+        self.prim, self.order, self.code, self.low, self.high = prim, order, "", low, high
+        self.signed, self.size = signed, 16
+        self._pack_into = WideInts(order, signed).pack_into
+
+    def reader(self, at: int):
+        raw = struct.Struct(f"{at or ''}{'x' if at else ''}16s").unpack_from
+        byteorder, signed = "little" if self.order == "<" else "big", self.signed
+
+        def unpack_from(buffer, offset=0):
+            return (int.from_bytes(raw(buffer, offset)[0], byteorder, signed=signed),)
+        return unpack_from
+
+    def items(self, count: int):
+        return WideInts(self.order, self.signed, count)
 
 
 def _write_error(view: View, label: str, error: Exception) -> Exception:
@@ -652,7 +710,7 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
     """An array of integers: read as a memoryview on the buffer; assigned from a (nested)
     sequence, or from bytes for a u8 array."""
     count = _count(shape)
-    nbytes = count * codec.size
+    nbytes, packer = count * codec.size, codec.items(count)
     cast = codec.code if codec.order == "<" and codec.code in _CASTABLE else None
     if cast == "B" and len(shape) == 1:
         cast = None  # the raw byte view already is that
@@ -671,7 +729,7 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
         except RangeError:
             raise ValueError(f"{label}: expected {'x'.join(map(str, shape))} elements") from None
         try:
-            struct.pack_into(f"{codec.order}{count}{codec.code}", view._buf, view._off + at, *flat)
+            packer.pack_into(view._buf, view._off + at, *flat)
         except struct.error:
             bad = next((v for v in flat if not _fits(codec, v)), None)
             raise ValueError(f"{label}: element {bad!r} is out of range for {codec.prim}") from None
@@ -757,7 +815,7 @@ def _count(shape: tuple) -> int:
 
 def _fits(codec: Scalar, value) -> bool:
     try:
-        struct.pack(codec.order + codec.code, value)
+        codec.items(1).pack(value)
         return True
     except struct.error:
         return False
