@@ -317,9 +317,15 @@ def flex_values(value, slot, layout):
 
 
 def swapped_values(value: memoryview, scalar, shape):
-    """Decode the raw bytes a view gives for an array stored in the other byte order."""
-    code = (">" if scalar.order == "big" else "<") + PRIMITIVES[scalar.prim].struct_code
-    flat = [item[0] for item in struct.iter_unpack(code, bytes(value))]
+    """Decode the raw bytes a view gives for an array stored in the other byte order, or of
+    128-bit integers (which have no memoryview format)."""
+    info, raw = PRIMITIVES[scalar.prim], bytes(value)
+    if info.wide:
+        flat = [int.from_bytes(raw[at:at + 16], scalar.order or "little", signed=info.signed)
+                for at in range(0, len(raw), 16)]
+    else:
+        code = (">" if scalar.order == "big" else "<") + info.struct_code
+        flat = [item[0] for item in struct.iter_unpack(code, raw)]
     return nest(flat, shape) if shape else flat
 
 
@@ -488,6 +494,10 @@ def numpy_values(record, layout, name):
             value = nest(flat, slot.shape)
         elif len(slot.shape) == 1 and slot.scalar.prim == "u8" and slot.scalar.enum is None:
             value = value.tobytes()
+        elif PRIMITIVES[slot.scalar.prim].wide:  # a record of two 64-bit halves
+            flat = [low + (high << 64) for low, high in zip(numpy.ravel(value["lo"]).tolist(),
+                                                            numpy.ravel(value["hi"]).tolist())]
+            value = nest(flat, slot.shape) if slot.shape else flat[0]
         elif slot.shape:
             value = value.tolist()
         out[field] = plain(value)
@@ -505,7 +515,7 @@ def dtype_offsets(dtype, base=0, prefix=""):
     found = {}
     for field, (sub, offset) in dtype.fields.items():
         found[prefix + field] = base + offset
-        if sub.names:
+        if sub.names and set(sub.names) != {"lo", "hi"}:  # not into the halves of a 128-bit integer
             found.update(dtype_offsets(sub, base + offset, f"{prefix}{field}."))
     return found
 
@@ -526,7 +536,8 @@ def test_numpy_dtypes_match_the_layout(packages, spec_name, arch):
             assert sub.itemsize == slot.size
             if slot.scalar is not None:
                 info = PRIMITIVES[slot.scalar.prim]
-                assert sub.base.itemsize == info.size and (sub.base.kind == "i") == info.signed
+                kind = sub.base.fields["hi"][0].kind if info.wide else sub.base.kind
+                assert sub.base.itemsize == info.size and (kind == "i") == info.signed
         assert mod.dtype(py) is dtype
 
 
