@@ -114,6 +114,7 @@ _RUNTIME_HELPERS = {
     "_flex_structs": "flex_structs", "_flex_pack_bytes": "flex_pack_bytes", "_flex_pack_items": "flex_pack_items",
     "_flex_pack_structs": "flex_pack_structs", "_flex_view": "flex_property",
     "_flex_structs_view": "flex_structs_property", "_WideInts": "WideInts", "_WideScalar": "WideScalar",
+    "_int_from": "int_from_bytes",
 }
 _CONSTRUCT_EXTRA = ("BytesInteger", "GreedyBytes", "GreedyRange", "Int16sb", "Int16ub", "Int32sb", "Int32ub", "Int64sb", "Int64ub")
 
@@ -423,6 +424,11 @@ class _Flattener:
         layout, maker = _ints_maker(PRIMITIVES[slot.scalar.prim], order, str(slot.count) if shape else "")
         self.swaps[layout] = maker
         at = self.take(f"{slot.size}s", 1)
+        prim = PRIMITIVES[slot.scalar.prim]
+        if prim.wide and not shape:  # inline: a call through WideInts would cost 3x more
+            byteorder = "little" if order == "<" else "big"
+            return (f"_int_from(v[{at}], {byteorder!r}, signed={prim.signed})",
+                    f"_pack_swapped({layout}, {get}, path, {where!r}, {encode})")
         if not shape:
             return (f"_swapped({layout}, v[{at}], {decode})",
                     f"_pack_swapped({layout}, {get}, path, {where!r}, {encode})")

@@ -404,6 +404,9 @@ class WideInts:
         self._raw.pack_into(buffer, offset, self.pack(*values))
 
 
+int_from_bytes = int.from_bytes  # a lone 128-bit field's decoder, called inline by the unpack functions
+
+
 def swapped(layout: struct.Struct, raw: bytes, convert=None):
     """A scalar stored in the other byte order than the struct around it (`endian:`)."""
     value = layout.unpack(raw)[0]
