@@ -319,8 +319,10 @@ def test_siginfo_from_waitid_reads_through_the_union(generated, libc):
     _check(libc.waitid(1, child, info, os.WEXITED))  # P_PID; reaps the child
     parsed = signals.SigInfo.parse(info.raw)
     assert (parsed.si_signo, parsed.si_code) == (signal.SIGCHLD, os.CLD_EXITED)
-    # _sigchld begins si_pid, si_uid, si_status: the union's int view reads them at 16, 20, 24.
+    # The union read through its _sigchld alternative, and through its int view at 16, 20, 24.
     assert tuple(parsed.sifields.pad[:3]) == (child, os.getuid(), 7)
+    chld = parsed.sifields.sigchld
+    assert (chld.si_pid, chld.si_uid, chld.si_status) == (child, os.getuid(), 7)
 
 
 def test_stat_and_uname_records(generated, libc):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
-from ..ir import Padding, Spec, UnionDecl
+from ..ir import Padding, Reserved, Spec, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
 from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
 
@@ -39,7 +39,8 @@ def render(ctx: Context) -> dict:
         f"c/{name}_layout_test.c": render_template(
             "c/layout_test.c.j2", **common, header=f"{name}.h", offsets=f"{name}_offsets.h",
             blocks=[(combo_condition(ctx.spec, layout.variant), _facts(ctx, layout))
-                    for layout in ctx.combinations.values()]),
+                    for layout in ctx.combinations.values()],
+            shadowed=_system_member_names(ctx.spec)),
     }
 
 
@@ -453,6 +454,26 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         facts.append((c_expr(ctx, layout, assertion.expr), f"assert: {assertion.source}"))
     facts.extend(_region_facts(ctx, layout))
     return [(condition, message.replace('"', "'")) for condition, message in facts]
+
+
+def _system_member_names(spec: Spec) -> list:
+    """The C member names of system types, which the asserts spell but a system header may
+    also define as macros (glibc: `#define si_pid _sifields._kill.si_pid`). The layout test
+    saves, undefines and restores each around its asserts, so `offsetof(T, _sifields._kill.si_pid)`
+    names the member. Names the generated headers define themselves are left alone."""
+    own = {c.names.c for c in spec.constants} | {p.c_macro for p in spec.params}
+    own |= {v.names.c for e in spec.enums for v in e.values}
+    own |= {naming.asm_enum_name(v.names.c) for e in spec.enums for v in e.values}
+    names = set()
+    for decl in spec.structs:
+        if decl.external is None:
+            continue
+        for member in decl.members:
+            if isinstance(member, (Padding, Reserved)):
+                names.add(member.c_name)
+            elif member.names is not None:  # a field, or a named bitfield
+                names.add(member.names.c)
+    return sorted(name for name in names if name and name not in own)
 
 
 def _region_facts(ctx: Context, layout: lay.Layout) -> list:

@@ -13,6 +13,82 @@
 #include "sysmsg.h"
 #include "sysmsg_offsets.h"
 
+/* System headers may define a member name as a macro too (glibc: si_pid expands to
+ * _sifields._kill.si_pid); the asserts name the members themselves, so each member name
+ * of a system type is saved and undefined here and restored at the end. */
+#pragma push_macro("__pad0")
+#undef __pad0
+#pragma push_macro("_sifields")
+#undef _sifields
+#pragma push_macro("cs")
+#undef cs
+#pragma push_macro("ds")
+#undef ds
+#pragma push_macro("eflags")
+#undef eflags
+#pragma push_macro("es")
+#undef es
+#pragma push_macro("fs")
+#undef fs
+#pragma push_macro("fs_base")
+#undef fs_base
+#pragma push_macro("gs")
+#undef gs
+#pragma push_macro("gs_base")
+#undef gs_base
+#pragma push_macro("orig_rax")
+#undef orig_rax
+#pragma push_macro("pc")
+#undef pc
+#pragma push_macro("pstate")
+#undef pstate
+#pragma push_macro("r10")
+#undef r10
+#pragma push_macro("r11")
+#undef r11
+#pragma push_macro("r12")
+#undef r12
+#pragma push_macro("r13")
+#undef r13
+#pragma push_macro("r14")
+#undef r14
+#pragma push_macro("r15")
+#undef r15
+#pragma push_macro("r8")
+#undef r8
+#pragma push_macro("r9")
+#undef r9
+#pragma push_macro("rax")
+#undef rax
+#pragma push_macro("rbp")
+#undef rbp
+#pragma push_macro("rbx")
+#undef rbx
+#pragma push_macro("rcx")
+#undef rcx
+#pragma push_macro("rdi")
+#undef rdi
+#pragma push_macro("rdx")
+#undef rdx
+#pragma push_macro("regs")
+#undef regs
+#pragma push_macro("rip")
+#undef rip
+#pragma push_macro("rsi")
+#undef rsi
+#pragma push_macro("rsp")
+#undef rsp
+#pragma push_macro("si_code")
+#undef si_code
+#pragma push_macro("si_errno")
+#undef si_errno
+#pragma push_macro("si_signo")
+#undef si_signo
+#pragma push_macro("sp")
+#undef sp
+#pragma push_macro("ss")
+#undef ss
+
 #if defined(__x86_64__)
 _Static_assert(sizeof(struct sysmsg) == 88, "Msg: size: spec says 88");
 _Static_assert(_Alignof(struct sysmsg) == 8, "Msg: alignment: spec says 8");
@@ -523,3 +599,40 @@ _Static_assert(sizeof(struct sysmsg) <= (PAGE_SIZE), "region PerThreadMem.shared
 /* How many facts this arch checks, for reports. */
 int sysmsg_layout_fact_count(void) { return 195; }
 #endif
+
+#pragma pop_macro("__pad0")
+#pragma pop_macro("_sifields")
+#pragma pop_macro("cs")
+#pragma pop_macro("ds")
+#pragma pop_macro("eflags")
+#pragma pop_macro("es")
+#pragma pop_macro("fs")
+#pragma pop_macro("fs_base")
+#pragma pop_macro("gs")
+#pragma pop_macro("gs_base")
+#pragma pop_macro("orig_rax")
+#pragma pop_macro("pc")
+#pragma pop_macro("pstate")
+#pragma pop_macro("r10")
+#pragma pop_macro("r11")
+#pragma pop_macro("r12")
+#pragma pop_macro("r13")
+#pragma pop_macro("r14")
+#pragma pop_macro("r15")
+#pragma pop_macro("r8")
+#pragma pop_macro("r9")
+#pragma pop_macro("rax")
+#pragma pop_macro("rbp")
+#pragma pop_macro("rbx")
+#pragma pop_macro("rcx")
+#pragma pop_macro("rdi")
+#pragma pop_macro("rdx")
+#pragma pop_macro("regs")
+#pragma pop_macro("rip")
+#pragma pop_macro("rsi")
+#pragma pop_macro("rsp")
+#pragma pop_macro("si_code")
+#pragma pop_macro("si_errno")
+#pragma pop_macro("si_signo")
+#pragma pop_macro("sp")
+#pragma pop_macro("ss")
