@@ -150,6 +150,10 @@ class Field:
     # "big" or "little" when the integers of this field are stored in that order whatever
     # the arch (the field's own `endian:`, else its struct's); None: the arch's order.
     endian: Optional[str] = None
+    # An unnamed struct or union member (C11): `type` names its hidden declaration (a
+    # `Struct` with `anonymous` set) and its members are reached as the parent's own.
+    # `names` are the hidden declaration's, for the few places that need a label.
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,10 @@ class Struct:
     archs: Archs
     pos: Pos
     endian: Optional[str] = None  # the default byte order of its integer fields, as written
+    # The declaration of an anonymous member: it has no name in C (the C header writes it
+    # inline, the asserts reach its members through the parent) but is an ordinary type
+    # elsewhere (a Python struct, an embedded Go type), named `<Parent>Anon<n>`.
+    anonymous: bool = False
 
     def members_for(self, variant: Variant) -> tuple:
         return tuple(m for m in self.members if applies(m.archs, variant))
@@ -374,6 +382,17 @@ class Spec:
 
     def struct(self, name: str) -> Struct:
         return next(s for s in self.structs if s.names.canonical == name)
+
+    def visible_members(self, struct: Struct) -> tuple:
+        """The members a name reaches in `struct`, as in C11: its own, with each anonymous
+        member replaced by the members of its declaration (recursively)."""
+        found = []
+        for member in struct.members:
+            if isinstance(member, Field) and member.anonymous:
+                found.extend(self.visible_members(self.struct(member.type.name)))
+            else:
+                found.append(member)
+        return tuple(found)
 
     def enum(self, name: str) -> Enum:
         return next(e for e in self.enums if e.names.canonical == name)

@@ -277,15 +277,28 @@ class Layout:
         return self.structs[name]
 
 
+def visible_slots(structs: dict, struct_name: str, base: int = 0):
+    """Yield (slot, offset from `base`) for every slot with a field name that a name reaches
+    in the struct, as in C11: its own, and through each anonymous member (which is not
+    listed itself) the members of its declaration, at the member's offset plus their own.
+    `structs` maps names to StructLayouts (a Layout's, or the engine's cache)."""
+    for slot in structs[struct_name].named:
+        if isinstance(slot, FieldSlot) and slot.field.anonymous:
+            yield from visible_slots(structs, slot.struct, base + slot.offset)
+        else:
+            yield slot, base + slot.offset
+
+
 def nested_fields(layout: "Layout", struct_name: str, base: int = 0, outer: tuple = ()):
     """Yield (FieldSlot chain from the outer struct down, absolute offset) for every field,
     descending into nested structs (not into arrays of structs: those are reached by index).
-    A flexible array member (a FlexSlot) ends its chain: its offset is known, its length not."""
-    for slot in layout.structs[struct_name].named:
+    A flexible array member (a FlexSlot) ends its chain: its offset is known, its length not.
+    Anonymous members are not links of a chain: their members are the parent's own."""
+    for slot, offset in visible_slots(layout.structs, struct_name, base):
         chain = outer + (slot,)
-        yield chain, base + slot.offset
+        yield chain, offset
         if isinstance(slot, FieldSlot) and slot.struct is not None and not slot.shape:
-            yield from nested_fields(layout, slot.struct, base + slot.offset, chain)
+            yield from nested_fields(layout, slot.struct, offset, chain)
 
 
 def nested_bitfields(layout: "Layout", struct_name: str):
@@ -391,10 +404,11 @@ class _Engine:
             return struct.align if node.align else struct.size
         offset = 0
         for depth, name in enumerate(node.field):
-            slot = next((s for s in struct.fields if s.field.names.canonical == name), None)
+            slot, at = next(((s, at) for s, at in visible_slots(self.struct_cache, struct.name)
+                             if isinstance(s, FieldSlot) and s.field.names.canonical == name), (None, 0))
             if slot is None:
                 raise fail(node.pos, f"struct {struct.name} has no field '{name}' on {self.variant.key}")
-            offset += slot.offset
+            offset += at
             if depth + 1 < len(node.field):
                 struct = self.struct_for(slot.struct, node.pos)
         return offset
@@ -714,6 +728,8 @@ class _Engine:
                 base = slot.offset + index * inner.size
                 prefix = (name,) if slot.count == 1 else (name, str(index))
                 c_prefix = (c_name,) if slot.count == 1 else (c_name, str(index))
+                if slot.field.anonymous:  # its members are the parent's own
+                    prefix = c_prefix = ()
                 for leaf in inner.leaves:
                     yield Leaf(prefix + leaf.path, c_prefix + leaf.c_path, base + leaf.offset,
                                leaf.size, leaf.count, leaf.scalar)

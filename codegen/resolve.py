@@ -136,6 +136,8 @@ class _Resolver:
         self.struct_names: set = set()  # structs and unions: the names a field type may use
         self.plain_struct_names: set = set()  # those of the `structs:` section alone
         self.enum_names: set = set()
+        self.anonymous: list = []  # the hidden declarations of anonymous members, as found
+        self.anonymous_count: dict = {}  # parent struct -> anonymous members numbered so far
 
     def guarded(self, step: Callable, *args):
         """Run one step, recording its error and carrying on so the user sees several at once."""
@@ -174,6 +176,7 @@ class _Resolver:
         constants = self.each(sections["constants"], self.constant)
         enums = self.each(sections["enums"], self.enum)
         structs = self.each(sections["structs"], self.struct) + self.each(sections["unions"], self.union)
+        structs += tuple(self.anonymous)
         regions = self.each(sections["regions"], lambda n, p, v: self.region(n, p, v, top=True))
         asserts = ()
         if root.get("asserts") is not None:
@@ -530,6 +533,9 @@ class _Resolver:
             if item.get("reserved") is not None:
                 members.append(self.reserved(item, struct, self.narrow(archs, item.get("arch")), where))
                 continue
+            if item.get("union") is not None or item.get("struct") is not None:
+                members.append(self.anonymous_member(item, struct, self.narrow(archs, item.get("arch")), where))
+                continue
             _check_keys(item, keys.FIELD.allowed, keys.FIELD.required, f"a field of struct {struct}")
             name = _ident(item.get("name"), "field name")
             ref = self.type_ref(item.get("type"), flexible=True)
@@ -546,6 +552,34 @@ class _Resolver:
         if not members:
             raise fail(node.pos, f"struct {struct} has no fields")
         return tuple(members)
+
+    def anonymous_member(self, item: Map, struct: str, archs, where: Pos) -> Field:
+        """`{union: [fields]}` or `{struct: [fields]}`: a hidden declaration `<Parent>Anon<n>`
+        (its members keep the member's archs) and the unnamed field that holds it."""
+        _check_keys(item, keys.ANONYMOUS.allowed, (), f"an anonymous member of {struct}")
+        if (item.get("union") is None) == (item.get("struct") is None):
+            raise fail(item.pos, "an anonymous member is either `union:` or `struct:`, not both")
+        word = "union" if item.get("union") is not None else "struct"
+        fields = _expect_seq(item.get(word), f"fields of an anonymous {word}")
+        if not fields.items:
+            raise fail(fields.pos, f"an anonymous {word} in {struct} has no fields",
+                       "C needs at least one member; drop it or give it fields")
+        index = self.anonymous_count.get(struct, 0)
+        self.anonymous_count[struct] = index + 1
+        name = f"{struct}Anon{index}"
+        members = self.members(item.get(word), archs, f"{where.path}.{word}", name)
+        for member in members:
+            if not isinstance(member, Field) or isinstance(member.type, FlexArray):
+                kind = {BitField: "a bitfield", Padding: "padding", Reserved: "reserved space"}.get(
+                    type(member), "a flexible array")
+                raise fail(member.pos, f"an anonymous {word} cannot hold {kind} yet",
+                           "put it in a named struct or union member, or in the parent")
+        cls = UnionDecl if word == "union" else Struct
+        names = Names(canonical=name, **naming.type_names(name, {}))
+        self.anonymous.append(cls(names=names, doc=_string(item.get("doc"), "doc"), members=members, align=None,
+                                  packed=frozenset(), external=None, archs=None, pos=where, anonymous=True))
+        return Field(names=names, type=StructRef(name), doc=_string(item.get("doc"), "doc"), align=None,
+                     archs=archs, pos=where, anonymous=True)
 
     def bitfield(self, item: Map, struct: str, archs, where: Pos) -> BitField:
         """`{name: mode, type: u32, bits: 3}`; with no name, padding bits or (0 bits) a unit break."""
@@ -843,7 +877,7 @@ def _stop_early(problems: Problems) -> None:
 def _check_field_path(spec: Spec, ref: ex.OffsetOf, problems: Problems) -> None:
     struct = spec.struct(ref.struct)
     for depth, name in enumerate(ref.field):
-        fields = {m.names.canonical: m for m in struct.members if isinstance(m, Field)}
+        fields = {m.names.canonical: m for m in spec.visible_members(struct) if isinstance(m, Field)}
         if name not in fields and _is_bitfield(struct, name):
             problems.add(ref.pos, f"'{name}' is a bitfield of struct {struct.names.canonical}, and offsetof "
                          "cannot name a bitfield", "the offsets header gives its unit's offset and bit position")
@@ -941,13 +975,32 @@ def _check_names(spec: Spec, problems: Problems) -> None:
             top_level.append((value.names, value.pos, "enum value"))
     _unique(top_level, problems, skip_python={"enum value"})
     for struct in spec.structs:
+        if struct.anonymous:
+            continue  # its members are checked with its parent's, which C reaches them as
         for arch in spec.archs:
-            fields = [(m.names, m.pos, "field") for m in struct.members
+            fields = [(m.names, m.pos, "field") for m in spec.visible_members(struct)
                       if isinstance(m, (Field, BitField)) and m.names is not None
                       and (m.archs is None or arch in m.archs)]
-            _unique(fields, problems, external=struct.external is not None)
+            if not _anonymous_clash(struct, fields, problems):
+                _unique(fields, problems, external=struct.external is not None)
     for enum in spec.enums:
         _unique([(v.names, v.pos, "enum value") for v in enum.values], problems, only=("python",))
+
+
+def _anonymous_clash(struct: Struct, fields: list, problems: Problems) -> bool:
+    """A member of an anonymous struct or union named like another member of the parent:
+    C would reach both as `parent.name` and refuses the declaration."""
+    own = {id(m.names) for m in struct.members if isinstance(m, (Field, BitField)) and m.names is not None}
+    seen, clashed = {}, False
+    for names, pos, _ in fields:
+        other = seen.get(names.canonical)
+        if other is not None and other[0] != pos and not (id(names) in own and other[1]):
+            problems.add(pos, f"field '{names.canonical}' is also a member of an anonymous struct or union of "
+                         f"{struct.names.canonical}; C reaches both as {struct.names.canonical}.{names.canonical}",
+                         "rename one of them")
+            clashed = True
+        seen.setdefault(names.canonical, (pos, id(names) in own))
+    return clashed
 
 
 def _unique(entries: list, problems: Problems, skip_python=frozenset(), external=False, only=TARGETS) -> None:

@@ -69,6 +69,10 @@ BITFIELD = Node("bitfield", {
     "name": "ident", "type": "type", "bits": "expr", "doc": "text", "arch": "archs", **_NAMES,
 }, ("type", "bits"))
 
+# An anonymous (unnamed) struct or union member: `{union: [fields...]}` or `{struct: [...]}`;
+# its fields are reached as the parent's own, as in C11.
+ANONYMOUS = Node("anonymous", {"union": "fields", "struct": "fields", "doc": "text", "arch": "archs"})
+
 REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts", "holds": "struct_name"},
               ("size",))
 
@@ -81,5 +85,5 @@ PARAM = Node("param", {"values": "param_values", "default": "integer", "doc": "t
 
 ASSERT = Node("assert", {"expr": "expr", "doc": "text"}, ("expr",))
 
-NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, VARIANT, PADDING, RESERVED, FIELD, BITFIELD,
+NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, VARIANT, PADDING, RESERVED, FIELD, BITFIELD, ANONYMOUS,
          REGION, REGION_PART, ASSERT, PARAM)

@@ -6,10 +6,12 @@ emitted plain, and text that differs goes under `#if defined(<arch macro>)`.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
-from ..ir import Padding, Reserved, Spec, UnionDecl
+from ..ir import Field, Padding, Reserved, Spec, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
 from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
 
@@ -182,7 +184,7 @@ def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
 def _c_field_path(spec: Spec, node: ex.OffsetOf) -> list:
     struct, names = spec.struct(node.struct), []
     for name in node.field:
-        field = next(m for m in struct.members if not isinstance(m, Padding) and m.names.canonical == name)
+        field = next(m for m in spec.visible_members(struct) if isinstance(m, Field) and m.names.canonical == name)
         names.append(field.names.c)
         inner = field.type
         while hasattr(inner, "element"):
@@ -271,7 +273,7 @@ def _structs(ctx: Context, layout: lay.Layout):
                 f"<{struct.external.include}>; the spec only describes its layout. */"]
     for struct_layout in struct_order(layout):
         decl = spec.struct(struct_layout.name)
-        if decl.external:
+        if decl.external or decl.anonymous:
             continue
         yield decl.names.canonical, _struct_lines(ctx, layout, decl, struct_layout)
 
@@ -282,14 +284,40 @@ def _struct_lines(ctx, layout, decl, struct_layout) -> list:
         summary += " Every member starts at offset 0."
     lines = _doc_block(decl.doc + f"\n\n{summary}")
     lines.append(f"{struct_type(ctx.spec, decl.names.canonical)} {{")
-    pad_index = 0
+    lines += _member_lines(ctx, layout, struct_layout, 0)
+    attributes = []
+    if decl.packed_on(layout.variant):
+        attributes.append("packed")
+    if decl.align_on(layout.variant):
+        attributes.append(f"aligned({decl.align_on(layout.variant)})")
+    suffix = f" __attribute__(({', '.join(attributes)}))" if attributes else ""
+    lines.append(f"}}{suffix};")
+    return lines
+
+
+def _anonymous_lines(ctx, layout, slot, base: int) -> list:
+    """An anonymous member, declared inline as C11 does (offsets in comments are the parent's)."""
+    inner = layout.structs[slot.struct]
+    word = "union" if isinstance(inner, lay.UnionLayout) else "struct"
+    lines = [f"  /* {line} */" for line in comment_lines(doc_of(slot.field), 80) if doc_of(slot.field)]
+    lines.append(f"  {word} {{  /* anonymous: offset {base + slot.offset}, size {slot.size} */")
+    lines += ["  " + line for line in _member_lines(ctx, layout, inner, base + slot.offset)]
+    return lines + ["  };"]
+
+
+def _member_lines(ctx, layout, struct_layout, base: int) -> list:
+    """The member declarations of a struct or union body, indented one level; `base` is
+    where the body starts in the outermost struct, for the offsets the comments give."""
+    lines, pad_index = [], 0
     for slot in struct_layout.slots:
-        if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            lines += _anonymous_lines(ctx, layout, slot, base)
+        elif isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             doc = doc_of(slot.field)
             if doc:
                 lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
             size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
-            lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {slot.offset}, {size}"
+            lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {base + slot.offset}, {size}"
                          f"{byte_order_note(slot.scalar)} */")
         elif isinstance(slot, lay.ReservedSlot):
             lines.append(f"  uint8_t {reserved_name(slot)}[{slot.size}];  /* offset {slot.offset}: reserved for "
@@ -301,14 +329,8 @@ def _struct_lines(ctx, layout, decl, struct_layout) -> list:
             pad_index += 1
             lines.append(f"  uint8_t {name}[{slot.size}];  /* offset {slot.offset}: explicit padding */")
         else:
-            lines.append(f"  /* {slot.size} bytes of {'tail ' if slot.tail else ''}padding at offset {slot.offset} */")
-    attributes = []
-    if decl.packed_on(layout.variant):
-        attributes.append("packed")
-    if decl.align_on(layout.variant):
-        attributes.append(f"aligned({decl.align_on(layout.variant)})")
-    suffix = f" __attribute__(({', '.join(attributes)}))" if attributes else ""
-    lines.append(f"}}{suffix};")
+            lines.append(f"  /* {slot.size} bytes of {'tail ' if slot.tail else ''}padding at offset "
+                         f"{base + slot.offset} */")
     return lines
 
 
@@ -377,6 +399,8 @@ def offset_entries(spec: Spec, layout: lay.Layout, struct_name: str):
 def _offset_macros(ctx: Context, layout: lay.Layout):
     for struct_layout in struct_order(layout):
         decl = ctx.spec.struct(struct_layout.name)
+        if decl.anonymous:  # no C name; its members are in the parent's macros
+            continue
         lines = [f"#define sizeof_{decl.names.c} {struct_layout.size}"]
         lines += [f"#define {macro} {offset}"
                   for macro, offset, _, _ in offset_entries(ctx.spec, layout, struct_layout.name)]
@@ -412,12 +436,14 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
     spec, facts = ctx.spec, []
     for struct_layout in struct_order(layout):
         decl = spec.struct(struct_layout.name)
+        if decl.anonymous:  # C cannot name it; its members are asserted through the parent
+            continue
         ctype, label = struct_type(spec, decl.names.canonical), decl.names.canonical
         facts.append((f"sizeof({ctype}) == {struct_layout.size}", f"{label}: size: spec says {struct_layout.size}"))
         facts.append((f"_Alignof({ctype}) == {struct_layout.align}",
                       f"{label}: alignment: spec says {struct_layout.align}"))
         facts.append((f"sizeof_{decl.names.c} == sizeof({ctype})", f"sizeof_{decl.names.c} disagrees with sizeof"))
-        for slot in struct_layout.slots:
+        for slot in _assert_slots(layout, struct_layout):
             if isinstance(slot, lay.FieldSlot):
                 member, where = slot.field.names.c, f"{label}.{slot.field.names.canonical}"
             elif isinstance(slot, lay.PadSlot) and slot.padding.c_name:
@@ -474,6 +500,16 @@ def _system_member_names(spec: Spec) -> list:
             elif member.names is not None:  # a field, or a named bitfield
                 names.add(member.names.c)
     return sorted(name for name in names if name and name not in own)
+
+
+def _assert_slots(layout: lay.Layout, struct_layout: lay.StructLayout, base: int = 0):
+    """The slots of a struct, with each anonymous member replaced by its own slots at the
+    member's offset plus theirs (C names them as the parent's members)."""
+    for slot in struct_layout.slots:
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            yield from _assert_slots(layout, layout.structs[slot.struct], base + slot.offset)
+        else:
+            yield replace(slot, offset=base + slot.offset) if base else slot
 
 
 def _region_facts(ctx: Context, layout: lay.Layout) -> list:

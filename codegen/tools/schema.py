@@ -89,7 +89,9 @@ def _kinds() -> dict:
             "if": {"type": "object", "required": ["pad"]}, "then": _ref("padding"), "else": {
                 "if": {"type": "object", "required": ["reserved"]}, "then": _ref("reserved"),
                 "else": {"if": {"type": "object", "required": ["bits"]}, "then": _ref("bitfield"),
-                         "else": _ref("field")}}}},
+                         "else": {"if": {"anyOf": [{"type": "object", "required": ["union"]},
+                                                   {"type": "object", "required": ["struct"]}]},
+                                  "then": _ref("anonymous"), "else": _ref("field")}}}}},
         "variants": {"type": "array", "items": _ref("variant")},
         "external": _ref("external_node"),
         "region_parts": {"type": "array", "items": _ref("region_part")},
@@ -107,6 +109,8 @@ def _node(node: spec_keys.Node) -> dict:
         schema["required"] = list(node.required)
     if node in (spec_keys.STRUCT, spec_keys.UNION):
         schema["oneOf"] = [{"required": ["fields"]}, {"required": ["variants"]}]
+    if node is spec_keys.ANONYMOUS:
+        schema["oneOf"] = [{"required": ["union"]}, {"required": ["struct"]}]
     return schema
 
 
