@@ -275,10 +275,15 @@ def test_the_fast_path_is_the_default():
 # ---- the views
 
 
+def visible_fields(layout, name) -> list:
+    """The fields a name reaches in the struct: anonymous members' own instead of themselves."""
+    return [slot for slot, _ in lay.visible_slots(layout.structs, name) if isinstance(slot, lay.FieldSlot)]
+
+
 def view_values(view, layout, name):
     """Every field read through a view, as plain Python."""
     out = {}
-    for slot in layout.struct(name).named:
+    for slot, _ in lay.visible_slots(layout.structs, name):  # anonymous members' own, inline
         field = slot.field.names.python
         value = getattr(view, field)
         if isinstance(slot, lay.FlexSlot):
@@ -337,7 +342,7 @@ def nested_map(value, function):
 
 def write_fields(view, value, layout, name):
     """Set every field of `view` from a parsed value, one property at a time."""
-    for slot in layout.struct(name).named:
+    for slot, _ in lay.visible_slots(layout.structs, name):  # anonymous members' own, inline
         field = slot.field.names.python
         if slot.struct is not None and not slot.shape:
             write_fields(getattr(view, field), value[field], layout, slot.struct)
@@ -484,7 +489,7 @@ def test_view_bounds_are_checked_once():
 
 def numpy_values(record, layout, name):
     out = {}
-    for slot in layout.struct(name).fields:
+    for slot in visible_fields(layout, name):
         field = slot.field.names.python
         value = record[field]
         if slot.struct is not None and not slot.shape:
@@ -531,7 +536,7 @@ def test_numpy_dtypes_match_the_layout(packages, spec_name, arch):
                     if not isinstance(chain[-1], lay.FlexSlot)}  # no fixed size, so not in the dtype
         # numpy has no bit fields: a struct's bitfields are not in its dtype.
         assert (expected or layout.struct(name).bitfields) and dtype_offsets(dtype) == expected, f"{arch} {py}"
-        for slot in layout.struct(name).fields:
+        for slot in visible_fields(layout, name):
             sub = dtype.fields[slot.field.names.python][0]
             assert sub.itemsize == slot.size
             if slot.scalar is not None:
@@ -565,7 +570,7 @@ def without_bitfields(value, layout, name):
     struct = layout.struct(name)
     for bits in struct.bitfields:
         value.pop(bits.field.names.python)
-    for slot in struct.fields:
+    for slot in visible_fields(layout, name):
         if slot.struct is not None:
             inner = value[slot.field.names.python]
             for item in (nested_items(inner) if slot.shape else [inner]):

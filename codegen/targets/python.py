@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import struct as pystruct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import expr as ex
 from .. import layout as lay
@@ -129,6 +129,9 @@ def _extra_imports(structs: list, fast: dict) -> list:
     construct_names = [name for name in _CONSTRUCT_EXTRA if used(name)]
     if construct_names:
         lines.append(f"from construct import {', '.join(construct_names)}")
+    anonymous = [name for name in ("Anonymous", "Flattened") if used(name)]
+    if anonymous:
+        lines.append(f"from ._runtime import {', '.join(anonymous)}")
     kinds = {entry["kind"] for entry in fast["fast"]}
     classes = [name for name, kind in zip(_RUNTIME_CLASSES, ("union", "union", "flexible")) if kind in kinds]
     if classes:
@@ -166,9 +169,16 @@ def _expr_comment(const, layout) -> str:
 def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
     decl = spec.struct(struct.name)
     union = isinstance(struct, lay.UnionLayout)
-    items, fields = [], []
+    items, fields, anonymous = [], [], []
     for slot in _fixed_slots(layout, struct):
-        if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            inner = spec.struct(slot.struct).names.python
+            anonymous.append(inner)
+            names = tuple(s.field.names.python for s, _ in lay.visible_slots(layout.structs, slot.struct))
+            items.append(f'"{inner}" / Anonymous({_reference_name(inner)}, {names}),  # offset {slot.offset}, '
+                         f'size {slot.size}, anonymous')
+            fields += _struct_model(spec, layout, layout.structs[slot.struct])["fields"]
+        elif isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             names = slot.field.names
             doc = doc_of(slot.field)
             if doc:
@@ -187,7 +197,9 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
         summary += " A union: every member starts at offset 0."
     return {"name": decl.names.python, "reference": _reference_name(decl.names.python),
             "doc": comment_lines(decl.doc) + [summary], "body": items, "fields": fields, "size": struct.size,
-            "opener": f"FixedUnion({struct.size}," if union else "Struct("}
+            "opener": (f"Flattened({tuple(anonymous)}, " if anonymous else "")
+                      + (f"FixedUnion({struct.size}," if union else "Struct("),
+            "closer": ")" * (3 if anonymous else 2)}
 
 
 def _fixed_slots(layout: lay.Layout, struct: lay.StructLayout) -> list:
@@ -361,7 +373,9 @@ class _Flattener:
             field = slot.field.names.python
             where = f"{label} -> {field}"
             get = f"{source}[{field!r}]"
-            if isinstance(slot, lay.FlexSlot):
+            if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+                lines += self.anonymous(slot, where, source, base)
+            elif isinstance(slot, lay.FlexSlot):
                 expr, self.tail = self.flex(slot, base + slot.offset, where, get)
                 lines.append(f"{field}={expr},")
             elif slot.struct is not None and not slot.shape and not self.is_union(slot.struct):
@@ -377,6 +391,16 @@ class _Flattener:
                 lines.append(f"{field}={expr},")
                 self.values.append(value)
         return lines
+
+    def anonymous(self, slot: lay.FieldSlot, where: str, source: str, base: int) -> list:
+        """An anonymous member's lines: a struct's fields inline, read from and built into the
+        parent's mapping; a union unpacked by its own parser and merged into the parent's."""
+        inner = self.spec.struct(slot.struct).names.python
+        if not self.is_union(slot.struct):
+            return self.walk(slot.struct, where, source, base + slot.offset)
+        at = self.take(f"{slot.size}s", 1)
+        self.values.append(f"{inner}.pack_anonymous({source}, path + {' -> ' + where!r})")
+        return [f"**{inner}._unpack(v[{at}]),"]
 
     def is_union(self, name: str) -> bool:
         return isinstance(self.layout.structs[name], lay.UnionLayout)
@@ -511,6 +535,14 @@ def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, s
     for index, slot in enumerate(struct.fields):
         field = slot.field.names.python
         where = f"{name} -> {field}"
+        if slot.field.anonymous:  # its members are the union's own: built from and merged into its mapping
+            inner = spec.struct(slot.struct).names.python
+            build = "pack_anonymous" if isinstance(layout.structs[slot.struct], lay.UnionLayout) else "pack"
+            pack = f"{inner}.{build}(value, path + {' -> ' + where!r}) + bytes({struct.size - slot.size})"
+            names = tuple(s.field.names.python for s, _ in lay.visible_slots(layout.structs, slot.struct))
+            members.append({"name": field, "format": None, "read": [], "value": f"_unpack_{inner}(buffer, offset)",
+                            "pack": pack, "anonymous": True, "key": repr(names)})
+            continue
         if slot.struct is not None and not slot.shape and not isinstance(layout.structs[slot.struct],
                                                                            lay.UnionLayout):
             inner = spec.struct(slot.struct).names.python
@@ -563,7 +595,8 @@ def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
     """One property declaration per field of a struct's view class."""
     view = spec.struct(struct.name).names.python + "View"
     lines = []
-    for slot in struct.named:
+    for slot, offset in lay.visible_slots(layout.structs, struct.name):  # anonymous members' own, inline
+        slot = replace(slot, offset=offset)
         field = slot.field.names.python
         if field in _VIEW_API or field.startswith("_"):
             raise fail(slot.field.pos, f"the Python field name {field!r} clashes with the view API of {view} "
@@ -628,7 +661,10 @@ def _dtype_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str)
     type or None, nested struct or None, shape). A union's fields all sit at offset 0 (numpy
     allows overlapping fields); a flexible array has no fixed size, so it is left out."""
     fields = []
-    for slot in struct.fields:
+    for slot, offset in lay.visible_slots(layout.structs, struct.name):  # anonymous members' own, inline
+        if not isinstance(slot, lay.FieldSlot):
+            continue
+        slot = replace(slot, offset=offset)
         name = slot.field.names.python
         shape = tuple(slot.shape)
         if slot.struct is not None:

@@ -130,6 +130,13 @@ class FixedUnion(Union):
 
     def _build(self, obj, stream, context, path):
         for sub in self.subcons:
+            anonymous = _unwrap_renamed(sub)
+            if isinstance(anonymous, Anonymous) and any(name in obj for name in anonymous.names):
+                member = io.BytesIO()
+                anonymous.subcon._build(obj, member, context, path)  # its members are this union's
+                data = member.getvalue()
+                stream_write(stream, data + bytes(self.size - len(data)), self.size, path)
+                return obj
             if sub.name and sub.name in obj:
                 member = io.BytesIO()
                 sub._build(obj[sub.name], member, context, path)
@@ -140,6 +147,45 @@ class FixedUnion(Union):
 
     def _sizeof(self, context, path):
         return self.size
+
+
+class Anonymous(Subconstruct):
+    """An anonymous struct or union member (C11) of a field-by-field struct. It parses to a
+    Container of its own, which `Flattened` around the parent merges into the parent's; it
+    builds from the parent's mapping itself (construct's Struct passes that in the context),
+    so its members are given as the parent's own. `names` are the members it holds."""
+
+    def __init__(self, subcon: Construct, names: tuple):
+        super().__init__(subcon)
+        self.names = names
+        self.flagbuildnone = True  # the parent hands over no value of its own for it
+
+    def _parse(self, stream, context, path):
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        return self.subcon._build(context if obj is None else obj, stream, context, path)
+
+
+class Flattened(Adapter):
+    """A field-by-field struct or union with anonymous members (stored under `keys`): their
+    parsed Containers are merged into the parent's in place, as C reaches their members."""
+
+    def __init__(self, keys: tuple, subcon: Construct):
+        super().__init__(subcon)
+        self.keys = keys
+
+    def _decode(self, obj, context, path):
+        flat = Container()
+        for key, value in obj.items():
+            if key in self.keys:
+                flat.update(value)
+            else:
+                flat[key] = value
+        return flat
+
+    def _encode(self, obj, context, path):
+        return obj
 
 
 def _member_names(subcons) -> str:
@@ -273,19 +319,45 @@ class FastUnion(FastStruct):
 
     def pack(self, obj, path="(building)") -> bytes:
         for name, pack in self._members:
-            if name in obj:
-                try:
-                    return pack(obj[name], path)
-                except struct.error as error:
-                    raise self._bad_value(obj, path, error) from None
-        raise UnionError(f"cannot build: name one of the members {', '.join(n for n, _ in self._members)}",
-                         path=f"{path} -> {self.label}")
+            if _names_member(obj, name):
+                return self._pack_member(obj, name, pack, path)
+        raise UnionError(f"cannot build: name one of the members {self._member_list()}", path=f"{path} -> {self.label}")
+
+    def pack_anonymous(self, obj, path="(building)") -> bytes:
+        """This union as an anonymous member, built from its parent's mapping `obj`: the
+        members given must be one, or agree byte for byte (as a parsed value's do when they
+        have the same size)."""
+        given = [(name, pack) for name, pack in self._members if _names_member(obj, name)]
+        if not given:
+            raise UnionError(f"cannot build: give one of the anonymous union's members {self._member_list()}",
+                             path=f"{path} -> {self.label}")
+        built = {self._pack_member(obj, name, pack, path) for name, pack in given}
+        if len(built) > 1:
+            names = ", ".join(n for name, _ in given for n in (name if isinstance(name, tuple) else (name,)))
+            raise UnionError(f"the anonymous union's members {names} hold different bytes; give exactly one",
+                             path=f"{path} -> {self.label}")
+        return built.pop()
+
+    def _pack_member(self, obj, name, pack, path) -> bytes:
+        try:
+            return pack(obj if isinstance(name, tuple) else obj[name], path)
+        except struct.error as error:
+            raise self._bad_value(obj, path, error) from None
+
+    def _member_list(self) -> str:
+        return ", ".join(n for name, _ in self._members for n in (name if isinstance(name, tuple) else (name,)))
 
     def pack_into(self, buffer, offset, obj) -> None:
         struct.pack_into(f"{self.size}s", buffer, offset, self.pack(obj))
 
     def __repr__(self) -> str:
         return f"<FastUnion {self.label} ({self.size} bytes)>"
+
+
+def _names_member(obj, name) -> bool:
+    """Whether a mapping gives a union member: `name`, or for an anonymous struct member
+    (a tuple of its members' names), any of those."""
+    return any(n in obj for n in name) if isinstance(name, tuple) else name in obj
 
 
 class FlexStruct(FastStruct):
@@ -873,7 +945,9 @@ def field_offsets(con: Construct, base: int = 0, prefix: str = "") -> dict:
     struct_con = _unwrap(con)
     offsets, offset = {}, base
     for sub in struct_con.subcons:
-        if sub.name:
+        if isinstance(_unwrap_renamed(sub), Anonymous):  # its members are the parent's
+            offsets.update(field_offsets(_unwrap_renamed(sub).subcon, offset, prefix))
+        elif sub.name:
             offsets[prefix + sub.name] = offset
             inner = _unwrap_renamed(sub)
             if isinstance(inner, (Named, FastStruct)):
@@ -895,7 +969,7 @@ def _unwrap_renamed(con: Construct) -> Construct:
 
 def _unwrap(con: Construct) -> Construct:
     con = _unwrap_renamed(con)
-    while isinstance(con, (Named, FastStruct)):
+    while isinstance(con, (Named, FastStruct, Flattened)):
         con = _unwrap_renamed(con.reference if isinstance(con, FastStruct) else con.subcon)
     return con
 
