@@ -323,7 +323,11 @@ def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> _Struct
         return go_bits.struct_decl(spec, layout, struct)
     rows = []
     for slot in struct.slots:
-        if isinstance(slot, lay.FieldSlot):
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            # Embedded: Go promotes a struct's fields and a union's accessor methods, so the
+            # members read as the parent's own (`attr.SamplePeriod()`), at C's offsets.
+            rows.append(_Row(_doc(slot.field.doc), (_field_type(spec, layout, slot),)))
+        elif isinstance(slot, lay.FieldSlot):
             rows.append(_Row(_doc(slot.field.doc),
                              (go_members.field_name(slot), _field_type(spec, layout, slot))))
         elif isinstance(slot, lay.FlexSlot):
@@ -544,7 +548,8 @@ def layout_facts(spec: Spec, layout: lay.Layout) -> list:
     natural = lay.natural_structs(spec, layout.variant)
     for decl in spec.structs:
         if decl.names.canonical in layout.structs:
-            groups.append(_struct_facts(decl, layout.structs[decl.names.canonical], natural[decl.names.canonical]))
+            groups.append(_struct_facts(decl, layout.structs[decl.names.canonical], natural[decl.names.canonical],
+                                        layout.structs))
     constants = [_value_fact(f"constant {c.names.canonical}", c.names.go, layout.constants[c.names.canonical])
                  for c in _go_constants(spec, layout)]
     if constants:
@@ -554,7 +559,26 @@ def layout_facts(spec: Spec, layout: lay.Layout) -> list:
     return groups
 
 
-def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout) -> tuple:
+def _promoted_facts(label: str, structs: dict, slot: lay.FieldSlot, base: int) -> list:
+    """The members of an embedded anonymous member, reached from the parent as Go promotes
+    them: a struct's fields by Offsetof, a union's members through their accessors."""
+    inner, facts = structs[slot.struct], []
+    for member in inner.fields:
+        offset = base + slot.offset + member.offset
+        where = f"{label}.{member.field.names.canonical}"
+        if member.field.anonymous and not isinstance(inner, lay.UnionLayout):
+            facts += _promoted_facts(label, structs, member, base + slot.offset)
+        elif isinstance(inner, lay.UnionLayout) and not (member.scalar is not None and member.scalar.order):
+            pointer = f"v.{member.field.names.go}()"
+            facts.append(_Fact("expectLayout", f"{where}: offset",
+                               f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
+        elif not isinstance(inner, lay.UnionLayout):
+            facts.append(_Fact("expectLayout", f"{where}: offset",
+                               f"unsafe.Offsetof(v.{go_members.field_name(member)})", str(offset)))
+    return facts
+
+
+def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, structs: dict) -> tuple:
     label, facts = real.name, [_Fact("expectLayout", f"{real.name}: size", "unsafe.Sizeof(v)", str(real.size))]
     if natural.align == real.align:
         facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
@@ -566,6 +590,8 @@ def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout) -> tu
         facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", str(slot.size)))
         if plain.align == slot.align:
             facts.append(_Fact("expectLayout", f"{where}: alignment", f"unsafe.Alignof({member})", str(slot.align)))
+        if slot.field.anonymous:
+            facts += _promoted_facts(label, structs, slot, 0)
     facts += go_bits.facts(real, decl.names.go, _Fact) if go_bits.has_bits(real) else []
     if real.flex is not None:
         slot = real.flex
