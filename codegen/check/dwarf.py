@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from .. import layout as lay
@@ -86,7 +86,7 @@ def cross_check(spec, layouts, out) -> Outcome:
 
 def check_arch(spec, layout: lay.Layout, out: str) -> tuple:
     """(problems, Counts or None) for one arch; None when nothing could be compared."""
-    data, problems = compile_probe(spec, list(layout.structs), out, layout.variant.arch,
+    data, problems = compile_probe(spec, named_structs(spec, layout), out, layout.variant.arch,
                                    param_defines(spec, layout.variant))
     if data is None:
         return problems, None
@@ -95,7 +95,7 @@ def check_arch(spec, layout: lay.Layout, out: str) -> tuple:
 
 def judge(spec, layout: lay.Layout, compiled: dict) -> tuple:
     """(problems, Counts or None): every struct of `layout` against what DWARF said of it."""
-    arch, names, problems = layout.variant.key, list(layout.structs), []
+    arch, names, problems = layout.variant.key, named_structs(spec, layout), []
     if not compiled:
         return [f"DWARF on {arch}: the probe object holds no struct at all, so nothing was compared"], None
     structs = members = 0
@@ -110,6 +110,12 @@ def judge(spec, layout: lay.Layout, compiled: dict) -> tuple:
         if report:
             problems.append(report)
     return problems, Counts(structs, members)
+
+
+def named_structs(spec, layout: lay.Layout) -> list:
+    """The structs C can name: not the declarations of anonymous members, which DWARF shows
+    inside their parents."""
+    return [name for name in layout.structs if not spec.struct(name).anonymous]
 
 
 # ---- compiling -------------------------------------------------------------
@@ -166,22 +172,29 @@ def read_structs(data: bytes) -> dict:
 
 
 def _shape(struct) -> Shape:
-    members, anonymous = [], 0
+    return Shape(struct.attributes["DW_AT_byte_size"].value, tuple(_members(struct, 0)))
+
+
+def _members(struct, base: int) -> list:
+    """The members a name reaches, at offsets from the outermost struct: an unnamed struct or
+    union member (DW_TAG_member without DW_AT_name) contributes its own members, as in C11."""
+    members = []
     for child in struct.iter_children():
         if child.tag != "DW_TAG_member":
             continue
         name = _name(child)
-        if name is None:  # an unnamed union or struct member; the spec has none
-            name, anonymous = f"<anonymous {anonymous}>", anonymous + 1
         kind = child.get_DIE_from_attribute("DW_AT_type")
+        if name is None and _strip(kind).tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
+            members += _members(_strip(kind), base + _member_offset(child))
+            continue
         prefix, dims = _spelling(kind)
         if "DW_AT_bit_size" in child.attributes:
-            bit = _first_bit(child, _size(kind))
-            members.append(Member(name, prefix, dims, _unit_of(bit, _size(kind)), _size(kind), bit,
+            bit = base * 8 + _first_bit(child, _size(kind))
+            members.append(Member(name or "<unnamed>", prefix, dims, _unit_of(bit, _size(kind)), _size(kind), bit,
                                   child.attributes["DW_AT_bit_size"].value))
             continue
-        members.append(Member(name, prefix, dims, _member_offset(child), _size(kind)))
-    return Shape(struct.attributes["DW_AT_byte_size"].value, tuple(members))
+        members.append(Member(name or "<unnamed>", prefix, dims, base + _member_offset(child), _size(kind)))
+    return members
 
 
 def _name(die) -> Optional[str]:
@@ -277,9 +290,16 @@ def _spelling(die) -> tuple:
 
 def spec_shape(spec, layout: lay.Layout, name: str) -> Shape:
     """The members the header should declare: fields and explicit padding, never holes."""
+    return Shape(layout.structs[name].size, tuple(_spec_members(spec, layout, name, 0)))
+
+
+def _spec_members(spec, layout: lay.Layout, name: str, base: int) -> list:
+    """spec_shape's members at offsets from `base`; an anonymous member's own stand in for it."""
     struct_layout, members, pad_index = layout.structs[name], [], 0
     for slot in struct_layout.slots:
-        if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            members += _spec_members(spec, layout, slot.struct, slot.offset)
+        elif isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             # A flexible array reads back from DWARF as a dimension of 0 and a size of 0.
             dims = "".join(f"[{n}]" for n in slot.shape)
             members.append(Member(slot.field.names.c, _spec_type(spec, slot), dims, slot.offset, slot.size))
@@ -296,7 +316,7 @@ def spec_shape(spec, layout: lay.Layout, name: str) -> Shape:
             pad_name = slot.padding.c_name or f"_pad{pad_index}"
             pad_index += 1
             members.append(Member(pad_name, "uint8_t", f"[{slot.size}]", slot.offset, slot.size))
-    return Shape(struct_layout.size, tuple(members))
+    return [replace(m, offset=m.offset + base, bit=None if m.bit is None else m.bit + base * 8) for m in members]
 
 
 def _spec_type(spec, slot) -> str:
