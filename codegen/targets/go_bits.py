@@ -55,7 +55,7 @@ def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout):
         for doc, name, go_type, offset, item_align in placed:
             if _round_up(at, item_align) < offset:  # Go would put it earlier: fill the difference
                 rows.append(target._Row((), ("_", f"[{offset - at}]byte")))
-            rows.append(target._Row(doc, (name, go_type)))
+            rows.append(target._Row(doc, (name, go_type) if name else (go_type,)))  # no name: embedded
             at, align = offset + _size_of(slot, offset), max(align, item_align)
     if align < natural.align:
         rows.insert(0, target._Row((), ("_", f"[0]{_WORDS[natural.align]}")))
@@ -76,7 +76,8 @@ def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: 
                 for offset, size in slot.chunks]
     if isinstance(slot, lay.FieldSlot):
         go_type = target._field_type(spec, layout, slot)
-        return [(target._doc(slot.field.doc), go_members.field_name(slot), go_type, slot.offset,
+        name = "" if slot.field.anonymous else go_members.field_name(slot)  # anonymous members are embedded
+        return [(target._doc(slot.field.doc), name, go_type, slot.offset,
                  aligns[slot.field.names.canonical])]
     if isinstance(slot, lay.FlexSlot):
         return [(target._doc(slot.field.doc), go_members.field_name(slot), go_members.flex_type(spec, slot),
