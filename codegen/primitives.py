@@ -14,6 +14,12 @@ class PrimInfo:
     construct: str  # a construct class name, little-endian
     struct_code: str  # a Python `struct` format letter; "" for 128-bit, which `struct` lacks
     is_bool: bool = False
+    dwarf: str = ""  # the base type name gcc's DWARF gives it, where that is not `c`
+
+    @property
+    def debug_name(self) -> str:
+        """How debuggers and pahole spell the type."""
+        return self.dwarf or self.c
 
     @property
     def wide(self) -> bool:
@@ -43,8 +49,8 @@ PRIMITIVES = {
         PrimInfo("i64", 8, True, "int64_t", "int64", "Int64sl", "q"),
         # gcc's builtin typedefs: no glibc needed, and unlike `__int128` no -pedantic warning.
         # Go has no 128-bit integer (its target refuses them); construct reads them as BytesInteger.
-        PrimInfo("u128", 16, False, "__uint128_t", "", "BytesInteger", ""),
-        PrimInfo("i128", 16, True, "__int128_t", "", "BytesInteger", ""),
+        PrimInfo("u128", 16, False, "__uint128_t", "", "BytesInteger", "", dwarf="__int128 unsigned"),
+        PrimInfo("i128", 16, True, "__int128_t", "", "BytesInteger", "", dwarf="__int128"),
         PrimInfo("bool8", 1, False, "uint8_t", "uint8", "Int8ul", "B", is_bool=True),
         PrimInfo("bool32", 4, False, "uint32_t", "uint32", "Int32ul", "I", is_bool=True),
     )

@@ -252,3 +252,34 @@ def test_a_changed_default_is_breaking_and_combinations_match_by_value(write):
 def test_an_unchanged_spec_with_parameters_has_no_changes():
     result = run_cli("abi-diff", PAGEX, PAGEX)
     assert result.returncode == 0 and result.stdout.splitlines()[-1] == "no layout changes"
+
+
+# ---- anonymous members: compared as the parent's own members ----------------------------
+
+ANON = os.path.join(ROOT, "tests", "cases", "anonymous", "spec.yaml")
+ANON_TEXT = open(ANON).read()
+
+
+def test_anonymous_members_are_named_through_their_parent(tmp_path):
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(ANON_TEXT.replace("{name: sample_freq, type: u64}", "{name: sample_freq, type: u32}"))
+    result = run_cli("abi-diff", ANON, str(changed), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert {(c["arch"], c["kind"], c["subject"]) for c in changes} == \
+        {(arch, "field-retyped", "Attr.sample_freq") for arch in ARCHS}
+
+
+def test_inserting_an_anonymous_member_moves_what_follows_not_the_generated_names(tmp_path):
+    """A new anonymous union in front renumbers the hidden declarations; the diff still pairs
+    members by the names C uses, and reports the real moves."""
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(ANON_TEXT.replace("      - {name: type, type: u32}\n",
+                                         "      - union: [{name: early, type: u32}]\n      - {name: type, type: u32}\n", 1)
+                       .replace("  - expr: offsetof(Attr, sample_freq) == 8\n", ""))
+    result = run_cli("abi-diff", ANON, str(changed), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    subjects = {c["subject"] for c in changes if c["arch"] == "amd64"}
+    assert "Attr.early" in subjects and "Attr.type" in subjects and "Attr.sample_period" in subjects
+    assert not any("Anon" in c["subject"] for c in changes)

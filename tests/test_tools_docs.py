@@ -200,3 +200,19 @@ def test_a_spec_with_parameters_gets_a_table_of_what_they_change(tmp_path):
 
 def test_a_spec_without_parameters_has_no_parameter_section():
     assert "## Parameters" not in open(os.path.join(DOCS, "sysmsg.md")).read()
+
+
+def test_anonymous_members_are_shown_inside_their_parent_with_outer_offsets(tmp_path):
+    spec_path = os.path.join(os.path.dirname(os.path.dirname(SPEC)), "tests", "cases", "anonymous", "spec.yaml")
+    out = tmp_path / "out"
+    assert run_cli("generate", "--spec", spec_path, "--out", str(out)).returncode == 0
+    markdown = (out / "docs" / "anonymous.md").read_text()
+    assert "| 8 | 8 | *anonymous union* | *(anonymous union)* |" in markdown
+    assert "| 8 | 8 | `u64` | ↳ `sample_freq` |" in markdown
+    assert "| 28 | 2 | `u16` | ↳ ↳ `high` |" in markdown  # a struct inside an anonymous union of Framed
+    assert "after the anonymous member" in markdown
+    # The generated names of the hidden declarations appear nowhere: C has no such types.
+    assert "Anon" not in markdown.replace("Anonymous (unnamed)", "")
+    svgs = sorted(p.name for p in (out / "docs" / "svg" / "amd64").iterdir())
+    assert svgs == ["struct_Attr.svg", "struct_Either.svg", "struct_Framed.svg", "struct_Point.svg"]
+    assert not any("Anon" in p.read_text() for p in (out / "docs" / "svg").rglob("*.svg"))

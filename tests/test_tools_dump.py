@@ -256,3 +256,17 @@ def test_bad_input_is_one_line_and_exit_2(args, message, written):
     assert result.returncode == 2, result.stdout
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_an_anonymous_member_is_shown_as_such_with_its_members_inside(tmp_path):
+    spec = os.path.join(ROOT, "tests", "cases", "anonymous", "spec.yaml")
+    data = tmp_path / "framed.bin"
+    data.write_bytes(bytes(range(40)))
+    result = run_cli("dump", "--spec", spec, "--arch", "amd64", "--struct", "Framed", str(data), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    fields = json.loads(result.stdout)["records"][0]["fields"]
+    anonymous = [f for f in fields if f["name"].startswith("(anonymous")]
+    assert [f["name"] for f in anonymous] == ["(anonymous struct)", "(anonymous union)"]
+    assert [(c["name"], c["offset"], c["value"]) for c in anonymous[0]["fields"] if c["kind"] == "field"] == \
+        [("wide", 8, int.from_bytes(bytes(range(8, 16)), "little")), ("narrow", 16, 16)]
+    assert "Anon" not in result.stdout

@@ -34,7 +34,7 @@ from conftest import ARCHS, GENERATED, ROOT, SPEC, compiler, run_cli
 
 PAHOLE_VERSION = "v1.24"
 CASES = ("packed_aligned", "nested_arrays", "per_arch", "enum_widths", "regions_and_exprs", "unions",
-         "flexible_arrays", "byte_order", "reserved_space")
+         "flexible_arrays", "byte_order", "reserved_space", "anonymous", "int128")
 MEMBER = re.compile(r"^\t(?P<decl>.+;)\s*/\*\s*(?P<offset>\d+)\s+(?P<size>\d+) \*/$")
 NAME = re.compile(r"(\w+)(\[\d+\])*( __attribute__\(\(.*\)\))?;$")
 
@@ -52,7 +52,7 @@ def compile_probe(spec, arch, include, folder, *defines) -> str:
     `defines` (`-DPAGEX_PAGE_SIZE=65536`) select a parameter combination of the header."""
     source, obj = os.path.join(folder, f"probe_{arch}.c"), os.path.join(folder, f"probe_{arch}.o")
     lines = [f'#include "{spec.name}.h"'] + [f"{c_struct_type(spec, s.names.canonical)} probe_{s.names.canonical};"
-                                            for s in spec.structs if applies(s, arch)]
+                                            for s in spec.structs if applies(s, arch) and not s.anonymous]
     with open(source, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     result = subprocess.run([compiler(arch), "-g", "-O0", "-std=gnu11", *defines, "-c", "-I", include, source,
@@ -100,7 +100,7 @@ def compare_spec(spec_path, include, arch, folder) -> int:
     layout = layouts[arch]
     obj = compile_probe(spec, arch, include, folder)
     compared = 0
-    for name in layout.structs:
+    for name in [n for n in layout.structs if not spec.struct(n).anonymous]:  # those print inline
         ours = "\n".join(layout_report.struct_lines(spec, layout, name)) + "\n"
         theirs = pahole_text(obj, spec, name)
         if spec.struct(name).external:
@@ -245,3 +245,67 @@ def test_bad_param_is_one_line_and_exit_2(spec, args, message):
     result = run_cli("layout", "--spec", spec, *args)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+# pahole fills tail padding wider than a pointer with "Force padding" bitfields typed like the
+# last member; 16-byte alignment (128-bit integers) is what makes such padding appear.
+FORCE_PADDING = """\
+layoutgen: 1
+name: forcepad
+archs: [amd64, arm64]
+targets: [c, python]
+structs:
+  OneWordArray:
+    fields:
+      - {name: x, type: u128}
+      - {name: a, type: "u32[1]"}
+  OneByte:
+    fields:
+      - {name: x, type: u128}
+      - {name: b, type: u8}
+  ThreeBytes:
+    fields:
+      - {name: x, type: u128}
+      - {name: c, type: "u8[3]"}
+  AnonUnion:
+    fields:
+      - {name: x, type: u128}
+      - union:
+          - {name: p, type: u32}
+          - {name: q, type: u16}
+  Pair:
+    fields:
+      - {name: p, type: u16}
+      - {name: q, type: u16}
+  Named:
+    fields:
+      - {name: x, type: u128}
+      - {name: s, type: Pair}
+  Aligned:
+    align: 16
+    fields:
+      - {name: w, type: u32}
+"""
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_force_padding_lines_equal_pahole(arch, tmp_path):
+    spec_path = tmp_path / "forcepad.yaml"
+    spec_path.write_text(FORCE_PADDING)
+    out = tmp_path / "out"
+    result = run_cli("generate", "--spec", str(spec_path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert compare_spec(str(spec_path), str(out / "c"), arch, str(tmp_path)) == 7
+    spec, layouts = pipeline.build(str(spec_path))
+    text = "\n".join(layout_report.struct_lines(spec, layouts[arch], "OneByte"))
+    assert text.count("uint8_t                    :8;") == 15  # 15 bytes of padding, one per line
+
+
+def test_the_report_lists_no_hidden_declarations_and_refuses_their_names():
+    spec_path = os.path.join(ROOT, "tests", "cases", "anonymous", "spec.yaml")
+    result = run_cli("layout", "--spec", spec_path, "--arch", "arm64")
+    assert result.returncode == 0, result.stderr
+    assert "anon" not in result.stdout.lower()
+    assert "\tunion {\n\t\tuint64_t           sample_period;" in result.stdout
+    refused = run_cli("layout", "--spec", spec_path, "--struct", "AttrAnon0")
+    assert refused.returncode == 2 and "unknown struct 'AttrAnon0'" in refused.stderr

@@ -167,10 +167,10 @@ def _compare_arch(arch, old_spec: Spec, old: lay.Layout, new_spec: Spec, new: la
     changes += _constants(arch, old, new)
     changes += _enums(arch, old, new)
     embedded = _embedded(old) | _embedded(new)
-    for name in old.structs:
+    for name in _named(old_spec, old):
         if name not in new.structs:
             changes.append(Change(arch, "struct-removed", name, True, "struct removed"))
-    for name in new.structs:
+    for name in _named(new_spec, new):
         if name not in old.structs:
             changes.append(Change(arch, "struct-added", name, False, f"new struct ({new.structs[name].size} bytes)"))
         else:
@@ -234,6 +234,12 @@ def _enum_values(arch, enum: str, old_enum: lay.EnumLayout, new_enum: lay.EnumLa
     return changes
 
 
+def _named(spec: Spec, layout: lay.Layout) -> list:
+    """The structs a user names: an anonymous member's declaration is compared as part of its
+    parent, whose members it holds (its generated name would shift when one is inserted)."""
+    return [name for name in layout.structs if not spec.struct(name).anonymous]
+
+
 def _embedded(layout: lay.Layout) -> set:
     """Structs whose size other memory depends on: embedded, in an array, or held by a region."""
     found = {slot.struct for s in layout.structs.values() for slot in s.fields if slot.struct is not None}
@@ -242,7 +248,7 @@ def _embedded(layout: lay.Layout) -> set:
 
 def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -> list:
     before, after = old.structs[name], new.structs[name]
-    changes = _fields(arch, name, before, after) + _bitfields(arch, name, before, after)
+    changes = _fields(arch, name, old, new) + _bitfields(arch, name, before, after)
     if before.size != after.size:
         where = "it is embedded, in an array or held by a region" if embedded else "nothing embeds it"
         changes.append(Change(arch, "struct-resized", name, embedded,
@@ -252,9 +258,9 @@ def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -
     return changes
 
 
-def _fields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout) -> list:
-    old_fields = {s.field.names.canonical: s for s in before.named}
-    new_fields = {s.field.names.canonical: s for s in after.named}
+def _fields(arch, struct: str, old: lay.Layout, new: lay.Layout) -> list:
+    before = old.structs[struct]
+    old_fields, new_fields = _visible(old, struct), _visible(new, struct)
     removed = [s for n, s in old_fields.items() if n not in new_fields]
     added = [s for n, s in new_fields.items() if n not in old_fields]
     changes = []
@@ -272,6 +278,13 @@ def _fields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout
     for slot in added:
         changes.append(_added(arch, struct, before, slot))
     return changes
+
+
+def _visible(layout: lay.Layout, struct: str) -> dict:
+    """Name -> slot for every member C reaches by name in the struct, those of anonymous members
+    included, each with its offset in the struct."""
+    return {slot.field.names.canonical: replace(slot, offset=offset)
+            for slot, offset in lay.visible_slots(layout.structs, struct)}
 
 
 def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot) -> Change:

@@ -74,12 +74,14 @@ def describe(variant: Variant) -> str:
 def find_struct(spec: Spec, layout: lay.Layout, name: str) -> str:
     """The canonical name of the struct called `name` in the spec, in C, or by its system type."""
     for decl in spec.structs:
+        if decl.anonymous:
+            continue  # no name in C: it is reported inline, inside its parent
         spellings = {decl.names.canonical, decl.names.c, c_struct_type(spec, decl.names.canonical)}
         if name in spellings:
             if decl.names.canonical not in layout.structs:
                 raise ToolError(f"struct {decl.names.canonical} does not exist on {layout.variant.arch}")
             return decl.names.canonical
-    known = ", ".join(s.names.canonical for s in spec.structs)
+    known = ", ".join(s.names.canonical for s in spec.structs if not s.anonymous)
     raise ToolError(f"unknown struct '{name}' (the spec has: {known})")
 
 

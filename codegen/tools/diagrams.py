@@ -105,7 +105,7 @@ def struct_svg(layout: lay.Layout, name: str, banner: list) -> str:
 
 def _segments(struct: lay.StructLayout) -> list:
     pad_names = c_pad_names(struct)
-    found, colour = [], 0
+    found, colour, anonymous = [], 0, set()
     if isinstance(struct, lay.UnionLayout):
         return _union_segments(struct)
     for slot in struct.slots:
@@ -118,9 +118,12 @@ def _segments(struct: lay.StructLayout) -> list:
                 colour += 1
             continue
         if isinstance(slot, lay.FieldSlot):
-            label = slot.field.names.canonical
+            label, what = slot.field.names.canonical, spec_type(slot)
+            if slot.field.anonymous:
+                label, what = "(anonymous)", "its members are the struct's own"
+                anonymous.add(slot.field.names.canonical)
             found.append(Segment(slot.offset, end, label, f"f{colour % PALETTE}",
-                                 f"{label}: {spec_type(slot)}, {where}"))
+                                 f"{label}: {what}, {where}"))
             colour += 1
         elif isinstance(slot, lay.PadSlot):
             found.append(Segment(slot.offset, end, "padding", "pad",
@@ -132,7 +135,8 @@ def _segments(struct: lay.StructLayout) -> list:
         elif slot.tail:
             found.append(Segment(slot.offset, end, "tail padding", "tail", f"tail padding: {where}"))
         else:
-            found.append(Segment(slot.offset, end, "hole", "hole", f"hole after {slot.after}: {where}"))
+            after = "(anonymous)" if slot.after in anonymous else slot.after
+            found.append(Segment(slot.offset, end, "hole", "hole", f"hole after {after}: {where}"))
     return found
 
 
@@ -140,7 +144,8 @@ def _union_segments(union: lay.UnionLayout) -> list:
     """A union as one segment over its largest member (all members start at 0), then its tail padding."""
     members = [slot for slot in union.slots if not isinstance(slot, lay.Hole)]
     widest = max(slot.size for slot in members)
-    names = [slot.field.names.canonical if isinstance(slot, lay.FieldSlot) else "reserved" for slot in members]
+    names = ["reserved" if not isinstance(slot, lay.FieldSlot) else
+             "(anonymous)" if slot.field.anonymous else slot.field.names.canonical for slot in members]
     title = "union of " + "; ".join(f"{name} ({slot.size} bytes)" for name, slot in zip(names, members))
     found = [Segment(0, widest, " | ".join(names), "f0", title)]
     found += [Segment(h.offset, h.offset + h.size, "tail padding", "tail", f"tail padding: offset {h.offset}, "

@@ -21,14 +21,14 @@ def render(ctx: Context) -> dict:
     name = ctx.spec.name
     files = {}
     for arch, layout in ctx.combinations.items():
-        for struct in layout.structs:
+        for struct in _named_structs(ctx.spec, layout):
             files[f"docs/{struct_svg_path(arch, struct)}"] = diagrams.struct_svg(layout, struct, banner)
         for top in ctx.spec.regions:
             region = top.names.canonical
             files[f"docs/{region_svg_path(arch, region)}"] = diagrams.region_svg(layout, region, banner)
     files[f"docs/{name}.md"] = render_template(
         "docs/spec.md.j2", banner=banner, spec_name=name, doc=ctx.spec.doc.strip(), archs=", ".join(ctx.spec.archs),
-        structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs],
+        structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs if not decl.anonymous],
         enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
         constant_archs=list(ctx.combinations), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
         regions=[_region_model(ctx, top) for top in ctx.spec.regions],
@@ -58,18 +58,29 @@ def _struct_model(ctx: Context, decl) -> dict:
                  for lang, label in LANGUAGES if lang in ctx.spec.targets]
     if decl.external:
         spellings.append(f"system type from `<{decl.external.include}>`")
+    hidden = frozenset(s.names.canonical for s in ctx.spec.structs if s.anonymous)
     per_arch = [{"arch": arch, "size": layout.structs[name].size, "align": layout.structs[name].align,
-                 "rows": _rows(layout, layout.structs[name]), "svg": struct_svg_path(arch, name)}
+                 "rows": _rows(layout, layout.structs[name], hidden), "svg": struct_svg_path(arch, name)}
                 for arch, layout in ctx.combinations.items() if name in layout.structs]
     return {"name": name, "doc": cell(decl.doc), "spellings": " · ".join(spellings), "per_arch": per_arch}
 
 
-def _rows(layout: lay.Layout, struct: lay.StructLayout) -> list:
+def _named_structs(spec, layout: lay.Layout) -> list:
+    """Every struct with a name of its own; an anonymous member's declaration is shown inside
+    its parent's table instead."""
+    return [name for name in layout.structs if not spec.struct(name).anonymous]
+
+
+def _rows(layout: lay.Layout, struct: lay.StructLayout, hidden: frozenset, base: int = 0, depth: int = 0) -> list:
+    """Table rows; `hidden` names the anonymous members' declarations (and so the members)."""
     pad_names = c_pad_names(struct)
     rows = []
     for slot in struct.slots:
         if isinstance(slot, lay.BitsSlot):
             rows.extend(_bit_rows(slot))
+            continue
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            rows += _anonymous_rows(layout, slot, hidden, base, depth)
             continue
         if isinstance(slot, lay.FieldSlot):
             row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`", cell(slot.field.doc))
@@ -83,9 +94,22 @@ def _rows(layout: lay.Layout, struct: lay.StructLayout) -> list:
         elif slot.tail:
             row = ("", "*(tail padding)*", f"Rounds the size up to a multiple of the alignment ({struct.align}).")
         else:
-            row = ("", "*(hole)*", f"Inserted by the C alignment rules after `{slot.after}`.")
-        rows.append({"offset": slot.offset, "size": slot.size, "type": row[0], "field": row[1], "doc": row[2]})
+            after = "the anonymous member" if slot.after in hidden else f"`{slot.after}`"
+            row = ("", "*(hole)*", f"Inserted by the C alignment rules after {after}.")
+        rows.append({"offset": base + slot.offset, "size": slot.size, "type": row[0],
+                     "field": "↳ " * depth + row[1], "doc": row[2]})
     return rows
+
+
+def _anonymous_rows(layout: lay.Layout, slot: lay.FieldSlot, hidden: frozenset, base: int, depth: int) -> list:
+    """A row for an anonymous struct or union, then its members (marked one level in) at their
+    offsets in the outer struct, since C reaches them as the outer struct's own."""
+    inner = layout.structs[slot.struct]
+    kind = "union" if isinstance(inner, lay.UnionLayout) else "struct"
+    head = {"offset": base + slot.offset, "size": slot.size, "type": f"*anonymous {kind}*",
+            "field": "↳ " * depth + f"*(anonymous {kind})*",
+            "doc": cell(slot.field.doc or "Its members below are reached as this struct's own.")}
+    return [head] + _rows(layout, inner, hidden, base + slot.offset, depth + 1)
 
 
 def _bit_rows(slot: lay.BitsSlot) -> list:

@@ -120,6 +120,8 @@ def _field(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot, raw: bytes, at: 
     if slot.struct is not None:
         if not slot.shape:
             kind = "union" if isinstance(layout.structs[slot.struct], lay.UnionLayout) else "struct"
+            if slot.field.anonymous:  # no name of its own: its members are the parent's
+                name, typename = f"(anonymous {kind})", ""
             return Node(name, kind, at, slot.size, typename, raw,
                         children=decode(spec, layout, slot.struct, raw, at))
         step = layout.structs[slot.struct].size

@@ -18,13 +18,19 @@ from typing import Optional
 
 from .. import layout as lay
 from ..ir import Spec
-from ..primitives import PRIMITIVES
+from ..primitives import ARCHS, PRIMITIVES
 from .common import (ToolError, c_member, c_pad_names, c_struct_type, choose_archs, choose_variants, describe,
                      find_struct)
 
 CACHELINE = 64
+TAB = 8  # pahole indents nested members with tabs and counts a tab as 8 columns
 TYPE_COLUMN = 26  # pahole pads the type to this width, then writes one space
 COMMENT_COLUMN = 49  # declaration width (type, name and ';') before the offset comment
+
+
+# pahole prints types as the debug info names them, which for gcc's builtin 128-bit
+# typedefs is the underlying base type.
+_DEBUG_NAMES = {info.c: info.debug_name for info in PRIMITIVES.values() if info.dwarf}
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class Member:
     inner_padding: int  # tail padding of an embedded struct, which pahole points out
     forced_align: Optional[int]  # an alignment the header forces on this member
     bit: Optional[int] = None  # a bitfield's first bit in the unit at `offset`, as pahole prints it
+    # An anonymous struct or union: the lines pahole prints inline before this member's own
+    # line, which closes them with `};` and the member's offset and size.
+    inline: tuple = ()
 
 
 def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE,
@@ -57,7 +66,8 @@ def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = C
     blocks = []
     for variant in variants:
         layout = layouts[variant.key]
-        names = [find_struct(spec, layout, struct)] if struct else list(layout.structs)
+        names = [find_struct(spec, layout, struct)] if struct else \
+            [name for name in layout.structs if not spec.struct(name).anonymous]
         lines = [line for name in names for line in struct_lines(spec, layout, name, cacheline)]
         if headed:
             lines = [f"/* ===== {spec.name} on {describe(variant)} ===== */"] + lines
@@ -76,35 +86,77 @@ def _exists(spec: Spec, layout: lay.Layout, struct: str) -> bool:
 def struct_lines(spec: Spec, layout: lay.Layout, name: str, cacheline: int = CACHELINE) -> list:
     struct = layout.structs[name]
     if isinstance(struct, lay.UnionLayout):
-        return union_lines(spec, struct)
-    members = _members(spec, layout, struct)
+        return union_lines(spec, layout, struct)
+    members = _members(spec, layout, struct, _Nesting())
     lines = [_opening(spec, name)]
-    lines += _body(members, cacheline)
+    lines += _body(members, cacheline, _Nesting())
+    lines += _force_padding(spec, layout, struct)
     lines += [""] + _summary(struct, members, cacheline)
     lines.append(_closing(spec, layout, struct))
     return lines
 
 
-def union_lines(spec: Spec, union: lay.UnionLayout) -> list:
+def union_lines(spec: Spec, layout: lay.Layout, union: lay.UnionLayout) -> list:
     """pahole prints a union as its members (all at offset 0) and nothing else: no holes,
     no summary; its comment column is two characters left of a struct's."""
     ctype = c_struct_type(spec, union.name)
     opening = f"{ctype} {{" if ctype.startswith("union ") else "typedef union {"
-    lines = [opening]
+    closing = "};" if ctype.startswith("union ") else f"}} {ctype};"
+    return [opening] + _union_members(spec, layout, union, _Nesting(column=COMMENT_COLUMN - 2)) + [closing]
+
+
+@dataclass(frozen=True)
+class _Nesting:
+    """Where a member line goes: pahole indents an anonymous member's members one more tab
+    and moves their type and comment columns left by a tab's width, so the names and the
+    comments stay in line with the outer ones. `base` makes offsets absolute."""
+
+    depth: int = 1
+    column: int = COMMENT_COLUMN
+    base: int = 0
+
+    def inner(self, offset: int) -> "_Nesting":
+        return _Nesting(self.depth + 1, self.column - TAB, self.base + offset)
+
+    @property
+    def type_column(self) -> int:
+        return TYPE_COLUMN - TAB * (self.depth - 1)
+
+    @property
+    def indent(self) -> str:
+        return "\t" * self.depth
+
+
+def _union_members(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, where: _Nesting) -> list:
+    lines = []
     for slot in union.slots:
         if isinstance(slot, lay.Hole):
             continue
-        declaration = _declaration(spec, slot, {}, None)
-        gap = max(COMMENT_COLUMN - 2 - len(declaration), 1)
-        lines.append(f"\t{declaration}{' ' * gap}/* {slot.offset:5d} {slot.size:5d} */")
-    lines.append("};" if ctype.startswith("union ") else f"}} {ctype};")
+        offset = where.base + slot.offset
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            lines += _anonymous_lines(spec, layout, slot, where)
+            declaration = "};"
+        else:
+            declaration = _declaration(spec, slot, {}, None, where.type_column)
+        gap = max(where.column - len(declaration), 1)
+        lines.append(f"{where.indent}{declaration}{' ' * gap}/* {offset:5d} {slot.size:5d} */")
     return lines
+
+
+def _anonymous_lines(spec: Spec, layout: lay.Layout, slot, where: _Nesting) -> list:
+    """The opening line and the members of an anonymous struct or union, one level in; the
+    caller prints the closing `};` as the member's own line."""
+    inner, nested = layout.structs[slot.struct], where.inner(slot.offset)
+    if isinstance(inner, lay.UnionLayout):
+        return [f"{where.indent}union {{"] + _union_members(spec, layout, inner, nested)
+    body = _body(_members(spec, layout, inner, nested), None, nested)
+    return [f"{where.indent}struct {{"] + body
 
 
 # ---- members ---------------------------------------------------------------
 
 
-def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
+def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout, where: _Nesting) -> list:
     pad_names = c_pad_names(struct)
     aligned = _user_aligned(spec, layout)
     slots = struct.slots
@@ -115,15 +167,20 @@ def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
         following = slots[index + 1] if index + 1 < len(slots) else None
         hole = following.size if isinstance(following, lay.Hole) and not following.tail else 0
         if isinstance(slot, lay.BitsSlot):
-            members += _bit_members(slot, hole)
+            members += _bit_members(slot, hole, where)
             continue
         forced = _forced_alignment(slot, aligned)
-        members.append(Member(_declaration(spec, slot, pad_names, forced), slot.offset, slot.size, hole,
-                              _inner_padding(spec, layout, slot), forced))
+        inline = ()
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            inline, declaration = tuple(_anonymous_lines(spec, layout, slot, where)), "};"
+        else:
+            declaration = _declaration(spec, slot, pad_names, forced, where.type_column)
+        members.append(Member(declaration, where.base + slot.offset, slot.size, hole,
+                              _inner_padding(spec, layout, slot), forced, inline=inline))
     return members
 
 
-def _bit_members(slot: lay.BitsSlot, hole: int) -> list:
+def _bit_members(slot: lay.BitsSlot, hole: int, where: _Nesting) -> list:
     """A run's named bitfields as pahole prints them: `type name:bits;` with the unit of the
     field's type holding its first bit and the bit there. (pahole's guessed `:0` lines and
     notes on bit holes are not reproduced.)"""
@@ -131,16 +188,18 @@ def _bit_members(slot: lay.BitsSlot, hole: int) -> list:
     for index, field in enumerate(slot.fields):
         size = PRIMITIVES[field.scalar.prim].size
         unit = field.first_bit // (size * 8) * size
-        declaration = f"{PRIMITIVES[field.scalar.prim].c:<{TYPE_COLUMN}} {field.field.names.c}:{field.bits};"
+        declaration = f"{PRIMITIVES[field.scalar.prim].c:<{where.type_column}} {field.field.names.c}:{field.bits};"
         last = index == len(slot.fields) - 1
-        found.append(Member(declaration, unit, size, hole if last else 0, 0, None, field.first_bit - unit * 8))
+        found.append(Member(declaration, where.base + unit, size, hole if last else 0, 0, None,
+                            field.first_bit - unit * 8))
     return found
 
 
-def _declaration(spec: Spec, slot, pad_names: dict, forced: Optional[int]) -> str:
+def _declaration(spec: Spec, slot, pad_names: dict, forced: Optional[int], type_column: int = TYPE_COLUMN) -> str:
     ctype, name, dims = c_member(spec, slot, pad_names)
+    ctype = _DEBUG_NAMES.get(ctype, ctype)
     attribute = f" __attribute__((__aligned__({forced})))" if forced else ""
-    return f"{ctype:<{TYPE_COLUMN}} {name}{dims}{attribute};"
+    return f"{ctype:<{type_column}} {name}{dims}{attribute};"
 
 
 def _inner_padding(spec: Spec, layout: lay.Layout, slot) -> int:
@@ -153,29 +212,60 @@ def _inner_padding(spec: Spec, layout: lay.Layout, slot) -> int:
     return sum(h.size for h in layout.structs[slot.struct].holes if h.tail)
 
 
-def _body(members: list, cacheline: int) -> list:
+def _body(members: list, cacheline: Optional[int], where: _Nesting = _Nesting()) -> list:
+    """Member lines with pahole's notes; cacheline boundaries only at the outermost level
+    (`cacheline` None inside an anonymous member)."""
     lines, current_line, blank_pending = [], 0, False
     for member in members:
         if blank_pending:
             lines.append("")
             blank_pending = False
-        boundary = member.offset // cacheline
+        boundary = member.offset // cacheline if cacheline else 0
         if boundary > current_line:
-            lines.append("\t" + _boundary_comment(member.offset, cacheline))
+            lines.append(where.indent + _boundary_comment(member.offset, cacheline))
             current_line = boundary
-        gap = max(COMMENT_COLUMN - len(member.declaration), 1)
-        where = f"{member.offset:5d} {member.size:5d}" if member.bit is None else \
+        lines += member.inline
+        gap = max(where.column - len(member.declaration), 1)
+        place = f"{member.offset:5d} {member.size:5d}" if member.bit is None else \
             f"{member.offset:5d}:{member.bit:2d} {member.size:2d}"
-        lines.append(f"\t{member.declaration}{' ' * gap}/* {where} */")
+        lines.append(f"{where.indent}{member.declaration}{' ' * gap}/* {place} */")
         notes = []
         if member.inner_padding:
             notes.append(f"/* XXX last struct has {_bytes(member.inner_padding)} of padding */")
         if member.hole_after:
             notes.append(f"/* XXX {_bytes(member.hole_after)} hole, try to pack */")
         if notes:
-            lines += [""] + ["\t" + note for note in notes]
+            lines += [""] + [where.indent + note for note in notes]
             blank_pending = True
     return lines
+
+
+def _force_padding(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
+    """pahole's "Force padding" lines: when a struct without an alignment attribute has more
+    tail padding than a pointer's size and its last member's type has a power-of-two size, it
+    fills the padding with unnamed bitfields of that type, as if that could force it."""
+    tail = sum(h.size for h in struct.holes if h.tail)
+    last = next((slot for slot in reversed(struct.slots) if not isinstance(slot, lay.Hole)), None)
+    if not tail or last is None or struct.name in _user_aligned(spec, layout):
+        return []
+    size = PRIMITIVES[last.fields[-1].scalar.prim].size if isinstance(last, lay.BitsSlot) else last.size
+    if size & (size - 1) or tail <= ARCHS[layout.variant.arch].pointer_size:
+        return []
+    filler = _filler(spec, layout, last, f":{size * 8};")
+    return ["", "\t/* Force padding: */"] + filler * -(-tail // size)
+
+
+def _filler(spec: Spec, layout: lay.Layout, slot, bits: str) -> list:
+    """One of pahole's padding bitfields, typed as `slot`: an anonymous type is printed whole
+    (its members at their offsets in the type), an array keeps its dimensions."""
+    if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+        inner = _anonymous_lines(spec, layout, slot, _Nesting(base=-slot.offset))
+        return inner + [f"\t}} {bits}"]
+    if isinstance(slot, lay.BitsSlot):
+        ctype, dims = PRIMITIVES[slot.fields[-1].scalar.prim].c, ""
+    else:
+        ctype, _, dims = c_member(spec, slot, {slot: ""} if isinstance(slot, lay.PadSlot) else {})
+    return [f"\t{_DEBUG_NAMES.get(ctype, ctype):<{TYPE_COLUMN}} {dims}{bits}"]
 
 
 def _boundary_comment(offset: int, cacheline: int) -> str:
