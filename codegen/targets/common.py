@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import jinja2
 
+from .. import layout as lay
 from ..ir import Spec
 from ..primitives import ARCHS
 
@@ -67,15 +68,16 @@ def render_template(name: str, **values) -> str:
 
 
 def struct_order(layout) -> list:
-    """Struct layouts with every nested struct before the struct that contains it."""
+    """Struct layouts with every nested struct before the struct that contains it (the element
+    of a flexible array too: C needs a complete type there as well)."""
     ordered, seen = [], set()
 
     def visit(name):
         if name in seen:
             return
         seen.add(name)
-        for slot in layout.structs[name].fields:
-            if slot.struct is not None:
+        for slot in layout.structs[name].slots:
+            if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)) and slot.struct is not None:
                 visit(slot.struct)
         ordered.append(layout.structs[name])
 
