@@ -5,8 +5,12 @@ layout tests natively on amd64 and under qemu-aarch64 for arm64.
 
 The asserts and the Go tests compare the compilers with the engine's numbers; the parsers'
 sizes and offsets are compared with the engine here, so all of them agree with gcc by way of
-the engine. The parsers also read random bytes alike through every reader they offer (fast
-parser, field-by-field reference, view) and name the field a truncated buffer lacks. Each
+the engine. Bitfields have no offsetof in C: the DWARF that gcc writes for a probe of the
+header gives their bit positions on both arches, and the parsers' and Go's bit positions
+are compared too. The parsers also read random bytes alike through every reader they offer
+(fast parser, field-by-field reference, view) and name the field a truncated buffer lacks.
+A spec with a parameter is checked in every combination of arch and parameter value (C with
+`-D<macro>=<value>`, the Python module of the combination, Go with its build tags). Each
 check first proves it covers every struct and field of the batch, so none can pass vacuously.
 """
 from __future__ import annotations
@@ -31,7 +35,10 @@ from construct import ConstructError
 
 from codegen import layout as lay
 from codegen import pipeline
+from codegen.check import dwarf
 from codegen.check.go import go_env
+from codegen.targets import go as go_target
+from codegen.targets import python_bits
 
 from .specgen import dump, features, fields_of, specs
 
@@ -48,7 +55,7 @@ C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
 QEMU = {"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
 _HOST = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 _ASSERT = re.compile(r'^_Static_assert\(.*, "(?P<message>[^"]*)"\);$')
-_ARCH_BLOCK = re.compile(r"^#(?:el)?if defined\((?P<macro>\w+)\)$")
+_ARCH_BLOCK = re.compile(r"^#(?:el)?if (?P<condition>defined\(\w+\).*)$")
 _GO_PASS = re.compile(r"^\s*--- PASS: (?P<name>\S+)")
 
 
@@ -61,7 +68,9 @@ class Tally:
     batches: int = 0
     structs: int = 0
     fields: int = 0
-    c_asserts: int = 0  # over both arches
+    c_asserts: int = 0  # over both arches (and every parameter combination)
+    combinations: int = 0  # (arch, parameter values) combinations checked
+    dwarf_members: int = 0  # members whose place gcc's DWARF confirmed, bitfields included
     python_structs: int = 0  # structs whose parsers were checked (on every arch)
     go_structs: int = 0  # structs go test checked (on every arch)
     go_checks: int = 0  # passed Go subtests, over both arches
@@ -104,45 +113,67 @@ def generate(spec: dict, workdir: Path) -> tuple:
 
 
 def check_generated(spec: dict, spec_path: Path, out: Path, go: bool) -> Tally:
-    models = {arch: fields_of(spec, arch) for arch in ARCHS}
-    tally = Tally(batches=1, structs=len(spec["structs"]),
+    ir, layouts = pipeline.build(str(spec_path))
+    combinations = lay.with_combinations(ir, layouts)
+    models = {key: fields_of(spec, layout.variant.arch) for key, layout in combinations.items()}
+    tally = Tally(batches=1, structs=len(models[ir.archs[0]]), combinations=len(combinations),
                   fields=len({(s, f) for model in models.values() for s, names in model.items() for f in names}),
                   features=features(spec))
-    for arch in ARCHS:
-        tally.c_asserts += check_c(out, spec["name"], arch, models[arch])
+    for key, layout in combinations.items():
+        condition = " && ".join([f"defined({C_MACROS[layout.variant.arch]})"] + [
+            f"{ir.param(name).c_macro} == {value}" for name, value in layout.variant.params])
+        tally.c_asserts += check_c(out, spec["name"], layout.variant.arch, models[key], condition,
+                                   dwarf.param_defines(ir, layout.variant))
+    tally.dwarf_members = check_dwarf(ir, layouts, out, combinations)
     check_python(out, spec["name"], spec_path, models)
     tally.python_structs = tally.structs
     if go:
-        for arch in ARCHS:
-            tally.go_checks += check_go(out, spec["name"], arch, models[arch])
+        for key, layout in combinations.items():
+            tally.go_checks += check_go(out, spec["name"], layout.variant.arch, models[key],
+                                        go_target.build_tags(ir, layout.variant), set(spec.get("unions", {})))
         tally.go_structs = tally.structs
     return tally
+
+
+def check_dwarf(ir, layouts: dict, out: Path, combinations: dict) -> int:
+    """gcc's DWARF for a probe of the header, per combination: every member's offset, size and
+    (for bitfields) bit position as the engine says; returns the members compared."""
+    outcome = dwarf.cross_check(ir, layouts, str(out))
+    if outcome.problems:
+        raise Mismatch("DWARF disagrees with the engine:\n" + "\n".join(outcome.problems[:5]))
+    for key, layout in combinations.items():
+        counts = outcome.counts.get(key)
+        if counts is None or counts.structs != len(layout.structs):
+            raise Mismatch(f"DWARF on {key} compared {counts} of {len(layout.structs)} structs")
+    return sum(counts.members for counts in outcome.counts.values())
 
 
 # ---- C: one compile per arch -------------------------------------------------
 
 
-def check_c(out: Path, name: str, arch: str, model: dict) -> int:
+def check_c(out: Path, name: str, arch: str, model: dict, condition: str = "", defines=()) -> int:
+    """Compile the asserts for `arch` (the `#if condition` block; by default the arch's alone,
+    as for a spec without parameters) with `defines` selecting a parameter combination."""
     source = out / "c" / f"{name}_layout_test.c"
-    messages = _assert_messages(source.read_text(), C_MACROS[arch])
+    messages = _assert_messages(source.read_text(), condition or f"defined({C_MACROS[arch]})")
     facts = {message.rsplit(" ", 1)[0] for message in messages}  # without the number
     missing = [want for want in _wanted_c_facts(model) if want not in facts]
     if missing:
         raise Mismatch(f"{source} ({arch}) asserts nothing about: {', '.join(missing[:10])}")
-    result = subprocess.run([tool(C_COMPILERS[arch]), *C_FLAGS, str(source)], capture_output=True, text=True)
+    result = subprocess.run([tool(C_COMPILERS[arch]), *C_FLAGS, *defines, str(source)], capture_output=True, text=True)
     if result.returncode != 0:
         failed = [line for line in result.stderr.splitlines() if "spec says" in line or "error" in line]
         raise Mismatch(f"{C_COMPILERS[arch]} disagrees with the engine on {arch}:\n" + "\n".join(failed[:40]))
     return len(messages)
 
 
-def _assert_messages(text: str, macro: str) -> list:
-    """The messages of the asserts in the `#if defined(macro)` block."""
+def _assert_messages(text: str, condition: str) -> list:
+    """The messages of the asserts in the `#if condition` block."""
     messages, inside = [], False
     for line in text.splitlines():
         block = _ARCH_BLOCK.match(line)
         if block:
-            inside = block.group("macro") == macro
+            inside = block.group("condition") == condition
         elif line.startswith("#endif"):
             inside = False
         elif inside:
@@ -152,12 +183,19 @@ def _assert_messages(text: str, macro: str) -> list:
     return messages
 
 
+def _kinds(names) -> dict:
+    """{field: kind} of a model entry (a plain list of names means plain fields)."""
+    return names if isinstance(names, dict) else dict.fromkeys(names, "field")
+
+
 def _wanted_c_facts(model: dict) -> list:
+    """C has no offsetof for a bitfield (DWARF covers those) and no size for a flexible array."""
     wanted = []
     for struct, names in model.items():
         wanted += [f"{struct}: size: spec says", f"{struct}: alignment: spec says"]
-        for field in names:
-            wanted += [f"{struct}.{field}: offset: spec says", f"{struct}.{field}: size: spec says"]
+        for field, kind in _kinds(names).items():
+            wanted += [f"{struct}.{field}: {fact}: spec says"
+                       for fact in {"field": ("offset", "size"), "flex": ("offset",), "bits": ()}[kind]]
     return wanted
 
 
@@ -165,35 +203,57 @@ def _wanted_c_facts(model: dict) -> list:
 
 
 def check_python(out: Path, name: str, spec_path: Path, models: dict) -> None:
-    """Every struct of every arch module: sizes and offsets as the engine says, and random bytes
-    read alike by every reader the module offers."""
-    _, layouts = pipeline.build(str(spec_path))
+    """Every struct of the module of every combination in `models` (keyed `amd64`, `arm64_2`):
+    sizes, offsets and bit positions as the engine says, and random bytes read alike by every
+    reader the module offers."""
+    ir, layouts = pipeline.build(str(spec_path))
+    combinations = lay.with_combinations(ir, layouts)
     seed = zlib.crc32(spec_path.read_bytes())
     with _imported(out / "python", name):
         runtime = importlib.import_module(f"{name}._runtime")
-        for arch in ARCHS:
-            module = importlib.import_module(f"{name}.{arch}")
-            for index, (struct, names) in enumerate(models[arch].items()):
-                laid = layouts[arch].structs[struct]
-                where = f"{struct} on {arch}"
-                _check_offsets(module, runtime, layouts[arch], struct, names, where)
+        bits = None
+        if any(python_bits.has_bits(layout) for layout in layouts.values()):
+            bits = importlib.import_module(f"{name}._bits")
+        for key, model in models.items():
+            layout = combinations[key]
+            module = importlib.import_module(f"{name}.{key}")
+            for index, (struct, names) in enumerate(model.items()):
+                laid = layout.structs[struct]
+                where = f"{struct} on {key}"
+                _check_offsets(module, runtime, layout, struct, names, where)
+                if bits is not None:
+                    _check_bit_positions(bits, getattr(module, struct), layout, struct, where)
                 chance = random.Random(seed + index)
-                _check_readers(module, struct, chance.randbytes(laid.size), leaf_mask(laid), where)
-                _check_truncation(getattr(module, struct), layouts[arch], laid, chance.randrange(laid.size), where)
+                data, kept = random_value(layout, laid, chance)
+                _check_readers(module, struct, data, kept, where)
+                fixed = _fixed_size(laid)
+                _check_truncation(getattr(module, struct), layout, laid, chance.randrange(fixed), where)
 
 
-def _check_offsets(module, runtime, layout, struct: str, names: list, where: str) -> None:
+def _flexible(laid) -> bool:
+    return getattr(laid, "tail_start", None) is not None
+
+
+def _fixed_size(laid) -> int:
+    """The bytes before a struct's flexible array (its size when it has none)."""
+    return laid.tail_start if _flexible(laid) else laid.size
+
+
+def _check_offsets(module, runtime, layout, struct: str, names, where: str) -> None:
     con, laid = getattr(module, struct), layout.structs[struct]
-    if con.sizeof() != laid.size:
-        raise Mismatch(f"{where}: construct sizeof {con.sizeof()}, engine {laid.size}")
+    fixed = _fixed_size(laid)
+    size = con.size if _flexible(laid) else con.sizeof()  # construct gives a flexible struct no size
+    if size != fixed:
+        raise Mismatch(f"{where}: construct sizeof {size}, engine {fixed}")
     expected = {".".join(slot.field.names.python for slot in chain): offset
                 for chain, offset in lay.nested_fields(layout, struct)}
+    expected.update(python_bits.frozen_offsets(layout, struct))
     got = runtime.field_offsets(con)
     if any(field not in got for field in names) or got != expected:
         wrong = sorted(set(expected.items()) ^ set(got.items()))
         raise Mismatch(f"{where}: construct offsets differ from the engine's: {wrong[:10]}")
     dtype = getattr(module, "dtype", None)
-    if dtype is not None:
+    if dtype is not None and not _flexible(laid):
         numpy_type = dtype(struct)
         direct = {slot.field.names.python: slot.offset for slot in laid.fields}
         offsets = {field: numpy_type.fields[field][1] for field in numpy_type.names}
@@ -202,16 +262,23 @@ def _check_offsets(module, runtime, layout, struct: str, names: list, where: str
                            f"engine {laid.size} and {direct}")
 
 
-def _check_readers(module, struct: str, data: bytes, mask: bytes, where: str) -> None:
+def _check_bit_positions(bits, con, layout, struct: str, where: str) -> None:
+    expected = {path: (first, width) for path, first, width in python_bits.frozen_bits(layout, struct)}
+    got = bits.bit_positions(con)
+    if got != expected:
+        wrong = sorted(set(expected.items()) ^ set(got.items()))
+        raise Mismatch(f"{where}: construct bit positions differ from the engine's: {wrong[:10]}")
+
+
+def _check_readers(module, struct: str, data: bytes, kept: bytes, where: str) -> None:
     """Parse random bytes with the parser, its field-by-field reference and the view (those that
-    exist); all must read the same value, and building it back must give the bytes with every
-    hole and padding zeroed."""
+    exist); all must read the same value, and building it back must give `kept`: the bytes with
+    every hole, padding bit and unbuilt union member zeroed."""
     con = getattr(module, struct)
     value = con.parse(data)
-    kept = bytes(byte & keep for byte, keep in zip(data, mask))
     if con.build(value) != kept:
         raise Mismatch(f"{where}: build(parse(data)) is not data with its padding zeroed")
-    if con.build(con.parse(bytes(len(data)))) != bytes(len(data)):
+    if con.build(con.parse(bytes(len(data)))) != bytes(len(kept)):
         raise Mismatch(f"{where}: a zero buffer does not survive parse and build")
     reference = getattr(con, "reference", None)
     if reference is not None:
@@ -221,7 +288,7 @@ def _check_readers(module, struct: str, data: bytes, mask: bytes, where: str) ->
             raise Mismatch(f"{where}: the field-by-field reference builds different bytes")
     view_type = getattr(module, f"{struct}View", None)
     if view_type is not None:
-        buffer = bytearray(data)
+        buffer = bytearray(data[:len(kept)])
         view = view_type(buffer)
         if view.unpack() != value:
             raise Mismatch(f"{where}: the view reads a different value than the parser")
@@ -230,11 +297,57 @@ def _check_readers(module, struct: str, data: bytes, mask: bytes, where: str) ->
             raise Mismatch(f"{where}: writing a parsed value through the view is not data with its padding zeroed")
 
 
+def random_value(layout, laid, chance: random.Random) -> tuple:
+    """(random bytes for one `laid`, those bytes as building their parsed value gives them). A
+    struct ending in a flexible array gets 0 to 3 elements and a few stray bytes after them,
+    which parsing skips (only whole elements are read)."""
+    fixed, mask = _fixed_size(laid), bytearray(value_mask(layout, laid))
+    flex = getattr(laid, "flex", None)
+    if flex is None:
+        data = chance.randbytes(laid.size)
+        return data, bytes(byte & keep for byte, keep in zip(data, mask))
+    element = flex.element_size
+    count = chance.randrange(4)
+    mask = mask[:fixed] + _element_mask(layout, flex, element) * count
+    data = chance.randbytes(len(mask) + chance.randrange(element))
+    return data, bytes(byte & keep for byte, keep in zip(data, mask))
+
+
+def value_mask(layout, laid) -> bytes:
+    """0xff over every bit that building a parsed value writes back: scalar fields and named
+    bitfields, in nested structs too; of a union only its first member present (the one
+    `build` chooses, as the mapping names every member); 0 over holes, padding, padding
+    bits, reserved space and the rest of a union."""
+    mask = bytearray(laid.size)
+    slots = laid.slots
+    if isinstance(laid, lay.UnionLayout):
+        slots = [next(slot for slot in slots if isinstance(slot, lay.FieldSlot))]
+    for slot in slots:
+        if isinstance(slot, lay.FieldSlot):
+            mask[slot.offset:slot.offset + slot.size] = _element_mask(layout, slot, slot.size // slot.count) * slot.count
+        elif isinstance(slot, lay.BitsSlot):
+            for field in slot.fields:
+                for bit in range(field.first_bit, field.first_bit + field.bits):
+                    mask[bit // 8] |= 1 << (bit % 8)
+    return bytes(mask)
+
+
+def _element_mask(layout, slot, size: int) -> bytes:
+    """The mask of `size` bytes of the slot's elements (a row of a flexible array may hold several)."""
+    if slot.struct is None:
+        return b"\xff" * size
+    inner = value_mask(layout, layout.structs[slot.struct])
+    return inner * (size // len(inner))
+
+
 def _check_truncation(con, layout, laid, length: int, where: str) -> None:
-    """A buffer one field short raises construct's own error, naming the struct and the field."""
+    """A buffer one field short raises construct's own error, naming the struct and the field
+    (a struct with a flexible array says how much it needs instead)."""
     try:
         con.parse(bytes(length))
     except ConstructError as error:
+        if _flexible(laid):
+            return
         steps = str(error).splitlines()[0].split(" -> ")
         wanted = [laid.name] + missing_fields(layout, laid, length)
         remaining = iter(steps)
@@ -289,12 +402,13 @@ class _imported:
 # ---- Go ----------------------------------------------------------------------
 
 
-def check_go(out: Path, name: str, arch: str, model: dict) -> int:
-    """`go test -v` of the generated layout tests for `arch`; returns the passed subtests."""
+def check_go(out: Path, name: str, arch: str, model: dict, tags=(), unions=()) -> int:
+    """`go test -v` of the generated layout tests for `arch` (and, with `tags`, the parameter
+    combination they select); returns the passed subtests."""
     folder = out / "go" / name
-    if not (folder / f"layout_{arch}_test.go").is_file():
+    if not list(folder.glob(f"layout_*{arch}_test.go")):  # `layout_4k_amd64_test.go` with a parameter
         raise Mismatch(f"{folder}: no Go layout test for {arch}")
-    command = [tool("go"), "test", "-count=1", "-v"]
+    command = [tool("go"), "test", "-count=1", "-v"] + ([f"-tags={','.join(tags)}"] if tags else [])
     host = _HOST.get(platform.machine().lower())
     if arch != host:
         command += ["-exec", tool(QEMU[arch])]
@@ -302,20 +416,22 @@ def check_go(out: Path, name: str, arch: str, model: dict) -> int:
     output = result.stdout + result.stderr
     if result.returncode != 0:
         failed = [line for line in output.splitlines() if "FAIL" in line or "spec says" in line or ".go:" in line]
-        raise Mismatch(f"go test disagrees with the engine on {arch}:\n" + "\n".join(failed[:40]))
+        raise Mismatch(f"go test disagrees with the engine on {arch} {','.join(tags)}:\n" + "\n".join(failed[:40]))
     passed = {found.group("name") for found in map(_GO_PASS.match, output.splitlines()) if found}
-    missing = [want for want in _wanted_go_checks(model) if want not in passed]
+    missing = [want for want in _wanted_go_checks(model, unions) if want not in passed]
     if missing:
         raise Mismatch(f"go test on {arch} did not check: {', '.join(missing[:10])}")
     return len(passed)
 
 
-def _wanted_go_checks(model: dict) -> list:
+def _wanted_go_checks(model: dict, unions=()) -> list:
     wanted = []
     for struct, names in model.items():
-        wanted.append(f"TestStruct{struct}/{struct}:_size")
-        for field in names:
-            wanted += [f"TestStruct{struct}/{struct}.{field}:_offset", f"TestStruct{struct}/{struct}.{field}:_size"]
+        test = f"Test{'Union' if struct in unions else 'Struct'}{struct}"
+        wanted.append(f"{test}/{struct}:_size")
+        for field, kind in _kinds(names).items():
+            facts = ("bits",) if kind == "bits" else ("offset", "size")
+            wanted += [f"{test}/{struct}.{field}:_{fact}" for fact in facts]
     return wanted
 
 
