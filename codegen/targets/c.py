@@ -271,7 +271,7 @@ def _structs(ctx: Context, layout: lay.Layout):
             yield "fwd:" + struct.names.canonical, [
                 f"/* {struct.names.canonical} is the system's {struct.external.c_type} from "
                 f"<{struct.external.include}>; the spec only describes its layout. */"]
-    for struct_layout in struct_order(layout):
+    for struct_layout in struct_order(layout, tuple(ctx.combinations.values())):
         decl = spec.struct(struct_layout.name)
         if decl.external or decl.anonymous:
             continue
@@ -397,7 +397,7 @@ def offset_entries(spec: Spec, layout: lay.Layout, struct_name: str):
 
 
 def _offset_macros(ctx: Context, layout: lay.Layout):
-    for struct_layout in struct_order(layout):
+    for struct_layout in struct_order(layout, tuple(ctx.combinations.values())):
         decl = ctx.spec.struct(struct_layout.name)
         if decl.anonymous:  # no C name; its members are in the parent's macros
             continue
@@ -434,7 +434,7 @@ def _bit_macros(spec: Spec, layout: lay.Layout, struct_name: str) -> list:
 def _facts(ctx: Context, layout: lay.Layout) -> list:
     """(C condition, message) pairs: one _Static_assert each."""
     spec, facts = ctx.spec, []
-    for struct_layout in struct_order(layout):
+    for struct_layout in struct_order(layout, tuple(ctx.combinations.values())):
         decl = spec.struct(struct_layout.name)
         if decl.anonymous:  # C cannot name it; its members are asserted through the parent
             continue

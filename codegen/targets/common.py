@@ -67,23 +67,30 @@ def render_template(name: str, **values) -> str:
     return _ENV.get_template(name).render(**values)
 
 
-def struct_order(layout) -> list:
+def struct_order(layout, every: tuple = ()) -> list:
     """Struct layouts with every nested struct before the struct that contains it (the element
-    of a flexible array too: C needs a complete type there as well)."""
+    of a flexible array too: C needs a complete type there as well).
+
+    With `every` (the layouts of all combinations), a struct that needs another in any of them
+    comes after it in all of them, so that text merged across combinations (the C header's
+    `#if` blocks) keeps one order that suits each."""
     ordered, seen = [], set()
 
     def visit(name):
         if name in seen:
             return
         seen.add(name)
-        for slot in layout.structs[name].slots:
-            if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)) and slot.struct is not None:
-                visit(slot.struct)
-        ordered.append(layout.structs[name])
+        for each in every or (layout,):
+            if name in each.structs:
+                for slot in each.structs[name].slots:
+                    if isinstance(slot, (lay.FieldSlot, lay.FlexSlot)) and slot.struct is not None:
+                        visit(slot.struct)
+        ordered.append(name)
 
-    for name in layout.structs:
-        visit(name)
-    return ordered
+    for each in every or (layout,):
+        for name in each.structs:
+            visit(name)
+    return [layout.structs[name] for name in ordered if name in layout.structs]
 
 
 def doc_of(node) -> str:

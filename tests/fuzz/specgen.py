@@ -226,10 +226,6 @@ def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool)
     if element_size * count > MAX_SIZE // 4 or leaves * count > MAX_LEAVES // 4:
         dims, count = [], 1  # an array of a big struct would blow the bounds: keep one
     type_text = element + "".join(f"[{text}]" for text, _ in dims)
-    if element.startswith("U"):
-        # A union field on one arch only: the C header orders its declarations by the first
-        # arch, so the union may come too late (tests/fuzz/known_bugs/arch_only_union_field.yaml).
-        arch = {}
     member = {"name": name, "type": type_text, **arch}
     if kind in ("prim", "enum") and not go:
         order = draw(st.sampled_from(ORDERS))
