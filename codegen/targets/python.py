@@ -464,8 +464,9 @@ class _Flattener:
         start = f"offset + {at}"
         if slot.struct is not None:
             inner = self.spec.struct(slot.struct).names.python
-            return (f"_flex_structs({inner}, buffer, {start})",
-                    f"_flex_pack_structs({inner}, {get}, path, {where!r})")
+            dims = tuple(slot.dims)
+            return (f"_flex_structs({inner}, buffer, {start}, {dims})",
+                    f"_flex_pack_structs({inner}, {get}, path, {where!r}, {dims})")
         scalar = slot.scalar
         if scalar.prim == "u8" and scalar.enum is None and not slot.dims:
             return f"_flex_bytes(buffer, {start})", f"_flex_pack_bytes({get}, path, {where!r})"
@@ -605,7 +606,7 @@ def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
         shape = tuple(slot.shape)
         if isinstance(slot, lay.FlexSlot):
             call = (f"_flex_structs_view({spec.struct(slot.struct).names.python}View, {slot.offset}, {label!r}, "
-                    f"{doc!r})" if slot.struct is not None else
+                    f"{doc!r}, {tuple(slot.dims)})" if slot.struct is not None else
                     f"_flex_view({_codec_name(slot.scalar, layout)}, {slot.offset}, {tuple(slot.dims)}, {label!r}, "
                     f"{doc!r})")
         elif slot.struct is not None:

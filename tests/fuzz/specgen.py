@@ -281,9 +281,7 @@ def _flexible(draw, scope: _Scope, name: str) -> _Member:
     element, size, align, leaves, _ = _element(draw, kind, scope, name)
     if size > MAX_SIZE // 16:
         element, size, align, leaves = "u8", 1, 1, 1
-    # Rows of structs (`S[][2]`) are left out: the fast parser reads them as a flat list of
-    # structs (tests/cases/flexible_struct_rows, a known bug), so every batch would fail.
-    row = "" if kind == "struct" and element not in PRIMS else draw(st.sampled_from(("", "", "", "[2]", "[3]")))
+    row = draw(st.sampled_from(("", "", "", "[2]", "[3]")))
     member = {"name": name, "type": f"{element}[]{row}"}
     if element in scope.enums or element in PRIMS:
         order = draw(st.sampled_from(ORDERS))

@@ -516,9 +516,12 @@ def flex_items(buffer, start: int, order: str, code: str, dims=(), convert=None,
     return shaped(values, (count,) + tuple(dims), convert) if count else ListContainer()
 
 
-def flex_structs(inner: FastStruct, buffer, start: int):
-    count = (_nbytes(buffer) - start) // inner.size
-    return ListContainer(inner._unpack(buffer, start + index * inner.size) for index in range(count))
+def flex_structs(inner: FastStruct, buffer, start: int, dims=()):
+    """Structs (or fixed rows of them, shaped by `dims`): only whole rows count."""
+    per = _count(dims) if dims else 1
+    count = (_nbytes(buffer) - start) // (inner.size * per)
+    flat = [inner._unpack(buffer, start + index * inner.size) for index in range(count * per)]
+    return shaped(flat, (count,) + tuple(dims)) if dims and count else ListContainer(flat)
 
 
 # Helpers the generated `values` functions call; `label` is only formatted on error.
@@ -602,8 +605,10 @@ def flex_pack_items(value, order: str, code: str, dims, path, label, convert=Non
         raise FormatFieldError(f"struct error during building: {error}", path=_join(path, label)) from None
 
 
-def flex_pack_structs(inner: FastStruct, value, path, label) -> bytes:
-    return b"".join(inner.pack(element, _join(path, label)) for element in value)
+def flex_pack_structs(inner: FastStruct, value, path, label, dims=()) -> bytes:
+    """As many elements (rows of `dims` structs) as `value` has."""
+    elements = _struct_elements(value, (len(value),) + tuple(dims), path, label) if dims and len(value) else value
+    return b"".join(inner.pack(element, _join(path, label)) for element in elements)
 
 
 def pack_structs(inner: FastStruct, value, shape, path, label) -> bytes:
@@ -863,22 +868,34 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
     return property(get, set_, doc=doc)
 
 
-def flex_structs_property(view_type: type, at: int, label: str, doc: str):
-    """A flexible array of structs: read as a tuple of views over every whole element to the
-    end of the buffer; assigned from a sequence of mappings, written from `at` on."""
+def flex_structs_property(view_type: type, at: int, label: str, doc: str, dims=()):
+    """A flexible array of structs (or of rows of them, shaped by `dims`): read as a tuple of
+    views over every whole element to the end of the buffer (nested tuples for rows);
+    assigned from a sequence of mappings (of rows of them), written from `at` on."""
     step = view_type.SIZE
+    per = _count(dims) if dims else 1
 
     def get(view):
         start = view._off + at
-        count = (_nbytes(view._buf) - start) // step
-        return tuple(view_type._at(view._buf, start + index * step) for index in range(count))
+        count = (_nbytes(view._buf) - start) // (step * per)
+        flat = tuple(view_type._at(view._buf, start + index * step) for index in range(count * per))
+        return _nest(flat, (count,) + tuple(dims)) if dims and count else flat
 
     def set_(view, value):
-        if view._off + at + len(value) * step > _nbytes(view._buf):
+        elements = _struct_elements(value, (len(value),) + tuple(dims), label, None) if dims and len(value) else value
+        if view._off + at + len(elements) * step > _nbytes(view._buf):
             raise ValueError(f"{label}: {len(value)} elements do not fit in the buffer")
-        for index, element in enumerate(value):
+        for index, element in enumerate(elements):
             _put_struct(view_type.PARSER, view, at + index * step, element, label)
     return property(get, set_, doc=doc)
+
+
+def _nest(flat: tuple, shape: tuple) -> tuple:
+    """Nested tuples of `shape` from a flat tuple."""
+    if len(shape) == 1:
+        return flat
+    step = len(flat) // shape[0]
+    return tuple(_nest(flat[index * step:(index + 1) * step], shape[1:]) for index in range(shape[0]))
 
 
 def _count(shape: tuple) -> int:
