@@ -135,10 +135,13 @@ class BitsSlot:
     def chunks(self) -> tuple:
         """(offset, size) of the naturally aligned 1, 2, 4 or 8-byte integers that tile the
         slot, largest first: how languages without bitfields store it (Go fields, Python
-        `struct` items). A field may span several chunks."""
+        `struct` items). A field may span several chunks. No chunk is wider than the widest
+        storage unit of the run's fields, so that (outside packed structs) none is more
+        aligned than the struct: a Go uint64 holding two 32-bit units would align it to 8."""
         found, at, end = [], self.offset, self.offset + self.size
+        widest = max((m.unit_size for m in self.fields), default=1)
         while at < end:
-            size = next(n for n in (8, 4, 2, 1) if at % n == 0 and at + n <= end)
+            size = next(n for n in (8, 4, 2, 1) if n <= widest and at % n == 0 and at + n <= end)
             found.append((at, size))
             at += size
         return tuple(found)

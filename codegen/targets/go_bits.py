@@ -183,7 +183,7 @@ def _setter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor
         start = field.first_bit - offset * 8
         moved = f"u<<{start}" if start > 0 else f"u>>{-start}" if start < 0 else "u"
         if first == 0 and last == size * 8 - 1:
-            body.append(f"{chunk} = {word}({moved})")
+            body.append(f"{chunk} = {word}({moved.replace('<<', ' << ').replace('>>', ' >> ')})")  # gofmt spaces a lone shift
             continue
         mask = ((1 << (last - first + 1)) - 1) << first
         body.append(f"{chunk} = {chunk}&^{hex(mask)} | {word}({moved})")

@@ -150,11 +150,16 @@ def _element_at(base: str, slot, index: tuple, flexible: bool = False) -> str:
     if not index:
         return base
     dims = tuple(slot.dims) if flexible else tuple(slot.shape[1:])
+    # Spelled as gofmt prints it inside a call: no spaces, parentheses only where needed.
     flat = index[0]
     for length, name in zip(dims, index[1:]):
-        flat = f"({flat})*{length} + {name}"
+        flat = f"{_operand(flat)}*{length}+{name}"
     size = PRIMITIVES[slot.scalar.prim].size
-    return f"unsafe.Add({base}, ({flat})*{size})"
+    return f"unsafe.Add({base}, {_operand(flat)}*{size})"
+
+
+def _operand(expression: str) -> str:
+    return f"({expression})" if "+" in expression else expression
 
 
 def _doc(first: str, doc: str) -> tuple:

@@ -129,7 +129,7 @@ def check_generated(spec: dict, spec_path: Path, out: Path, go: bool) -> Tally:
     tally.python_structs = tally.structs
     if go:
         for key, layout in combinations.items():
-            tally.go_checks += check_go(out, spec["name"], layout.variant.arch, models[key],
+            tally.go_checks += check_go(out, spec["name"], layout.variant.arch, _go_model(models[key], layout),
                                         go_target.build_tags(ir, layout.variant), set(spec.get("unions", {})))
         tally.go_structs = tally.structs
     return tally
@@ -422,6 +422,16 @@ def check_go(out: Path, name: str, arch: str, model: dict, tags=(), unions=()) -
     if missing:
         raise Mismatch(f"go test on {arch} did not check: {', '.join(missing[:10])}")
     return len(passed)
+
+
+def _go_model(model: dict, layout) -> dict:
+    """The model without union members stored in a fixed byte order: Go reaches those through
+    get/set methods, which have no address to check (their place is the union's start)."""
+    ordered = {(name, slot.field.names.canonical) for name, struct in layout.structs.items()
+               if isinstance(struct, lay.UnionLayout) for slot in struct.fields
+               if slot.scalar is not None and slot.scalar.order}
+    return {name: {f: kind for f, kind in _kinds(names).items() if (name, f) not in ordered}
+            for name, names in model.items()}
 
 
 def _wanted_go_checks(model: dict, unions=()) -> list:

@@ -37,7 +37,7 @@ ORDERS = (None,) * 12 + ("big",) * 3 + ("little",)
 MAX_LEAVES = 400
 MAX_NESTED = 200
 MAX_SIZE = 1 << 15
-GO_FLEXIBLE = False  # Go-expressible flexible arrays (_go_flexible): off with the other new Go kinds
+GO_FLEXIBLE = True  # Go batches draw flexible arrays only where Go's padding matches C's (_go_flexible)
 
 
 @dataclass
@@ -205,10 +205,7 @@ class _Member:
 
 @st.composite
 def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool) -> _Member:
-    # Go batches keep to the older kinds for now: Go's checks of the newer ones still fail
-    # (see README "Fuzzing").
-    kinds = ["prim", "enum", "pointer", "struct"] + ([] if go else ["reserved"]) + ([] if union else ["pad"]) \
-        + ([] if union or go else ["bits", "bits"])
+    kinds = ["prim", "enum", "pointer", "struct", "reserved"] + ([] if union else ["pad", "bits", "bits"])
     kind = draw(st.sampled_from(kinds))
     only = draw(st.sampled_from((None,) * 10 + ("amd64", "arm64")))
     arch = {} if only is None else {"arch": [only]}  # the member exists on one arch only
@@ -227,7 +224,7 @@ def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool)
         dims, count = [], 1  # an array of a big struct would blow the bounds: keep one
     type_text = element + "".join(f"[{text}]" for text, _ in dims)
     member = {"name": name, "type": type_text, **arch}
-    if kind in ("prim", "enum") and not go:
+    if kind in ("prim", "enum"):
         order = draw(st.sampled_from(ORDERS))
         if order is not None:
             member["endian"] = order
@@ -351,7 +348,7 @@ def _struct(draw, scope: _Scope, name: str, go: bool, union: bool) -> tuple:
         align = max(align, member.align_bound)
     body = {"fields": members}
     has_bits = any("bits" in m for m in members)
-    order = None if go else draw(st.sampled_from((None,) * 5 + (("little",) if has_bits else ("big", "little"))))
+    order = draw(st.sampled_from((None,) * 5 + (("little",) if has_bits else ("big", "little"))))
     if order is not None:
         body["endian"] = order  # bitfields keep the arch's order, so only `little` goes with them
     if not go:
@@ -373,7 +370,7 @@ def specs(draw, name: str, slots: int, go: bool) -> dict:
     """A spec with up to `slots` structs and unions (each slot shrinks to absent); `go` leaves
     out every `packed` and `align` and keeps flexible arrays where Go's padding matches C's,
     so the Go target accepts it, and otherwise the spec lists only the C and Python targets."""
-    params = {} if go else draw(_params())
+    params = draw(_params())
     constants = draw(_constants(params))
     enums = {f"E{i}": e for i, e in enumerate(draw(st.lists(_enum(), max_size=4)))}
     largest = {k: _largest(v, params) for k, v in constants.items()}
@@ -384,7 +381,7 @@ def specs(draw, name: str, slots: int, go: bool) -> dict:
     for slot in range(slots):
         if not draw(st.sampled_from((False, True, True, True, True, True, True, True))):
             continue
-        union = not go and draw(st.sampled_from((False,) * 5 + (True,)))
+        union = draw(st.sampled_from((False,) * 5 + (True,)))
         struct_name = f"{'U' if union else 'S'}{slot}"
         body, info = draw(_struct(scope, struct_name, go, union))
         (unions if union else structs)[struct_name] = body
