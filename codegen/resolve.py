@@ -138,6 +138,7 @@ class _Resolver:
         self.enum_names: set = set()
         self.anonymous: list = []  # the hidden declarations of anonymous members, as found
         self.anonymous_count: dict = {}  # parent struct -> anonymous members numbered so far
+        self.anonymous_owner: dict = {}  # hidden declaration -> the struct that holds it
 
     def guarded(self, step: Callable, *args):
         """Run one step, recording its error and carrying on so the user sees several at once."""
@@ -410,6 +411,7 @@ class _Resolver:
             members = self.variant_members(node.get("variants"), path, name)
         endian = self.byte_order(node.get("endian"), None, name)
         members = self.check_flexible(_default_byte_order(members, endian), what, cls is UnionDecl)
+        self.inherit_byte_order(name, endian)
         external = None
         if node.get("external") is not None:
             ext = _expect_map(node.get("external"), "external")
@@ -567,6 +569,7 @@ class _Resolver:
         index = self.anonymous_count.get(struct, 0)
         self.anonymous_count[struct] = index + 1
         name = f"{struct}Anon{index}"
+        self.anonymous_owner[name] = struct
         members = self.members(item.get(word), archs, f"{where.path}.{word}", name)
         for member in members:
             if not isinstance(member, Field) or isinstance(member.type, FlexArray):
@@ -580,6 +583,18 @@ class _Resolver:
                                   packed=frozenset(), external=None, archs=None, pos=where, anonymous=True))
         return Field(names=names, type=StructRef(name), doc=_string(item.get("doc"), "doc"), align=None,
                      archs=archs, pos=where, anonymous=True)
+
+    def inherit_byte_order(self, parent: str, endian: Optional[str]) -> None:
+        """A struct's `endian:` reaches the members of its anonymous members too (nested ones
+        included), since C reaches them as the struct's own."""
+        if endian is None:
+            return
+        for index, decl in enumerate(self.anonymous):
+            owner = self.anonymous_owner[decl.names.canonical]
+            while owner in self.anonymous_owner:  # up through enclosing anonymous members
+                owner = self.anonymous_owner[owner]
+            if owner == parent:
+                self.anonymous[index] = replace(decl, members=_default_byte_order(decl.members, endian), endian=endian)
 
     def bitfield(self, item: Map, struct: str, archs, where: Pos) -> BitField:
         """`{name: mode, type: u32, bits: 3}`; with no name, padding bits or (0 bits) a unit break."""

@@ -318,7 +318,7 @@ def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> _Struct
     decl = spec.struct(struct.name)
     natural_align = lay.natural_structs(spec, layout.variant)[struct.name].align
     if isinstance(struct, lay.UnionLayout):
-        return _union(spec, struct, natural_align)
+        return _union(spec, layout, struct, natural_align)
     if go_bits.has_bits(struct):
         return go_bits.struct_decl(spec, layout, struct)
     rows = []
@@ -341,13 +341,13 @@ def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> _Struct
     return _Struct(decl.names.go, doc, tuple(rows), go_members.struct_accessors(spec, struct))
 
 
-def _union(spec: Spec, union: lay.UnionLayout, natural_align: int) -> _Struct:
+def _union(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, natural_align: int) -> _Struct:
     """Go has no unions: words that size and align it as C does, and an accessor per member."""
     decl = spec.struct(union.name)
     doc = tuple(comment_lines(f"{decl.names.go} is a union: its members share its bytes from offset 0, each "
                               f"reached through its method. {' '.join(decl.doc.split())}", DOC_WIDTH))
     rows = (_Row((), ("_", go_members.union_words(natural_align, union.size))),)
-    return _Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union))
+    return _Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union, layout.structs))
 
 
 def _padding_type(slot, natural_align: int) -> str:
@@ -441,7 +441,7 @@ def check_expressible(spec: Spec, layouts) -> None:
                 refused.add(name)
                 problems.add(*found)
             elif isinstance(real, lay.UnionLayout):
-                go_members.check_names(real, [], go_members.union_accessors(spec, real), problems)
+                go_members.check_names(real, [], go_members.union_accessors(spec, real, layout.structs), problems)
             else:
                 rows = [go_members.field_name(slot) for slot in real.named]
                 go_members.check_names(real, rows, go_members.struct_accessors(spec, real), problems)
@@ -559,22 +559,24 @@ def layout_facts(spec: Spec, layout: lay.Layout) -> list:
     return groups
 
 
-def _promoted_facts(label: str, structs: dict, slot: lay.FieldSlot, base: int) -> list:
+def _promoted_facts(label: str, structs: dict, slot: lay.FieldSlot, base: int, through_union: bool = False) -> list:
     """The members of an embedded anonymous member, reached from the parent as Go promotes
-    them: a struct's fields by Offsetof, a union's members through their accessors."""
+    them: a struct's fields by Offsetof, members inside a union through its accessors (those
+    with a byte order have only get/set methods, so no address to check)."""
     inner, facts = structs[slot.struct], []
+    union = through_union or isinstance(inner, lay.UnionLayout)
     for member in inner.fields:
         offset = base + slot.offset + member.offset
         where = f"{label}.{member.field.names.canonical}"
-        if member.field.anonymous and not isinstance(inner, lay.UnionLayout):
-            facts += _promoted_facts(label, structs, member, base + slot.offset)
-        elif isinstance(inner, lay.UnionLayout) and not (member.scalar is not None and member.scalar.order):
+        if member.field.anonymous:
+            facts += _promoted_facts(label, structs, member, base + slot.offset, union)
+        elif not union:
+            facts.append(_Fact("expectLayout", f"{where}: offset",
+                               f"unsafe.Offsetof(v.{go_members.field_name(member)})", str(offset)))
+        elif not (member.scalar is not None and member.scalar.order):
             pointer = f"v.{member.field.names.go}()"
             facts.append(_Fact("expectLayout", f"{where}: offset",
                                f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
-        elif not isinstance(inner, lay.UnionLayout):
-            facts.append(_Fact("expectLayout", f"{where}: offset",
-                               f"unsafe.Offsetof(v.{go_members.field_name(member)})", str(offset)))
     return facts
 
 
@@ -583,7 +585,8 @@ def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, struc
     if natural.align == real.align:
         facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
     if isinstance(real, lay.UnionLayout):
-        return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}", facts + _member_facts(real))
+        return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}",
+                facts + _member_facts(real, structs))
     for slot, plain in zip(real.fields, natural.fields):
         where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
         facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
@@ -601,16 +604,18 @@ def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, struc
     return (f"TestStruct{_exported(decl.names.go)}", f"var v {decl.names.go}", facts)
 
 
-def _member_facts(union: lay.UnionLayout) -> list:
+def _member_facts(union: lay.UnionLayout, structs: dict) -> list:
     """Each union member reached through its accessor starts at the union's first byte and has
-    the member's size (a member with a byte order has get/set methods, so only its place is known)."""
+    the member's size (a member with a byte order has get/set methods, so only its place is
+    known); an anonymous member's members are reached through the union's own accessors, at
+    their offsets in it."""
     facts = []
-    for slot in union.fields:
+    for slot, offset in lay.visible_slots(structs, union.name):
         if slot.scalar is not None and slot.scalar.order:
             continue
         where, pointer = f"{union.name}.{slot.field.names.canonical}", f"v.{slot.field.names.go}()"
         facts.append(_Fact("expectLayout", f"{where}: offset",
-                           f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", "0"))
+                           f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
         facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof(*{pointer})", str(slot.size)))
     return facts
 

@@ -90,10 +90,14 @@ def struct_accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
     return tuple(found)
 
 
-def union_accessors(spec: Spec, union: lay.UnionLayout) -> tuple:
-    """One accessor per member of a union (a pair for a member with a byte order)."""
+def union_accessors(spec: Spec, union: lay.UnionLayout, structs: dict) -> tuple:
+    """One accessor per member of a union (a pair for a member with a byte order). An
+    anonymous member's members get accessors of the union's own, as C reaches them."""
     found = []
     for slot in union.fields:
+        if slot.field.anonymous:
+            found += _forwarded(spec, structs, slot.struct)
+            continue
         name = slot.field.names.go
         if slot.scalar is not None and slot.scalar.order:
             index = _indexes(len(slot.shape))
@@ -105,6 +109,42 @@ def union_accessors(spec: Spec, union: lay.UnionLayout) -> tuple:
                               (f"return (*{target})(unsafe.Pointer({RECEIVER}))",), ("unsafe",),
                               slot.field.names.canonical))
     return tuple(found)
+
+
+def _forwarded(spec: Spec, structs: dict, hidden: str) -> list:
+    """Accessors on a union for the members of its anonymous member `hidden`, which Go cannot
+    promote out of a union's words: each reinterprets the union's bytes as the hidden type
+    (its members start at the union's start) and reaches the member there, a field by its
+    address, anything with methods (byte order, nested unions) through them."""
+    go_type = spec.struct(hidden).names.go
+    cast = f"(*{go_type})(unsafe.Pointer({RECEIVER}))"
+    found = []
+    if not isinstance(structs[hidden], lay.UnionLayout):
+        for slot, _ in lay.visible_slots(structs, hidden):
+            if slot.scalar is not None and slot.scalar.order:
+                continue  # reached through its get/set pair, forwarded below
+            target = "".join(f"[{n}]" for n in slot.shape) + element_type(spec, slot)
+            doc = f"{slot.field.names.go} reads and writes the union's bytes as its {slot.field.names.canonical} member."
+            found.append(Accessor(_doc(doc, slot.field.doc), slot.field.names.go, "", f" *{target}",
+                                  (f"return &{cast}.{field_name(slot)}",), ("unsafe",), slot.field.names.canonical))
+    for method in _methods_of(spec, structs, hidden):
+        arguments = ", ".join(part.split()[0] for part in method.params.split(", ")) if method.params else ""
+        call = f"{cast}.{method.name}({arguments})"
+        found.append(Accessor(method.doc, method.name, method.params, method.result,
+                              (f"return {call}" if method.result else call,), ("unsafe",), method.field))
+    return found
+
+
+def _methods_of(spec: Spec, structs: dict, name: str) -> list:
+    """The methods the Go type of `name` has, its anonymous members' promoted ones included."""
+    layout = structs[name]
+    if isinstance(layout, lay.UnionLayout):
+        return list(union_accessors(spec, layout, structs))
+    found = list(struct_accessors(spec, layout))
+    for slot in layout.fields:
+        if slot.field.anonymous:
+            found += _methods_of(spec, structs, slot.struct)
+    return found
 
 
 def _flex_accessors(spec: Spec, slot: lay.FlexSlot) -> list:

@@ -166,6 +166,14 @@ def _expr_comment(const, layout) -> str:
     return "  # " + ex.render(source)
 
 
+def _label(spec, layout: lay.Layout, name: str) -> str:
+    """How errors name a struct: its Python name, or for an anonymous member's declaration
+    (whose generated name means nothing to the user) what C calls it."""
+    if not spec.struct(name).anonymous:
+        return spec.struct(name).names.python
+    return "(anonymous union)" if isinstance(layout.structs[name], lay.UnionLayout) else "(anonymous struct)"
+
+
 def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
     decl = spec.struct(struct.name)
     union = isinstance(struct, lay.UnionLayout)
@@ -196,7 +204,7 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
     if union:
         summary += " A union: every member starts at offset 0."
     return {"name": decl.names.python, "reference": _reference_name(decl.names.python),
-            "doc": comment_lines(decl.doc) + [summary], "body": items, "fields": fields, "size": struct.size,
+            "label": _label(spec, layout, struct.name), "doc": comment_lines(decl.doc) + [summary], "body": items, "fields": fields, "size": struct.size,
             "opener": (f"Flattened({tuple(anonymous)}, " if anonymous else "")
                       + (f"FixedUnion({struct.size}," if union else "Struct("),
             "closer": ")" * (3 if anonymous else 2)}
@@ -374,7 +382,7 @@ class _Flattener:
             where = f"{label} -> {field}"
             get = f"{source}[{field!r}]"
             if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
-                lines += self.anonymous(slot, where, source, base)
+                lines += self.anonymous(slot, label, source, base)
             elif isinstance(slot, lay.FlexSlot):
                 expr, self.tail = self.flex(slot, base + slot.offset, where, get)
                 lines.append(f"{field}={expr},")
@@ -393,13 +401,14 @@ class _Flattener:
         return lines
 
     def anonymous(self, slot: lay.FieldSlot, where: str, source: str, base: int) -> list:
+        # `where` names the parent only: the member has no name, its union labels itself.
         """An anonymous member's lines: a struct's fields inline, read from and built into the
         parent's mapping; a union unpacked by its own parser and merged into the parent's."""
         inner = self.spec.struct(slot.struct).names.python
         if not self.is_union(slot.struct):
-            return self.walk(slot.struct, where, source, base + slot.offset)
+            return self.walk(slot.struct, f"{where} -> (anonymous struct)", source, base + slot.offset)
         at = self.take(f"{slot.size}s", 1)
-        self.values.append(f"{inner}.pack_anonymous({source}, path + {' -> ' + where!r})")
+        self.values.append(f"{inner}.pack_anonymous({source}, path + {' -> ' + where!r})")  # `where`: the parent
         return [f"**{inner}._unpack(v[{at}]),"]
 
     def is_union(self, name: str) -> bool:
@@ -508,7 +517,7 @@ def _fast_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str, 
 def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str, swaps: dict) -> dict:
     name = spec.struct(struct.name).names.python
     flat = _Flattener(spec, layout, swaps)
-    body = flat.walk(struct.name, name, "obj")
+    body = flat.walk(struct.name, _label(spec, layout, struct.name), "obj")
     fmt = flat.format(order)
     fixed = struct.size if struct.tail_start is None else struct.tail_start
     if pystruct.calcsize(fmt) != fixed:
@@ -516,6 +525,7 @@ def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str,
     return {
         "kind": "struct" if struct.tail_start is None else "flexible",
         "name": name,
+        "label": _label(spec, layout, struct.name),
         "reference": _reference_name(name),
         "format": fmt,
         "unpack": body,
@@ -535,11 +545,11 @@ def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, s
     members = []
     for index, slot in enumerate(struct.fields):
         field = slot.field.names.python
-        where = f"{name} -> {field}"
+        where = f"{_label(spec, layout, struct.name)} -> {field}"
         if slot.field.anonymous:  # its members are the union's own: built from and merged into its mapping
             inner = spec.struct(slot.struct).names.python
             build = "pack_anonymous" if isinstance(layout.structs[slot.struct], lay.UnionLayout) else "pack"
-            pack = f"{inner}.{build}(value, path + {' -> ' + where!r}) + bytes({struct.size - slot.size})"
+            pack = f"{inner}.{build}(value, path + {' -> ' + _label(spec, layout, struct.name)!r}) + bytes({struct.size - slot.size})"
             names = tuple(s.field.names.python for s, _ in lay.visible_slots(layout.structs, slot.struct))
             members.append({"name": field, "format": None, "read": [], "value": f"_unpack_{inner}(buffer, offset)",
                             "pack": pack, "anonymous": True, "key": repr(names)})
@@ -559,6 +569,7 @@ def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, s
     return {
         "kind": "union",
         "name": name,
+        "label": _label(spec, layout, struct.name),
         "reference": _reference_name(name),
         "format": f"{order}{struct.size}x",
         "members": members,

@@ -324,19 +324,13 @@ class FastUnion(FastStruct):
         raise UnionError(f"cannot build: name one of the members {self._member_list()}", path=f"{path} -> {self.label}")
 
     def pack_anonymous(self, obj, path="(building)") -> bytes:
-        """This union as an anonymous member, built from its parent's mapping `obj`: the
-        members given must be one, or agree byte for byte (as a parsed value's do when they
-        have the same size)."""
-        given = [(name, pack) for name, pack in self._members if _names_member(obj, name)]
-        if not given:
-            raise UnionError(f"cannot build: give one of the anonymous union's members {self._member_list()}",
-                             path=f"{path} -> {self.label}")
-        built = {self._pack_member(obj, name, pack, path) for name, pack in given}
-        if len(built) > 1:
-            names = ", ".join(n for name, _ in given for n in (name if isinstance(name, tuple) else (name,)))
-            raise UnionError(f"the anonymous union's members {names} hold different bytes; give exactly one",
-                             path=f"{path} -> {self.label}")
-        return built.pop()
+        """This union as an anonymous member, built from its parent's mapping `obj`: the first
+        member in spec order that the mapping gives, as for a named union."""
+        for name, pack in self._members:
+            if _names_member(obj, name):
+                return self._pack_member(obj, name, pack, path)
+        raise UnionError(f"cannot build: give one of the anonymous union's members {self._member_list()}",
+                         path=f"{path} -> {self.label}")
 
     def _pack_member(self, obj, name, pack, path) -> bytes:
         try:
