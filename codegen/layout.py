@@ -304,15 +304,39 @@ def nested_fields(layout: "Layout", struct_name: str, base: int = 0, outer: tupl
             yield from nested_fields(layout, slot.struct, offset, chain)
 
 
-def nested_bitfields(layout: "Layout", struct_name: str):
-    """Yield (FieldSlot chain down to the struct holding it, BitFieldSlot, that struct's
-    absolute offset) for every named bitfield, in nested structs too (as nested_fields)."""
-    for slot in layout.structs[struct_name].bitfields:
-        yield (), slot, 0
+def visible_runs(structs: dict, struct_name: str, base: int = 0):
+    """Yield (BitsSlot, offset from `base` of the struct holding it) for every run of bitfields
+    a name reaches in the struct: its own and, as in `visible_slots`, its anonymous members'."""
+    for slot in structs[struct_name].slots:
+        if isinstance(slot, BitsSlot):
+            yield slot, base
+        elif isinstance(slot, FieldSlot) and slot.field.anonymous:
+            yield from visible_runs(structs, slot.struct, base + slot.offset)
+
+
+def visible_bitfields(structs: dict, struct_name: str) -> tuple:
+    """Every named bitfield a name reaches in the struct (BitFieldSlots, offsets relative to
+    the struct that holds each), its anonymous members' included."""
+    return tuple(field for run, _ in visible_runs(structs, struct_name) for field in run.fields)
+
+
+def nested_runs(layout: "Layout", struct_name: str):
+    """Yield (FieldSlot chain down to the struct holding it, BitsSlot, that struct's absolute
+    offset) for every run of bitfields, in nested structs too (as nested_fields)."""
+    for run, base in visible_runs(layout.structs, struct_name):
+        yield (), run, base
     for chain, offset in nested_fields(layout, struct_name):
         if chain[-1].struct is not None and not chain[-1].shape:
-            for slot in layout.structs[chain[-1].struct].bitfields:
-                yield chain, slot, offset
+            for run, base in visible_runs(layout.structs, chain[-1].struct, offset):
+                yield chain, run, base
+
+
+def nested_bitfields(layout: "Layout", struct_name: str):
+    """Yield (chain, BitFieldSlot, absolute offset of the struct holding it) for every named
+    bitfield, as `nested_runs` finds them."""
+    for chain, run, base in nested_runs(layout, struct_name):
+        for field in run.fields:
+            yield chain, field, base
 
 
 @lru_cache(maxsize=64)
@@ -538,7 +562,8 @@ class _Engine:
                 slots.append(replace(slot, align=member_align))
                 align = max(align, member_align)
             else:
-                raise fail(member.pos, f"union {decl.names.canonical} can only hold fields and reserved space",
+                what = "an anonymous union" if decl.anonymous else f"union {decl.names.canonical}"
+                raise fail(member.pos, f"{what} can only hold fields and reserved space",
                            "padding, bitfields and other members belong in a struct")
             size = max(size, slots[-1].size)
         forced = decl.align_on(self.variant)

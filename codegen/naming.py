@@ -102,6 +102,13 @@ def bit_macros(path: list) -> tuple:
     return offset_macro(path), f"bitpos_{suffix}", f"bitwidth_{suffix}", f"bitunit_{suffix}"
 
 
+def anonymous_spare_name(kind: str, index: int) -> str:
+    """C's name for unnamed padding (`kind` "pad") or reserved space ("reserved") inside an
+    anonymous member: C reaches it in the parent's scope, so it must not clash with the
+    parent's own `_pad<N>` / `__reserved_<N>`; `index` counts them through the outer struct."""
+    return f"_pad_anon{index}" if kind == "pad" else f"__reserved_anon{index}"
+
+
 def go_build_tag(package: str, param: str, label: str) -> str:
     """The Go build tag that selects one value of a spec parameter: `pagex_page_size_64k`."""
     return f"{package}_{param}_{label}"

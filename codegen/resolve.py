@@ -139,6 +139,7 @@ class _Resolver:
         self.anonymous: list = []  # the hidden declarations of anonymous members, as found
         self.anonymous_count: dict = {}  # parent struct -> anonymous members numbered so far
         self.anonymous_owner: dict = {}  # hidden declaration -> the struct that holds it
+        self.anonymous_spares: dict = {}  # outermost struct -> unnamed padding/reserved numbered in its anonymous members
 
     def guarded(self, step: Callable, *args):
         """Run one step, recording its error and carrying on so the user sees several at once."""
@@ -571,18 +572,29 @@ class _Resolver:
         name = f"{struct}Anon{index}"
         self.anonymous_owner[name] = struct
         members = self.members(item.get(word), archs, f"{where.path}.{word}", name)
-        for member in members:
-            if not isinstance(member, Field) or isinstance(member.type, FlexArray):
-                kind = {BitField: "a bitfield", Padding: "padding", Reserved: "reserved space"}.get(
-                    type(member), "a flexible array")
-                raise fail(member.pos, f"an anonymous {word} cannot hold {kind} yet",
+        for member in members:  # bitfields, padding and reserved space are fine; a flexible array is not (yet)
+            if isinstance(member, Field) and isinstance(member.type, FlexArray):
+                raise fail(member.pos, f"an anonymous {word} cannot hold a flexible array yet",
                            "put it in a named struct or union member, or in the parent")
+        members = tuple(self.spare_name(member, struct) for member in members)
         cls = UnionDecl if word == "union" else Struct
         names = Names(canonical=name, **naming.type_names(name, {}))
         self.anonymous.append(cls(names=names, doc=_string(item.get("doc"), "doc"), members=members, align=None,
                                   packed=frozenset(), external=None, archs=None, pos=where, anonymous=True))
         return Field(names=names, type=StructRef(name), doc=_string(item.get("doc"), "doc"), align=None,
                      archs=archs, pos=where, anonymous=True)
+
+    def spare_name(self, member, struct: str):
+        """Unnamed padding or reserved space of an anonymous member, given a C name unique in
+        the outermost struct (C declares it in that scope); any other member as it is."""
+        if not isinstance(member, (Padding, Reserved)) or member.c_name:
+            return member
+        while struct in self.anonymous_owner:
+            struct = self.anonymous_owner[struct]
+        index = self.anonymous_spares.get(struct, 0)
+        self.anonymous_spares[struct] = index + 1
+        kind = "pad" if isinstance(member, Padding) else "reserved"
+        return replace(member, c_name=naming.anonymous_spare_name(kind, index))
 
     def inherit_byte_order(self, parent: str, endian: Optional[str]) -> None:
         """A struct's `endian:` reaches the members of its anonymous members too (nested ones

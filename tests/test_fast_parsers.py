@@ -303,7 +303,7 @@ def view_values(view, layout, name):
                 value = bytes(value) if (len(slot.shape) == 1 and slot.scalar.prim == "u8"
                                          and slot.scalar.enum is None) else value.tolist()
         out[field] = plain(value)
-    for bits in layout.struct(name).bitfields:  # read through their own properties
+    for bits in lay.visible_bitfields(layout.structs, name):  # read through their own properties
         out[bits.field.names.python] = plain(getattr(view, bits.field.names.python))
     return out
 
@@ -351,7 +351,7 @@ def write_fields(view, value, layout, name):
             write_fields(getattr(view, field), value[field], layout, slot.struct)
         else:
             setattr(view, field, value[field])
-    for bits in layout.struct(name).bitfields:
+    for bits in lay.visible_bitfields(layout.structs, name):
         setattr(view, bits.field.names.python, value[bits.field.names.python])
 
 
@@ -570,8 +570,7 @@ def test_numpy_decodes_what_the_parsers_decode(packages, spec_name, arch):
 
 def without_bitfields(value, layout, name):
     """A parsed value less its bitfields and those of the structs in it: numpy has no bit fields."""
-    struct = layout.struct(name)
-    for bits in struct.bitfields:
+    for bits in lay.visible_bitfields(layout.structs, name):  # anonymous members' too
         value.pop(bits.field.names.python)
     for slot in visible_fields(layout, name):
         if slot.struct is not None:

@@ -320,36 +320,37 @@ def _member_lines(ctx, layout, struct_layout, base: int) -> list:
             lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {base + slot.offset}, {size}"
                          f"{byte_order_note(slot.scalar)} */")
         elif isinstance(slot, lay.ReservedSlot):
-            lines.append(f"  uint8_t {reserved_name(slot)}[{slot.size}];  /* offset {slot.offset}: reserved for "
+            lines.append(f"  uint8_t {reserved_name(slot)}[{slot.size}];  /* offset {base + slot.offset}: reserved for "
                          "later fields, keep zero */")
         elif isinstance(slot, lay.BitsSlot):
-            lines.extend(_bitfield_lines(ctx.spec, slot))
+            lines.extend(_bitfield_lines(ctx.spec, slot, base))
         elif isinstance(slot, lay.PadSlot):
             name = slot.padding.c_name or f"_pad{pad_index}"
             pad_index += 1
-            lines.append(f"  uint8_t {name}[{slot.size}];  /* offset {slot.offset}: explicit padding */")
+            lines.append(f"  uint8_t {name}[{slot.size}];  /* offset {base + slot.offset}: explicit padding */")
         else:
             lines.append(f"  /* {slot.size} bytes of {'tail ' if slot.tail else ''}padding at offset "
                          f"{base + slot.offset} */")
     return lines
 
 
-def _bitfield_lines(spec: Spec, slot: lay.BitsSlot) -> list:
-    """A run of bitfields as declared, unnamed ones included, each saying where it lands."""
+def _bitfield_lines(spec: Spec, slot: lay.BitsSlot, base: int) -> list:
+    """A run of bitfields as declared, unnamed ones included, each saying where it lands
+    (units at `base` plus their offset, as `_member_lines`)."""
     lines = []
     for member in slot.members:
-        base = PRIMITIVES[member.scalar.prim].c
+        ctype = PRIMITIVES[member.scalar.prim].c
         if member.scalar.enum:
-            base += f" /* enum {spec.enum(member.scalar.enum).names.c} */"
-        unit = f"the {member.unit_size}-byte unit at offset {member.unit_offset}"
+            ctype += f" /* enum {spec.enum(member.scalar.enum).names.c} */"
+        unit = f"the {member.unit_size}-byte unit at offset {base + member.unit_offset}"
         if not member.named:
             what = f"{member.bits} bits of padding" if member.bits else f"the next bitfield starts at {unit}"
-            lines.append(f"  {base} : {member.bits};  /* {what} */")
+            lines.append(f"  {ctype} : {member.bits};  /* {what} */")
             continue
         doc = doc_of(member.field)
         if doc:
             lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
-        lines.append(f"  {base} {member.field.names.c} : {member.bits};  "
+        lines.append(f"  {ctype} {member.field.names.c} : {member.bits};  "
                      f"/* bits {member.bit}..{member.bit + member.bits - 1} of {unit} */")
     return lines
 

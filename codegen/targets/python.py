@@ -182,7 +182,7 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
         if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
             inner = spec.struct(slot.struct).names.python
             anonymous.append(inner)
-            names = tuple(s.field.names.python for s, _ in lay.visible_slots(layout.structs, slot.struct))
+            names = _visible_names(layout, slot.struct)
             items.append(f'"{inner}" / Anonymous({_reference_name(inner)}, {names}),  # offset {slot.offset}, '
                          f'size {slot.size}, anonymous')
             fields += _struct_model(spec, layout, layout.structs[slot.struct])["fields"]
@@ -208,6 +208,13 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
             "opener": (f"Flattened({tuple(anonymous)}, " if anonymous else "")
                       + (f"FixedUnion({struct.size}," if union else "Struct("),
             "closer": ")" * (3 if anonymous else 2)}
+
+
+def _visible_names(layout: lay.Layout, name: str) -> tuple:
+    """The Python names of every member a name reaches in a struct (its anonymous members'
+    included), bitfields too: the keys an anonymous member adds to its parent's mapping."""
+    names = [s.field.names.python for s, _ in lay.visible_slots(layout.structs, name)]
+    return tuple(names + [f.field.names.python for f in lay.visible_bitfields(layout.structs, name)])
 
 
 def _fixed_slots(layout: lay.Layout, struct: lay.StructLayout) -> list:
@@ -550,7 +557,7 @@ def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, s
             inner = spec.struct(slot.struct).names.python
             build = "pack_anonymous" if isinstance(layout.structs[slot.struct], lay.UnionLayout) else "pack"
             pack = f"{inner}.{build}(value, path + {' -> ' + _label(spec, layout, struct.name)!r}) + bytes({struct.size - slot.size})"
-            names = tuple(s.field.names.python for s, _ in lay.visible_slots(layout.structs, slot.struct))
+            names = _visible_names(layout, slot.struct)
             members.append({"name": field, "format": None, "read": [], "value": f"_unpack_{inner}(buffer, offset)",
                             "pack": pack, "anonymous": True, "key": repr(names)})
             continue
@@ -630,7 +637,7 @@ def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
             call = (f"_scalar({_codec_name(slot.scalar, layout)}, {slot.offset}, {label!r}, {doc!r}"
                     f"{_scalar_kind(spec, slot.scalar)})")
         lines.append(f"{field} = {call}")
-    return lines + python_bits.view_lines(spec, struct, view, _VIEW_API)
+    return lines + python_bits.view_lines(spec, layout, struct, view, _VIEW_API)
 
 
 def _scalar_kind(spec, scalar: lay.Scalar) -> str:

@@ -94,10 +94,9 @@ def slot_row(slot: lay.BitsSlot) -> str:
 
 def _holders(layout: lay.Layout, struct_name: str):
     """(dotted Python path, BitsSlot, BitFieldSlot, absolute offset of the struct holding it)."""
-    for chain, field, base in lay.nested_bitfields(layout, struct_name):
-        holder = chain[-1].struct if chain else struct_name
-        slot = next(s for s in layout.structs[holder].slots if isinstance(s, lay.BitsSlot) and field in s.members)
-        yield ".".join([link.field.names.python for link in chain] + [_name(field)]), slot, field, base
+    for chain, slot, base in lay.nested_runs(layout, struct_name):
+        for field in slot.fields:
+            yield ".".join([link.field.names.python for link in chain] + [_name(field)]), slot, field, base
 
 
 def frozen_offsets(layout: lay.Layout, struct_name: str) -> list:
@@ -181,18 +180,18 @@ def _chunk_value(slot: lay.BitsSlot, offset: int, size: int, bound: dict) -> str
 # ---- views
 
 
-def view_lines(spec, struct: lay.StructLayout, view: str, reserved: frozenset) -> list:
-    """One property declaration per named bitfield of a struct's view class."""
+def view_lines(spec, layout: lay.Layout, struct: lay.StructLayout, view: str, reserved: frozenset) -> list:
+    """One property declaration per named bitfield of a struct's view class (its anonymous
+    members' too, at the member's offset)."""
     lines = []
-    for slot in struct.slots:
-        if not isinstance(slot, lay.BitsSlot):
-            continue
+    for slot, base in lay.visible_runs(layout.structs, struct.name):
         for field in slot.fields:
             name = _name(field)
             if name in reserved or name.startswith("_"):
                 raise fail(field.field.pos, f"the Python field name {name!r} clashes with the view API of {view} "
                            "(and construct hides keys that start with '_')", "rename it for Python with `python:`")
             at, size, shift = _window(slot, field)
+            at += base
             label, doc = f"{view}.{name}", doc_of(field.field)
             lines.append(f"{name} = _bits({at}, {size}, {shift}, {field.bits}, {field.signed}, {label!r}, "
                          f"{doc!r}{_kind(spec, field)})")
