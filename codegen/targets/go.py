@@ -584,9 +584,10 @@ def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, struc
     label, facts = real.name, [_Fact("expectLayout", f"{real.name}: size", "unsafe.Sizeof(v)", str(real.size))]
     if natural.align == real.align:
         facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
+    bits = go_bits.facts(real, structs, decl.names.go, _Fact)
     if isinstance(real, lay.UnionLayout):
         return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}",
-                facts + _member_facts(real, structs))
+                facts + _member_facts(real, structs) + bits)
     for slot, plain in zip(real.fields, natural.fields):
         where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
         facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
@@ -595,7 +596,7 @@ def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, struc
             facts.append(_Fact("expectLayout", f"{where}: alignment", f"unsafe.Alignof({member})", str(slot.align)))
         if slot.field.anonymous:
             facts += _promoted_facts(label, structs, slot, 0)
-    facts += go_bits.facts(real, decl.names.go, _Fact) if go_bits.has_bits(real) else []
+    facts += bits
     if real.flex is not None:
         slot = real.flex
         where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"

@@ -62,10 +62,10 @@ def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout):
         align = natural.align
     if _round_up(at, align) < struct.size:
         rows.append(target._Row((), ("_", f"[{struct.size - at}]byte")))
-    accessors = _accessors(spec, struct) + go_members.struct_accessors(spec, struct)
-    _check_names(struct, [row.cells[0] for row in rows], accessors)
+    methods = accessors(spec, struct) + go_members.struct_accessors(spec, struct)
+    _check_names(struct, [row.cells[0] for row in rows], methods)
     return target._Struct(decl.names.go, target._lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists."),
-                          tuple(rows), accessors)
+                          tuple(rows), methods)
 
 
 def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: int) -> list:
@@ -128,7 +128,8 @@ def _check_names(struct: lay.StructLayout, fields: list, accessors: tuple) -> No
 # ---- accessors ---------------------------------------------------------------
 
 
-def _accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
+def accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
+    """The get/set pair of each named bitfield of a struct (not of its anonymous members)."""
     found = []
     for slot in struct.slots:
         if isinstance(slot, lay.BitsSlot):
@@ -199,9 +200,10 @@ def _wrap(paragraphs: tuple) -> tuple:
 # ---- layout tests ----------------------------------------------------------
 
 
-def facts(struct: lay.StructLayout, type_name: str, fact) -> list:
+def facts(struct: lay.StructLayout, structs: dict, type_name: str, fact) -> list:
     """Go test facts of a struct's bitfields: each chunk's offset and size, and each accessor
-    pair setting exactly the field's bits of a zero struct and reading the value back."""
+    pair setting exactly the field's bits of a zero struct and reading the value back; the
+    bitfields of anonymous members too, through the accessors Go promotes or a union forwards."""
     found, label = [], struct.name
     for slot in struct.slots:
         if not isinstance(slot, lay.BitsSlot):
@@ -212,12 +214,17 @@ def facts(struct: lay.StructLayout, type_name: str, fact) -> list:
                               str(offset)))
             found.append(fact("expectLayout", f"{label}.{chunk_name(offset)}: size", f"unsafe.Sizeof({member})",
                               str(size)))
-    for field in struct.bitfields:
-        name = field.field.names.go
-        value = -1 if field.signed else (1 << field.bits) - 1
-        pattern = ((1 << field.bits) - 1) << field.first_bit
-        want = pattern.to_bytes(struct.size, "little").hex()
-        got = (f"bitsAfter(func(v *{type_name}) {{ v.Set{name}({value}) }}, "
-               f"func(v *{type_name}) bool {{ return v.{name}() == {value} }})")
-        found.append(fact("expectBits", f"{struct.name}.{field.field.names.canonical}: bits", got, f'"{want}"'))
+    for run, base in lay.visible_runs(structs, struct.name):
+        found += [_bits_fact(struct, type_name, field, base, fact) for field in run.fields]
     return found
+
+
+def _bits_fact(struct: lay.StructLayout, type_name: str, field: lay.BitFieldSlot, base: int, fact):
+    """Setting one bitfield of a zero `type_name` (held `base` bytes in) sets exactly its bits."""
+    name = field.field.names.go
+    value = -1 if field.signed else (1 << field.bits) - 1
+    pattern = ((1 << field.bits) - 1) << (base * 8 + field.first_bit)
+    want = pattern.to_bytes(struct.size, "little").hex()
+    got = (f"bitsAfter(func(v *{type_name}) {{ v.Set{name}({value}) }}, "
+           f"func(v *{type_name}) bool {{ return v.{name}() == {value} }})")
+    return fact("expectBits", f"{struct.name}.{field.field.names.canonical}: bits", got, f'"{want}"')

@@ -140,7 +140,9 @@ def _methods_of(spec: Spec, structs: dict, name: str) -> list:
     layout = structs[name]
     if isinstance(layout, lay.UnionLayout):
         return list(union_accessors(spec, layout, structs))
-    found = list(struct_accessors(spec, layout))
+    from . import go_bits  # imported here: go_bits builds on this module's Accessor
+
+    found = list(go_bits.accessors(spec, layout) + struct_accessors(spec, layout))
     for slot in layout.fields:
         if slot.field.anonymous:
             found += _methods_of(spec, structs, slot.struct)
