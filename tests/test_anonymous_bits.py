@@ -1,0 +1,169 @@
+"""Bitfields, padding and reserved space inside anonymous members (tests/cases/anonymous_bits).
+
+The case runs through every generic case test (gcc asserts, DWARF bit positions, parsers,
+views, numpy, Go layout tests on both arches). Here the bitfields are used by name as each
+language's programmer would: a C program (gcc, and aarch64 gcc under qemu) and a Go program
+(promoted and union-forwarded accessors) set them, and the Python parsers must read back the
+same bits from both; `layoutgen layout` prints their member lines as pahole does.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from codegen import pipeline
+from codegen.check import go as go_check
+from codegen.check.toolchain import QEMU, require
+from codegen.tools import layout_report
+from conftest import ARCHS, ROOT, compile_c, run_cli
+from test_tools_layout import compile_probe, pahole_text
+
+CASE = f"{ROOT}/tests/cases/anonymous_bits/spec.yaml"
+MODULE = "layoutgen.example/generated/anonymous_bits"
+NAMES = ("MmapPage", "Mixed", "Word")
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <string.h>
+#include "anonymous_bits.h"
+
+int main(void) {
+    struct mmap_page page; struct mixed mixed; union word word;
+    memset(&page, 0, sizeof page); memset(&mixed, 0, sizeof mixed); memset(&word, 0, sizeof word);
+    page.version = 1; page.cap_bit0_is_deprecated = 1; page.cap_user_time = 1; page.cap_____res = 0x2aaaaaaaaaaaaaull;
+    page.pmc_width = 48;
+    mixed.tag = 7; mixed.kind = 5; mixed.urgent = 1; mixed.count = 300; mixed.delta = -3; mixed.level = 99;
+    mixed.half_a = 0x1ff; mixed.half_b = 2; mixed.half_c = 0xbeef; mixed.after = 9;
+    word.lo = 0xabc; word.hi = -2;
+    fwrite(&page, sizeof page, 1, stdout); fwrite(&mixed, sizeof mixed, 1, stdout); fwrite(&word, sizeof word, 1, stdout);
+    return 0;
+}
+"""
+
+GO_PROGRAM = """\
+package main
+
+import (
+	"os"
+	"unsafe"
+
+	"layoutgen.example/generated/anonymous_bits"
+)
+
+func bytesOf[T any](v *T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))
+}
+
+func main() {
+	var page anonymous_bits.MmapPage
+	var mixed anonymous_bits.Mixed
+	var word anonymous_bits.Word
+	page.Version = 1
+	page.SetCapBit0IsDeprecated(1)
+	page.SetCapUserTime(1)
+	page.SetCapRes(0x2aaaaaaaaaaaaa)
+	page.PmcWidth = 48
+	mixed.Tag = 7
+	mixed.SetKind(5)
+	mixed.SetUrgent(1)
+	mixed.Count = 300
+	mixed.SetDelta(-3)
+	mixed.SetLevel(99)
+	mixed.SetHalfA(0x1ff)
+	mixed.SetHalfB(2)
+	*mixed.HalfC() = 0xbeef
+	mixed.After = 9
+	word.SetLo(0xabc)
+	word.SetHi(-2)
+	os.Stdout.Write(bytesOf(&page))
+	os.Stdout.Write(bytesOf(&mixed))
+	os.Stdout.Write(bytesOf(&word))
+}
+"""
+
+# What both programs set, as the parsers give it back.
+EXPECTED = {
+    "MmapPage": {"version": 1, "cap_bit0": 0, "cap_bit0_is_deprecated": 1, "cap_user_time": 1,
+                 "cap_user_rdpmc": 0, "cap_____res": 0x2aaaaaaaaaaaaa, "capabilities": (0x2aaaaaaaaaaaaa << 6) | 0b1010,
+                 "pmc_width": 48},
+    "Mixed": {"tag": 7, "kind": 5, "urgent": 1, "count": 300, "delta": -3, "level": 99, "half_a": 0x1ff,
+              "half_b": 2, "half_c": 0xbeef, "word": 0xbeef0000 | (2 << 9) | 0x1ff, "after": 9},
+    "Word": {"lo": 0xabc, "hi": -2, "raw": 0xffffe000 | 0xabc},
+}
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("anonymous_bits") / "out"
+    result = run_cli("generate", "--spec", CASE, "--out", str(folder))
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(folder / "python"))
+    yield folder
+    sys.path.remove(str(folder / "python"))
+    for name in [m for m in sys.modules if m == "anonymous_bits" or m.startswith("anonymous_bits.")]:
+        del sys.modules[name]
+
+
+def _run(binary, arch, host="amd64") -> bytes:
+    runner = [] if arch == host else [require(QEMU[arch])]
+    result = subprocess.run(runner + [str(binary)], capture_output=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _check(module, data: bytes) -> None:
+    """Every parser reads the programs' bits by the members' names; building gives the bytes back."""
+    at = 0
+    for name in NAMES:
+        parser = getattr(module, name)
+        record = data[at:at + parser.sizeof()]
+        at += parser.sizeof()
+        for value in (parser.parse(record), parser.reference.parse(record)):
+            assert {key: value[key] for key in EXPECTED[name]} == EXPECTED[name], name
+        view = getattr(module, name + "View")(bytearray(record))
+        assert {key: getattr(view, key) for key in EXPECTED[name]} == EXPECTED[name], name
+        assert parser.build(parser.parse(record)) == record, name
+    assert at == len(data)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_c_program_setting_the_bits_by_name_writes_what_the_parsers_read(out, tmp_path, arch):
+    source = tmp_path / "fill.c"
+    source.write_text(C_PROGRAM)
+    binary = tmp_path / f"fill_{arch}"
+    result = compile_c(arch, str(source), "-static", "-o", str(binary), include=str(out / "c"))
+    assert result.returncode == 0, result.stderr
+    _check(importlib.import_module(f"anonymous_bits.{arch}"), _run(binary, arch))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_go_program_using_promoted_and_forwarded_accessors_writes_the_same_bits(out, tmp_path, arch):
+    folder = tmp_path / "client"
+    folder.mkdir()
+    (folder / "go.mod").write_text(f"module client.example/anonbits\n\ngo 1.19\n\nrequire {MODULE} v0.0.0\n\n"
+                                   f"replace {MODULE} => {out / 'go' / 'anonymous_bits'}\n")
+    (folder / "main.go").write_text(GO_PROGRAM)
+    binary = tmp_path / f"fill_go_{arch}"
+    build = subprocess.run([require("go"), "build", "-o", str(binary), "."], cwd=str(folder), capture_output=True,
+                           text=True, env=go_check.go_env(GOARCH=arch))
+    assert build.returncode == 0, build.stderr
+    _check(importlib.import_module(f"anonymous_bits.{arch}"), _run(binary, arch))
+
+
+MEMBER_LINE = re.compile(r"^\t+\S.*;\s+/\*.*\*/$")
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_layout_report_member_lines_equal_paholes(out, tmp_path, arch):
+    """Members of inline anonymous structs (bitfields, padding, reserved space) print as pahole
+    prints them; pahole's guessed `:0` lines and bit-hole notes are not reproduced."""
+    spec, layouts = pipeline.build(CASE)
+    obj = compile_probe(spec, arch, str(out / "c"), str(tmp_path))
+    for name in NAMES:
+        ours = [line for line in layout_report.struct_lines(spec, layouts[arch], name) if MEMBER_LINE.match(line)]
+        theirs = [line for line in pahole_text(obj, spec, name).splitlines() if MEMBER_LINE.match(line)]
+        assert ours == theirs and any(":" in line.split("/*")[1] for line in ours), name
