@@ -167,3 +167,25 @@ def test_layout_report_member_lines_equal_paholes(out, tmp_path, arch):
         ours = [line for line in layout_report.struct_lines(spec, layouts[arch], name) if MEMBER_LINE.match(line)]
         theirs = [line for line in pahole_text(obj, spec, name).splitlines() if MEMBER_LINE.match(line)]
         assert ours == theirs and any(":" in line.split("/*")[1] for line in ours), name
+
+
+def test_abi_diff_reports_a_changed_bit_of_an_anonymous_member_under_the_parent(tmp_path):
+    text = open(CASE).read()
+    changed = (text.replace("{name: cap_user_time, type: u64, bits: 1}", "{name: cap_user_time, type: u64, bits: 2}")
+               .replace("cap_____res, type: u64, bits: 58", "cap_____res, type: u64, bits: 57")
+               .replace("- {name: level, type: u32, bits: 7}",
+                        "- {name: level, type: u32, bits: 7}\n          - {name: extra, type: u32, bits: 3}"))
+    new = tmp_path / "new.yaml"
+    new.write_text(changed)
+    result = run_cli("abi-diff", CASE, str(new))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "bitfield-moved        MmapPage.cap_user_time: bits 131..131 -> 131..132" in result.stdout
+    assert "compatible  bitfield-added        Mixed.extra: new bitfield at bits 135..137" in result.stdout
+    assert "Anon" not in result.stdout
+
+
+def test_docs_place_the_bits_of_anonymous_members_in_the_parent(out):
+    text = (out / "docs" / "anonymous_bits.md").read_text()
+    assert "| 16:3 | 1 bits | `u64:1` | ↳ ↳ `cap_user_time` | Bits 16:3..16:3 (byte:bit). |" in text
+    assert "| 4 | 4 bits |  | ↳ *(padding bits)* | Bits of bytes 4..4 no field holds, kept zero. |" in text
+    assert "Anon" not in text

@@ -248,7 +248,7 @@ def _embedded(layout: lay.Layout) -> set:
 
 def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -> list:
     before, after = old.structs[name], new.structs[name]
-    changes = _fields(arch, name, old, new) + _bitfields(arch, name, before, after)
+    changes = _fields(arch, name, old, new) + _bitfields(arch, name, old, new)
     if before.size != after.size:
         where = "it is embedded, in an array or held by a region" if embedded else "nothing embeds it"
         changes.append(Change(arch, "struct-resized", name, embedded,
@@ -327,11 +327,18 @@ def _spare_bytes(struct: lay.StructLayout) -> set:
             for byte in range(slot.offset, slot.offset + slot.size)}
 
 
-def _bitfields(arch, struct: str, before: lay.StructLayout, after: lay.StructLayout) -> list:
+def _visible_bits(layout: lay.Layout, struct: str) -> dict:
+    """Name -> BitFieldSlot for every bitfield C reaches by name in the struct, those of
+    anonymous members included, each with its first bit counted from the struct's start."""
+    return {field.field.names.canonical: replace(field, unit_offset=base + field.unit_offset)
+            for run, base in lay.visible_runs(layout.structs, struct) for field in run.fields}
+
+
+def _bitfields(arch, struct: str, old_layout: lay.Layout, new_layout: lay.Layout) -> list:
     """Bitfields compared by name, bit by bit: one that moved, changed width or type, or
     vanished breaks; a new one is compatible where the old layout had only spare bits."""
-    old = {f.field.names.canonical: f for f in before.bitfields}
-    new = {f.field.names.canonical: f for f in after.bitfields}
+    old, new = _visible_bits(old_layout, struct), _visible_bits(new_layout, struct)
+    before = old_layout.structs[struct]
     changes = []
     for name, field in old.items():
         subject = f"{struct}.{name}"
@@ -347,7 +354,7 @@ def _bitfields(arch, struct: str, before: lay.StructLayout, after: lay.StructLay
             changes.append(Change(arch, "bitfield-retyped", subject, not same,
                                   f"type {field.scalar.enum or field.scalar.prim} -> "
                                   f"{other.scalar.enum or other.scalar.prim}" + ("; same representation" if same else "")))
-    spare = _spare_bits(before)
+    spare = _spare_bits(old_layout, struct)
     for name, field in new.items():
         if name in old:
             continue
@@ -359,12 +366,12 @@ def _bitfields(arch, struct: str, before: lay.StructLayout, after: lay.StructLay
     return changes
 
 
-def _spare_bits(struct: lay.StructLayout) -> set:
-    """Bits of a struct that carry nothing: those of its spare bytes and the padding bits of its runs."""
-    found = {byte * 8 + bit for byte in _spare_bytes(struct) for bit in range(8)}
-    for slot in struct.slots:
-        if isinstance(slot, lay.BitsSlot):
-            found |= {slot.offset * 8 + first + bit for first, count in slot.padding_bits for bit in range(count)}
+def _spare_bits(layout: lay.Layout, struct: str) -> set:
+    """Bits of a struct that carry nothing: those of its spare bytes and the padding bits of its
+    runs (its anonymous members' runs too)."""
+    found = {byte * 8 + bit for byte in _spare_bytes(layout.structs[struct]) for bit in range(8)}
+    for slot, base in lay.visible_runs(layout.structs, struct):
+        found |= {(base + slot.offset) * 8 + first + bit for first, count in slot.padding_bits for bit in range(count)}
     return found
 
 

@@ -7,6 +7,8 @@ writes it and `layoutgen check` catches docs that drifted from the spec.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import expr as ex
 from .. import layout as lay
 from ..targets.common import Context, render_template
@@ -77,7 +79,7 @@ def _rows(layout: lay.Layout, struct: lay.StructLayout, hidden: frozenset, base:
     rows = []
     for slot in struct.slots:
         if isinstance(slot, lay.BitsSlot):
-            rows.extend(_bit_rows(slot))
+            rows.extend(_bit_rows(slot, base, depth))
             continue
         if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
             rows += _anonymous_rows(layout, slot, hidden, base, depth)
@@ -112,15 +114,18 @@ def _anonymous_rows(layout: lay.Layout, slot: lay.FieldSlot, hidden: frozenset, 
     return [head] + _rows(layout, inner, hidden, base + slot.offset, depth + 1)
 
 
-def _bit_rows(slot: lay.BitsSlot) -> list:
-    """One row per named bitfield (offset as byte:bit, size in bits), then the unused bits."""
-    rows = [{"offset": f"{f.first_bit // 8}:{f.first_bit % 8}", "size": f"{f.bits} bits",
-             "type": f"`{bit_type(f)}`", "field": f"`{f.field.names.canonical}`",
-             "doc": cell(f.field.doc or f"Bits {bit_place(f)} (byte:bit).")} for f in slot.fields]
-    unused = sum(bits for _, bits in slot.padding_bits)
+def _bit_rows(slot: lay.BitsSlot, base: int, depth: int) -> list:
+    """One row per named bitfield (offset as byte:bit, size in bits), then the unused bits;
+    places count from the outer struct (`base`: where the run's struct starts in it)."""
+    rows = []
+    for f in (replace(f, unit_offset=base + f.unit_offset) for f in slot.fields):
+        rows.append({"offset": f"{f.first_bit // 8}:{f.first_bit % 8}", "size": f"{f.bits} bits",
+                     "type": f"`{bit_type(f)}`", "field": "↳ " * depth + f"`{f.field.names.canonical}`",
+                     "doc": cell(f.field.doc or f"Bits {bit_place(f)} (byte:bit).")})
+    unused, start = sum(bits for _, bits in slot.padding_bits), base + slot.offset
     if unused:
-        rows.append({"offset": slot.offset, "size": f"{unused} bits", "type": "", "field": "*(padding bits)*",
-                     "doc": f"Bits of bytes {slot.offset}..{slot.offset + slot.size - 1} no field holds, kept zero."})
+        rows.append({"offset": start, "size": f"{unused} bits", "type": "", "field": "↳ " * depth + "*(padding bits)*",
+                     "doc": f"Bits of bytes {start}..{start + slot.size - 1} no field holds, kept zero."})
     return rows
 
 
