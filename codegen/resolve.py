@@ -579,8 +579,9 @@ class _Resolver:
         members = tuple(self.spare_name(member, struct) for member in members)
         cls = UnionDecl if word == "union" else Struct
         names = Names(canonical=name, **naming.type_names(name, {}))
+        # The declaration exists where the member does: on another arch it would have no members.
         self.anonymous.append(cls(names=names, doc=_string(item.get("doc"), "doc"), members=members, align=None,
-                                  packed=frozenset(), external=None, archs=None, pos=where, anonymous=True))
+                                  packed=frozenset(), external=None, archs=archs, pos=where, anonymous=True))
         return Field(names=names, type=StructRef(name), doc=_string(item.get("doc"), "doc"), align=None,
                      archs=archs, pos=where, anonymous=True)
 
