@@ -40,7 +40,7 @@ from codegen.check.go import go_env
 from codegen.targets import go as go_target
 from codegen.targets import python_bits
 
-from .specgen import dump, features, fields_of, specs
+from .specgen import dump, features, fields_of, hidden_of, specs
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where `python -m codegen` runs (and so which codegen it imports): the repo, or for the soak a
@@ -124,27 +124,33 @@ def check_generated(spec: dict, spec_path: Path, out: Path, go: bool) -> Tally:
             f"{ir.param(name).c_macro} == {value}" for name, value in layout.variant.params])
         tally.c_asserts += check_c(out, spec["name"], layout.variant.arch, models[key], condition,
                                    dwarf.param_defines(ir, layout.variant))
-    tally.dwarf_members = check_dwarf(ir, layouts, out, combinations)
+    tally.dwarf_members = check_dwarf(ir, layouts, out, combinations, models)
     check_python(out, spec["name"], spec_path, models)
     tally.python_structs = tally.structs
     if go:
         for key, layout in combinations.items():
-            tally.go_checks += check_go(out, spec["name"], layout.variant.arch, _go_model(models[key], layout),
-                                        go_target.build_tags(ir, layout.variant), set(spec.get("unions", {})))
+            hidden, hidden_unions = hidden_of(spec, layout.variant.arch)
+            tally.go_checks += check_go(out, spec["name"], layout.variant.arch,
+                                        _go_model(dict(models[key], **hidden), layout),
+                                        go_target.build_tags(ir, layout.variant),
+                                        set(spec.get("unions", {})) | hidden_unions)
         tally.go_structs = tally.structs
     return tally
 
 
-def check_dwarf(ir, layouts: dict, out: Path, combinations: dict) -> int:
+def check_dwarf(ir, layouts: dict, out: Path, combinations: dict, models: dict) -> int:
     """gcc's DWARF for a probe of the header, per combination: every member's offset, size and
-    (for bitfields) bit position as the engine says; returns the members compared."""
+    (for bitfields) bit position as the engine says; returns the members compared. Every struct
+    C names must have been compared, with at least the members the model says C reaches in it
+    (an anonymous member's own included)."""
     outcome = dwarf.cross_check(ir, layouts, str(out))
     if outcome.problems:
         raise Mismatch("DWARF disagrees with the engine:\n" + "\n".join(outcome.problems[:5]))
     for key, layout in combinations.items():
-        counts = outcome.counts.get(key)
-        if counts is None or counts.structs != len(layout.structs):
-            raise Mismatch(f"DWARF on {key} compared {counts} of {len(layout.structs)} structs")
+        counts, named = outcome.counts.get(key), dwarf.named_structs(ir, layout)
+        reached = sum(kind in DWARF_KINDS for names in models[key].values() for kind in _kinds(names).values())
+        if counts is None or counts.structs != len(named) or counts.members < reached:
+            raise Mismatch(f"DWARF on {key} compared {counts} of {len(named)} structs and {reached} members")
     return sum(counts.members for counts in outcome.counts.values())
 
 
@@ -188,14 +194,23 @@ def _kinds(names) -> dict:
     return names if isinstance(names, dict) else dict.fromkeys(names, "field")
 
 
+# The facts each kind of model entry (specgen.fields_of) gets from each target.
+C_FACTS = {"field": ("offset", "size"), "flex": ("offset",), "bits": (), "anon": (), "anon place": (),
+           "promoted": ("offset", "size"), "inner": ("offset", "size")}
+GO_FACTS = {"field": ("offset", "size"), "flex": ("offset", "size"), "bits": ("bits",), "anon": ("offset", "size"),
+            "anon place": ("offset",), "promoted": ("offset",), "inner": ()}
+PYTHON_KINDS = {"field", "flex", "promoted", "inner"}  # the names the parsers' field_offsets hold
+DWARF_KINDS = {"field", "flex", "bits", "promoted", "inner"}  # the members gcc's DWARF describes
+
+
 def _wanted_c_facts(model: dict) -> list:
-    """C has no offsetof for a bitfield (DWARF covers those) and no size for a flexible array."""
+    """C has no offsetof for a bitfield (DWARF covers those), no size for a flexible array and
+    no name for an anonymous member (its members are asserted as the parent's own)."""
     wanted = []
     for struct, names in model.items():
         wanted += [f"{struct}: size: spec says", f"{struct}: alignment: spec says"]
         for field, kind in _kinds(names).items():
-            wanted += [f"{struct}.{field}: {fact}: spec says"
-                       for fact in {"field": ("offset", "size"), "flex": ("offset",), "bits": ()}[kind]]
+            wanted += [f"{struct}.{field}: {fact}: spec says" for fact in C_FACTS[kind]]
     return wanted
 
 
@@ -249,13 +264,14 @@ def _check_offsets(module, runtime, layout, struct: str, names, where: str) -> N
                 for chain, offset in lay.nested_fields(layout, struct)}
     expected.update(python_bits.frozen_offsets(layout, struct))
     got = runtime.field_offsets(con)
-    if any(field not in got for field in names) or got != expected:
+    if any(field not in got for field, kind in _kinds(names).items() if kind in PYTHON_KINDS) or got != expected:
         wrong = sorted(set(expected.items()) ^ set(got.items()))
         raise Mismatch(f"{where}: construct offsets differ from the engine's: {wrong[:10]}")
     dtype = getattr(module, "dtype", None)
     if dtype is not None and not _flexible(laid):
         numpy_type = dtype(struct)
-        direct = {slot.field.names.python: slot.offset for slot in laid.fields}
+        direct = {slot.field.names.python: offset for slot, offset in lay.visible_slots(layout.structs, struct)
+                  if isinstance(slot, lay.FieldSlot)}  # an anonymous member's own, as the parent's
         offsets = {field: numpy_type.fields[field][1] for field in numpy_type.names}
         if numpy_type.itemsize != laid.size or offsets != direct:
             raise Mismatch(f"{where}: numpy dtype has size {numpy_type.itemsize} and offsets {offsets}, "
@@ -300,16 +316,19 @@ def _check_readers(module, struct: str, data: bytes, kept: bytes, where: str) ->
 def random_value(layout, laid, chance: random.Random) -> tuple:
     """(random bytes for one `laid`, those bytes as building their parsed value gives them). A
     struct ending in a flexible array gets 0 to 3 elements and a few stray bytes after them,
-    which parsing skips (only whole elements are read)."""
-    fixed, mask = _fixed_size(laid), bytearray(value_mask(layout, laid))
+    which parsing skips (only whole elements are read). Where the alternatives of an anonymous
+    union cover different bytes, the data is zero, so that its parsed members agree (else
+    building from the parent's mapping cannot tell which one to write)."""
+    fixed, mask, free = _fixed_size(laid), bytearray(value_mask(layout, laid)), free_mask(layout, laid)
     flex = getattr(laid, "flex", None)
-    if flex is None:
-        data = chance.randbytes(laid.size)
-        return data, bytes(byte & keep for byte, keep in zip(data, mask))
-    element = flex.element_size
-    count = chance.randrange(4)
-    mask = mask[:fixed] + _element_mask(layout, flex, element) * count
-    data = chance.randbytes(len(mask) + chance.randrange(element))
+    if flex is not None:
+        element = flex.element_size
+        count = chance.randrange(4)
+        rows = free_mask(layout, layout.structs[flex.struct]) * (element // layout.structs[flex.struct].size) \
+            if flex.struct is not None else b"\xff" * element
+        mask = mask[:fixed] + _element_mask(layout, flex, element) * count
+        free = free[:fixed] + rows * count + b"\xff" * chance.randrange(element)
+    data = bytes(byte & allowed for byte, allowed in zip(chance.randbytes(len(free)), free))
     return data, bytes(byte & keep for byte, keep in zip(data, mask))
 
 
@@ -336,8 +355,41 @@ def _element_mask(layout, slot, size: int) -> bytes:
     """The mask of `size` bytes of the slot's elements (a row of a flexible array may hold several)."""
     if slot.struct is None:
         return b"\xff" * size
-    inner = value_mask(layout, layout.structs[slot.struct])
+    inner = layout.structs[slot.struct]
+    inner = _agreed_mask(layout, inner) if _anonymous_union(slot, inner) else value_mask(layout, inner)
     return inner * (size // len(inner))
+
+
+def _anonymous_union(slot, inner) -> bool:
+    return slot.field.anonymous and isinstance(inner, lay.UnionLayout)
+
+
+def _agreed_mask(layout, union) -> bytes:
+    """An anonymous union builds from the parent's mapping, where a parsed value names every
+    alternative: they must write the same bytes, so only those that all of them write are kept."""
+    agreed = bytearray(b"\xff" * union.size)
+    for slot in union.fields:
+        mask = bytearray(union.size)
+        mask[slot.offset:slot.offset + slot.size] = _element_mask(layout, slot, slot.size // slot.count) * slot.count
+        agreed = bytearray(a & m for a, m in zip(agreed, mask))
+    return bytes(agreed)
+
+
+def free_mask(layout, laid) -> bytes:
+    """0xff over the bytes random data may fill; 0 where an anonymous union's alternatives
+    would read different values (in nested structs too)."""
+    free = bytearray(b"\xff" * laid.size)
+    for slot in laid.fields:
+        if slot.struct is None:
+            continue
+        inner = layout.structs[slot.struct]
+        element = free_mask(layout, inner)
+        if _anonymous_union(slot, inner):
+            element = bytes(a & b for a, b in zip(element, _agreed_mask(layout, inner)))
+        for index in range(slot.count):
+            start = slot.offset + index * inner.size
+            free[start:start + inner.size] = bytes(a & b for a, b in zip(free[start:start + inner.size], element))
+    return bytes(free)
 
 
 def _check_truncation(con, layout, laid, length: int, where: str) -> None:
@@ -440,8 +492,7 @@ def _wanted_go_checks(model: dict, unions=()) -> list:
         test = f"Test{'Union' if struct in unions else 'Struct'}{struct}"
         wanted.append(f"{test}/{struct}:_size")
         for field, kind in _kinds(names).items():
-            facts = ("bits",) if kind == "bits" else ("offset", "size")
-            wanted += [f"{test}/{struct}.{field}:_{fact}" for fact in facts]
+            wanted += [f"{test}/{struct}.{field}:_{fact}" for fact in GO_FACTS[kind]]
     return wanted
 
 

@@ -6,10 +6,12 @@ whose lengths are literals, constants (some per arch) or sizeof/alignof expressi
 structs by value and in arrays, explicit padding, reserved space, fields that exist on one
 arch only, enum values and typed constants at the edges of their types, unions (as fields,
 array elements and members of other unions), bitfields (named, unnamed, zero-width, signed,
-bool and enum ones), byte orders per field and per struct, flexible array members, and
-sometimes a spec parameter that constants and array lengths depend on (`cond ? a : b`).
-Unless the batch must suit Go, it also has `packed` structs and unions and `align` overrides
-on them and on fields.
+bool and enum ones), byte orders per field and per struct, flexible array members,
+anonymous structs and unions (in structs and unions, nested in each other) whose fields are
+the parent's own, and sometimes a spec parameter that constants and array lengths depend on
+(`cond ? a : b`). Unless the batch must suit Go, it also has `packed` structs and unions,
+`align` overrides on them and on fields, and 128-bit integers (fields, array elements, with
+a byte order, typed constants).
 
 Names are generated (`S3`, `U4`, `s3_f7`, `E1`, `V2`, `K0`, `p0`), so nothing is reserved or
 collides. Every struct sits in a slot that shrinks to "absent", which lets hypothesis delete
@@ -26,8 +28,9 @@ import yaml
 from hypothesis import strategies as st
 
 PRIMS = ("u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "bool8", "bool32")
+WIDE = ("u128", "i128")  # C and Python only; never bitfields, enum bases or flexible arrays
 PRIM_SIZE = {"u8": 1, "i8": 1, "bool8": 1, "u16": 2, "i16": 2, "u32": 4, "i32": 4, "bool32": 4,
-             "u64": 8, "i64": 8, "ptr": 8}
+             "u64": 8, "i64": 8, "ptr": 8, "u128": 16, "i128": 16}
 ENUM_BASES = ("u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64")
 ALIGNS = (1, 2, 4, 8, 16, 32, 64, 128)
 ORDERS = (None,) * 12 + ("big",) * 3 + ("little",)
@@ -37,6 +40,7 @@ ORDERS = (None,) * 12 + ("big",) * 3 + ("little",)
 MAX_LEAVES = 400
 MAX_NESTED = 200
 MAX_SIZE = 1 << 15
+ANONYMOUS_DEPTH = 2  # anonymous members nest this deep (one inside another)
 GO_FLEXIBLE = True  # Go batches draw flexible arrays only where Go's padding matches C's (_go_flexible)
 
 
@@ -126,7 +130,7 @@ def _largest(value, params: dict) -> int:
 def _bounds(base: str) -> tuple:
     """The values a spec can give a `base` number: its range, cut to int64, in which the spec's
     expressions are evaluated (so a u64 value of 2**63 or more cannot be written)."""
-    bits = PRIM_SIZE[base] * 8
+    bits = min(PRIM_SIZE[base] * 8, 64)
     if base.startswith("i"):
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, min((1 << bits) - 1, (1 << 63) - 1)
@@ -153,11 +157,11 @@ def _enum(draw) -> dict:
 
 
 @st.composite
-def _typed_constants(draw) -> dict:
-    """Constants with a type, at the edges of its range; no array length uses them."""
+def _typed_constants(draw, go: bool) -> dict:
+    """Constants with a type, at the edges of its range (cut to int64); no array length uses them."""
     constants = {}
     for index in range(draw(st.integers(0, 3))):
-        base = draw(st.sampled_from(ENUM_BASES))
+        base = draw(st.sampled_from(ENUM_BASES + (() if go else WIDE * 2)))
         constants[f"T{index}"] = {"value": draw(_number(base)), "type": base}
     return constants
 
@@ -205,21 +209,33 @@ class _Member:
 
 @st.composite
 def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool) -> _Member:
-    kinds = ["prim", "enum", "pointer", "struct", "reserved"] + ([] if union else ["pad", "bits", "bits"])
+    kinds = ["prim", "enum", "pointer", "struct", "reserved", "anon"] + ([] if union else ["pad", "bits", "bits"])
     kind = draw(st.sampled_from(kinds))
-    only = draw(st.sampled_from((None,) * 10 + ("amd64", "arm64")))
-    arch = {} if only is None else {"arch": [only]}  # the member exists on one arch only
+    arch = _only(draw)
     if kind in ("pad", "reserved"):
         size, biggest = draw(_length(scope))
         return _Member({kind: size, **arch}, size_bound=biggest)
     name = f"{struct.lower()}_f{index}"
     if kind == "bits":
         return _bitfield(draw, scope, name, arch)
+    if kind == "anon":
+        return _anonymous(draw, scope, struct, name, go, arch, 1)
+    return _field(draw, scope, struct, name, kind, go, arch)
+
+
+def _only(draw) -> dict:
+    """Now and then `arch: [one]`: the member exists on that arch only."""
+    only = draw(st.sampled_from((None,) * 10 + ("amd64", "arm64")))
+    return {} if only is None else {"arch": [only]}
+
+
+def _field(draw, scope: _Scope, struct: str, name: str, kind: str, go: bool, arch: dict) -> _Member:
+    """A field of a scalar, enum, pointer or struct, or a 1-D or 2-D array of them."""
     dims = draw(st.lists(_length(scope), max_size=2))
     count = 1
     for _, biggest in dims:
         count *= biggest
-    element, element_size, align, leaves, nested = _element(draw, kind, scope, struct)
+    element, element_size, align, leaves, nested = _element(draw, kind, scope, struct, wide=not go)
     if element_size * count > MAX_SIZE // 4 or leaves * count > MAX_LEAVES // 4:
         dims, count = [], 1  # an array of a big struct would blow the bounds: keep one
     type_text = element + "".join(f"[{text}]" for text, _ in dims)
@@ -233,6 +249,38 @@ def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool)
         align = max(align, member["align"])
     return _Member(member, leaves=leaves * count, nested=1 + (nested if not dims else 0),
                    size_bound=element_size * count + align, align_bound=align)
+
+
+def _anonymous(draw, scope: _Scope, struct: str, name: str, go: bool, arch: dict, depth: int,
+               within: bool = False) -> _Member:
+    """`{union: [...]}` or `{struct: [...]}` (C11 anonymous members): fields named `<name>_a<j>`,
+    unique among what C reaches in the parent, of the kinds a field takes, and anonymous members
+    again down to ANONYMOUS_DEPTH; at least one of them exists on every arch the member does.
+    `within`: an enclosing anonymous member is on one arch only, so nothing inside narrows again."""
+    word = draw(st.sampled_from(("union", "struct")))
+    kinds = ("prim", "prim", "enum", "pointer", "struct") + (("anon",) if depth < ANONYMOUS_DEPTH else ())
+    members = []
+    for index in range(draw(st.integers(1, 4))):
+        within = within or bool(arch)
+        kind, only, inner = draw(st.sampled_from(kinds)), {} if within else _only(draw), f"{name}_a{index}"
+        members.append(_anonymous(draw, scope, struct, inner, go, only, depth + 1, within) if kind == "anon"
+                       else _field(draw, scope, struct, inner, kind, go, only))
+    if not any("type" in m.spec and "arch" not in m.spec for m in members):
+        members.append(_Member({"name": f"{name}_a{len(members)}", "type": "u8"}, 1, 1, 2, 1))
+    spec = {word: [m.spec for m in members], **arch}
+    sizes = [m.size_bound for m in members]
+    align = max(m.align_bound for m in members)
+    return _Member(spec, leaves=sum(m.leaves for m in members), nested=sum(m.nested for m in members),
+                   size_bound=(max(sizes) if word == "union" else sum(sizes)) + align, align_bound=align)
+
+
+def _held_types(members: list):
+    """The type names a struct's members hold by value, anonymous members' included."""
+    for member in members:
+        for word in ("union", "struct"):
+            yield from _held_types(member.get(word, []))
+        if "type" in member:
+            yield member["type"].split("[")[0]
 
 
 def _bitfield(draw, scope: _Scope, name: str, arch: dict) -> _Member:
@@ -257,8 +305,9 @@ def _bitfield(draw, scope: _Scope, name: str, arch: dict) -> _Member:
                    size_bound=2 * PRIM_SIZE[prim], align_bound=PRIM_SIZE[prim])
 
 
-def _element(draw, kind: str, scope: _Scope, struct: str) -> tuple:
-    """(type text, size bound, alignment bound, leaves, nested fields) of one element."""
+def _element(draw, kind: str, scope: _Scope, struct: str, wide: bool = False) -> tuple:
+    """(type text, size bound, alignment bound, leaves, nested fields) of one element; `wide`
+    lets a scalar be a 128-bit integer."""
     if kind == "enum" and scope.enums:
         return draw(st.sampled_from(sorted(scope.enums))), 8, 8, 1, 0
     if kind == "pointer":
@@ -267,7 +316,7 @@ def _element(draw, kind: str, scope: _Scope, struct: str) -> tuple:
     if kind == "struct" and scope.by_value:
         info = draw(st.sampled_from(scope.by_value))
         return info.name, info.size_bound, info.align_bound, info.leaves, info.nested
-    prim = draw(st.sampled_from(PRIMS))
+    prim = draw(st.sampled_from(PRIMS + (WIDE if wide else ())))
     return prim, PRIM_SIZE[prim], PRIM_SIZE[prim], 1, 0
 
 
@@ -353,7 +402,7 @@ def _struct(draw, scope: _Scope, name: str, go: bool, union: bool) -> tuple:
         body["endian"] = order  # bitfields keep the arch's order, so only `little` goes with them
     if not go:
         over_aligned = {info.name for info in scope.structs if info.explicit_align}
-        holds_over_aligned = any(m.get("type", "").split("[")[0] in over_aligned for m in members)
+        holds_over_aligned = any(held in over_aligned for held in _held_types(members))
         if draw(st.sampled_from((False, False, False, True))) and not holds_over_aligned:
             body["packed"] = True
         if draw(st.sampled_from((None,) * 16 + ALIGNS)) is not None:
@@ -393,7 +442,7 @@ def specs(draw, name: str, slots: int, go: bool) -> dict:
         spec["targets"] = ["c", "python"]
     if params:
         spec["params"] = params
-    spec.update({"constants": dict(constants, **draw(_typed_constants())), "enums": enums, "structs": structs})
+    spec.update({"constants": dict(constants, **draw(_typed_constants(go))), "enums": enums, "structs": structs})
     if unions:
         spec["unions"] = unions
     if not enums:
@@ -406,14 +455,99 @@ def _bodies(spec: dict) -> dict:
 
 
 def fields_of(spec: dict, arch: str) -> dict:
-    """Struct (and union) name -> {field name: kind} on `arch`, the kind `field`, `bits` (a named
-    bitfield) or `flex` (a flexible array); padding and reserved space left out. For the
-    coverage checks."""
-    def kind(member: dict) -> str:
-        return "bits" if "bits" in member else "flex" if "[]" in str(member["type"]) else "field"
+    """Struct (and union) name -> {field name: kind} on `arch`: every name C reaches in it, with
+    padding and reserved space left out, and the hidden names of anonymous members Go checks.
+    For the coverage checks, each kind says which facts each target must state:
 
-    return {name: {m["name"]: kind(m) for m in body["fields"] if "name" in m and arch in m.get("arch", [arch])}
-            for name, body in _bodies(spec).items()}
+      field     a plain field: C offset and size, Go offset and size, Python offset
+      bits      a named bitfield: DWARF and Go bit positions, Python bit position
+      flex      a flexible array: C offset, Go offset and size, Python offset
+      anon      an anonymous member `<Parent>Anon<n>` (only Go names it): Go offset and size
+      promoted  a member of an anonymous member that Go promotes to the parent: C offset and
+                size, Go offset only (through an embedded struct's Offsetof or a union's
+                accessor), Python offset
+      inner     a member of an anonymous member that the parent's Go test does not reach (in a
+                union parent, behind an anonymous union's anonymous member, or a byte-ordered
+                anonymous union member): C offset and size, Python offset; Go checks it in
+                the hidden type's own test
+      anon place  an anonymous member inside a promoted anonymous union: Go offset only
+    """
+    enums = spec.get("enums", {})
+
+    def ordered(member: dict) -> bool:
+        element = str(member["type"]).split("[")[0]
+        base = enums[element]["type"] if element in enums else element
+        return "endian" in member and PRIM_SIZE.get(base, 0) > 1
+
+    def visible(members: list, owner: str, reach: str) -> dict:
+        """`reach`: how the parent's Go test reaches these members: `own`, `struct` (promoted
+        through embedded anonymous structs), `union` (through an anonymous union's accessors)
+        or `none`."""
+        found, anonymous = {}, 0
+        for member in members:
+            word = "union" if "union" in member else "struct" if "struct" in member else None
+            hidden = f"{owner}Anon{anonymous}"
+            anonymous += word is not None  # numbered on every arch, as the resolver does
+            if arch not in member.get("arch", [arch]):
+                continue
+            if word is not None:
+                if reach == "own":
+                    found[hidden] = "anon"
+                    inner = ("none" if owner in unions else word)
+                elif reach == "struct":
+                    inner = word
+                else:
+                    if reach == "union":
+                        found[hidden] = "anon place"
+                    inner = "none"
+                found.update(visible(member[word], hidden, inner))
+            elif "name" in member:
+                if reach == "own":
+                    found[member["name"]] = "bits" if "bits" in member else "flex" if "[]" in str(member["type"]) \
+                        else "field"
+                elif reach == "struct" or (reach == "union" and not ordered(member)):
+                    found[member["name"]] = "promoted"
+                else:
+                    found[member["name"]] = "inner"
+        return found
+
+    unions = set(spec.get("unions", {}))
+    return {name: visible(body["fields"], name, "own") for name, body in _bodies(spec).items()}
+
+
+def hidden_of(spec: dict, arch: str) -> tuple:
+    """({hidden name: {field: kind}}, hidden union names): the declarations of the anonymous
+    members on `arch`, which only Go names (and tests as types of their own)."""
+    found, unions = {}, set()
+
+    def visit(members: list, owner: str) -> None:
+        anonymous = 0
+        for member in members:
+            word = "union" if "union" in member else "struct" if "struct" in member else None
+            if word is None:
+                continue
+            hidden = f"{owner}Anon{anonymous}"
+            anonymous += 1
+            if arch in member.get("arch", [arch]):
+                alone = {"structs": {}, "unions": {}, "enums": spec.get("enums", {})}
+                alone["unions" if word == "union" else "structs"][hidden] = {"fields": member[word]}
+                found.update(fields_of(alone, arch))
+                if word == "union":
+                    unions.add(hidden)
+                visit(member[word], hidden)
+
+    for name, body in _bodies(spec).items():
+        visit(body["fields"], name)
+    return found, unions
+
+
+def _walk(members: list, around: tuple = ()):
+    """(member, the words of the anonymous members around it, outermost first) for every
+    member, anonymous members' own included."""
+    for member in members:
+        yield member, around
+        for word in ("union", "struct"):
+            yield from _walk(member.get(word, []), around + (word,))
 
 
 def features(spec: dict) -> dict:
@@ -425,7 +559,10 @@ def features(spec: dict) -> dict:
         "union", "union field", "array of unions", "union in union", "bitfield", "signed bitfield",
         "bool bitfield", "enum bitfield", "unnamed bitfield", "zero-width bitfield", "packed bitfield",
         "big-endian field", "little-endian field", "struct byte order", "flexible array",
-        "flexible array of structs", "reserved", "param", "param constant", "param length"), 0)
+        "flexible array of structs", "reserved", "param", "param constant", "param length",
+        "anonymous struct", "anonymous union", "nested anonymous", "anonymous in union", "arch-only anonymous",
+        "128-bit field", "128-bit array", "128-bit byte order", "128-bit in union", "128-bit packed",
+        "128-bit constant"), 0)
     params = set(spec.get("params", {}))
 
     def count(key: str, present) -> None:
@@ -436,7 +573,22 @@ def features(spec: dict) -> dict:
     count("param constant", param_constants)
     for value in spec["constants"].values():
         count("per-arch constant", isinstance(value, dict) and isinstance(value["value"], dict))
+        count("128-bit constant", isinstance(value, dict) and value.get("type") in WIDE)
     for name, body in _bodies(spec).items():
+        for member, around in _walk(body["fields"]):
+            depth = len(around)
+            word = "union" if "union" in member else "struct" if "struct" in member else None
+            if word is not None:
+                count(f"anonymous {word}", True)
+                count("nested anonymous", depth > 0)
+                count("anonymous in union", depth == 0 and name in unions)
+                count("arch-only anonymous", "arch" in member)
+            elif str(member.get("type", "")).split("[")[0] in WIDE:
+                count("128-bit field", True)
+                count("128-bit array", "[" in member["type"])
+                count("128-bit byte order", "endian" in member or "endian" in body and depth == 0)
+                count("128-bit in union", name in unions or "union" in around)
+                count("128-bit packed", body.get("packed") and depth == 0)
         count("union", name in unions)
         count("packed", body.get("packed"))
         count("struct align", "align" in body)
