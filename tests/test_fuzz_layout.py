@@ -7,6 +7,7 @@ A mismatch is shrunk by hypothesis and printed as YAML; keep it as tests/cases/<
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -83,31 +84,40 @@ def test_the_small_spec_passes_every_check(small):
     assert tally.go_structs == 2 and tally.python_structs == 2 and tally.go_checks > 2 * 5
 
 
-@pytest.mark.parametrize("arch", differential.ARCHS)
-def test_a_wrong_offset_fails_the_compiler(small, arch, tmp_path):
-    _, out = small
-    source = out / "c" / "tamper_layout_test.c"
+@contextlib.contextmanager
+def _tampered(source, change):
+    """`source` rewritten by `change` (which must change it), for the duration."""
     text = source.read_text()
-    wrong = re.sub(r"offsetof\(struct s_1, s1_f2\) == (\d+)", lambda m: f"offsetof(struct s_1, s1_f2) == {int(m[1]) + 8}", text)
+    wrong = change(text)
     assert wrong != text
     source.write_text(wrong)
     try:
-        with pytest.raises(Mismatch, match=r"S1\.s1_f2: offset"):
-            differential.check_c(out, "tamper", arch, _models()[arch])
+        yield
     finally:
         source.write_text(text)
+
+
+def _without(source, needle: str):
+    """`source` without the lines that mention `needle`, for the duration."""
+    return _tampered(source, lambda text: "\n".join(line for line in text.splitlines() if needle not in line) + "\n")
+
+
+@pytest.mark.parametrize("arch", differential.ARCHS)
+def test_a_wrong_offset_fails_the_compiler(small, arch, tmp_path):
+    _, out = small
+    with _tampered(out / "c" / "tamper_layout_test.c", lambda text: re.sub(
+            r"offsetof\(struct s_1, s1_f2\) == (\d+)", lambda m: f"offsetof(struct s_1, s1_f2) == {int(m[1]) + 8}", text)):
+        with pytest.raises(Mismatch, match=r"S1\.s1_f2: offset"):
+            differential.check_c(out, "tamper", arch, _models()[arch])
+
+
 
 
 def test_a_field_without_asserts_is_noticed(small):
     _, out = small
-    source = out / "c" / "tamper_layout_test.c"
-    text = source.read_text()
-    source.write_text("\n".join(line for line in text.splitlines() if "S1.s1_f3" not in line) + "\n")
-    try:
+    with _without(out / "c" / "tamper_layout_test.c", "S1.s1_f3"):
         with pytest.raises(Mismatch, match=r"asserts nothing about: S1\.s1_f3: offset"):
             differential.check_c(out, "tamper", "arm64", _models()["arm64"])
-    finally:
-        source.write_text(text)
 
 
 def test_parsers_that_disagree_with_the_engine_are_caught(small, tmp_path):
@@ -124,17 +134,77 @@ def test_parsers_that_disagree_with_the_engine_are_caught(small, tmp_path):
 @pytest.mark.parametrize("arch", differential.ARCHS)
 def test_a_wrong_offset_fails_go_test(small, arch):
     _, out = small
-    source = out / "go" / "tamper" / f"layout_{arch}_test.go"
-    text = source.read_text()
     pattern = r'("S1\.s1_f2: offset", unsafe\.Offsetof\(v\.S1F2\), )(\d+)\)'
-    wrong = re.sub(pattern, lambda m: f"{m[1]}{int(m[2]) + 8})", text)
-    assert wrong != text
-    source.write_text(wrong)
-    try:
+    with _tampered(out / "go" / "tamper" / f"layout_{arch}_test.go",
+                   lambda text: re.sub(pattern, lambda m: f"{m[1]}{int(m[2]) + 8})", text)):
         with pytest.raises(Mismatch, match=r"S1\.s1_f2: offset"):
             differential.check_go(out, "tamper", arch, _models()[arch])
-    finally:
-        source.write_text(text)
+
+
+# ---- anonymous members: the model owes each target the right facts, and each check uses them --
+
+ANONYMOUS = {
+    "layoutgen": 1, "name": "tamperanon", "archs": ["amd64", "arm64"], "constants": {},
+    "structs": {"A0": {"fields": [
+        {"name": "a0_f0", "type": "u8"},
+        {"struct": [{"name": "a0_f1_a0", "type": "u32"},
+                    {"union": [{"name": "a0_f1_a1_a0", "type": "u16"}, {"struct": [{"name": "a0_f1_a1_a1_a0", "type": "u8"}]}]}]},
+        {"union": [{"name": "a0_f2_a0", "type": "u64"}, {"name": "a0_f2_a1", "type": "u32", "endian": "big"}],
+         "arch": ["arm64"]}]}},
+    "unions": {"U1": {"fields": [{"name": "u1_f0", "type": "u64"}, {"struct": [{"name": "u1_f1_a0", "type": "u32"}]}]}},
+}
+
+
+def test_the_model_says_what_each_target_reaches_through_anonymous_members():
+    assert differential.fields_of(ANONYMOUS, "amd64") == {
+        "A0": {"a0_f0": "field", "A0Anon0": "anon", "a0_f1_a0": "promoted", "a0_f1_a1_a0": "promoted",
+               "A0Anon0Anon0Anon0": "anon place", "a0_f1_a1_a1_a0": "inner"},
+        "U1": {"u1_f0": "field", "U1Anon0": "anon", "u1_f1_a0": "inner"}}
+    arm64 = differential.fields_of(ANONYMOUS, "arm64")["A0"]
+    assert (arm64["A0Anon1"], arm64["a0_f2_a0"], arm64["a0_f2_a1"]) == ("anon", "promoted", "inner")
+    hidden, unions = differential.hidden_of(ANONYMOUS, "amd64")
+    assert set(hidden) == {"A0Anon0", "A0Anon0Anon0", "A0Anon0Anon0Anon0", "U1Anon0"}
+    assert unions == {"A0Anon0Anon0"}
+    assert hidden["A0Anon0"] == {"a0_f1_a0": "field", "A0Anon0Anon0": "anon", "a0_f1_a1_a0": "promoted",
+                                 "A0Anon0Anon0Anon0": "anon place", "a0_f1_a1_a1_a0": "inner"}
+
+
+@pytest.fixture(scope="module")
+def anonymous(tmp_path_factory):
+    work = tmp_path_factory.mktemp("anonymous")
+    return differential.generate(ANONYMOUS, work)
+
+
+def test_the_anonymous_spec_passes_every_check(anonymous):
+    spec_path, out = anonymous
+    tally = differential.check_generated(ANONYMOUS, spec_path, out, go=True)
+    assert tally.structs == 2 and tally.go_structs == 2 and tally.dwarf_members >= 2 * 5
+
+
+def test_a_member_of_an_anonymous_member_without_asserts_is_noticed(anonymous):
+    _, out = anonymous
+    with _without(out / "c" / "tamperanon_layout_test.c", "A0.a0_f1_a1_a1_a0"):
+        with pytest.raises(Mismatch, match=r"asserts nothing about: A0\.a0_f1_a1_a1_a0: offset"):
+            differential.check_c(out, "tamperanon", "amd64", differential.fields_of(ANONYMOUS, "amd64"))
+
+
+@pytest.mark.parametrize("fact", ["A0.a0_f1_a1_a0: offset", "A0.A0Anon0Anon0Anon0: offset", "A0Anon0.a0_f1_a0: size"])
+def test_a_promoted_or_hidden_go_check_that_goes_missing_is_noticed(anonymous, fact):
+    _, out = anonymous
+    hidden, unions = differential.hidden_of(ANONYMOUS, "amd64")
+    with _without(out / "go" / "tamperanon" / "layout_amd64_test.go", f'"{fact}"'):
+        with pytest.raises(Mismatch, match=f"did not check: .*{re.escape(fact.replace(' ', '_'))}"):
+            differential.check_go(out, "tamperanon", "amd64", dict(differential.fields_of(ANONYMOUS, "amd64"), **hidden),
+                                  unions=set(ANONYMOUS["unions"]) | unions)
+
+
+def test_a_wrong_promoted_offset_fails_go_test(anonymous):
+    _, out = anonymous
+    pattern = r'("A0\.a0_f1_a0: offset", unsafe\.Offsetof\(v\.A0F1A0\), )(\d+)\)'
+    with _tampered(out / "go" / "tamperanon" / "layout_amd64_test.go",
+                   lambda text: re.sub(pattern, lambda m: f"{m[1]}{int(m[2]) + 4})", text)):
+        with pytest.raises(Mismatch, match=r"A0\.a0_f1_a0: offset"):
+            differential.check_go(out, "tamperanon", "amd64", differential.fields_of(ANONYMOUS, "amd64"))
 
 
 # ---- regressions the fuzzer found -------------------------------------------------------
