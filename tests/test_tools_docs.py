@@ -214,5 +214,5 @@ def test_anonymous_members_are_shown_inside_their_parent_with_outer_offsets(tmp_
     # The generated names of the hidden declarations appear nowhere: C has no such types.
     assert "Anon" not in markdown.replace("Anonymous (unnamed)", "")
     svgs = sorted(p.name for p in (out / "docs" / "svg" / "amd64").iterdir())
-    assert svgs == ["struct_Attr.svg", "struct_Either.svg", "struct_Framed.svg", "struct_Net.svg", "struct_Point.svg"]
+    assert svgs == ["struct_Attr.svg", "struct_Deep.svg", "struct_Either.svg", "struct_Framed.svg", "struct_Net.svg", "struct_Point.svg"]
     assert not any("Anon" in p.read_text() for p in (out / "docs" / "svg").rglob("*.svg"))

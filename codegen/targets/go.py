@@ -441,7 +441,8 @@ def check_expressible(spec: Spec, layouts) -> None:
                 refused.add(name)
                 problems.add(*found)
             elif isinstance(real, lay.UnionLayout):
-                go_members.check_names(real, [], go_members.union_accessors(spec, real, layout.structs), problems)
+                go_members.check_names(real, [], go_members.union_accessors(spec, real, layout.structs), problems,
+                                       layout.structs)
             else:
                 rows = [go_members.field_name(slot) for slot in real.named]
                 go_members.check_names(real, rows, go_members.struct_accessors(spec, real), problems)

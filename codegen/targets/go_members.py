@@ -120,7 +120,7 @@ def _forwarded(spec: Spec, structs: dict, hidden: str) -> list:
     cast = f"(*{go_type})(unsafe.Pointer({RECEIVER}))"
     found = []
     if not isinstance(structs[hidden], lay.UnionLayout):
-        for slot, _ in lay.visible_slots(structs, hidden):
+        for slot in _promoted_fields(structs, hidden):
             if slot.scalar is not None and slot.scalar.order:
                 continue  # reached through its get/set pair, forwarded below
             target = "".join(f"[{n}]" for n in slot.shape) + element_type(spec, slot)
@@ -132,6 +132,18 @@ def _forwarded(spec: Spec, structs: dict, hidden: str) -> list:
         call = f"{cast}.{method.name}({arguments})"
         found.append(Accessor(method.doc, method.name, method.params, method.result,
                               (f"return {call}" if method.result else call,), ("unsafe",), method.field))
+    return found
+
+
+def _promoted_fields(structs: dict, name: str) -> list:
+    """The fields Go reaches by name in the struct type of `name`: its own, and those of the
+    anonymous structs it embeds (an embedded anonymous union has only methods)."""
+    found = []
+    for slot in structs[name].fields:
+        if not slot.field.anonymous:
+            found.append(slot)
+        elif not isinstance(structs[slot.struct], lay.UnionLayout):
+            found += _promoted_fields(structs, slot.struct)
     return found
 
 
@@ -212,12 +224,15 @@ def _doc(first: str, doc: str) -> tuple:
 # ---- what Go cannot express ----------------------------------------------------
 
 
-def check_names(struct: lay.StructLayout, fields: list, accessors: tuple, problems: Problems) -> None:
-    """A generated accessor must not share its name with a field or another method."""
+def check_names(struct: lay.StructLayout, fields: list, accessors: tuple, problems: Problems,
+                structs: dict = None) -> None:
+    """A generated accessor must not share its name with a field or another method. With
+    `structs`, accessors may belong to members of anonymous members (a union forwards them)."""
     taken = {name for name in fields if name != "_"}
+    members = [slot for slot, _ in lay.visible_slots(structs, struct.name)] if structs else struct.named
     for accessor in accessors:
         if accessor.name in taken:
-            owner = next(slot for slot in struct.named if slot.field.names.canonical == accessor.field)
+            owner = next(slot for slot in members if slot.field.names.canonical == accessor.field)
             problems.add(owner.field.pos, f"the Go target cannot express {struct.name}.{accessor.field}: its "
                          f"accessor {accessor.name} clashes with another Go name of {struct.name}",
                          "rename one of them for Go with `go:`")

@@ -195,10 +195,10 @@ def _kinds(names) -> dict:
 
 
 # The facts each kind of model entry (specgen.fields_of) gets from each target.
-C_FACTS = {"field": ("offset", "size"), "flex": ("offset",), "bits": (), "anon": (), "anon place": (),
+C_FACTS = {"field": ("offset", "size"), "flex": ("offset",), "bits": (), "anon": (),
            "promoted": ("offset", "size"), "inner": ("offset", "size")}
 GO_FACTS = {"field": ("offset", "size"), "flex": ("offset", "size"), "bits": ("bits",), "anon": ("offset", "size"),
-            "anon place": ("offset",), "promoted": ("offset",), "inner": ()}
+            "promoted": ("offset",), "inner": ()}
 PYTHON_KINDS = {"field", "flex", "promoted", "inner"}  # the names the parsers' field_offsets hold
 DWARF_KINDS = {"field", "flex", "bits", "promoted", "inner"}  # the members gcc's DWARF describes
 

@@ -466,20 +466,21 @@ def fields_of(spec: dict, arch: str) -> dict:
       promoted  a member of an anonymous member that Go promotes to the parent: C offset and
                 size, Go offset only (through an embedded struct's Offsetof or a union's
                 accessor), Python offset
-      inner     a member of an anonymous member that the parent's Go test does not reach (in a
-                union parent, behind an anonymous union's anonymous member, or a byte-ordered
-                anonymous union member): C offset and size, Python offset; Go checks it in
-                the hidden type's own test
-      anon place  an anonymous member inside a promoted anonymous union: Go offset only
+      inner     a member of an anonymous member that the parent's Go test does not reach (a
+                byte-ordered member behind a union, which Go reads through get/set methods):
+                C offset and size, Python offset; Go checks it in the hidden type's own test
+    A union's anonymous members have no Go name: the union forwards their members' accessors,
+    so those are `field`s of the union (Go offset and size through the accessor).
     """
     enums = spec.get("enums", {})
 
-    def ordered(member: dict) -> bool:
+    def ordered(member: dict, endian) -> bool:
+        """Stored in a fixed byte order: its own, or its struct's (which reaches anonymous members)."""
         element = str(member["type"]).split("[")[0]
         base = enums[element]["type"] if element in enums else element
-        return "endian" in member and PRIM_SIZE.get(base, 0) > 1
+        return ("endian" in member or endian is not None) and PRIM_SIZE.get(base, 0) > 1
 
-    def visible(members: list, owner: str, reach: str) -> dict:
+    def visible(members: list, owner: str, reach: str, endian=None) -> dict:
         """`reach`: how the parent's Go test reaches these members: `own`, `struct` (promoted
         through embedded anonymous structs), `union` (through an anonymous union's accessors)
         or `none`."""
@@ -491,28 +492,30 @@ def fields_of(spec: dict, arch: str) -> dict:
             if arch not in member.get("arch", [arch]):
                 continue
             if word is not None:
-                if reach == "own":
+                if reach == "own" and owner in unions:
+                    inner = "forward"  # the union's own accessors reach them, at any depth
+                elif reach == "own":
                     found[hidden] = "anon"
-                    inner = ("none" if owner in unions else word)
+                    inner = word
                 elif reach == "struct":
                     inner = word
                 else:
-                    if reach == "union":
-                        found[hidden] = "anon place"
-                    inner = "none"
-                found.update(visible(member[word], hidden, inner))
+                    inner = reach  # `union` and `forward` reach on through nested anonymous members
+                found.update(visible(member[word], hidden, inner, endian))
             elif "name" in member:
                 if reach == "own":
                     found[member["name"]] = "bits" if "bits" in member else "flex" if "[]" in str(member["type"]) \
                         else "field"
-                elif reach == "struct" or (reach == "union" and not ordered(member)):
+                elif reach == "struct" or (reach == "union" and not ordered(member, endian)):
                     found[member["name"]] = "promoted"
+                elif reach == "forward" and not ordered(member, endian):
+                    found[member["name"]] = "field"
                 else:
                     found[member["name"]] = "inner"
         return found
 
     unions = set(spec.get("unions", {}))
-    return {name: visible(body["fields"], name, "own") for name, body in _bodies(spec).items()}
+    return {name: visible(body["fields"], name, "own", body.get("endian")) for name, body in _bodies(spec).items()}
 
 
 def hidden_of(spec: dict, arch: str) -> tuple:
@@ -520,7 +523,7 @@ def hidden_of(spec: dict, arch: str) -> tuple:
     members on `arch`, which only Go names (and tests as types of their own)."""
     found, unions = {}, set()
 
-    def visit(members: list, owner: str) -> None:
+    def visit(members: list, owner: str, endian) -> None:
         anonymous = 0
         for member in members:
             word = "union" if "union" in member else "struct" if "struct" in member else None
@@ -530,14 +533,15 @@ def hidden_of(spec: dict, arch: str) -> tuple:
             anonymous += 1
             if arch in member.get("arch", [arch]):
                 alone = {"structs": {}, "unions": {}, "enums": spec.get("enums", {})}
-                alone["unions" if word == "union" else "structs"][hidden] = {"fields": member[word]}
+                body = {"fields": member[word], **({"endian": endian} if endian else {})}  # inherited
+                alone["unions" if word == "union" else "structs"][hidden] = body
                 found.update(fields_of(alone, arch))
                 if word == "union":
                     unions.add(hidden)
-                visit(member[word], hidden)
+                visit(member[word], hidden, endian)
 
     for name, body in _bodies(spec).items():
-        visit(body["fields"], name)
+        visit(body["fields"], name, body.get("endian"))
     return found, unions
 
 
