@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
 
 import construct
 import pytest
 
-from codegen.check import go as go_check
-from codegen.check.toolchain import QEMU, require
-from conftest import ARCHS, ROOT, compile_c, run_cli
+import programs
+from conftest import ARCHS, ROOT, run_cli
 
 CASE = os.path.join(ROOT, "tests", "cases", "anonymous", "spec.yaml")
-MODULE = "layoutgen.example/generated/anonymous"
 
 C_PROGRAM = r"""
 #include <stdio.h>
@@ -113,13 +110,6 @@ def _module(arch):
     return importlib.import_module(f"anonymous.{arch}")
 
 
-def _run(binary, arch, host="amd64"):
-    runner = [] if arch == host else [require(QEMU[arch])]
-    result = subprocess.run(runner + [str(binary)], capture_output=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def _records(module, data: bytes) -> dict:
     found, at = {}, 0
     for name in ("Attr", "Framed", "Net"):
@@ -139,12 +129,7 @@ def _check(records: dict) -> None:
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_c_program_using_the_member_names_writes_what_the_parsers_read(out, tmp_path, arch):
-    source = tmp_path / "fill.c"
-    source.write_text(C_PROGRAM)
-    binary = tmp_path / f"fill_{arch}"
-    result = compile_c(arch, str(source), "-static", "-o", str(binary), include=str(out / "c"))
-    assert result.returncode == 0, result.stderr
-    data = _run(binary, arch)
+    data = programs.run(programs.build_c(arch, C_PROGRAM, out / "c", tmp_path), arch)
     module = _module(arch)
     records = _records(module, data)
     _check(records)
@@ -154,17 +139,10 @@ def test_a_c_program_using_the_member_names_writes_what_the_parsers_read(out, tm
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_go_program_using_the_promoted_members_writes_the_same_bytes_as_c(out, tmp_path, arch):
-    folder = tmp_path / "client"
-    folder.mkdir()
-    (folder / "go.mod").write_text(f"module client.example/anon\n\ngo 1.19\n\nrequire {MODULE} v0.0.0\n\n"
-                                   f"replace {MODULE} => {out / 'go' / 'anonymous'}\n")
-    (folder / "main.go").write_text(GO_PROGRAM)
-    binary = tmp_path / f"fill_go_{arch}"
-    build = subprocess.run([require("go"), "build", "-o", str(binary), "."], cwd=str(folder), capture_output=True,
-                           text=True, env=go_check.go_env(GOARCH=arch))
+    client = programs.go_client(tmp_path / "client", out / "go" / "anonymous", "anonymous", GO_PROGRAM)
+    build = programs.build_go(client, arch)
     assert build.returncode == 0, build.stderr
-    data = _run(binary, arch)
-    _check(_records(_module(arch), data))
+    _check(_records(_module(arch), programs.run(client / f"program_{arch}", arch)))
 
 
 def test_a_union_given_several_members_builds_the_first_in_spec_order(out):

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import importlib
 import re
-import subprocess
 import sys
 
 import pytest
 
+import programs
 from codegen import pipeline
-from codegen.check import go as go_check
-from codegen.check.toolchain import QEMU, require
 from codegen.tools import layout_report
-from conftest import ARCHS, ROOT, compile_c, run_cli
+from conftest import ARCHS, ROOT, run_cli
 from test_tools_layout import compile_probe, pahole_text
 
 CASE = f"{ROOT}/tests/cases/anonymous_bits/spec.yaml"
-MODULE = "layoutgen.example/generated/anonymous_bits"
 NAMES = ("MmapPage", "Mixed", "Word")
 
 C_PROGRAM = r"""
@@ -108,13 +105,6 @@ def out(tmp_path_factory):
         del sys.modules[name]
 
 
-def _run(binary, arch, host="amd64") -> bytes:
-    runner = [] if arch == host else [require(QEMU[arch])]
-    result = subprocess.run(runner + [str(binary)], capture_output=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def _check(module, data: bytes) -> None:
     """Every parser reads the programs' bits by the members' names; building gives the bytes back."""
     at = 0
@@ -132,26 +122,16 @@ def _check(module, data: bytes) -> None:
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_c_program_setting_the_bits_by_name_writes_what_the_parsers_read(out, tmp_path, arch):
-    source = tmp_path / "fill.c"
-    source.write_text(C_PROGRAM)
-    binary = tmp_path / f"fill_{arch}"
-    result = compile_c(arch, str(source), "-static", "-o", str(binary), include=str(out / "c"))
-    assert result.returncode == 0, result.stderr
-    _check(importlib.import_module(f"anonymous_bits.{arch}"), _run(binary, arch))
+    data = programs.run(programs.build_c(arch, C_PROGRAM, out / "c", tmp_path), arch)
+    _check(importlib.import_module(f"anonymous_bits.{arch}"), data)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_go_program_using_promoted_and_forwarded_accessors_writes_the_same_bits(out, tmp_path, arch):
-    folder = tmp_path / "client"
-    folder.mkdir()
-    (folder / "go.mod").write_text(f"module client.example/anonbits\n\ngo 1.19\n\nrequire {MODULE} v0.0.0\n\n"
-                                   f"replace {MODULE} => {out / 'go' / 'anonymous_bits'}\n")
-    (folder / "main.go").write_text(GO_PROGRAM)
-    binary = tmp_path / f"fill_go_{arch}"
-    build = subprocess.run([require("go"), "build", "-o", str(binary), "."], cwd=str(folder), capture_output=True,
-                           text=True, env=go_check.go_env(GOARCH=arch))
+    client = programs.go_client(tmp_path / "client", out / "go" / "anonymous_bits", "anonymous_bits", GO_PROGRAM)
+    build = programs.build_go(client, arch)
     assert build.returncode == 0, build.stderr
-    _check(importlib.import_module(f"anonymous_bits.{arch}"), _run(binary, arch))
+    _check(importlib.import_module(f"anonymous_bits.{arch}"), programs.run(client / f"program_{arch}", arch))
 
 
 MEMBER_LINE = re.compile(r"^\t+\S.*;\s+/\*.*\*/$")

@@ -21,6 +21,7 @@ from codegen import pipeline
 from codegen.check import c_asserts, dwarf
 from codegen.errors import Pos, SpecError
 from codegen.ir import Variant
+import programs
 from conftest import ARCHS, ROOT, SPEC, compile_c, run_cli
 
 CASE = os.path.join(ROOT, "tests", "cases", "page_size_axis", "spec.yaml")
@@ -226,7 +227,6 @@ def test_python_package_lists_every_combination(modules):
 
 # ---- Go: build tags select the combination -------------------------------------------------
 
-GO_MODULE = "layoutgen.example/generated/pagex"
 GO_PROGRAM = """\
 package main
 
@@ -246,23 +246,7 @@ func main() {
 
 @pytest.fixture(scope="module")
 def go_program(out, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pagex_client")
-    (folder / "go.mod").write_text(f"module client.example/pagex\n\ngo 1.19\n\nrequire {GO_MODULE} v0.0.0\n\n"
-                                   f"replace {GO_MODULE} => {out / 'go' / 'pagex'}\n")
-    (folder / "main.go").write_text(GO_PROGRAM)
-    return folder
-
-
-def _go_run(folder, goarch, tags):
-    from codegen.check import go as go_check
-    from codegen.check.toolchain import require, run
-    binary = folder / f"prog_{goarch}_{'_'.join(tags) or 'default'}"
-    build = run([require("go"), "build", "-o", str(binary)] + ([f"-tags={','.join(tags)}"] if tags else []) + ["."],
-                cwd=str(folder), env=go_check.go_env(GOARCH=goarch))
-    if build.returncode != 0:
-        return build
-    host = go_check.host_arch(require("go"), str(folder))
-    return run(go_check.exec_flags(goarch, goarch, host)[1:] + [str(binary)])  # under qemu off the host arch
+    return programs.go_client(tmp_path_factory.mktemp("pagex_client"), out / "go" / "pagex", "pagex", GO_PROGRAM)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -275,15 +259,16 @@ def test_a_go_program_built_with_the_tag_gets_that_combination(go_program, built
     from codegen.targets import go as go_target
     tags = go_target.build_tags(spec, layout.variant)
     assert tags == ([] if size == 4096 else [f"pagex_page_size_{KEYS[size][1:]}"])
-    result = _go_run(go_program, "amd64" if arch == "amd64" else "arm64", tags)
-    assert result.returncode == 0, result.stderr
+    build = programs.build_go(go_program, arch, tags)
+    assert build.returncode == 0, build.stderr
+    printed = programs.run(go_program / f"program_{arch}", arch)
     pages = layout.constants["PER_THREAD_PAGES"]
     expected = [size, pages, layout.constants["PER_THREAD_SIZE"], layout.structs["Msg"].size, pages]
-    assert result.stdout.split() == [str(n) for n in expected]
+    assert printed.split() == [str(n).encode() for n in expected]
 
 
 def test_two_tags_of_one_parameter_do_not_compile(go_program):
-    result = _go_run(go_program, "amd64", ["pagex_page_size_16k", "pagex_page_size_64k"])
+    result = programs.build_go(go_program, "amd64", ["pagex_page_size_16k", "pagex_page_size_64k"])
     assert result.returncode != 0
     assert "redeclared" in result.stderr
 
