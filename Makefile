@@ -8,14 +8,27 @@ STAMP := $(VENV)/.installed-stamp
 SPEC ?= spec/sysmsg.yaml
 OUT ?= generated
 
-.PHONY: all generate test check toolchains pytest lint-diff clean
+.PHONY: all generate test check toolchains pytest lint-diff lock clean
 
 all: generate
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+# Python packages come only from the hashed lock (`make lock` rewrites it), so CI runs exactly
+# what was reviewed: --require-hashes refuses any file whose sha256 the lock does not list, and
+# --only-binary keeps an sdist's build (which would fetch its build tools unpinned) out.
+# The project itself goes in editable with no index, no dependencies and no isolated build:
+# its backend, setuptools, is in the lock. --clear drops packages the lock no longer names.
+LOCK := requirements.lock
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
+
+$(STAMP): $(LOCK) pyproject.toml
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PIP_INSTALL) --require-hashes --only-binary :all: -r $(LOCK)
+	$(PIP_INSTALL) --no-index --no-deps --no-build-isolation --check-build-dependencies -e .
 	touch $@
+
+# Regenerates $(LOCK) from pyproject.toml (pip-tools in a throwaway venv; needs PyPI).
+lock:
+	PYTHON=$(PYTHON) scripts/lock.sh $(LOCK)
 
 toolchains:
 	@scripts/bootstrap-toolchains.sh
