@@ -13,7 +13,7 @@ import time
 import pytest
 
 from codegen.lint import ifchange, markers
-from lint_repo import IF, THEN, LintRepo, pair
+from lint_repo import IF, THEN, LintRepo, expand, pair
 
 
 @pytest.fixture(autouse=True)
@@ -284,9 +284,9 @@ def test_marker_words_inside_other_words_are_not_markers(repo):
     assert res.code == 0, res
 
 
-def test_binary_files_are_ignored(repo):
-    repo.write("blob.bin", b"\x00\x01" + IF.encode() + b"\n" + THEN.encode() + b"(nope)\n")
-    repo.write("latin1.txt", b"caf\xe9\n" + IF.encode() + b"\n")
+def test_binary_files_without_markers_are_ignored(repo):
+    repo.write("blob.bin", b"\x00\x01\xff" * 100)
+    repo.write("latin1.txt", b"caf\xe9\n")
     res = repo.lint()
     assert res.code == 0, res
     assert res.out == ""
@@ -295,6 +295,59 @@ def test_binary_files_are_ignored(repo):
     res = repo.lint("--strict")
     assert res.code == 1
     assert res.lines == ["a.c:2: target blob.bin:x: blob.bin is binary and cannot hold labels"]
+
+
+@pytest.mark.parametrize("name, data, why", [
+    ("blob.bin", b"\x00\x01\n" + IF.encode() + b"\n" + THEN.encode() + b"(nope)\n", "holds NUL bytes, so it is not text"),
+    ("late_nul.c", b"x\n" * 5000 + b"// " + IF.encode() + b"\n// " + THEN.encode() + b"(b.h)\n\x00", "holds NUL bytes, so it is not text"),
+    ("latin1.txt", b"caf\xe9\n" + IF.encode() + b"\n", "is not valid UTF-8 (byte 3)"),
+])
+def test_a_marker_in_a_file_that_is_not_text_is_an_error_naming_it(repo, name, data, why):
+    """Markers cannot be hidden from the checker by a NUL byte or a stray non-UTF-8 byte."""
+    repo.write(name, data)
+    res = repo.lint()
+    assert res.code == 1, res
+    line = data[:data.index(b"LINT.")].count(b"\n") + 1
+    assert len(res.lines) == 1 and res.lines[0].startswith(f"{name}:{line}: {name} {why}, but holds a LINT."), res
+
+
+def test_a_file_over_the_size_limit_is_skipped_unless_it_holds_a_marker(repo):
+    """Past 8 MiB a file is only scanned, in chunks, for a marker anywhere in it (one cut
+    across two chunks included): without one it is skipped, with one it is an error."""
+    filler = b"0123456789abcde\n" * (10 << 16)  # 10 MiB
+    repo.write("big.txt", filler)
+    assert repo.lint().code == 0
+    cut = (1 << 20) * 9 - 5  # the marker straddles the end of the tenth 1 MiB chunk
+    data = filler[:cut] + b"#" + IF.encode() + b"\n" + filler
+    repo.write("big.txt", data)
+    res = repo.lint()
+    line = data[:cut].count(b"\n") + 1
+    assert res.code == 1 and res.lines == [
+        f"big.txt:{line}: big.txt is {len(data)} bytes, over the 8 MiB limit of the checker, but holds a "
+        "LINT. marker (first on this line) that cannot be checked; make it UTF-8 text under the limit, or remove "
+        "the marker"], res
+    repo.commit("big")  # the index's copy is read through git cat-file, as big and as bounded
+    assert repo.lint("--staged").code == 0
+    repo.write("big.txt", data + b"more\n")
+    repo.git("add", "big.txt")
+    assert repo.lint("--staged").code == 1
+
+
+def test_symlinks_that_leave_the_repository_are_not_followed(repo, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.c").write_text(expand("// @IF\n// @THEN(nowhere.h)\n"))
+    os.symlink(str(outside / "secret.c"), str(repo.path / "link.c"))
+    os.symlink(str(outside), str(repo.path / "linkdir"))
+    repo.write("a.c", "// @IF\n// @THEN(link.c, linkdir/secret.c)\n")
+    res = repo.lint()
+    assert res.code == 1
+    assert res.lines == [
+        "a.c:2: target link.c resolves outside the repository (through a symbolic link), which the checker "
+        "does not follow",
+        "a.c:2: target linkdir/secret.c resolves outside the repository (through a symbolic link), which the "
+        "checker does not follow"], res
+    assert repo.lint("link.c").code == 0  # named on the command line: still not read through
 
 
 def test_crlf_files(repo):
@@ -698,12 +751,15 @@ def test_renamed_source_file_keeps_its_blocks(repo):
     assert res.code == 0, res
 
 
-def test_diff_binary_files_are_ignored(repo):
+def test_diff_binary_files_are_ignored_unless_they_hold_markers(repo):
     pair(repo)
-    repo.write("data.bin", b"\x00" + IF.encode() + b"\n")
+    repo.write("data.bin", b"\x00\x01\n")
     base = repo.commit("init")
-    repo.write("data.bin", b"\x00" + IF.encode() + b"\nmore\n")
+    repo.write("data.bin", b"\x00\x01\nmore\n")
     assert repo.lint("--base", base).code == 0
+    repo.write("data.bin", b"\x00" + IF.encode() + b"\nmore\n")
+    res = repo.lint("--base", base)
+    assert res.code == 1 and res.lines[0].startswith("data.bin:1: data.bin holds NUL bytes"), res
 
 
 def test_diff_crlf_file(repo):

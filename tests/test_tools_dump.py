@@ -247,6 +247,14 @@ def test_param_decodes_with_that_combinations_layout(arch, size, pages, tmp_path
     (("--arch", "sparc", "--struct", "Msg", "MSGS"), "unknown arch 'sparc'"),
     (("--arch", "amd64", "--struct", "Msg", "/nonexistent/file"), "cannot read"),
     (("--arch", "amd64", "--struct", "Msg", "MSGS", "--count", "0"), "count must be at least 1"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--count", "-3"), "count must be at least 1"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--offset", "-1"), "offset must not be negative"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--offset", "99999999999999999999"),
+     "past the largest file offset"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--offset", "0x7fffffffffffffff"), "past the largest file offset"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--count", "99999999999999999999"), "past the largest file offset"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--count", "999999999999"), "file too short"),
+    (("--arch", "amd64", "--struct", "Msg", "MSGS", "--offset", "0x100000"), "file too short"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, written):
     args = [written["amd64"][0] if arg == "MSGS" else arg for arg in args]
@@ -270,3 +278,53 @@ def test_an_anonymous_member_is_shown_as_such_with_its_members_inside(tmp_path):
     assert [(c["name"], c["offset"], c["value"]) for c in anonymous[0]["fields"] if c["kind"] == "field"] == \
         [("wide", 8, int.from_bytes(bytes(range(8, 16)), "little")), ("narrow", 16, 16)]
     assert "Anon" not in result.stdout
+
+
+FLEX = os.path.join(ROOT, "tests", "cases", "flexible_arrays", "spec.yaml")
+
+
+def _flex_dump(tmp_path, struct, data: bytes, *args):
+    path = tmp_path / "flex.bin"
+    path.write_bytes(data)
+    return run_cli("dump", "--spec", FLEX, "--arch", "amd64", "--struct", struct, str(path), *args)
+
+
+def test_a_flexible_array_shows_every_byte_to_the_end_of_the_file(tmp_path):
+    """Blob is 16 bytes with data at offset 10: the 12 bytes after the header are the array,
+    not just the 6 that fit in the struct's tail padding (which is not shown as padding)."""
+    payload = bytes(range(1, 13))
+    result = _flex_dump(tmp_path, "Blob", (12).to_bytes(8, "little") + b"\x07\x00" + payload, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["size"], document["flexible_bytes"], document["flexible_cut"]) == (16, 12, False)
+    fields = document["records"][0]["fields"]
+    assert [f["name"] for f in fields] == ["length", "kind", "data"]
+    assert (fields[2]["offset"], fields[2]["size"], fields[2]["value"]) == (10, 12, list(payload))
+    text = _flex_dump(tmp_path, "Blob", (12).to_bytes(8, "little") + b"\x07\x00" + payload).stdout
+    assert "12 bytes from its start to the end of the file" in text and "12 non-zero bytes" in text
+    assert "tail padding" not in text
+
+
+def test_a_nested_flexible_array_and_a_partial_element(tmp_path):
+    """Envelope ends in a Blob: its data runs to the end of the file too. Items' 8-byte
+    elements: 3 bytes short of a whole element are shown as such, not dropped or decoded."""
+    envelope = (5).to_bytes(4, "little") + bytes(4) + (3).to_bytes(8, "little") + b"\x01\x00" + b"abcdefghij"
+    result = _flex_dump(tmp_path, "Envelope", envelope, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)["records"][0]["fields"][-1]
+    assert body["fields"][-1]["name"] == "data" and bytes(body["fields"][-1]["value"]) == b"abcdefghij"
+    element = (7).to_bytes(4, "little") + (8).to_bytes(2, "little") + bytes(2)
+    items = (2).to_bytes(8, "little") + bytes(4) + element * 2 + b"xyz"  # entries start at 12
+    result = _flex_dump(tmp_path, "Items", items, "--format", "json")
+    entries = json.loads(result.stdout)["records"][0]["fields"][-1]
+    assert [e["name"] for e in entries["elements"]] == ["[0]", "[1]", "(part of an element)"]
+    assert entries["elements"][2]["hex"] == b"xyz".hex()
+    assert "3 byte(s) after the last whole element" in _flex_dump(tmp_path, "Items", items).stdout
+
+
+def test_count_is_refused_for_a_flexible_struct(tmp_path):
+    result = _flex_dump(tmp_path, "Blob", bytes(64), "--count", "2")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "ends in a flexible array" in result.stderr, result.stderr
+    short = _flex_dump(tmp_path, "Blob", bytes(12))
+    assert short.returncode == 2 and "fixed part needs 16" in short.stderr, short.stderr

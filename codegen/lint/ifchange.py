@@ -92,7 +92,7 @@ class Git:
             raise UsageError(f"cannot run git: {exc}") from exc
         return proc.returncode == 0, proc.stdout
 
-    def cat(self, spec: str) -> Optional[bytes]:
+    def cat(self, spec: str):
         """Contents of blob ``spec`` (``REV:path`` or ``:path``), or None."""
         if "\n" in spec:
             good, data = self.ok(["cat-file", "blob", spec])
@@ -118,7 +118,10 @@ class Git:
         if len(fields) != 3 or not fields[2].isdigit():
             return None
         size = int(fields[2])
-        data = proc.stdout.read(size)
+        if size > markers.MAX_FILE_BYTES:  # scanned in chunks, never held whole
+            data = markers.scan_oversized(proc.stdout.read, size)
+        else:
+            data = proc.stdout.read(size)
         proc.stdout.read(1)  # the newline that follows every object
         return data if fields[1] == b"blob" else None
 
@@ -151,22 +154,39 @@ def find_toplevel(start: str) -> str:
 
 
 class WorktreeSource:
+    """Files of the working tree. A path is followed through symbolic links only while it
+    stays inside the repository; one that leaves it is treated as absent (and reported
+    when a ThenChange names it)."""
+
     def __init__(self, root: str):
         self.root = root
+        self._real_root = os.path.realpath(root)
 
     def _full(self, path: str) -> str:
         return os.path.join(self.root, *path.split("/"))
 
+    def outside(self, path: str) -> bool:
+        """Whether ``path`` resolves (through a symbolic link) to a place outside the repository."""
+        return not _within(os.path.realpath(self._full(path)), self._real_root)
+
     def exists(self, path: str) -> bool:
-        return os.path.isfile(self._full(path))
+        return not self.outside(path) and os.path.isfile(self._full(path))
 
     def is_dir(self, path: str) -> bool:
-        return os.path.isdir(self._full(path))
+        return not self.outside(path) and os.path.isdir(self._full(path))
 
-    def read(self, path: str) -> Optional[bytes]:
+    def read(self, path: str):
+        """The bytes of ``path``, an Oversized summary past the size limit, or None."""
+        if not self.exists(path):  # also keeps FIFOs and devices from being opened
+            return None
         try:
             with open(self._full(path), "rb") as fh:
-                return fh.read()
+                data = fh.read(markers.MAX_FILE_BYTES + 1)
+                if len(data) <= markers.MAX_FILE_BYTES:
+                    return data
+                size = os.fstat(fh.fileno()).st_size
+                fh.seek(0)
+                return markers.scan_oversized(fh.read, max(size, len(data)))
         except OSError:
             return None
 
@@ -232,8 +252,10 @@ class Checker:
 
     def check_file(self, path: str) -> List[Problem]:
         pf = self.parsed(path)
-        if pf is None or pf.binary:
+        if pf is None:
             return []
+        if pf.binary:
+            return list(pf.problems)  # a marker where it cannot be checked
         found = list(pf.problems)
         for block in pf.blocks:
             for target in block.targets:
@@ -246,6 +268,9 @@ class Checker:
         if t.path == pf.path:
             tpf: Optional[ParsedFile] = pf
         else:
+            if getattr(self.source, "outside", None) is not None and self.source.outside(t.path):
+                return Problem(pf.path, t.line, f"target {t.path} resolves outside the repository "
+                                                "(through a symbolic link), which the checker does not follow")
             if not self.source.exists(t.path):
                 if self.source.is_dir(t.path):
                     return Problem(pf.path, t.line, f"target {t.path} is a directory, not a file")
@@ -562,6 +587,8 @@ def _list_files(git: Git, root: str, scope: Sequence[str]) -> List[str]:
         folders = []
         for rel in scope:
             full = os.path.join(root, *rel.split("/"))
+            if os.path.islink(full):
+                continue  # a link is checked as git sees it: not followed
             if os.path.isfile(full):
                 explicit.add(rel)
             else:

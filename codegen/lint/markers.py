@@ -23,8 +23,15 @@ THEN_TOKEN = PREFIX + "ThenChange"
 
 # How far into a file we look for NUL bytes when deciding it is binary.
 BINARY_SNIFF_BYTES = 8192
+# The largest file read whole; a bigger one is only scanned for markers, in chunks.
+MAX_FILE_BYTES = 8 << 20
+_SCAN_CHUNK = 1 << 20
 
 _MARKER_RE = re.compile(r"(?<![\w.])LINT\.(IfChange|ThenChange)(?!\w)")
+# The same markers in raw bytes, for files that cannot be decoded (\w is ASCII here, so a
+# marker next to a non-ASCII letter counts: for such files erring towards an error is right).
+_MARKER_BYTES_RE = re.compile(rb"(?<![\w.])LINT\.(?:IfChange|ThenChange)(?!\w)")
+_LONGEST_MARKER = len(THEN_TOKEN) + 1
 # Anything but whitespace and the characters that carry meaning in the
 # target syntax.
 _LABEL_RE = re.compile(r"[^\s,():]+\Z")
@@ -128,23 +135,71 @@ class ParsedFile:
         return self._by_start.get(line)
 
 
+class Oversized:
+    """A file past MAX_FILE_BYTES: its size, and the line of its first marker (None if none)."""
+
+    __slots__ = ("size", "line")
+
+    def __init__(self, size: int, line: Optional[int]):
+        self.size = size
+        self.line = line
+
+
+def scan_oversized(read, size: int) -> Oversized:
+    """Read a `size`-byte file through `read(n)` in chunks, looking only for a marker, so a
+    huge file costs bounded memory and no marker hides past any prefix. Chunks overlap by
+    the length of a marker so one cut in two is still found."""
+    done, lines, carry = 0, 0, b""
+    while done < size:
+        chunk = read(min(_SCAN_CHUNK, size - done))
+        if not chunk:
+            break
+        done += len(chunk)
+        window = carry + chunk
+        found = _MARKER_BYTES_RE.search(window)
+        if found is not None:
+            return Oversized(size, lines + window.count(b"\n", 0, found.start()) + 1)
+        keep = min(len(window), _LONGEST_MARKER)
+        lines += window.count(b"\n", 0, len(window) - keep)
+        carry = window[len(window) - keep:]
+    return Oversized(size, None)
+
+
 def is_binary(data: bytes) -> bool:
     return b"\0" in data[:BINARY_SNIFF_BYTES]
 
 
-def parse_bytes(path: str, data: bytes) -> ParsedFile:
-    """Parse raw file contents; binary or non-UTF-8 data yields no blocks."""
-    if is_binary(data):
-        return ParsedFile(path, binary=True)
+def parse_bytes(path: str, data) -> ParsedFile:
+    """Parse raw file contents (bytes, or an Oversized summary). A file that cannot be read
+    as text (NUL bytes, invalid UTF-8, past MAX_FILE_BYTES) yields no blocks: skipped when
+    it holds no marker, an error naming it when it does, so markers cannot hide there."""
+    if isinstance(data, Oversized):
+        return _unreadable(path, data.line, f"is {data.size} bytes, over the {MAX_FILE_BYTES >> 20} MiB "
+                                            "limit of the checker")
     if PREFIX.encode("ascii") not in data:
         # Cheap exit for the overwhelmingly common case of a file that has
         # no markers at all; avoids decoding every file in the repository.
-        return ParsedFile(path)
+        return ParsedFile(path, binary=is_binary(data))
+    if b"\0" in data:
+        return _unreadable(path, _first_marker_line(data), "holds NUL bytes, so it is not text")
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return ParsedFile(path, binary=True)
+    except UnicodeDecodeError as error:
+        return _unreadable(path, _first_marker_line(data), f"is not valid UTF-8 (byte {error.start})")
     return parse_text(path, text)
+
+
+def _first_marker_line(data: bytes) -> Optional[int]:
+    found = _MARKER_BYTES_RE.search(data)
+    return None if found is None else data.count(b"\n", 0, found.start()) + 1
+
+
+def _unreadable(path: str, line: Optional[int], why: str) -> ParsedFile:
+    pf = ParsedFile(path, binary=True)
+    if line is not None:
+        pf.problems.append(Problem(path, line, f"{path} {why}, but holds a {PREFIX} marker (first on this line) "
+                                   "that cannot be checked; make it UTF-8 text under the limit, or remove the marker"))
+    return pf
 
 
 def resolve_target(from_path: str, raw: str) -> Tuple[Optional[str], Optional[str], Optional[str]]:

@@ -7,19 +7,25 @@
 * A field stored in a fixed byte order keeps its raw bytes in a field named with a `BE`
   or `LE` suffix (`PortBE uint16`); `Port()` and `SetPort()` convert with encoding/binary.
 * A flexible array is a zero-length array (`Data [0]byte`), which Go places where C does;
-  `DataSlice(n)` gives the first n elements as a slice over the memory that follows (or,
-  with a byte order, `Data(i)` and `SetData(i, v)` read and write element i).
+  `DataSlice(n)` gives the first n elements as a slice over the memory that follows (with
+  a byte order, as stored bytes, plus `Data(i)` and `SetData(i, v)` for element i).
+
+No accessor computes an address by hand: each indexes a real Go array or slice (a union's
+words seen as an array of the member's shape), so Go checks every index as it does for its
+own arrays and panics with its usual runtime error. Only a flexible array's outer length is
+unknown to Go: that count is the caller's promise (a negative index is still refused).
 
 Everything here is computed before rendering; the template prints the accessors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import layout as lay
 from ..errors import Problems
 from ..ir import Spec
 from ..primitives import PRIMITIVES
+from .common import comment_lines
 
 RECEIVER = "s"
 _INDEXES = "ijklmnop"  # index parameters of array accessors, outermost first
@@ -85,8 +91,10 @@ def struct_accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
             found += _flex_accessors(spec, slot)
         elif slot.scalar is not None and slot.scalar.order:
             index = _indexes(len(slot.shape))
-            pointer = f"unsafe.Pointer(&{RECEIVER}.{field_name(slot)}{''.join(f'[{i}]' for i in index)})"
-            found += _ordered_pair(spec, slot, slot.field.names.go, index, pointer)
+            size = PRIMITIVES[slot.scalar.prim].size
+            # Indexing the Go array field itself: Go checks every index.
+            element = f"(*[{size}]byte)(unsafe.Pointer(&{RECEIVER}.{field_name(slot)}{_subscripts(index)}))"
+            found += _ordered_pair(spec, slot, slot.field.names.go, index, element)
     return tuple(found)
 
 
@@ -101,7 +109,7 @@ def union_accessors(spec: Spec, union: lay.UnionLayout, structs: dict) -> tuple:
         name = slot.field.names.go
         if slot.scalar is not None and slot.scalar.order:
             index = _indexes(len(slot.shape))
-            found += _ordered_pair(spec, slot, name, index, _element_at(f"unsafe.Pointer({RECEIVER})", slot, index))
+            found += _ordered_pair(spec, slot, name, index, _union_element(slot, index))
             continue
         target = "".join(f"[{n}]" for n in slot.shape) + element_type(spec, slot)
         doc = f"{name} reads and writes the union's bytes as its {slot.field.names.canonical} member."
@@ -163,32 +171,46 @@ def _methods_of(spec: Spec, structs: dict, name: str) -> list:
 
 def _flex_accessors(spec: Spec, slot: lay.FlexSlot) -> list:
     name, stored, canonical = slot.field.names.go, field_name(slot), slot.field.names.canonical
+    base = f"unsafe.Pointer(&{RECEIVER}.{stored})"
     if slot.scalar is not None and slot.scalar.order:
         index = _indexes(1 + len(slot.dims))
-        base = f"unsafe.Pointer(&{RECEIVER}.{stored})"
-        return _ordered_pair(spec, slot, name, index, _element_at(base, slot, index, flexible=True))
+        raw = "".join(f"[{n}]" for n in slot.dims) + f"[{PRIMITIVES[slot.scalar.prim].size}]byte"
+        # Go cannot know how many elements follow the struct: element i is reached through a
+        # slice of i+1 elements, so Go refuses a negative i (and an inner index past its
+        # dimension) as it would for any slice; i below the allocated count is the caller's promise.
+        element = f"unsafe.Slice((*{raw})({base}), {index[0]}+1){_subscripts(index)}"
+        doc = (f"{name}Slice returns the stored {slot.scalar.order}-endian bytes of the first n elements of "
+               f"the flexible array {canonical}, in the memory that follows the struct; n must not run past what "
+               f"was allocated. Indexing the slice is bounds-checked, unlike {name}(i).")
+        getter, setter = _ordered_pair(spec, slot, name, index, element)
+        promise = (f"Go refuses a negative i, but i must be below the number of elements allocated; "
+                   f"{name}Slice(n) checks against a known n.",)
+        return [replace(getter, doc=tuple(comment_lines(" ".join(getter.doc + promise), 76))), setter,
+                Accessor(tuple(comment_lines(doc, 76)), f"{name}Slice", "n int", f" []{raw}",
+                         (f"return unsafe.Slice((*{raw})({base}), n)",), ("unsafe",), canonical)]
     element = "".join(f"[{n}]" for n in slot.dims) + element_type(spec, slot)
     doc = (f"{name}Slice returns the first n elements of the flexible array {slot.field.names.canonical}, "
            "in the memory that follows the struct; n must not run past what was allocated.")
-    body = (f"return unsafe.Slice((*{element})(unsafe.Pointer(&{RECEIVER}.{stored})), n)",)
+    body = (f"return unsafe.Slice((*{element})({base}), n)",)
     return [Accessor(_doc(doc, ""), f"{name}Slice", "n int", f" []{element}", body, ("unsafe",), canonical)]
 
 
-def _ordered_pair(spec: Spec, slot, name: str, index: tuple, pointer: str) -> list:
-    """Get and set methods of a scalar (or element `index` of an array) stored big- or little-endian."""
+def _ordered_pair(spec: Spec, slot, name: str, index: tuple, element: str) -> list:
+    """Get and set methods of a scalar (or element `index` of an array) stored big- or little-endian;
+    `element` is a Go expression of the element's bytes as a (pointer to a) byte array."""
     scalar = slot.scalar
     prim = PRIMITIVES[scalar.prim]
     order, _ = _ORDERS[scalar.order]
     bits = prim.size * 8
     value_type = element_type(spec, slot) if scalar.enum is not None else prim.go
-    raw = f"binary.{order}.Uint{bits}((*[{prim.size}]byte)({pointer})[:])"
+    raw = f"binary.{order}.Uint{bits}({element}[:])"
     got = raw if value_type == f"uint{bits}" else f"{value_type}({raw})"
     params = ", ".join(index) + (" int" if index else "")
     canonical = slot.field.names.canonical
     which = f"element {', '.join(index)} of {canonical}" if index else canonical
     getter = Accessor(_doc(f"{name} returns {which}, stored {scalar.order}-endian.", slot.field.doc), name, params,
                       f" {value_type}", (f"return {got}",), ("encoding/binary", "unsafe"), canonical)
-    put = f"binary.{order}.PutUint{bits}((*[{prim.size}]byte)({pointer})[:], uint{bits}(value))"
+    put = f"binary.{order}.PutUint{bits}({element}[:], uint{bits}(value))"
     setter = Accessor(_doc(f"Set{name} stores {which} {scalar.order}-endian.", ""), f"Set{name}",
                       f"{params}, value {value_type}" if index else f"value {value_type}", "", (put,),
                       ("encoding/binary", "unsafe"), canonical)
@@ -199,21 +221,15 @@ def _indexes(count: int) -> tuple:
     return tuple(_INDEXES[:count])
 
 
-def _element_at(base: str, slot, index: tuple, flexible: bool = False) -> str:
-    """An unsafe.Pointer to element `index` of an array that starts at `base` (itself when no index)."""
-    if not index:
-        return base
-    dims = tuple(slot.dims) if flexible else tuple(slot.shape[1:])
-    # Spelled as gofmt prints it inside a call: no spaces, parentheses only where needed.
-    flat = index[0]
-    for length, name in zip(dims, index[1:]):
-        flat = f"{_operand(flat)}*{length}+{name}"
-    size = PRIMITIVES[slot.scalar.prim].size
-    return f"unsafe.Add({base}, {_operand(flat)}*{size})"
+def _subscripts(index: tuple) -> str:
+    return "".join(f"[{name}]" for name in index)
 
 
-def _operand(expression: str) -> str:
-    return f"({expression})" if "+" in expression else expression
+def _union_element(slot, index: tuple) -> str:
+    """The bytes of element `index` of a union member: the union's storage seen as a Go array
+    of the member's shape whose elements are byte arrays, so Go checks every index."""
+    shape = "".join(f"[{n}]" for n in slot.shape)
+    return f"(*{shape}[{PRIMITIVES[slot.scalar.prim].size}]byte)(unsafe.Pointer({RECEIVER})){_subscripts(index)}"
 
 
 def _doc(first: str, doc: str) -> tuple:

@@ -8,6 +8,8 @@ padding are shown too: in a dump, bytes that should be zero and are not are a cl
 from __future__ import annotations
 
 import json
+import os
+import stat
 import struct as pystruct
 from dataclasses import dataclass
 from typing import Optional
@@ -20,6 +22,23 @@ from .common import (ToolError, bit_type, c_pad_names, choose_archs, choose_vari
 
 HEX_SHOWN = 8  # bytes of raw data the text format prints before eliding the rest
 ITEMS_SHOWN = 16  # array elements the text format prints before eliding the rest
+MAX_OFFSET = 2**63 - 1  # the largest file offset (off_t is 64-bit signed)
+CHUNK = 1 << 20  # bytes asked of the file per read, so a huge request allocates nothing up front
+FLEX_TAIL_MAX = 1 << 20  # bytes past a flexible struct's fixed part that its array is read from
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The variable part of a record of a struct ending in a flexible array: the bytes read
+    from where its array starts to the end of the file, and whether FLEX_TAIL_MAX cut them."""
+
+    size: int
+    cut: bool
+
+    def text(self) -> str:
+        more = f" (the file goes on: only the first {FLEX_TAIL_MAX} bytes past the fixed part are read)" \
+            if self.cut else ""
+        return f", and a flexible array: {self.size} bytes from its start to the end of the file{more}"
 
 
 @dataclass(frozen=True)
@@ -43,28 +62,58 @@ class Node:
 
 def read_records(path: str, offset: int, size: int, count: int) -> bytes:
     """Exactly `size * count` bytes at `offset`; works on files that cannot be sized (/proc/PID/mem)."""
+    _check_range(offset, size, count)
+    wanted = size * count
+    data = _read(path, offset, wanted)
+    if len(data) < wanted:
+        raise ToolError(f"{path}: file too short: {len(data)} bytes at offset {offset:#x}, "
+                        f"{count} record(s) of {size} bytes need {wanted}")
+    return data
+
+
+def read_flexible(path: str, offset: int, size: int) -> tuple:
+    """One record of a struct ending in a flexible array: its `size` fixed bytes (which must
+    be there) and what follows them to the end of the file, at most FLEX_TAIL_MAX bytes.
+    Returns (bytes, whether the file went on past that limit)."""
+    _check_range(offset, size, 1)
+    data = _read(path, offset, size + FLEX_TAIL_MAX + 1)
+    if len(data) < size:
+        raise ToolError(f"{path}: file too short: {len(data)} bytes at offset {offset:#x}, "
+                        f"the record's fixed part needs {size}")
+    return data[:size + FLEX_TAIL_MAX], len(data) > size + FLEX_TAIL_MAX
+
+
+def _check_range(offset: int, size: int, count: int) -> None:
     if offset < 0:
         raise ToolError(f"offset must not be negative ({offset})")
+    if offset > MAX_OFFSET:
+        raise ToolError(f"offset {offset:#x} is past the largest file offset ({MAX_OFFSET:#x})")
     if count < 1:
         raise ToolError(f"count must be at least 1 ({count})")
-    wanted = size * count
+    if offset + size * count - 1 > MAX_OFFSET:
+        raise ToolError(f"{count} record(s) of {size} bytes at offset {offset:#x} run past the largest "
+                        f"file offset ({MAX_OFFSET:#x})")
+
+
+def _read(path: str, offset: int, wanted: int) -> bytes:
+    """Up to `wanted` bytes at `offset`, fewer at the end of the file; read in chunks, and
+    refused early when a regular file's size already says they are not there."""
     try:
         with open(path, "rb", buffering=0) as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size:  # /proc files say 0: no size known
+                wanted = min(wanted, max(info.st_size - offset, 0))
             handle.seek(offset)
             chunks, got = [], 0
             while got < wanted:
-                chunk = handle.read(wanted - got)
+                chunk = handle.read(min(wanted - got, CHUNK))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 got += len(chunk)
     except OSError as error:
         raise ToolError(f"{path}: cannot read at offset {offset:#x}: {error.strerror or error}")
-    data = b"".join(chunks)
-    if len(data) < wanted:
-        raise ToolError(f"{path}: file too short: {len(data)} bytes at offset {offset:#x}, "
-                        f"{count} record(s) of {size} bytes need {wanted}")
-    return data
+    return b"".join(chunks)
 
 
 # ---- decoding --------------------------------------------------------------
@@ -75,9 +124,15 @@ def decode(spec: Spec, layout: lay.Layout, name: str, data: bytes, base: int) ->
     struct = layout.structs[name]
     pad_names = c_pad_names(struct)
     nodes = []
+    last = struct.named[-1] if struct.named else None
     for slot in struct.slots:
         raw = data[slot.offset:slot.offset + slot.size]
         at = base + slot.offset
+        if struct.tail_start is not None:
+            if isinstance(slot, lay.Hole) and slot.tail:
+                continue  # the flexible array's first bytes, shown there
+            if slot is last:  # a struct that ends in a flexible array: its tail is in `data` too
+                raw = data[slot.offset:]
         if isinstance(slot, lay.Hole):
             nodes.append(Node("(tail padding)" if slot.tail else "(hole)",
                               "tail padding" if slot.tail else "hole", at, slot.size, "", raw))
@@ -96,9 +151,21 @@ def decode(spec: Spec, layout: lay.Layout, name: str, data: bytes, base: int) ->
 
 
 def _flex(spec: Spec, layout: lay.Layout, slot: lay.FlexSlot, data: bytes, base: int) -> Node:
-    """A flexible array, shown with the whole elements the record's bytes hold past its offset."""
-    count = (len(data) - slot.offset) // slot.element_size
+    """A flexible array, shown with the whole elements the record's bytes hold past its offset
+    (the file's bytes up to its end); bytes short of a whole element follow as a note."""
+    count = max(len(data) - slot.offset, 0) // slot.element_size
     size = count * slot.element_size
+    partial = data[slot.offset + size:]
+    node = _flex_elements(spec, layout, slot, data, base, count, size)
+    if not partial:
+        return node
+    note = Node("(part of an element)", "partial", base + slot.offset + size, len(partial), "", partial)
+    return Node(node.name, node.kind, node.offset, node.size, node.type, node.raw, node.value, node.enum,
+                node.enum_name, node.children + (note,))
+
+
+def _flex_elements(spec: Spec, layout: lay.Layout, slot: lay.FlexSlot, data: bytes, base: int, count: int,
+                   size: int) -> Node:
     shaped = lay.FieldSlot(slot.field, slot.offset, size, slot.align, count * max(1, _product(slot.dims)),
                            (count,) + tuple(slot.dims), slot.scalar, slot.struct)
     if count == 0:
@@ -183,12 +250,14 @@ def _enum_member(layout: lay.Layout, enum: str, value: int) -> Optional[str]:
 # ---- text ------------------------------------------------------------------
 
 
-def render_text(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int) -> str:
+def render_text(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int,
+                tail: Optional[Tail] = None) -> str:
     size = layout.structs[name].size
     lines = []
     for index, nodes in enumerate(records):
         start = offset + index * size
-        lines.append(f"{name} #{index} on {describe(layout.variant)}: {size} bytes at file offset {start:#x}")
+        lines.append(f"{name} #{index} on {describe(layout.variant)}: {size} bytes at file offset {start:#x}"
+                     + (tail.text() if tail else ""))
         rows = [("offset", "bytes", "  field", "type", "value")]
         rows += [row for node in nodes for row in _rows(node, 1)]
         widths = [max(len(row[col]) for row in rows) for col in range(4)]
@@ -214,6 +283,8 @@ def _hex_text(raw: bytes) -> str:
 
 
 def _value_text(node: Node) -> str:
+    if node.kind == "partial":
+        return f"{node.size} byte(s) after the last whole element"
     if node.kind in ("hole", "padding", "reserved", "tail padding"):
         return "zero" if not any(node.raw) else "NOT ZERO"
     if node.kind != "field":
@@ -245,12 +316,15 @@ def _flatten(value) -> list:
 # ---- JSON ------------------------------------------------------------------
 
 
-def render_json(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int) -> str:
+def render_json(spec: Spec, layout: lay.Layout, name: str, records: list, offset: int,
+                tail: Optional[Tail] = None) -> str:
     size = layout.structs[name].size
+    extra = {"flexible_bytes": tail.size, "flexible_cut": tail.cut} if tail else {}
     document = {
         "spec": spec.name, "arch": layout.variant.arch,
         **({"combination": layout.variant.key, "params": dict(layout.variant.params)} if spec.params else {}),
-        "struct": name, "size": size, "records": [{"index": index, "offset": offset + index * size, "fields": [_json(n) for n in nodes]}
+        "struct": name, "size": size, **extra,
+        "records": [{"index": index, "offset": offset + index * size, "fields": [_json(n) for n in nodes]}
                     for index, nodes in enumerate(records)],
     }
     return json.dumps(document, indent=2) + "\n"
@@ -280,8 +354,15 @@ def dump(spec: Spec, layouts: dict, arch: str, struct: str, path: str, offset: i
     variant, = choose_variants(spec, choose_archs(spec, arch), params or {})
     layout = layouts[variant.key]
     name = find_struct(spec, layout, struct)
-    size = layout.structs[name].size
-    data = read_records(path, offset, size, count)
-    records = [decode(spec, layout, name, data[i * size:(i + 1) * size], offset + i * size) for i in range(count)]
+    size, tail_start = layout.structs[name].size, layout.structs[name].tail_start
     render = render_json if fmt == "json" else render_text
-    return render(spec, layout, name, records, offset)
+    if tail_start is None:
+        data = read_records(path, offset, size, count)
+        records = [decode(spec, layout, name, data[i * size:(i + 1) * size], offset + i * size) for i in range(count)]
+        return render(spec, layout, name, records, offset)
+    if count != 1:  # where the next record starts depends on a length the spec does not give
+        raise ToolError(f"{name} ends in a flexible array, so a record's size is not known and --count cannot "
+                        f"step to the next one; dump one record at a time with --offset")
+    data, cut = read_flexible(path, offset, size)
+    tail = Tail(len(data) - tail_start, cut)
+    return render(spec, layout, name, [decode(spec, layout, name, data, offset)], offset, tail)

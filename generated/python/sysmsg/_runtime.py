@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import io
+import operator
 import struct
 import sys
 
@@ -638,6 +639,10 @@ class View:
     `bytes`). Reading a field unpacks only that field; writing packs only that field, and
     fails with TypeError when the buffer is read-only. Array fields are memoryviews on the
     buffer: while one is alive, an `mmap` cannot be closed nor a `bytearray` resized.
+
+    The bounds are checked once, here; a buffer that shrinks (or an mmap closed) later is
+    noticed by the read or write itself (`struct` refuses a short buffer), which then
+    raises ValueError naming the view and field, so a field is never read short or stale.
     """
 
     __slots__ = ("_buf", "_off")
@@ -645,8 +650,11 @@ class View:
     PARSER: FastStruct
 
     def __init__(self, buffer, offset: int = 0):
+        offset = operator.index(offset)
+        if offset < 0:  # `struct` would count it from the end of the buffer
+            raise ValueError(f"{type(self).__name__}: offset {offset} is negative")
         available = _nbytes(buffer)
-        if offset < 0 or offset + self.SIZE > available:
+        if offset + self.SIZE > available:
             raise ValueError(f"{type(self).__name__} needs {self.SIZE} bytes at offset {offset}; "
                              f"the buffer has {available}")
         self._buf = buffer
@@ -662,7 +670,12 @@ class View:
 
     def unpack(self):
         """The whole struct as the parser's Container (one unpack, no copy of the buffer)."""
-        return self.PARSER.unpack_from(self._buf, self._off)
+        try:
+            return self.PARSER.unpack_from(self._buf, self._off)
+        except (struct.error, ValueError, StreamError):
+            if _reachable(self, 0, self.SIZE):
+                raise
+            raise _lost(self, type(self).__name__, 0, self.SIZE) from None
 
     def pack(self, value) -> None:
         """Overwrite the whole struct from a mapping (or another view of the same struct)."""
@@ -670,6 +683,27 @@ class View:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} at offset {self._off} of {type(self._buf).__name__}>"
+
+
+def _reachable(view: View, at: int, size: int) -> bool:
+    """Whether the buffer still holds `size` bytes `at` bytes into the view."""
+    try:
+        return view._off + at + size <= _nbytes(view._buf)
+    except ValueError:  # a closed mmap
+        return False
+
+
+def _lost(view: View, label: str, at: int, size: int) -> ValueError:
+    """The error for a field whose bytes the buffer no longer holds: it was resized or
+    closed after the view was made."""
+    kind = type(view._buf).__name__
+    try:
+        available = _nbytes(view._buf)
+    except ValueError:
+        return ValueError(f"{label}: the buffer ({kind}) was closed after the view was made")
+    start = view._off + at
+    return ValueError(f"{label}: the buffer ({kind}) shrank to {available} bytes after the view was made; "
+                      f"the field needs bytes {start}..{start + size - 1}")
 
 
 class Scalar:
@@ -695,8 +729,12 @@ class Scalar:
         except struct.error:
             if not isinstance(value, int):
                 raise TypeError(f"{label}: expected an int, got {type(value).__name__}") from None
+            if self.low <= value <= self.high:
+                raise _lost(view, label, at, self.size) from None
             raise ValueError(f"{label}: {value} is out of range for {self.prim} "
                              f"({self.low}..{self.high})") from None
+        except ValueError:
+            raise _lost(view, label, at, self.size) from None
         except TypeError as error:
             raise _write_error(view, label, error) from None
 
@@ -722,6 +760,9 @@ class WideScalar(Scalar):
 
 
 def _write_error(view: View, label: str, error: Exception) -> Exception:
+    """Why `struct` refused to write (TypeError): a read-only buffer, or a closed mmap."""
+    if not _reachable(view, 0, 0):
+        return _lost(view, label, 0, 0)
     if _readonly(view._buf):
         return TypeError(f"{label}: the buffer ({type(view._buf).__name__}) is read-only")
     return error
@@ -740,14 +781,22 @@ def _readonly(buffer) -> bool:
 def scalar_property(codec: Scalar, at: int, label: str, doc: str, enum_type=None, is_flag=False):
     """An integer field; enums read as members (plain ints when unknown), flags as bools."""
     unpack = codec.reader(at)
-    put = codec.put
+    put, size = codec.put, codec.size
     decode = members(enum_type) if enum_type is not None else flag if is_flag else None
+    # `unpack` raises on a buffer too short (struct.error) or closed (ValueError); the try
+    # costs nothing until then.
     if decode is None:
         def get(view):
-            return unpack(view._buf, view._off)[0]
+            try:
+                return unpack(view._buf, view._off)[0]
+            except (struct.error, ValueError):
+                raise _lost(view, label, at, size) from None
     else:
         def get(view):
-            raw = unpack(view._buf, view._off)[0]
+            try:
+                raw = unpack(view._buf, view._off)[0]
+            except (struct.error, ValueError):
+                raise _lost(view, label, at, size) from None
             return decode(raw, raw)
     if enum_type is None:
         def set_(view, value):
@@ -791,8 +840,13 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
 
     def get(view):
         start = view._off + at
-        with memoryview(view._buf) as whole:
-            raw = whole.cast("B")[start:start + nbytes]
+        try:
+            with memoryview(view._buf) as whole:
+                raw = whole.cast("B")[start:start + nbytes]
+        except ValueError:
+            raw = None
+        if raw is None or raw.nbytes != nbytes:  # a slice past the end would just be shorter
+            raise _lost(view, label, at, nbytes)
         return raw.cast(cast, shape) if cast else raw
 
     def set_(view, value):
@@ -806,7 +860,11 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
             packer.pack_into(view._buf, view._off + at, *flat)
         except struct.error:
             bad = next((v for v in flat if not _fits(codec, v)), None)
+            if bad is None:
+                raise _lost(view, label, at, nbytes) from None
             raise ValueError(f"{label}: element {bad!r} is out of range for {codec.prim}") from None
+        except ValueError:
+            raise _lost(view, label, at, nbytes) from None
         except TypeError as error:
             raise _write_error(view, label, error) from None
     return property(get, set_, doc=doc)
@@ -840,10 +898,15 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
 
     def get(view):
         start = view._off + at
-        with memoryview(view._buf) as whole:
-            raw = whole.cast("B")
-            count = (raw.nbytes - start) // element
-            raw = raw[start:start + count * element]
+        try:
+            with memoryview(view._buf) as whole:
+                raw = whole.cast("B")
+                count = (raw.nbytes - start) // element
+                raw = raw[start:start + count * element]
+        except ValueError:
+            count = -1
+        if count < 0:  # the buffer now ends before the array starts
+            raise _lost(view, label, at, 0)
         return raw.cast(cast, (count,) + tuple(dims)) if cast and count else raw
 
     def set_(view, value):
@@ -857,6 +920,8 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
             struct.pack_into(f"{codec.order}{len(flat)}{codec.code}", view._buf, view._off + at, *flat)
         except struct.error as error:
             raise ValueError(f"{label}: {error} (the buffer must hold every element)") from None
+        except ValueError:
+            raise _lost(view, label, at, len(flat) * codec.size) from None
         except TypeError as error:
             raise _write_error(view, label, error) from None
     return property(get, set_, doc=doc)
@@ -871,12 +936,16 @@ def flex_structs_property(view_type: type, at: int, label: str, doc: str, dims=(
 
     def get(view):
         start = view._off + at
-        count = (_nbytes(view._buf) - start) // (step * per)
+        count = (_nbytes(view._buf) - start) // (step * per) if _reachable(view, at, 0) else -1
+        if count < 0:  # the buffer now ends before the array starts, or was closed
+            raise _lost(view, label, at, 0)
         flat = tuple(view_type._at(view._buf, start + index * step) for index in range(count * per))
         return _nest(flat, (count,) + tuple(dims)) if dims and count else flat
 
     def set_(view, value):
         elements = _struct_elements(value, (len(value),) + tuple(dims), label, None) if dims and len(value) else value
+        if not _reachable(view, at, 0):
+            raise _lost(view, label, at, len(elements) * step)
         if view._off + at + len(elements) * step > _nbytes(view._buf):
             raise ValueError(f"{label}: {len(value)} elements do not fit in the buffer")
         for index, element in enumerate(elements):
@@ -917,6 +986,8 @@ def _nest(flat: list, shape: tuple):
 def _put_struct(parser: FastStruct, view: View, at: int, value, label: str) -> None:
     if isinstance(value, View):
         value = value.unpack()
+    if not _reachable(view, at, parser.size):  # else packing would blame the value
+        raise _lost(view, label, at, parser.size)
     try:
         parser.pack_into(view._buf, view._off + at, value)
     except TypeError as error:
