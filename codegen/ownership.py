@@ -45,9 +45,11 @@ def render(files: dict) -> str:
 
 
 def valid_path(path: str) -> bool:
-    """A relative path that stays inside the folder: no `..`, no leading `/`, no odd characters."""
+    """A relative path that stays inside the folder: no `..`, no leading `/`, no control characters
+    or backslashes, no name that starts or ends with a space."""
     parts = path.split("/")
-    return not _BAD_CHARS.search(path) and all(part not in ("", ".", "..") for part in parts)
+    return not _BAD_CHARS.search(path) and all(part not in ("", ".", "..") and part.strip() == part
+                                               for part in parts)
 
 
 def parse(data: bytes, where: str) -> list:
@@ -83,13 +85,13 @@ def parse(data: bytes, where: str) -> list:
 def check_location(real: str, shown: str, spec_path) -> None:
     """Refuse folders whose replacement would take the user's own things with it, even if empty."""
     cwd = os.path.realpath(os.getcwd())
-    guarded = [("/", "the file system root"), (os.path.realpath(os.path.expanduser("~")), "the home folder"),
-               (cwd, "the current folder")]
+    guarded = [("/", "the file system root"), (os.path.realpath(os.path.expanduser("~")), "the home folder")]
     root = _repository_root(cwd)
     if root:
         guarded.append((root, "the repository root"))
     if spec_path:
         guarded.append((os.path.dirname(os.path.realpath(spec_path)), "the spec's folder"))
+    guarded.append((cwd, "the current folder"))
     for place, what in guarded:
         if real == place or place.startswith(real.rstrip("/") + "/"):
             relation = "is" if real == place else f"contains {place}, which is"

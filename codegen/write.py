@@ -35,15 +35,15 @@ LOCK_TIMEOUT = 60.0  # seconds a run waits for another run into the same folder
 LOCK_TIMEOUT_VARIABLE = "LAYOUTGEN_LOCK_TIMEOUT"
 _POLL = 0.05
 _HINTS = {
-    errno.EROFS: "the file system is read-only; choose an --out on a writable one",
-    errno.ENOSPC: "the disk is full; free some space or choose another --out",
-    errno.EDQUOT: "the disk quota is used up; free some space or choose another --out",
-    errno.EFBIG: "a file would pass the size limit for this process (ulimit -f) or file system; raise it",
-    errno.ENAMETOOLONG: "a name in the path is too long for the file system; choose a shorter --out",
-    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another --out",
-    errno.EACCES: "no permission to write there; choose another --out",
-    errno.EPERM: "no permission to write there; choose another --out",
-    errno.ELOOP: "the path has a symlink loop; choose another --out",
+    errno.EROFS: "choose an --out on a writable file system",
+    errno.ENOSPC: "free some space, or choose an --out on another disk",
+    errno.EDQUOT: "free some space, or choose an --out on another disk",
+    errno.EFBIG: "raise the file size limit (ulimit -f), or choose an --out on another disk",
+    errno.ENAMETOOLONG: "use shorter names in --out",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EACCES: "choose an --out you may write",
+    errno.EPERM: "choose an --out you may write",
+    errno.ELOOP: "the path has a symlink loop",
 }
 
 
