@@ -168,7 +168,7 @@ def _manifests(real: str, shown: str, entries: dict) -> set:
         if os.path.basename(path) != MANIFEST:
             continue
         if kind != "file":
-            raise OutputError(f"{shown}: refusing to replace this folder: {path} is not a regular file ({HINT})")
+            raise OutputError(f"{shown}: refusing to replace this folder: {quoted(path)} is not a regular file ({HINT})")
         with open(os.path.join(real, path), "rb") as handle:
             data = handle.read(MAX_MANIFEST_BYTES + 1)
         prefix = os.path.dirname(path)
@@ -226,4 +226,10 @@ def _refusal(shown: str, path: str, kind: str, listed: bool, has_manifest: bool)
     else:
         why = (f"is a {what} without layoutgen's banner, and the folder has no {MANIFEST}, "
                f"so it is not layoutgen output")
-    return f"{shown}: refusing to replace this folder: {path} {why} ({HINT})"
+    return f"{shown}: refusing to replace this folder: {quoted(path)} {why} ({HINT})"
+
+
+def quoted(name: str) -> str:
+    """A name from the disk as a message prints it: escaped when it holds anything unprintable
+    (a terminal escape sequence in a file name must not rewrite a CI log)."""
+    return name if name.isprintable() else repr(name)

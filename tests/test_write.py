@@ -413,3 +413,24 @@ def test_check_reports_a_bad_out_folder_in_one_line(tmp_path, out):
     (tmp_path / "somefile").write_text("keep\n")
     result = run_cli("check", "--out", str(tmp_path / out))
     refused(result, tmp_path / out, "hint:")
+
+
+def test_check_compares_the_manifest_like_any_generated_file(made, tmp_path):
+    """The manifest decides what the next run may replace, so a stale one is drift."""
+    lines = (made / MANIFEST).read_text().splitlines(keepends=True)
+    (made / MANIFEST).write_text("".join(lines[:-1]))
+    empty = tmp_path / "no_consumers"
+    empty.mkdir()
+    result = run_cli("check", "--spec", SPEC, "--out", str(made), "--consumers", str(empty))
+    assert result.returncode == 1, result.stdout + result.stderr
+    drift_report = result.stdout.split("check: the committed JSON Schema")[0]
+    assert "generated files match the spec: FAILED" in drift_report
+    assert f"{made}/{MANIFEST}: differs from what the spec generates" in drift_report
+    assert drift_report.count(": differs") == 1 and "missing" not in drift_report
+
+
+def test_an_odd_file_name_is_printed_escaped(made):
+    (made / "c" / "\x1b[2Jx\n").write_text("")
+    result = generate(made)
+    refused(result, made, "'c/\\x1b[2Jx\\n'")
+    assert "\x1b" not in result.stderr
