@@ -8,7 +8,7 @@ import traceback
 
 from . import pipeline
 from .errors import SpecError
-from .write import OutputError, write_tree
+from .write import OutputError, describe_os_error, write_tree
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_SPEC = os.path.join("spec", "sysmsg.yaml")
@@ -16,7 +16,7 @@ DEFAULT_SPEC = os.path.join("spec", "sysmsg.yaml")
 
 def _generate(args) -> int:
     files = pipeline.generate(args.spec, args.out)
-    write_tree(files, args.out)
+    write_tree(files, args.out, spec_path=args.spec)
     print(f"layoutgen: wrote {len(files)} files to {args.out}", file=sys.stderr)
     return EXIT_OK
 
@@ -72,6 +72,9 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     except OutputError as error:
         print(f"layoutgen: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:  # the disk, not layoutgen: read-only, full, a name too long, ...
+        print(f"layoutgen: {describe_os_error(error.filename or getattr(args, 'out', '?'), error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,7 @@ import time
 
 from codegen.check import drift
 from conftest import GENERATED, ROOT, SPEC, run_cli
+from test_write import assert_manifest_matches, assert_one_complete_set
 
 
 def snapshot(folder) -> dict:
@@ -87,7 +88,12 @@ def test_kill_at_any_moment_leaves_old_or_new(tmp_path):
         process.wait()
         now = snapshot(target)
         assert now in (old_set, new_set), "a mix of old and new files"
+        assert_manifest_matches(target)
         seen["new" if now == new_set else "old"] += 1
         if now == new_set:  # put the old set back for the next round
             assert run_cli("generate", "--spec", str(other_spec), "--out", str(target)).returncode == 0
     assert seen["old"] and seen["new"], seen
+    # After the last kill the next run still works, and removes whatever staging folder was left.
+    assert run_cli("generate", "--out", str(out / "gen")).returncode == 0
+    assert snapshot(out / "gen") == new_set
+    assert_one_complete_set(out / "gen")

@@ -1,18 +1,29 @@
-"""Compare a fresh generation, rendered in memory, with the committed output folder."""
+"""Compare a fresh generation, rendered in memory, with the committed output folder.
+
+The folder's manifest is compared too: it decides what the next `generate` may replace, so
+a stale one is drift like any other file. Manifests in subfolders (left by `layoutgen docs
+--out generated/docs`) are bookkeeping of that run, not output, and are skipped; the files
+they list are still compared byte for byte.
+"""
 from __future__ import annotations
 
 import difflib
 import os
+
+from .. import ownership
 
 IGNORED_DIRS = {"__pycache__"}
 MAX_DIFF_LINES = 20
 
 
 def committed_files(out: str) -> dict:
+    """The generated files in `out`, path -> bytes; manifests are left out (`compare` reads the folder's own)."""
     found = {}
     for folder, dirs, names in os.walk(out):
         dirs[:] = sorted(d for d in dirs if d not in IGNORED_DIRS)
         for name in names:
+            if name == ownership.MANIFEST:
+                continue
             path = os.path.join(folder, name)
             with open(path, "rb") as handle:
                 found[os.path.relpath(path, out)] = handle.read()
@@ -23,7 +34,12 @@ def compare(fresh: dict, out: str) -> list:
     """Problems, one string each: files that differ, are missing, or should not be there."""
     if not os.path.isdir(out):
         return [f"{out}: output folder is missing; run `make generate`"]
+    fresh = dict(fresh, **{ownership.MANIFEST: ownership.render(fresh)})
     on_disk = committed_files(out)
+    manifest = os.path.join(out, ownership.MANIFEST)
+    if os.path.isfile(manifest):
+        with open(manifest, "rb") as handle:
+            on_disk[ownership.MANIFEST] = handle.read()
     problems = []
     for path in sorted(set(fresh) | set(on_disk)):
         shown = os.path.join(out, path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Callable
 
 from .. import pipeline
 from ..tools import schema as spec_schema
+from ..write import OutputError, describe_os_error
 from . import c_asserts, consumers, drift, dwarf
 from . import go as go_check
 from .toolchain import ToolMissing, run
@@ -73,8 +75,21 @@ def steps(consumer_folders=("stub",)) -> list:
     return found
 
 
+def _require_folder(out: str) -> None:
+    """Every step reads `out`: when it is no folder at all, say so once (exit 2), not in every step."""
+    try:
+        if stat.S_ISDIR(os.stat(out).st_mode):
+            return
+        raise OutputError(f"{out}: not a folder (hint: --out names the folder `layoutgen generate` wrote)")
+    except FileNotFoundError:
+        raise OutputError(f"{out}: no such folder (hint: run `layoutgen generate --out {out}` first)") from None
+    except OSError as error:
+        raise OutputError(describe_os_error(out, error)) from None
+
+
 def run_check(spec_path: str, out: str, consumer_folders=("stub",), stream=sys.stdout) -> int:
     spec, layouts = pipeline.build(spec_path)
+    _require_folder(out)
     failed = []
     for step in steps(consumer_folders):
         started = time.monotonic()

@@ -98,7 +98,7 @@ def _docs_parser(commands, default_spec):
 def _docs(args) -> int:
     spec, layouts = pipeline.build(args.spec)
     files = docs.render(Context(spec=spec, layouts=layouts, spec_label=pipeline._label(args.spec)))
-    write_tree({path[len("docs/"):]: text for path, text in files.items()}, args.out)
+    write_tree({path[len("docs/"):]: text for path, text in files.items()}, args.out, spec_path=args.spec)
     print(f"layoutgen: wrote {len(files)} files to {args.out}", file=sys.stderr)
     return EXIT_OK
 
