@@ -7,10 +7,10 @@ as written. `Prose` marks a doc in the IR so that a template refuses one printed
 (`targets/common.py` sets Jinja's `finalize` to check).
 
 Shared rules: the text is one line (a whitespace run with a line break or other non-space
-whitespace in it becomes one space; paragraph breaks survive where the output wraps), and a character that is not printable (controls, line and paragraph
-separators, bidi overrides, lone surrogates, unassigned code points) is shown as its Python
-escape (`\\n`, `\\x00`, `\\u202e`), so no output ever holds an invisible or line-breaking
-character that came from a spec.
+whitespace in it becomes one space; paragraph breaks survive where the output wraps), and a
+character that is not printable (controls, line and paragraph separators, bidi overrides, lone
+surrogates, unassigned code points) is shown as its Python escape (`\\n`, `\\x00`, `\\u202e`),
+so no output ever holds an invisible or line-breaking character that came from a spec.
 """
 from __future__ import annotations
 
@@ -75,15 +75,18 @@ def _flat(text: str) -> str:
     return _WHITESPACE.sub(lambda run: run[0] if not run[0].strip(" ") else " ", str(text)).strip()
 
 
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
 def wrap(text: str, width: int) -> list:
-    """Paragraphs (split at blank lines) wrapped to `width`, a "" line between paragraphs.
-    Words are never broken, so an escape is never split across lines."""
+    """Paragraphs (split at blank lines, however many) wrapped to `width`, a "" line between
+    paragraphs. Words are never broken, so an escape is never split across lines."""
     lines = []
-    for paragraph in str(text).strip().split("\n\n"):
-        flat = one_line(paragraph)
-        lines.extend(textwrap.wrap(flat, width, break_long_words=False, break_on_hyphens=False) or [""])
-        lines.append("")
-    return lines[:-1] if lines else []
+    for paragraph in _PARAGRAPH_BREAK.split(str(text).strip()):
+        if paragraph.strip():
+            lines += textwrap.wrap(one_line(paragraph), width, break_long_words=False, break_on_hyphens=False)
+            lines.append("")
+    return lines[:-1]
 
 
 # ---- C and assembly --------------------------------------------------------
@@ -93,14 +96,11 @@ def c_comment(text: str) -> str:
     """One line of text safe inside a C block comment: no `*/` (it would end the comment),
     no `/*` (gcc -Wcomment), no `??` (a trigraph under -std=c11: `??/` is a backslash), no
     line break and nothing unprintable. The offsets header is preprocessed assembly, so the
-    same text is safe there too."""
+    same text is safe there too (cpp removes the comment before the assembler runs)."""
     text = printable(_flat(text))
     text = re.sub(r"\*(?=/)", "* ", text)
     text = re.sub(r"/(?=\*)", "/ ", text)
     return re.sub(r"\?(?=\?)", "? ", text)
-
-
-asm_comment = c_comment
 
 
 def c_comment_lines(text: str, width: int = 88) -> list:
@@ -136,10 +136,16 @@ def python_docstring(text: str) -> str:
     return re.sub(r'"(?="|$)', '\\\\"', text)
 
 
+# PEP 263: `coding:` or `coding=` in a comment on a file's first two lines picks the encoding the
+# file is read in (`coding:utf_7` would turn `+AAo-` later in the file into a newline).
+_PY_CODING = re.compile(r"(coding)(?=[:=])", re.IGNORECASE)
+
+
 def python_comment(text: str) -> str:
-    """Text for after `# `: one line (no character Python's tokenizer could end a line at)
-    and nothing unprintable."""
-    return printable(_flat(text))
+    """Text for after `# `: one line (no character Python's tokenizer could end a line at),
+    nothing unprintable, and no encoding declaration (a space goes after `coding`), since the
+    banner's comments are a module's first lines."""
+    return _PY_CODING.sub(r"\1 ", printable(_flat(text)))
 
 
 def python_comment_lines(text: str, width: int = 88) -> list:
@@ -149,20 +155,45 @@ def python_comment_lines(text: str, width: int = 88) -> list:
 # ---- Go --------------------------------------------------------------------
 
 # What a comment line could be taken for after `// `: an old-style build constraint (`// +build`),
-# a directive (`//go:build`, `//line`, `//export`, `//extern`, any `//name:arg`), a cgo line.
-_GO_DIRECTIVE = re.compile(r"\+build|#cgo|go:|line |export |extern |[a-z0-9]+:[a-z0-9]")
+# a directive (`//go:build`, `//line`, `//export`, `//extern`, any `//name:arg`), a cgo line, or a
+# doc-comment link definition (`[Text]: URL`, which gofmt would move to the comment's end).
+_GO_LINE_START = re.compile(r"\+build|#cgo|go:|line |export |extern |[a-z0-9]+:[a-z0-9]|\[[^\]]*\]:")
+# What gofmt rewrites in a doc comment's text (and godoc shows so): `` and '' as curly quotes.
+_GO_QUOTES = (("``", "\u201c"), ("''", "\u201d"))
+_GO_NOT_IN_HEADING = set(";:!?+*/=[]{}_^\u00b0&\u00a7~%#@<\">\\")
 
 
 def go_comment(text: str) -> str:
-    """Text for after `// `: one line, nothing unprintable, and never the start of a directive or
-    build constraint (such a line is prefixed with a backslash, which no directive starts with)."""
+    """Text for after `// `: one line, nothing unprintable, and never the start of a directive,
+    build constraint or link definition (such a line gets a leading backslash, which none of
+    them starts with). `` and '' are written as the curly quotes gofmt would make of them, so
+    a doc comment is printed as gofmt prints it."""
     text = printable(_flat(text))
-    return "\\" + text if _GO_DIRECTIVE.match(text) else text
+    for pair, quote in _GO_QUOTES:
+        text = text.replace(pair, quote)
+    return "\\" + text if _GO_LINE_START.match(text) else text
 
 
 def go_comment_lines(text: str, width: int = 76) -> list:
-    """A doc wrapped for `// ` lines ("" for a paragraph break, printed as `//`)."""
-    return [go_comment(line) for line in wrap(text, width)]
+    """A doc wrapped for `// ` lines ("" for a paragraph break, printed as `//`). A one-line
+    paragraph between two others that Go would take for an old-style heading is written as
+    the `# Heading` gofmt would rewrite it to."""
+    lines = [go_comment(line) for line in wrap(text, width)]
+    for index in range(1, len(lines) - 2):
+        if lines[index - 1] == lines[index + 1] == "" and _go_old_heading(lines[index]):
+            lines[index] = "# " + lines[index]
+    return lines
+
+
+def _go_old_heading(line: str) -> bool:
+    """go/doc/comment's test for an old-style heading line (the neighbours are checked by the caller)."""
+    if not (line[:1].isalpha() and line[:1].isupper() and line[-1:].isalnum()):
+        return False
+    if _GO_NOT_IN_HEADING & set(line):
+        return False
+    if any(not (rest == "s" or rest.startswith("s ")) for rest in line.split("'")[1:]):
+        return False  # an apostrophe only in a possessive 's
+    return all(rest and not rest.startswith(" ") for rest in line.split(".")[1:])
 
 
 # ---- Markdown, HTML and XML ------------------------------------------------

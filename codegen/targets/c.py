@@ -225,7 +225,8 @@ def _constants(ctx: Context, layout: lay.Layout):
     for const in _c_constants(ctx, layout).values():
         value = layout.constants[const.names.canonical]
         source = const.expr_for(layout.variant)
-        comment = "" if isinstance(source, ex.Num) and source.value == value else f"  /* {esc.c_comment(ex.render(source))} */"
+        shown = "" if isinstance(source, ex.Num) and source.value == value else esc.c_comment(ex.render(source))
+        comment = f"  /* {shown} */" if shown else ""
         lines = [f"/* {line} */" if line else "" for line in esc.c_comment_lines(const.doc, 84)]
         define = f"#define {const.names.c} {c_int(value)}{comment}"
         if const.c_ifndef:

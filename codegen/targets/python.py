@@ -205,7 +205,8 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
     if union:
         summary += " A union: every member starts at offset 0."
     return {"name": decl.names.python, "reference": _reference_name(decl.names.python),
-            "label": _label(spec, layout, struct.name), "doc": esc.python_comment_lines(decl.doc) + [summary], "body": items, "fields": fields, "size": struct.size,
+            "label": _label(spec, layout, struct.name), "doc": esc.python_comment_lines(decl.doc) + [summary],
+            "body": items, "fields": fields, "size": struct.size,
             "opener": (f"Flattened({tuple(anonymous)}, " if anonymous else "")
                       + (f"FixedUnion({struct.size}," if union else "Struct("),
             "closer": ")" * (3 if anonymous else 2)}

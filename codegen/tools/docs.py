@@ -30,7 +30,8 @@ def render(ctx: Context) -> dict:
             region = top.names.canonical
             files[f"docs/{region_svg_path(arch, region)}"] = diagrams.region_svg(layout, region, svg_banner)
     files[f"docs/{name}.md"] = render_template(
-        "docs/spec.md.j2", banner=ctx.banner(esc.html_comment), spec_name=name, doc=esc.markdown_paragraphs(ctx.spec.doc), archs=", ".join(ctx.spec.archs),
+        "docs/spec.md.j2", banner=ctx.banner(esc.html_comment), spec_name=name,
+        doc=esc.markdown_paragraphs(ctx.spec.doc), archs=", ".join(ctx.spec.archs),
         structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs if not decl.anonymous],
         enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
         constant_archs=list(ctx.combinations), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
