@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from . import layout, load, resolve
+from . import escape, layout, load, resolve
 from .ir import Spec
 
 # (name, module): imported only when rendering, so a spec that fails its checks is
@@ -40,6 +40,7 @@ def generate(spec_path: str, out: str) -> dict:
 
 def _label(path: str) -> str:
     """The spec path as banners print it: relative to where the command runs (the repo root
-    under `make`), so output does not depend on the output folder's location."""
+    under `make`), so output does not depend on the output folder's location; printable
+    characters only (a newline in a file name shows as `\\n`), since every banner prints it."""
     relative = os.path.relpath(os.path.abspath(path), os.getcwd())
-    return relative if not relative.startswith("..") else os.path.basename(path)
+    return escape.label(relative if not relative.startswith("..") else os.path.basename(path))

@@ -16,6 +16,7 @@ from . import expr as ex
 from . import naming
 from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
+from .escape import Prose
 from .ir import (BYTE_ORDERS, Array, Assert, BitField, Constant, Enum, EnumRef, EnumValue, External, Field,
                  FlexArray, Names, Padding, Param, Pointer, Prim, Region, Reserved, Spec, Struct, StructRef, UnionDecl,
                  Variant)
@@ -185,7 +186,7 @@ class _Resolver:
             asserts = tuple(a for a in (self.guarded(self.assertion, item)
                                         for item in _expect_seq(root.get("asserts"), "asserts").items) if a)
         self.problems.raise_if_any()
-        spec = Spec(name=name, doc=_string(root.get("doc"), "doc"), file=self.file, digest=self.digest,
+        spec = Spec(name=name, doc=_prose(root.get("doc")), file=self.file, digest=self.digest,
                     archs=self.archs, constants=constants, enums=enums, structs=structs,
                     regions=regions, asserts=asserts, targets=targets, params=params)
         check_spec(spec)
@@ -241,7 +242,7 @@ class _Resolver:
         c_macro = (_ident(node.get("c"), "c") if node.get("c") is not None
                    else f"{spec_name.upper()}_{name.upper()}")
         return Param(name=name, values=tuple(values), default=default, c_macro=c_macro,
-                     doc=_string(node.get("doc"), "doc"), pos=pos.at(f"params.{name}"))
+                     doc=_prose(node.get("doc")), pos=pos.at(f"params.{name}"))
 
     # -- constants
 
@@ -268,7 +269,7 @@ class _Resolver:
         else:
             value = _expr(self.int64_literal(value_node, prim, name), f"value of {name}")
         return Constant(names=_names(node, name, naming.constant_names), value=value, type=prim,
-                        go_type=go_type, doc=_string(node.get("doc"), "doc"), targets=targets,
+                        go_type=go_type, doc=_prose(node.get("doc")), targets=targets,
                         c_ifndef=_bool(node.get("c_ifndef"), "c_ifndef"),
                         archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"))
 
@@ -347,8 +348,8 @@ class _Resolver:
             overrides = _overrides(item)
             values.append(EnumValue(
                 names=Names(canonical=member, **naming.enum_value_names(names.c, names.go, member, overrides)),
-                value=value, doc=_string(item.get("doc"), "doc"), pos=item.pos.at(f"enums.{name}.values[{index}]")))
-        return Enum(names=names, base=base, values=tuple(values), doc=_string(node.get("doc"), "doc"),
+                value=value, doc=_prose(item.get("doc")), pos=item.pos.at(f"enums.{name}.values[{index}]")))
+        return Enum(names=names, base=base, values=tuple(values), doc=_prose(node.get("doc")),
                     archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"), **go_options)
 
     def go_enum_options(self, node: Map, name: str, base: Prim) -> dict:
@@ -419,7 +420,7 @@ class _Resolver:
             _check_keys(ext, keys.EXTERNAL.allowed, keys.EXTERNAL.required, f"external of {what}")
             external = External(c_type=_string(ext.get("c_type"), "c_type"),
                                 include=_string(ext.get("include"), "include"))
-        return cls(names=_names(node, name, naming.type_names), doc=_string(node.get("doc"), "doc"),
+        return cls(names=_names(node, name, naming.type_names), doc=_prose(node.get("doc")),
                    members=members, align=self.struct_alignment(node.get("align")),
                    packed=self.packing(node.get("packed")), external=external,
                    archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian)
@@ -428,7 +429,7 @@ class _Resolver:
 
     def reserved(self, item: Map, struct: str, archs, where: Pos) -> Reserved:
         _check_keys(item, keys.RESERVED.allowed, keys.RESERVED.required, f"reserved space in {struct}")
-        return Reserved(size=_expr(item.get("reserved"), "reserved"), doc=_string(item.get("doc"), "doc"),
+        return Reserved(size=_expr(item.get("reserved"), "reserved"), doc=_prose(item.get("doc")),
                         archs=archs, pos=where,
                         c_name=_ident(item.get("c"), "c name") if item.get("c") else None)
 
@@ -527,7 +528,7 @@ class _Resolver:
                 _check_keys(item, keys.PADDING.allowed, keys.PADDING.required, f"padding in struct {struct}")
                 members.append(Padding(size=_expr(item.get("pad"), "pad"),
                                        c_name=_ident(item.get("c"), "c name") if item.get("c") else None,
-                                       doc=_string(item.get("doc"), "doc"),
+                                       doc=_prose(item.get("doc")),
                                        archs=self.narrow(archs, item.get("arch")), pos=where))
                 continue
             if item.get("bits") is not None:
@@ -548,7 +549,7 @@ class _Resolver:
                            "parsers read 128-bit integers only in arrays of a fixed length",
                            f"give it a length, e.g. {element.name}[4]")
             members.append(Field(names=_names(item, name, naming.field_names),
-                                 type=ref, doc=_string(item.get("doc"), "doc"),
+                                 type=ref, doc=_prose(item.get("doc")),
                                  align=self.alignment(item.get("align")),
                                  archs=self.narrow(archs, item.get("arch")), pos=where,
                                  endian=self.byte_order(item.get("endian"), ref, name)))
@@ -580,9 +581,9 @@ class _Resolver:
         cls = UnionDecl if word == "union" else Struct
         names = Names(canonical=name, **naming.type_names(name, {}))
         # The declaration exists where the member does: on another arch it would have no members.
-        self.anonymous.append(cls(names=names, doc=_string(item.get("doc"), "doc"), members=members, align=None,
+        self.anonymous.append(cls(names=names, doc=_prose(item.get("doc")), members=members, align=None,
                                   packed=frozenset(), external=None, archs=archs, pos=where, anonymous=True))
-        return Field(names=names, type=StructRef(name), doc=_string(item.get("doc"), "doc"), align=None,
+        return Field(names=names, type=StructRef(name), doc=_prose(item.get("doc")), align=None,
                      archs=archs, pos=where, anonymous=True)
 
     def spare_name(self, member, struct: str):
@@ -630,7 +631,7 @@ class _Resolver:
                        "most 64 bits (gcc does accept 128-bit bitfields, alike on x86_64 and aarch64)",
                        "split it into u64 bitfields")
         return BitField(names=names, type=ref, bits=_expr(item.get("bits"), "bits"),
-                        doc=_string(item.get("doc"), "doc"), archs=archs, pos=where)
+                        doc=_prose(item.get("doc")), archs=archs, pos=where)
 
     def narrow(self, outer, node):
         inner = self.archs_of(node)
@@ -725,7 +726,7 @@ class _Resolver:
         offset = _expr(node.get("offset"), "offset") if not top else ex.Num(0, node.pos)
         return Region(names=Names(name, naming.snake(name), naming.go_camel(name), name), offset=offset,
                       size=_expr(node.get("size"), "size"), holds=holds, parts=tuple(parts),
-                      doc=_string(node.get("doc"), "doc"), pos=pos.at(path))
+                      doc=_prose(node.get("doc")), pos=pos.at(path))
 
     def assertion(self, node) -> Assert:
         if isinstance(node, Scalar):
@@ -733,7 +734,7 @@ class _Resolver:
         node = _expect_map(node, "an assert")
         _check_keys(node, keys.ASSERT.allowed, keys.ASSERT.required, "an assert")
         source = node.get("expr")
-        return Assert(expr=_expr(source, "expr"), doc=_string(node.get("doc"), "doc"),
+        return Assert(expr=_expr(source, "expr"), doc=_prose(node.get("doc")),
                       source=str(source.value), pos=source.text_pos)
 
 
@@ -1051,3 +1052,8 @@ def _unique(entries: list, problems: Problems, skip_python=frozenset(), external
 
 
 _LANG = {"c": "C", "go": "Go", "python": "Python"}
+
+
+def _prose(node) -> Prose:
+    """A `doc:`: free text, marked so that no output prints it without its escape."""
+    return Prose(_string(node, "doc"))

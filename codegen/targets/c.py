@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .. import escape as esc
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
 from ..ir import Field, Padding, Reserved, Spec, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
-from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
+from .common import Context, render_template, strip_parens, struct_order, then_change
 
 
 def render(ctx: Context) -> dict:
     name = ctx.spec.name
     common = {
-        "banner": ctx.banner(),
+        "banner": ctx.banner(esc.c_comment),
         "guard_macro": f"{name.upper()}_GENERATED_{name.upper()}",
         "archs": [(arch, ARCHS[arch].c_macro) for arch in ctx.spec.archs],
         "spec_name": name,
@@ -29,7 +30,7 @@ def render(ctx: Context) -> dict:
     return {
         header_path: render_template(
             "c/header.h.j2", **common, includes=_includes(ctx.spec), then_change=then_change(ctx.spec, header_path),
-            doc=comment_lines(ctx.spec.doc), page_checks=_page_checks(ctx),
+            doc=esc.c_comment_lines(ctx.spec.doc), page_checks=_page_checks(ctx),
             sections=[("Constants", _merge(ctx, _constants)),
                       ("Enums", _merge(ctx, _enums)),
                       ("Structs", _merge(ctx, _structs))]),
@@ -224,8 +225,9 @@ def _constants(ctx: Context, layout: lay.Layout):
     for const in _c_constants(ctx, layout).values():
         value = layout.constants[const.names.canonical]
         source = const.expr_for(layout.variant)
-        comment = "" if isinstance(source, ex.Num) and source.value == value else f"  /* {ex.render(source)} */"
-        lines = [f"/* {line} */" if line else "" for line in comment_lines(const.doc, 84)]
+        shown = "" if isinstance(source, ex.Num) and source.value == value else esc.c_comment(ex.render(source))
+        comment = f"  /* {shown} */" if shown else ""
+        lines = [f"/* {line} */" if line else "" for line in esc.c_comment_lines(const.doc, 84)]
         define = f"#define {const.names.c} {c_int(value)}{comment}"
         if const.c_ifndef:
             lines += [f"#ifndef {const.names.c}", define, "#endif"]
@@ -249,14 +251,14 @@ def _enums(ctx: Context, layout: lay.Layout):
             continue
         lines = _doc_block(enum.doc) + [f"enum {enum.names.c} {{"]
         for value, number in enum_layout.values:
-            doc = doc_of(value)
+            doc = esc.c_comment(value.doc)
             lines.append(f"  {value.names.c} = {c_int(number)},{f'  /* {doc} */' if doc else ''}")
         lines.append("};")
         yield enum.names.canonical, lines
 
 
 def _doc_block(doc: str) -> list:
-    text = comment_lines(doc, 84)
+    text = esc.c_comment_lines(doc, 84)
     if not text:
         return []
     return ["/*"] + [f" * {line}".rstrip() for line in text] + [" */"]
@@ -269,8 +271,8 @@ def _structs(ctx: Context, layout: lay.Layout):
             continue
         if struct.external:
             yield "fwd:" + struct.names.canonical, [
-                f"/* {struct.names.canonical} is the system's {struct.external.c_type} from "
-                f"<{struct.external.include}>; the spec only describes its layout. */"]
+                "/* " + esc.c_comment(f"{struct.names.canonical} is the system's {struct.external.c_type} from "
+                                      f"<{struct.external.include}>; the spec only describes its layout.") + " */"]
     for struct_layout in struct_order(layout, tuple(ctx.combinations.values())):
         decl = spec.struct(struct_layout.name)
         if decl.external or decl.anonymous:
@@ -299,10 +301,15 @@ def _anonymous_lines(ctx, layout, slot, base: int) -> list:
     """An anonymous member, declared inline as C11 does (offsets in comments are the parent's)."""
     inner = layout.structs[slot.struct]
     word = "union" if isinstance(inner, lay.UnionLayout) else "struct"
-    lines = [f"  /* {line} */" for line in comment_lines(doc_of(slot.field), 80) if doc_of(slot.field)]
+    lines = _member_doc(slot.field.doc)
     lines.append(f"  {word} {{  /* anonymous: offset {base + slot.offset}, size {slot.size} */")
     lines += ["  " + line for line in _member_lines(ctx, layout, inner, base + slot.offset)]
     return lines + ["  };"]
+
+
+def _member_doc(doc: str) -> list:
+    """A member's doc as one-line comments above it, indented one level."""
+    return [f"  /* {line} */" for line in esc.c_comment_lines(esc.one_line(doc), 80) if line]
 
 
 def _member_lines(ctx, layout, struct_layout, base: int) -> list:
@@ -313,9 +320,7 @@ def _member_lines(ctx, layout, struct_layout, base: int) -> list:
         if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
             lines += _anonymous_lines(ctx, layout, slot, base)
         elif isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
-            doc = doc_of(slot.field)
-            if doc:
-                lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
+            lines += _member_doc(slot.field.doc)
             size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
             lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {base + slot.offset}, {size}"
                          f"{byte_order_note(slot.scalar)} */")
@@ -347,9 +352,7 @@ def _bitfield_lines(spec: Spec, slot: lay.BitsSlot, base: int) -> list:
             what = f"{member.bits} bits of padding" if member.bits else f"the next bitfield starts at {unit}"
             lines.append(f"  {ctype} : {member.bits};  /* {what} */")
             continue
-        doc = doc_of(member.field)
-        if doc:
-            lines.extend(f"  /* {line} */" for line in comment_lines(doc, 80))
+        lines += _member_doc(member.field.doc)
         lines.append(f"  {ctype} {member.field.names.c} : {member.bits};  "
                      f"/* bits {member.bit}..{member.bit + member.bits - 1} of {unit} */")
     return lines
@@ -478,9 +481,10 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
             facts.append((f"({ctype})({value.names.c}) == {value.names.c}",
                           f"{where}: value does not fit the field type {ctype}"))
     for assertion in spec.asserts:
-        facts.append((c_expr(ctx, layout, assertion.expr), f"assert: {assertion.source}"))
+        # The message shows the expression as parsed, never the spec's source text.
+        facts.append((c_expr(ctx, layout, assertion.expr), f"assert: {strip_parens(ex.render(assertion.expr))}"))
     facts.extend(_region_facts(ctx, layout))
-    return [(condition, message.replace('"', "'")) for condition, message in facts]
+    return [(condition, esc.c_string(message)) for condition, message in facts]
 
 
 def _system_member_names(spec: Spec) -> list:

@@ -12,12 +12,12 @@ the low bits of its argument, as a C assignment to a bitfield does.
 """
 from __future__ import annotations
 
+from .. import escape as esc
 from .. import layout as lay
 from ..errors import fail
 from ..ir import Spec
 from ..primitives import PRIMITIVES
 from . import go_members
-from .common import comment_lines
 from .go_members import RECEIVER, Accessor
 
 _WORDS = {1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64"}
@@ -194,7 +194,7 @@ def _setter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor
 
 
 def _wrap(paragraphs: tuple) -> tuple:
-    return tuple(comment_lines(" ".join(paragraphs), 76))
+    return tuple(esc.go_comment_lines(" ".join(paragraphs), 76))
 
 
 # ---- layout tests ----------------------------------------------------------

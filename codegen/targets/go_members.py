@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .. import escape as esc
 from .. import layout as lay
 from ..errors import Problems
 from ..ir import Spec
@@ -233,8 +234,9 @@ def _union_element(slot, index: tuple) -> str:
 
 
 def _doc(first: str, doc: str) -> tuple:
-    text = " ".join(doc.split())
-    return (first,) if not text else (first, text if text.endswith(".") else text + ".")
+    """An accessor's doc lines: ours, then the member's doc (escaped: it is a spec's text)."""
+    text = esc.one_line(doc)
+    return (first,) if not text else (first, esc.go_comment(text if text.endswith(".") else text + "."))
 
 
 # ---- what Go cannot express ----------------------------------------------------

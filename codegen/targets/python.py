@@ -11,12 +11,13 @@ import re
 import struct as pystruct
 from dataclasses import dataclass, replace
 
+from .. import escape as esc
 from .. import expr as ex
 from .. import layout as lay
 from ..errors import fail
 from ..primitives import ARCHS, PRIMITIVES
 from . import python_bits
-from .common import Context, comment_lines, doc_of, render_template, struct_order, then_change
+from .common import Context, render_template, struct_order, then_change
 
 _MACHINES = {"amd64": ("x86_64", "amd64"), "arm64": ("aarch64", "arm64")}
 
@@ -31,7 +32,7 @@ class _Constant:
 
 def render(ctx: Context) -> dict:
     package = ctx.spec.name
-    banner = ctx.banner()
+    banner = ctx.banner(esc.python_comment)
     files = {}
     for key, layout in ctx.combinations.items():  # one module per arch and parameter values
         model = _arch_model(ctx, layout)
@@ -46,7 +47,7 @@ def render(ctx: Context) -> dict:
     files[f"python/{package}/native.pyi"] = "\n".join(
         ["# " + line for line in banner] + [f"from .{ctx.spec.archs[0]} import *", ""])
     files[f"python/{package}/__init__.py"] = render_template(
-        "python/__init__.py.j2", banner=banner, doc=doc_of(ctx.spec) or f"Parsers for {package}.",
+        "python/__init__.py.j2", banner=banner, doc=esc.python_docstring(ctx.spec.doc) or f"Parsers for {package}.",
         package=package, arch_list=", ".join(ctx.combinations),
         arch_modules=", ".join(f"`{package}.{a}`" for a in ctx.combinations),
         arch_tuple="".join(f'"{a}", ' for a in ctx.spec.archs).rstrip(" "), digest=ctx.spec.digest)
@@ -79,7 +80,7 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
     spec = ctx.spec
     constants = [
         _Constant(c.names.python, str(layout.constants[c.names.canonical]),
-              _expr_comment(c, layout), tuple(comment_lines(c.doc)))
+              _expr_comment(c, layout), tuple(esc.python_comment_lines(c.doc)))
         for c in spec.constants if "python" in c.targets and c.names.canonical in layout.constants
     ]
     enums = [_enum_model(enum_layout) for enum_layout in layout.enums.values()]
@@ -143,9 +144,9 @@ def _extra_imports(structs: list, fast: dict) -> list:
 
 def _enum_model(enum_layout: lay.EnumLayout) -> dict:
     enum = enum_layout.enum
-    members = [{"name": value.names.python, "value": number, "doc": doc_of(value)}
+    members = [{"name": value.names.python, "value": number, "doc": esc.python_comment(value.doc)}
                for value, number in enum_layout.values]
-    return {"name": enum.names.python, "doc": doc_of(enum) or enum.names.python, "members": members}
+    return {"name": enum.names.python, "doc": esc.python_docstring(enum.doc) or enum.names.python, "members": members}
 
 
 def _view_names(spec, structs: list, exports: list) -> list:
@@ -163,7 +164,7 @@ def _expr_comment(const, layout) -> str:
     source = const.expr_for(layout.variant)
     if isinstance(source, ex.Num):
         return ""
-    return "  # " + ex.render(source)
+    return "  # " + esc.python_comment(ex.render(source))
 
 
 def _label(spec, layout: lay.Layout, name: str) -> str:
@@ -188,7 +189,7 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
             fields += _struct_model(spec, layout, layout.structs[slot.struct])["fields"]
         elif isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             names = slot.field.names
-            doc = doc_of(slot.field)
+            doc = esc.python_comment(slot.field.doc)
             if doc:
                 items.append(f"# {doc}")
             size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
@@ -204,7 +205,8 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout) -> dict:
     if union:
         summary += " A union: every member starts at offset 0."
     return {"name": decl.names.python, "reference": _reference_name(decl.names.python),
-            "label": _label(spec, layout, struct.name), "doc": comment_lines(decl.doc) + [summary], "body": items, "fields": fields, "size": struct.size,
+            "label": _label(spec, layout, struct.name), "doc": esc.python_comment_lines(decl.doc) + [summary],
+            "body": items, "fields": fields, "size": struct.size,
             "opener": (f"Flattened({tuple(anonymous)}, " if anonymous else "")
                       + (f"FixedUnion({struct.size}," if union else "Struct("),
             "closer": ")" * (3 if anonymous else 2)}
@@ -620,7 +622,7 @@ def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
         if field in _VIEW_API or field.startswith("_"):
             raise fail(slot.field.pos, f"the Python field name {field!r} clashes with the view API of {view} "
                        "(and construct hides keys that start with '_')", "rename it for Python with `python:`")
-        label, doc = f"{view}.{field}", doc_of(slot.field)
+        label, doc = f"{view}.{field}", esc.one_line(slot.field.doc)  # printed by repr
         shape = tuple(slot.shape)
         if isinstance(slot, lay.FlexSlot):
             call = (f"_flex_structs_view({spec.struct(slot.struct).names.python}View, {slot.offset}, {label!r}, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import layout as lay
 from ..errors import fail
 from ..primitives import PRIMITIVES
-from .common import doc_of
+from .. import escape as esc
 
 _CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 IMPORTS = [
@@ -55,7 +55,7 @@ def describe(spec, slot: lay.BitsSlot, items: list, fields: list) -> None:
     if not slot.fields:  # only unnamed bitfields: no bytes, nothing to read
         return
     for field in slot.fields:
-        doc = doc_of(field.field)
+        doc = esc.python_comment(field.field.doc)
         if doc:
             items.append(f"# {doc}")
         decode, encode = scalar_converters(spec, field.scalar)
@@ -192,7 +192,7 @@ def view_lines(spec, layout: lay.Layout, struct: lay.StructLayout, view: str, re
                            "(and construct hides keys that start with '_')", "rename it for Python with `python:`")
             at, size, shift = _window(slot, field)
             at += base
-            label, doc = f"{view}.{name}", doc_of(field.field)
+            label, doc = f"{view}.{name}", esc.one_line(field.field.doc)  # printed by repr
             lines.append(f"{name} = _bits({at}, {size}, {shift}, {field.bits}, {field.signed}, {label!r}, "
                          f"{doc!r}{_kind(spec, field)})")
     return lines

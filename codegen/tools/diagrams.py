@@ -4,8 +4,8 @@ byte-for-byte stable); `templates/docs/diagram.svg.j2` just prints the shapes.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
+from .. import escape as esc
 from .. import layout as lay
 from ..targets.common import render_template
 from .common import bit_type, c_pad_names, spec_type
@@ -51,11 +51,13 @@ class Line:
 
 
 def _svg(banner: list, title: str, width: int, height: int, rects: list, lines: list, texts: list) -> str:
+    """The SVG text; `banner` comes escaped (`Context.banner(escape.xml)`), every other text
+    is escaped here, a region's doc among them."""
     return render_template(
-        "docs/diagram.svg.j2", banner=[escape(line) for line in banner], title=escape(title),
+        "docs/diagram.svg.j2", banner=banner, title=esc.xml(title),
         width=width, height=height,
-        rects=[r.__class__(r.x, r.y, r.w, r.h, r.cls, escape(r.title)) for r in rects],
-        lines=lines, texts=[t.__class__(t.x, t.y, escape(t.text), t.cls, t.anchor) for t in texts])
+        rects=[r.__class__(r.x, r.y, r.w, r.h, r.cls, esc.xml(r.title)) for r in rects],
+        lines=lines, texts=[t.__class__(t.x, t.y, esc.xml(t.text), t.cls, t.anchor) for t in texts])
 
 
 def fit(text: str, width: int) -> str:
@@ -252,7 +254,7 @@ def _region_box(layout: lay.Layout, region: lay.RegionLayout, index: int, x_at, 
                 texts: list) -> None:
     x, w = x_at(region.offset), max(x_at(region.offset + region.size) - x_at(region.offset), 1)
     name = region.path[-1]
-    doc = " ".join(region.region.doc.split())
+    doc = esc.one_line(region.region.doc)  # escaped with the rest of the title by `_svg`
     title = f"{'.'.join(region.path)}: offset {region.offset}, size {region.size}" + (f". {doc}" if doc else "")
     rects.append(Rect(x, y, w, LANE_H - 12, f"r{index % PALETTE}", title))
     texts.append(Text(x + w // 2, y + 16, fit(name, w), "label", "middle"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .. import escape as esc
 from .. import expr as ex
 from .. import layout as lay
 from ..targets.common import Context, render_template
@@ -19,17 +20,18 @@ LANGUAGES = (("c", "C"), ("go", "Go"), ("python", "Python"))
 
 
 def render(ctx: Context) -> dict:
-    banner = ctx.banner()
+    svg_banner = ctx.banner(esc.xml)
     name = ctx.spec.name
     files = {}
     for arch, layout in ctx.combinations.items():
         for struct in _named_structs(ctx.spec, layout):
-            files[f"docs/{struct_svg_path(arch, struct)}"] = diagrams.struct_svg(layout, struct, banner)
+            files[f"docs/{struct_svg_path(arch, struct)}"] = diagrams.struct_svg(layout, struct, svg_banner)
         for top in ctx.spec.regions:
             region = top.names.canonical
-            files[f"docs/{region_svg_path(arch, region)}"] = diagrams.region_svg(layout, region, banner)
+            files[f"docs/{region_svg_path(arch, region)}"] = diagrams.region_svg(layout, region, svg_banner)
     files[f"docs/{name}.md"] = render_template(
-        "docs/spec.md.j2", banner=banner, spec_name=name, doc=ctx.spec.doc.strip(), archs=", ".join(ctx.spec.archs),
+        "docs/spec.md.j2", banner=ctx.banner(esc.html_comment), spec_name=name,
+        doc=esc.markdown_paragraphs(ctx.spec.doc), archs=", ".join(ctx.spec.archs),
         structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs if not decl.anonymous],
         enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
         constant_archs=list(ctx.combinations), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
@@ -47,8 +49,14 @@ def region_svg_path(arch: str, region: str) -> str:
 
 
 def cell(text) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Generated text (never a spec's doc: see `prose`) safe in a Markdown table cell, code
+    spans included: one line, pipes escaped."""
+    return esc.one_line(text).replace("|", "\\|")
+
+
+def prose(doc, fallback: str = "") -> str:
+    """A spec's doc (or our `fallback` when it has none) as plain Markdown text on one line."""
+    return esc.markdown_cell(doc or fallback)
 
 
 # ---- structs ---------------------------------------------------------------
@@ -64,7 +72,7 @@ def _struct_model(ctx: Context, decl) -> dict:
     per_arch = [{"arch": arch, "size": layout.structs[name].size, "align": layout.structs[name].align,
                  "rows": _rows(layout, layout.structs[name], hidden), "svg": struct_svg_path(arch, name)}
                 for arch, layout in ctx.combinations.items() if name in layout.structs]
-    return {"name": name, "doc": cell(decl.doc), "spellings": " · ".join(spellings), "per_arch": per_arch}
+    return {"name": name, "doc": prose(decl.doc), "spellings": " · ".join(spellings), "per_arch": per_arch}
 
 
 def _named_structs(spec, layout: lay.Layout) -> list:
@@ -85,14 +93,14 @@ def _rows(layout: lay.Layout, struct: lay.StructLayout, hidden: frozenset, base:
             rows += _anonymous_rows(layout, slot, hidden, base, depth)
             continue
         if isinstance(slot, lay.FieldSlot):
-            row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`", cell(slot.field.doc))
+            row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`", prose(slot.field.doc))
         elif isinstance(slot, lay.FlexSlot):
             row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`",
-                   cell(slot.field.doc or "Flexible array: its elements run to the end of the data."))
+                   prose(slot.field.doc, "Flexible array: its elements run to the end of the data."))
         elif isinstance(slot, lay.ReservedSlot):
-            row = ("", "*(reserved)*", cell(slot.reserved.doc or "Reserved for later fields, kept zero."))
+            row = ("", "*(reserved)*", prose(slot.reserved.doc, "Reserved for later fields, kept zero."))
         elif isinstance(slot, lay.PadSlot):
-            row = ("", f"*(padding)* `{pad_names[slot]}`", cell(slot.padding.doc or "Explicit padding, kept zero."))
+            row = ("", f"*(padding)* `{pad_names[slot]}`", prose(slot.padding.doc, "Explicit padding, kept zero."))
         elif slot.tail:
             row = ("", "*(tail padding)*", f"Rounds the size up to a multiple of the alignment ({struct.align}).")
         else:
@@ -110,7 +118,7 @@ def _anonymous_rows(layout: lay.Layout, slot: lay.FieldSlot, hidden: frozenset, 
     kind = "union" if isinstance(inner, lay.UnionLayout) else "struct"
     head = {"offset": base + slot.offset, "size": slot.size, "type": f"*anonymous {kind}*",
             "field": "↳ " * depth + f"*(anonymous {kind})*",
-            "doc": cell(slot.field.doc or "Its members below are reached as this struct's own.")}
+            "doc": prose(slot.field.doc, "Its members below are reached as this struct's own.")}
     return [head] + _rows(layout, inner, hidden, base + slot.offset, depth + 1)
 
 
@@ -121,7 +129,7 @@ def _bit_rows(slot: lay.BitsSlot, base: int, depth: int) -> list:
     for f in (replace(f, unit_offset=base + f.unit_offset) for f in slot.fields):
         rows.append({"offset": f"{f.first_bit // 8}:{f.first_bit % 8}", "size": f"{f.bits} bits",
                      "type": f"`{bit_type(f)}`", "field": "↳ " * depth + f"`{f.field.names.canonical}`",
-                     "doc": cell(f.field.doc or f"Bits {bit_place(f)} (byte:bit).")})
+                     "doc": prose(f.field.doc, f"Bits {bit_place(f)} (byte:bit).")})
     unused, start = sum(bits for _, bits in slot.padding_bits), base + slot.offset
     if unused:
         rows.append({"offset": start, "size": f"{unused} bits", "type": "", "field": "↳ " * depth + "*(padding bits)*",
@@ -141,8 +149,8 @@ def _enum_model(ctx: Context, enum) -> dict:
         per_arch = {arch: found[value.names.canonical] for arch, found in numbers.items()}
         distinct = sorted(set(per_arch.values()))
         shown = str(distinct[0]) if len(distinct) == 1 else ", ".join(f"{a}: {n}" for a, n in per_arch.items())
-        values.append({"name": value.names.canonical, "c": value.names.c, "value": shown, "doc": cell(value.doc)})
-    return {"name": name, "doc": cell(enum.doc), "base": enum.base.name, "archs": ", ".join(numbers),
+        values.append({"name": value.names.canonical, "c": value.names.c, "value": shown, "doc": prose(value.doc)})
+    return {"name": name, "doc": prose(enum.doc), "base": enum.base.name, "archs": ", ".join(numbers),
             "members": values}
 
 
@@ -155,7 +163,7 @@ def _constant_row(ctx: Context, const) -> dict:
     else:
         source = ex.render(const.value)
     plain = all(v == source for v in values if v != "—")
-    return {"name": name, "per_arch": values, "source": "" if plain else f"`{cell(source)}`", "doc": cell(const.doc)}
+    return {"name": name, "per_arch": values, "source": "" if plain else f"`{cell(source)}`", "doc": prose(const.doc)}
 
 
 # ---- regions ---------------------------------------------------------------
@@ -166,10 +174,10 @@ def _region_model(ctx: Context, top) -> dict:
     per_arch = []
     for arch, layout in ctx.combinations.items():
         rows = [{"path": ".".join(r.path), "depth": len(r.path) - 1, "offset": r.offset, "end": r.offset + r.size,
-                 "size": r.size, "holds": f"`{r.holds}`" if r.holds else "", "doc": cell(r.region.doc)}
+                 "size": r.size, "holds": f"`{r.holds}`" if r.holds else "", "doc": prose(r.region.doc)}
                 for r in layout.regions if r.path[0] == name]
         per_arch.append({"arch": arch, "rows": rows, "svg": region_svg_path(arch, name)})
-    return {"name": name, "doc": cell(top.doc), "per_arch": per_arch}
+    return {"name": name, "doc": prose(top.doc), "per_arch": per_arch}
 
 
 # ---- parameters ------------------------------------------------------------
@@ -177,7 +185,7 @@ def _region_model(ctx: Context, top) -> dict:
 
 def _param_row(param) -> dict:
     return {"name": param.name, "choices": ", ".join(str(v) for v in param.values), "default": param.default,
-            "c": param.c_macro, "doc": cell(param.doc)}
+            "c": param.c_macro, "doc": prose(param.doc)}
 
 
 def _differences(ctx: Context) -> dict:
