@@ -26,7 +26,6 @@ from .. import layout as lay
 from ..errors import Problems
 from ..ir import Spec
 from ..primitives import PRIMITIVES
-from .common import comment_lines
 
 RECEIVER = "s"
 _INDEXES = "ijklmnop"  # index parameters of array accessors, outermost first
@@ -186,8 +185,8 @@ def _flex_accessors(spec: Spec, slot: lay.FlexSlot) -> list:
         getter, setter = _ordered_pair(spec, slot, name, index, element)
         promise = (f"Go refuses a negative i, but i must be below the number of elements allocated; "
                    f"{name}Slice(n) checks against a known n.",)
-        return [replace(getter, doc=tuple(comment_lines(" ".join(getter.doc + promise), 76))), setter,
-                Accessor(tuple(comment_lines(doc, 76)), f"{name}Slice", "n int", f" []{raw}",
+        return [replace(getter, doc=tuple(esc.go_comment_lines(" ".join(getter.doc + promise), 76))), setter,
+                Accessor(tuple(esc.go_comment_lines(doc, 76)), f"{name}Slice", "n int", f" []{raw}",
                          (f"return unsafe.Slice((*{raw})({base}), n)",), ("unsafe",), canonical)]
     element = "".join(f"[{n}]" for n in slot.dims) + element_type(spec, slot)
     doc = (f"{name}Slice returns the first n elements of the flexible array {slot.field.names.canonical}, "
