@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from . import expr as ex
-from . import grammar, naming
+from . import grammar, limits, naming
 from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
 from .ir import (BYTE_ORDERS, Array, Assert, BitField, Constant, Enum, EnumRef, EnumValue, External, Field,
@@ -173,6 +173,7 @@ class _Resolver:
         if root.get("params") is not None:
             params = self.each(_expect_map(root.get("params"), "params"),
                                lambda n, p, v: self.param(name, n, p, v))
+            limits.combinations(self.archs, params)
         constants = self.each(sections["constants"], self.constant)
         enums = self.each(sections["enums"], self.enum)
         structs = self.each(sections["structs"], self.struct) + self.each(sections["unions"], self.union)
@@ -328,6 +329,7 @@ class _Resolver:
         items = _expect_seq(node.get("values"), f"values of enum {name}").items
         if not items:
             raise fail(node.get("values").pos, f"enum {name} has no values")
+        limits.enum_values(len(items), node.get("values").pos, name)
         for index, item in enumerate(items):
             item = _expect_map(item, "an enum value")
             _check_keys(item, keys.ENUM_VALUE.allowed, keys.ENUM_VALUE.required, f"a value of enum {name}")
@@ -715,7 +717,9 @@ class _Resolver:
         _check_keys(node, shape.allowed, shape.required, f"region {name}", pos if top else None)
         parts = []
         if node.get("parts") is not None:
-            for index, item in enumerate(_expect_seq(node.get("parts"), "parts").items):
+            items = _expect_seq(node.get("parts"), "parts").items
+            limits.region_parts(len(items), node.get("parts").pos, name)
+            for index, item in enumerate(items):
                 item = _expect_map(item, "a region part")
                 part_name = _ident(item.get("name"), "region part name") if item.get("name") else ""
                 parts.append(self.region(part_name, item.pos, item, top=False, path=f"{path}.parts[{index}]"))
