@@ -1008,6 +1008,7 @@ def _check_names(spec: Spec, problems: Problems) -> None:
         for value in enum.values:
             top_level.append((value.names, value.pos, "enum value"))
     _unique(top_level, problems, skip_python={"enum value"})
+    _check_generated_names(top_level, problems)
     for struct in spec.structs:
         if struct.anonymous:
             continue  # its members are checked with its parent's, which C reaches them as
@@ -1017,8 +1018,35 @@ def _check_names(spec: Spec, problems: Problems) -> None:
                       and (m.archs is None or arch in m.archs)]
             if not _anonymous_clash(struct, fields, problems):
                 _unique(fields, problems, external=struct.external is not None)
+                _check_view_attributes(fields, problems)
     for enum in spec.enums:
         _unique([(v.names, v.pos, "enum value") for v in enum.values], problems, only=("python",))
+
+
+def _check_generated_names(top_level: list, problems: Problems) -> None:
+    """A top-level name may not be one the generated code defines in the same scope (a runtime
+    class, an import, a helper, a standard macro), nor a struct's Python view class."""
+    for target in TARGETS:
+        for names, pos, kind in top_level:
+            spelled = names.for_target(target)
+            if (target == "python" and kind == "enum value") or spelled in naming.RESERVED[target]:
+                continue  # enum members live in their class; reserved words are reported by _unique
+            what = naming.generated_clash(target, spelled)
+            if what:
+                problems.add(pos, f"{kind} name '{spelled}' clashes with a name {what}",
+                             f"rename it, or give it a {target}: spelling")
+    views = {names.python + "View": names.canonical for names, _, kind in top_level if kind in ("struct", "union")}
+    for names, pos, kind in top_level:
+        if kind != "enum value" and names.python in views:
+            problems.add(pos, f"{kind} name '{names.python}' clashes with the view class the generated Python "
+                         f"module defines for {views[names.python]}", "rename it, or give it a python: spelling")
+
+
+def _check_view_attributes(fields: list, problems: Problems) -> None:
+    for names, pos, kind in fields:
+        if names.python in naming.PYTHON_VIEW_ATTRIBUTES:
+            problems.add(pos, f"{kind} name '{names.python}' clashes with an attribute every generated Python view "
+                         "has", "rename it, or give it a python: spelling")
 
 
 def _anonymous_clash(struct: Struct, fields: list, problems: Problems) -> bool:

@@ -147,3 +147,84 @@ def test_token_soup_fails_only_with_spec_errors(text):
         ex.evaluate(ex.parse(text, AT), _lookup)
     except SpecError:
         pass
+
+
+# ---- the reserved tables against what the generated code really defines ---------------------------
+
+_SPECS = [ROOT / "spec" / "sysmsg.yaml", *sorted((ROOT / "tests" / "cases").glob("*/spec.yaml"))]
+_GO_DECL = re.compile(r"^(?:func|type|var|const)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_GO_BLOCK = re.compile(r"^(?:const|var) \($(.*?)^\)", re.MULTILINE | re.DOTALL)
+_GO_IMPORTS = re.compile(r"^import \($(.*?)^\)|^import (\"[^\"]+\")", re.MULTILINE | re.DOTALL)
+_C_DECL = re.compile(r"^#define ([A-Za-z_]\w*)|^(?:struct|union|enum) ([A-Za-z_]\w*) \{|"
+                     r"^[A-Za-z_][\w \*]*?\b([A-Za-z_]\w*)\(|^\s+([A-Za-z_]\w*)(?: = [^;]*)?,\s*(?:/\*.*)?$",
+                     re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """(spec, folder) for every spec: sysmsg and each fuzz-found case, generated once."""
+    from codegen import pipeline
+    built = []
+    for index, path in enumerate(_SPECS):
+        out = tmp_path_factory.mktemp(f"gen{index}")
+        spec, _ = pipeline.build(str(path))
+        for name, text in pipeline.generate(str(path), str(out)).items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (out / name).write_text(text, encoding="utf-8")
+        built.append((spec, out))
+    return built
+
+
+def _uncovered(names: set, target: str) -> set:
+    from codegen import naming
+    return {n for n in names if not naming.generated_clash(target, n) and n not in naming.RESERVED[target]}
+
+
+def _top_level(spec, target: str) -> set:
+    own = {getattr(d.names, target) for d in (*spec.constants, *spec.enums, *spec.structs)}
+    own |= {getattr(v.names, target) for e in spec.enums for v in e.values}
+    return own
+
+
+def test_python_modules_define_only_reserved_names(generated):
+    import importlib
+    import sys
+    for spec, out in generated:
+        sys.path.insert(0, str(out / "python"))
+        try:
+            modules = [importlib.import_module(f"{spec.name}.{v.key}") for v in spec.combinations]
+            modules.append(importlib.import_module(f"{spec.name}.native"))  # the package holds no spec names
+            own = _top_level(spec, "python") | {s.names.python + "View" for s in spec.structs}
+            for module in modules:
+                assert not _uncovered(set(dir(module)) - own, "python"), (spec.name, module.__name__)
+        finally:
+            sys.path.remove(str(out / "python"))
+            for name in [m for m in sys.modules if m == spec.name or m.startswith(spec.name + ".")]:
+                del sys.modules[name]
+
+
+def test_go_packages_define_only_reserved_names(generated):
+    for spec, out in generated:
+        if "go" not in spec.targets:
+            continue
+        names = set()
+        for source in (out / "go").rglob("*.go"):
+            text = source.read_text(encoding="utf-8")
+            names |= set(_GO_DECL.findall(text))
+            for block in _GO_BLOCK.findall(text):
+                names |= set(re.findall(r"^\t([A-Za-z_]\w*)\b", block, re.MULTILINE))
+            for block, single in _GO_IMPORTS.findall(text):
+                names |= {path.strip('"').rsplit("/", 1)[-1] for path in re.findall(r"\"[^\"]+\"", block + single)}
+        assert names, spec.name
+        assert not _uncovered(names - _top_level(spec, "go") - {"_"}, "go"), spec.name
+
+
+def test_c_files_define_only_reserved_names(generated):
+    for spec, out in generated:
+        names = set()
+        for source in (out / "c").iterdir():
+            for groups in _C_DECL.findall(source.read_text(encoding="utf-8")):
+                names |= {name for name in groups if name}
+        own = _top_level(spec, "c") | {p.c_macro for p in spec.params}
+        own |= {"k" + v.names.c for e in spec.enums for v in e.values}
+        assert not _uncovered(names - own, "c"), spec.name
