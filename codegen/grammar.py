@@ -5,7 +5,7 @@ there as they are written, so each is checked here against a grammar that admits
 but what the field means: a trailing newline, a `*/` or a `..` is refused, not escaped.
 Every pattern is matched against the whole string (`fullmatch`; `$` would accept a
 trailing newline), and each is written so that JSON Schema (`tools/schema.py`) can use
-it too, anchored with `^...$`.
+it too (see `anchored`).
 """
 from __future__ import annotations
 
@@ -42,9 +42,12 @@ asm typeof __typeof__ __attribute__
 GO_TYPES = tuple(sorted({info.go for info in PRIMITIVES.values() if info.go}) + ["uintptr"])
 
 
-def anchored(pattern: re.Pattern) -> str:
-    """The pattern as JSON Schema writes a whole-string match."""
-    return f"^(?:{pattern.pattern})$"
+def anchored(pattern: "re.Pattern | str") -> str:
+    """The pattern as a whole-string match for JSON Schema. Not `^...$`: validators written
+    in Python search with `re`, where `$` also matches before a trailing newline; "followed by
+    no character" means the end of the string in both Python and ECMA regexes."""
+    text = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+    return rf"^(?:{text})(?![\s\S])"
 
 
 def ident(value: str, pos: Pos, what: str, limit: int = MAX_NAME_LEN) -> str:

@@ -1,9 +1,11 @@
 """Stage 1: read a spec file into a tree of YAML nodes that remember where they came from.
 
-PyYAML is used only for tokenising and composing; this module adds what it lacks for a
-spec language: duplicate keys are errors (PyYAML keeps the last one silently), anchors
-and aliases are refused (no size blow-ups, no hidden sharing), and every node keeps its
-line, column and YAML path for error messages.
+libyaml (through PyYAML) scans and parses; this module composes the nodes and adds what
+YAML lacks for a spec language: duplicate keys are errors (PyYAML keeps the last one
+silently), anchors and aliases are refused (no size blow-ups, no hidden sharing), so is
+nesting past MAX_DEPTH, and so is any string or key holding a character no spec text may
+hold (NUL, C0/C1 controls, lone surrogates, bidi controls). Every node keeps its line,
+column and YAML path for error messages.
 """
 from __future__ import annotations
 

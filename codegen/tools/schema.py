@@ -23,9 +23,9 @@ from ..primitives import ARCHS, PRIMITIVES
 SCHEMA_FILE = "layoutgen.schema.json"
 MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$", re.MULTILINE)
 DRAFT = "http://json-schema.org/draft-07/schema#"
-TYPE_NAME = r"^[A-Z][A-Za-z0-9_]*$"
-CONSTANT_NAME = r"^[A-Z_][A-Z0-9_]*$"
-PARAM_NAME = r"^[a-z][a-z0-9_]*$"
+TYPE_NAME = grammar.anchored(r"[A-Z][A-Za-z0-9_]*")
+CONSTANT_NAME = grammar.anchored(r"[A-Z_][A-Z0-9_]*")
+PARAM_NAME = grammar.anchored(grammar.PARAM_NAME)
 
 
 def _ref(name: str) -> dict:
@@ -34,7 +34,7 @@ def _ref(name: str) -> dict:
 
 def _archs_pattern() -> str:
     arch = "(" + "|".join(re.escape(a) for a in ARCHS) + ")"
-    return rf"^\s*{arch}\s*(,\s*{arch}\s*)*$"
+    return grammar.anchored(rf"\s*{arch}\s*(,\s*{arch}\s*)*")
 
 
 def _type_pattern() -> str:
