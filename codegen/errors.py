@@ -33,7 +33,16 @@ class Problem:
         text = f"{self.pos}: {self.message}"
         if self.hint:
             text += f" (hint: {self.hint})"
+        return escape(text)
+
+
+def escape(text: str) -> str:
+    """`text` with every character that is not printable written as Python would (`\\x1b`,
+    `\\u202e`, `\\n`): a spec's names and its file's path reach the message, and a terminal
+    escape, a bidi control or a newline in them must not redraw a CI log or split the line."""
+    if text.isprintable():
         return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 class SpecError(Exception):

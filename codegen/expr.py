@@ -1,6 +1,7 @@
 """Integer constant expressions: parsed once into a small AST, evaluated per variant.
 
-The grammar is C's integer subset: literals (decimal, 0x, 0o, 0b), names of
+The grammar is C's integer subset: literals (decimal, octal with a leading 0 as in C, 0x,
+0b, and 0o; `_` between digits; the suffixes l, L, ll and LL), names of
 constants, `sizeof(Struct)`, `alignof(Struct)`, `offsetof(Struct, field.sub)`,
 unary - ~ !, the binary operators of C with C's precedence, and the conditional
 `cond ? a : b` (lowest precedence, right-associative; only the chosen branch is
@@ -79,7 +80,7 @@ _BINARY_PRECEDENCE = {
     "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10,
 }
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*)"
+    r"\s*(?:(?P<num>[0-9][0-9A-Za-z_]*)"  # as C's preprocessor reads a number: checked by _literal
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op><<|>>|<=|>=|==|!=|&&|\|\||[-+*/%()&|^~!<>,.?:]))"
 )
@@ -200,7 +201,7 @@ class _Parser:
     def primary(self) -> Expr:
         kind, value, pos = self.take()
         if kind == "num":
-            return Num(int(value.replace("_", ""), 0), pos)
+            return Num(_literal(value, pos), pos)
         if kind == "name" and value in ("sizeof", "alignof"):
             self.expect("(")
             name = self.name()
@@ -230,6 +231,42 @@ class _Parser:
         if kind != "name":
             raise fail(pos, f"expected a name, found {value!r}" if value else "expected a name")
         return value
+
+
+_LITERAL = re.compile(r"(?P<digits>0[xX][0-9A-Fa-f_]*|0[bB][0-9_]*|0[oO][0-9_]*|[0-9][0-9_]*)(?P<suffix>[A-Za-z_0-9]*)")
+_BASES = {"x": (16, "0123456789abcdefABCDEF", "hexadecimal"), "b": (2, "01", "binary"), "o": (8, "01234567", "octal")}
+_SIGNED_SUFFIXES = ("", "l", "L", "ll", "LL")  # long and long long are int64 on every supported arch
+_UNSIGNED = re.compile(r"[uU](?:l|L|ll|LL)?|(?:l|L|ll|LL)[uU]")
+
+
+def _literal(text: str, pos: Pos) -> int:
+    """The value of an integer literal, read as C reads it: `010` is 8, `08` is an error."""
+    match = _LITERAL.fullmatch(text)
+    digits, suffix = match["digits"], match["suffix"]
+    if _UNSIGNED.fullmatch(suffix):
+        raise fail(pos, f"unsigned literal {text!r}: expressions are evaluated as signed int64, not with "
+                   "C's unsigned arithmetic", f"drop the '{suffix}' suffix")
+    if suffix not in _SIGNED_SUFFIXES:
+        raise fail(pos, f"invalid integer literal {text!r}",
+                   "write a decimal, 0x hexadecimal, 0b binary or 0-prefixed octal integer, "
+                   "with an optional l, L, ll or LL suffix")
+    base, allowed, word = 10, "0123456789", "decimal"
+    body = digits
+    if len(digits) > 1 and digits[0] == "0" and digits[1] in "xXbBoO":
+        base, allowed, word = _BASES[digits[1].lower()]
+        body = digits[2:]
+    elif len(digits) > 1 and digits[0] == "0":
+        base, allowed, word = 8, "01234567", "octal"
+        body = digits[1:]
+    bad = next((ch for ch in body if ch not in allowed and ch != "_"), None)
+    if bad is not None:
+        hint = "C reads a number that starts with 0 as octal; drop the leading zeros" if word == "octal" \
+            and digits[1:2] not in ("o", "O") else ""
+        raise fail(pos, f"invalid digit '{bad}' in {word} literal {text!r}", hint)
+    if not body.replace("_", "") or "__" in body or body.endswith("_") or (body.startswith("_") and base == 10):
+        raise fail(pos, f"invalid integer literal {text!r}",
+                   "digits are needed, and '_' only between two of them")
+    return int(body.replace("_", ""), base)
 
 
 def start(expr: Expr) -> Pos:

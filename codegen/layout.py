@@ -14,11 +14,14 @@ constant may use sizeof/offsetof, so both are computed lazily per variant.
 """
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Optional, Union
 
 from . import expr as ex
+from . import limits
 from .errors import Pos, Problem, SpecError, fail
 from .ir import (Array, BitField, Enum, EnumRef, Field, FlexArray, Padding, Pointer, Prim, Region, Reserved,
                  Spec, Struct, StructRef, UnionDecl, Variant, applies)
@@ -412,6 +415,9 @@ class _Engine:
         self.const_cache: dict = {}
         self.struct_cache: dict = {}
         self.active: list = []  # what is being computed, to report cycles rather than recurse
+        self.combination_count = len(spec.combinations)
+        self.leaf_budget = limits.leaf_budget(self.combination_count)
+        self.leaf_total = 0  # leaves of the structs laid out so far
 
     # -- expressions
 
@@ -494,6 +500,9 @@ class _Engine:
             try:
                 place = self.place_union if isinstance(decl, UnionDecl) else self.place
                 self.struct_cache[name] = place(decl)
+                self.leaf_total += len(self.struct_cache[name].leaves)
+                limits.spec_leaves(self.leaf_total, self.leaf_budget, decl.pos, name, self.variant.key,
+                                   self.combination_count)
             finally:
                 self.active.pop()
         return self.struct_cache[name]
@@ -781,16 +790,19 @@ class _Engine:
                 raise fail(region.pos, f"struct {region.holds} ({held.size} bytes on {self.variant.key}) "
                            f"does not fit in region {label} ({size} bytes)")
         laid = [RegionLayout(path, base + offset, size, region.holds, region)]
-        spans = []
+        spans = []  # (start, end, path) of the parts so far: disjoint, so sorted by start and end alike
         for part in region.parts:
             children = self.region(part, path, base + offset, (offset, size))
             mine = children[0]
-            for other_start, other_end, other in spans:
-                if mine.offset < other_end and other_start < mine.offset + mine.size:
-                    raise fail(part.pos, f"region {'.'.join(mine.path)} overlaps {'.'.join(other)} "
-                               f"(bytes {max(mine.offset, other_start) - base - offset} to "
-                               f"{min(mine.offset + mine.size, other_end) - base - offset} of {label})")
-            spans.append((mine.offset, mine.offset + mine.size, mine.path))
+            start, end = mine.offset, mine.offset + mine.size
+            # Only the last span starting before `end` can reach past `start`: a full check in log n.
+            at = bisect.bisect_left(spans, (end,))
+            if at and spans[at - 1][1] > start:
+                other_start, other_end, other = spans[at - 1]
+                raise fail(part.pos, f"region {'.'.join(mine.path)} overlaps {'.'.join(other)} "
+                           f"(bytes {max(start, other_start) - base - offset} to "
+                           f"{min(end, other_end) - base - offset} of {label})")
+            bisect.insort(spans, (start, end, mine.path))
             laid.extend(children)
         return laid
 

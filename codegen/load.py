@@ -1,22 +1,29 @@
 """Stage 1: read a spec file into a tree of YAML nodes that remember where they came from.
 
-PyYAML is used only for tokenising and composing; this module adds what it lacks for a
-spec language: duplicate keys are errors (PyYAML keeps the last one silently), anchors
-and aliases are refused (no size blow-ups, no hidden sharing), and every node keeps its
-line, column and YAML path for error messages.
+libyaml (through PyYAML) scans and parses; this module composes the nodes and adds what
+YAML lacks for a spec language: duplicate keys are errors (PyYAML keeps the last one
+silently), anchors and aliases are refused (no size blow-ups, no hidden sharing), so is
+nesting past MAX_DEPTH, and so is any string or key holding a character no spec text may
+hold (NUL, C0/C1 controls, lone surrogates, bidi controls). Every node keeps its line,
+column and YAML path for error messages.
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Union
 
 import yaml
-from yaml.events import AliasEvent
+from yaml.events import (AliasEvent, MappingEndEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent,
+                         StreamEndEvent)
 
 from .errors import Pos, SpecError, fail
 
-MAX_SPEC_BYTES = 256 * 1024  # sysmsg is 14 KB; this bounds the YAML parse to about a second
+# The work a spec costs is bounded where it is done (codegen/limits.py); this only bounds the
+# parse. Measured: a 1 MB spec of 3,000 ten-field structs loads in 2-4 s and ~100 MB of memory
+# with libyaml, so 4 MiB (some 12,000 such structs) keeps a parse to seconds and under 0.5 GB.
+MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 
 
@@ -60,27 +67,71 @@ class Map:
 Node = Union[Scalar, Seq, Map]
 
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that refuses aliases and anchors outright, and deep nesting.
+# libyaml scans and parses (about forty times faster than PyYAML's Python parser, which
+# matters for a spec of thousands of structs); the nodes are composed here, from its events.
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    PyYAML composes nodes recursively, so the depth limit is enforced here, before
-    Python's own stack runs out on input such as ten thousand nested brackets.
+
+def _compose(loader):
+    """The single document's root node (None for an empty stream), built without recursion.
+
+    This replaces PyYAML's composer so that aliases and anchors are refused outright (no size
+    blow-ups, no hidden sharing) and nesting is refused past MAX_DEPTH as each node starts,
+    before ten thousand nested brackets cost anything.
     """
+    loader.get_event()  # the stream's start
+    if loader.check_event(StreamEndEvent):
+        loader.get_event()
+        return None
+    loader.get_event()  # the document's start
+    root, stack = None, []  # stack: the open collection nodes, innermost last
+    while True:
+        event = loader.get_event()
+        if isinstance(event, (SequenceEndEvent, MappingEndEvent)):
+            stack.pop().end_mark = event.end_mark
+            if not stack:
+                break
+            continue
+        node = _start_node(loader, event, len(stack))
+        if stack:
+            _attach(stack[-1], node)
+        else:
+            root = node
+        if isinstance(node, yaml.ScalarNode):
+            if not stack:
+                break
+        else:
+            stack.append(node)
+    loader.get_event()  # the document's end
+    if not loader.check_event(StreamEndEvent):
+        raise yaml.composer.ComposerError("expected a single document in the stream", root.start_mark,
+                                          "but found another document", loader.get_event().start_mark)
+    return root
 
-    depth = 0
 
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
-            raise _Refused(event.start_mark, "YAML anchors and aliases are not allowed in a spec",
-                           "write the value out in full")
-        if self.depth > MAX_DEPTH:
-            raise _Refused(event.start_mark, f"spec is nested more than {MAX_DEPTH} levels deep")
-        self.depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+def _start_node(loader, event, depth: int):
+    if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+        raise _Refused(event.start_mark, "YAML anchors and aliases are not allowed in a spec",
+                       "write the value out in full")
+    if depth > MAX_DEPTH:
+        raise _Refused(event.start_mark, f"spec is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(event, ScalarEvent):
+        tag = event.tag if event.tag not in (None, "!") else loader.resolve(yaml.ScalarNode, event.value,
+                                                                            event.implicit)
+        return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+    kind = yaml.SequenceNode if isinstance(event, SequenceStartEvent) else yaml.MappingNode
+    tag = event.tag if event.tag not in (None, "!") else loader.resolve(kind, None, event.implicit)
+    return kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+
+
+def _attach(parent, node) -> None:
+    """Add `node` to a sequence, or to a mapping as a key (a new pair) or as the value of the last key."""
+    if isinstance(parent, yaml.SequenceNode):
+        parent.value.append(node)
+    elif parent.value and parent.value[-1][1] is None:
+        parent.value[-1] = (parent.value[-1][0], node)
+    else:
+        parent.value.append((node, None))
 
 
 class _Refused(Exception):
@@ -138,14 +189,15 @@ def load_text(text: str, path: str) -> Map:
     if not text.strip():
         raise fail(Pos(path, 1, 1), "spec is empty", "start with `layoutgen: 1`")
     try:
-        loader = _Loader(text)  # checks every character up front
+        yaml.reader.Reader(text)  # checks every character up front, as YAML defines them
     except yaml.reader.ReaderError as error:
         code = error.character if isinstance(error.character, int) else ord(error.character)
         raise fail(_text_pos(path, text, error.position),
                    f"spec contains the control character U+{code:04X}, which YAML does not allow",
                    "is this a binary file?")
+    loader = _Parser(text)
     try:
-        root = loader.get_single_node()
+        root = _compose(loader)
     except _Refused as refused:
         raise fail(_pos(path, refused.mark, ""), refused.message, refused.hint)
     except yaml.MarkedYAMLError as error:
@@ -158,7 +210,7 @@ def load_text(text: str, path: str) -> Map:
         loader.dispose()
     if root is None:
         raise fail(Pos(path, 1, 1), "spec is empty", "start with `layoutgen: 1`")
-    tree = _convert(loader, root, path, "", 0)
+    tree = _convert(loader, root, path, "", 0, text)
     if not isinstance(tree, Map):
         raise fail(tree.pos, "the top level of a spec must be a mapping", "start with `layoutgen: 1`")
     return tree
@@ -168,6 +220,8 @@ def _syntax_error(path: str, text: str, error: yaml.MarkedYAMLError) -> SpecErro
     """One line for a PyYAML error: where it was noticed, and where the broken construct began."""
     mark = error.problem_mark or error.context_mark
     message = (error.problem or error.context or "invalid YAML").strip()
+    if message == "exceeded maximum nesting depth":  # libyaml's own limit, met while scanning ahead
+        return fail(_pos(path, mark, ""), f"spec is nested more than {MAX_DEPTH} levels deep")
     if mark is None:
         return fail(Pos(path, 1, 1), f"YAML syntax error: {message}")
     hint = _tab_hint(text, mark)
@@ -177,7 +231,7 @@ def _syntax_error(path: str, text: str, error: yaml.MarkedYAMLError) -> SpecErro
         mark, message, hint = opened, f"{message} {error.context.strip()}", "it is never closed"
     elif opened is not None and (opened.line, opened.column) != (mark.line, mark.column):
         message += f" ({error.context.strip()} at line {opened.line + 1}, column {opened.column + 1})"
-    if not hint and "<block" in message:
+    if not hint and ("<block" in message or "parsing a block" in message):
         hint = "check this line's indentation against the lines above it"
     return fail(_pos(path, mark, ""), f"YAML syntax error: {message}", hint)
 
@@ -188,17 +242,19 @@ def _tab_hint(text: str, mark) -> str:
     return "indent with spaces; YAML does not allow tabs" if "\t" in line else ""
 
 
-def _convert(loader, node, file: str, path: str, depth: int) -> Node:
+def _convert(loader, node, file: str, path: str, depth: int, text: str) -> Node:
     pos = _pos(file, node.start_mark, path)
     if depth > MAX_DEPTH:
         raise fail(pos, f"spec is nested more than {MAX_DEPTH} levels deep")
     if isinstance(node, yaml.ScalarNode):
-        return Scalar(_scalar_value(loader, node, pos), pos, quoted=node.style in ("'", '"'))
+        value = _scalar_value(loader, node, pos)
+        _refuse_characters(value, node, pos, text)
+        return Scalar(value, pos, quoted=node.style in ("'", '"'))
     if node.tag not in _COLLECTION_TAGS:
         raise fail(pos, f"YAML tag '{node.tag}' is not allowed in a spec", "remove the tag")
     if isinstance(node, yaml.SequenceNode):
         items = tuple(
-            _convert(loader, item, file, f"{path}[{index}]", depth + 1)
+            _convert(loader, item, file, f"{path}[{index}]", depth + 1, text)
             for index, item in enumerate(node.value)
         )
         return Seq(items, pos)
@@ -208,17 +264,53 @@ def _convert(loader, node, file: str, path: str, depth: int) -> Node:
         key_pos = _pos(file, key_node.start_mark, path)
         if not isinstance(key_node, yaml.ScalarNode):
             raise fail(key_pos, "mapping keys must be plain names")
-        key = str(_scalar_value(loader, key_node, key_pos))
+        key = _scalar_value(loader, key_node, key_pos)
+        _refuse_characters(key, key_node, key_pos, text)
+        key = str(key)
         if key in seen:
             raise fail(key_pos, f"duplicate key '{key}' (first at line {seen[key].line})",
                        "YAML keeps only the last one; remove or rename one of them")
         seen[key] = key_pos
         child_path = f"{path}.{key}" if path else key
         entries.append((key, key_pos.at(child_path),
-                        _convert(loader, value_node, file, child_path, depth + 1)))
+                        _convert(loader, value_node, file, child_path, depth + 1, text)))
     return Map(tuple(entries), pos)
 
 
+# Refused in every string of a spec, keys included: NUL and the other C0 and C1 controls
+# (tab and newline aside, which prose may hold), lone surrogates (YAML's "\\ud800" escape),
+# and the bidi controls that make text read differently from what a compiler sees.
+_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _refuse_characters(value, node, pos: Pos, text: str) -> None:
+    """Refuse a string holding one of `_REFUSED`, at the character itself when the file holds
+    it as written (else at the scalar: it came from an escape such as "\\0")."""
+    if not isinstance(value, str):
+        return
+    found = _REFUSED.search(value)
+    if found is None:
+        return
+    char = found.group()
+    raw = text.find(char, node.start_mark.index, node.end_mark.index)
+    where = (_text_pos(pos.file, text, raw) if raw >= 0
+             else pos.shifted(1) if node.style in ("'", '"') else pos)
+    raise fail(where, f"spec text holds {_describe(char)}, which a spec may not contain",
+               "remove it; a spec holds printable text, tabs and newlines only")
+
+
+def _describe(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if char == "\x00":
+        return f"a NUL character ({code})"
+    if "\ud800" <= char <= "\udfff":
+        return f"a lone surrogate ({code})"
+    if char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        return f"the bidirectional control {code}"
+    return f"the control character {code}"
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
 _COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 
 
@@ -226,6 +318,8 @@ def _scalar_value(loader, node, pos: Pos):
     """The Python value of a scalar; tags and values PyYAML cannot build become spec errors."""
     if node.tag == "tag:yaml.org,2002:merge":
         raise fail(pos, "YAML merge keys (<<) are not allowed in a spec", "write the keys out in full")
+    if node.tag == _STR_TAG:
+        return node.value  # most scalars: skip the constructor's bookkeeping
     if node.tag not in loader.yaml_constructors:
         raise fail(pos, f"YAML tag '{node.tag}' is not allowed in a spec", "remove the tag")
     try:

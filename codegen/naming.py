@@ -40,7 +40,63 @@ items keys values get update pop popitem copy clear setdefault fromkeys search s
 None True False
 """.split())
 
+# Macros (object-like ones expand anywhere, a struct member included) and names of the headers
+# generated C includes or compiles with: <stdint.h>, <stddef.h>, <stdbool.h>, <assert.h>, and
+# the <stdio.h>/<errno.h> names that are macros in glibc.
+_C_HEADER_NAMES = frozenset(
+    [f"{kind}{bits}_{limit}" for kind in ("INT", "INT_LEAST", "INT_FAST") for bits in (8, 16, 32, 64)
+     for limit in ("MIN", "MAX")]
+    + [f"U{kind}{bits}_MAX" for kind in ("INT", "INT_LEAST", "INT_FAST") for bits in (8, 16, 32, 64)]
+    + [f"{kind}{bits}_t" for kind in ("int", "uint", "int_least", "uint_least", "int_fast", "uint_fast")
+       for bits in (8, 16, 32, 64)]
+    + [f"{kind}{bits}_C" for kind in ("INT", "UINT") for bits in (8, 16, 32, 64)]
+    + """
+INTPTR_MIN INTPTR_MAX UINTPTR_MAX INTMAX_MIN INTMAX_MAX UINTMAX_MAX INTMAX_C UINTMAX_C PTRDIFF_MIN PTRDIFF_MAX
+SIG_ATOMIC_MIN SIG_ATOMIC_MAX SIZE_MAX WCHAR_MIN WCHAR_MAX WINT_MIN WINT_MAX intptr_t uintptr_t intmax_t
+uintmax_t size_t ssize_t ptrdiff_t wchar_t wint_t max_align_t __bool_true_false_are_defined assert
+static_assert NDEBUG unreachable EOF errno stdin stdout stderr FILE BUFSIZ CHAR_BIT
+""".split())
+
+C_RESERVED = C_RESERVED | _C_HEADER_NAMES
+
 RESERVED = {"c": C_RESERVED, "go": GO_RESERVED, "python": PYTHON_RESERVED}
+
+# Names the generated code itself defines or imports at file (C), package (Go) or module
+# (Python) scope, which a constant, enum, enum value, struct or union name could shadow or
+# redefine. tests/test_grammar.py derives them from generated output, so this cannot go stale.
+C_FILE_SCOPE_PREFIXES = ("__", "_A", "_B", "_C", "_D", "_E", "_F", "_G", "_H", "_I", "_J", "_K", "_L", "_M", "_N",
+                         "_O", "_P", "_Q", "_R", "_S", "_T", "_U", "_V", "_W", "_X", "_Y", "_Z",
+                         "offsetof_", "sizeof_", "bitpos_", "bitwidth_", "bitunit_")
+C_FILE_SCOPE_SUFFIXES = ("_H_", "_layout_fact_count")
+
+GO_PACKAGE_SCOPE = frozenset("""
+atomic binary unsafe testing init main expectLayout expectValue expectSigned expectBits bitsAfter TestConstants
+""".split())
+GO_PACKAGE_SCOPE_PREFIXES = ("TestStruct", "TestUnion", "TestEnum")
+
+PYTHON_MODULE_SCOPE = frozenset("""
+Array Bytes Container Int8sl Int8ul Int16sl Int16ul Int32sl Int32ul Int64sl Int64ul ListContainer Struct
+BytesInteger GreedyBytes GreedyRange Int16sb Int16ub Int32sb Int32ub Int64sb Int64ub
+EnumField FastStruct Flag Gap IntEnum Named View Anonymous Flattened FastUnion FixedUnion FlexStruct BitRun BitValue
+ARCH ARCHS PARAMS SIZES SPEC_SHA256 dtype annotations importlib platform native amd64 arm64
+""".split())
+PYTHON_MODULE_SCOPE_PREFIXES = ("_",)
+
+# Attributes a generated view (`XView`) or struct parser already has besides its fields.
+PYTHON_VIEW_ATTRIBUTES = frozenset("SIZE pack unpack".split())
+
+_TOP_LEVEL = {
+    "c": (frozenset(), C_FILE_SCOPE_PREFIXES, C_FILE_SCOPE_SUFFIXES, "the generated C headers define or include"),
+    "go": (GO_PACKAGE_SCOPE, GO_PACKAGE_SCOPE_PREFIXES, (), "the generated Go package defines or imports"),
+    "python": (PYTHON_MODULE_SCOPE, PYTHON_MODULE_SCOPE_PREFIXES, (), "the generated Python module defines or imports"),
+}
+
+
+def generated_clash(target: str, name: str) -> str:
+    """Why `name`, declared at the top level of `target`'s output, would clash with a name the
+    generated code defines there ("" if it does not)."""
+    names, prefixes, suffixes, what = _TOP_LEVEL[target]
+    return what if name in names or name.startswith(prefixes) or name.endswith(suffixes) else ""
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[0-9]+")
 

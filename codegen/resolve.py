@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from . import expr as ex
-from . import naming
+from . import grammar, limits, naming
 from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
 from .escape import Prose
@@ -25,13 +25,15 @@ from .primitives import ARCHS, PRIMITIVES
 
 TARGETS = keys.TARGETS
 GO_ACCESSORS = ("set", "get", "compare_and_swap")  # sync/atomic store, load and compare-and-swap
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENT = grammar.IDENT  # match with fullmatch: `$` would accept a trailing newline
 FORMAT_VERSION = 1
 MAX_ALIGN = 4096
 MAX_ARRAY_DIMS = 8
 MAX_PROBLEMS = 50  # a compiler-style error limit: a badly broken spec still fails fast
 
-_TYPE = re.compile(r"^\s*(?P<base>ptr\s*\(\s*(?P<target>[A-Za-z_]\w*)?\s*\)|[A-Za-z_]\w*)\s*(?P<dims>(\[[^\]]*\]\s*)*)$")
+# Matched with fullmatch, in ASCII (`\w` and `\s` would take any Unicode letter or space).
+_TYPE = re.compile(r"\s*(?P<base>ptr\s*\(\s*(?P<target>[A-Za-z_]\w*)?\s*\)|[A-Za-z_]\w*)\s*(?P<dims>(\[[^\]]*\]\s*)*)",
+                   re.ASCII)
 
 
 # ---- shape helpers ---------------------------------------------------------
@@ -80,12 +82,8 @@ def _kind(node) -> str:
         type(node.value), f"a {type(node.value).__name__}")
 
 
-def _ident(node, what: str) -> str:
-    value = _string(node, what)
-    if not IDENT.match(value):
-        raise fail(node.pos, f"{what} {value!r} is not a valid identifier",
-                   "use letters, digits and underscores, not starting with a digit")
-    return value
+def _ident(node, what: str, limit: int = grammar.MAX_NAME_LEN) -> str:
+    return grammar.ident(_string(node, what), node.pos, what, limit)
 
 
 def _unique_choices(items, what: str, allowed, hint_word: str) -> tuple:
@@ -159,7 +157,7 @@ class _Resolver:
         if not isinstance(version, Scalar) or type(version.value) is not int or version.value != FORMAT_VERSION:
             raise fail(version.pos, f"unsupported spec format {getattr(version, 'value', None)!r}",
                        f"this layoutgen reads `layoutgen: {FORMAT_VERSION}`")
-        name = _ident(root.get("name"), "spec name")
+        name = _ident(root.get("name"), "spec name", grammar.MAX_SPEC_NAME_LEN)
         self.archs = self.arch_list(root.get("archs"))
         targets = frozenset(TARGETS)
         if root.get("targets") is not None:
@@ -176,6 +174,7 @@ class _Resolver:
         if root.get("params") is not None:
             params = self.each(_expect_map(root.get("params"), "params"),
                                lambda n, p, v: self.param(name, n, p, v))
+            limits.combinations(self.archs, params)
         constants = self.each(sections["constants"], self.constant)
         enums = self.each(sections["enums"], self.enum)
         structs = self.each(sections["structs"], self.struct) + self.each(sections["unions"], self.union)
@@ -220,9 +219,10 @@ class _Resolver:
     # -- parameters
 
     def param(self, spec_name: str, name: str, pos: Pos, node) -> Param:
-        if not re.match(r"^[a-z][a-z0-9_]*$", name):
+        if not grammar.PARAM_NAME.fullmatch(name):
             raise fail(pos, f"parameter name {name!r} must be lower_snake_case",
                        "parameters are lower case, constants upper case, so the two never clash")
+        grammar.name_length(name, pos, "parameter name", grammar.MAX_PARAM_NAME_LEN)
         node = _expect_map(node, f"parameter {name}")
         _check_keys(node, keys.PARAM.allowed, keys.PARAM.required, f"parameter {name}", pos)
         values_node = _expect_seq(node.get("values"), f"values of {name}")
@@ -247,8 +247,7 @@ class _Resolver:
     # -- constants
 
     def constant(self, name: str, pos: Pos, node) -> Constant:
-        if not IDENT.match(name):
-            raise fail(pos, f"constant name {name!r} is not a valid identifier")
+        grammar.ident(name, pos, "constant name")
         if name != name.upper():
             raise fail(pos, f"constant name {name!r} must be UPPER_SNAKE_CASE",
                        f"write {naming.upper_snake(name)}")
@@ -259,7 +258,9 @@ class _Resolver:
         prim = None
         if node.get("type") is not None:
             prim = self.prim(node.get("type"))
-        go_type = _string(node.get("go_type"), "go_type") or None
+        go_type = None
+        if node.get("go_type") is not None:
+            go_type = grammar.go_type(_string(node.get("go_type"), "go_type"), node.get("go_type").text_pos)
         targets = frozenset(TARGETS)
         if node.get("targets") is not None:
             targets = frozenset(self.target_name(item) for item in _expect_seq(node.get("targets"), "targets").items)
@@ -329,6 +330,7 @@ class _Resolver:
         items = _expect_seq(node.get("values"), f"values of enum {name}").items
         if not items:
             raise fail(node.get("values").pos, f"enum {name} has no values")
+        limits.enum_values(len(items), node.get("values").pos, name)
         for index, item in enumerate(items):
             item = _expect_map(item, "an enum value")
             _check_keys(item, keys.ENUM_VALUE.allowed, keys.ENUM_VALUE.required, f"a value of enum {name}")
@@ -373,8 +375,7 @@ class _Resolver:
         return _unique_choices(_expect_seq(node, "an accessor list").items, "accessor", allowed, "allowed")
 
     def type_name_ok(self, name: str, pos: Pos, what: str) -> None:
-        if not IDENT.match(name):
-            raise fail(pos, f"{what} name {name!r} is not a valid identifier")
+        grammar.ident(name, pos, f"{what} name")
         if not name[0].isupper():
             raise fail(pos, f"{what} name {name!r} must start with a capital letter (CamelCase)")
         if name in PRIMITIVES or name == "ptr":
@@ -418,8 +419,9 @@ class _Resolver:
         if node.get("external") is not None:
             ext = _expect_map(node.get("external"), "external")
             _check_keys(ext, keys.EXTERNAL.allowed, keys.EXTERNAL.required, f"external of {what}")
-            external = External(c_type=_string(ext.get("c_type"), "c_type"),
-                                include=_string(ext.get("include"), "include"))
+            external = External(
+                c_type=grammar.c_type(_string(ext.get("c_type"), "c_type"), ext.get("c_type").text_pos),
+                include=grammar.include(_string(ext.get("include"), "include"), ext.get("include").text_pos))
         return cls(names=_names(node, name, naming.type_names), doc=_prose(node.get("doc")),
                    members=members, align=self.struct_alignment(node.get("align")),
                    packed=self.packing(node.get("packed")), external=external,
@@ -657,7 +659,7 @@ class _Resolver:
         """The type a field names; `flexible` lets its first bracket be empty (`u8[]`)."""
         is_number = isinstance(node, Scalar) and isinstance(node.value, int)
         text = str(node.value) if is_number else _string(node, "type")
-        match = _TYPE.match(text)
+        match = _TYPE.fullmatch(text)
         if not match:
             raise fail(node.pos, f"cannot read type {text!r}",
                        "write e.g. u32, ptr(Msg), Msg, u8[16] or u8[MAX_LEN]")
@@ -708,13 +710,17 @@ class _Resolver:
     # -- regions and asserts
 
     def region(self, name: str, pos: Pos, node, top: bool, path: str = "") -> Region:
+        if top:
+            grammar.ident(name, pos, "region name")
         node = _expect_map(node, f"region {name}")
         path = path or f"regions.{name}"
         shape = keys.REGION if top else keys.REGION_PART
         _check_keys(node, shape.allowed, shape.required, f"region {name}", pos if top else None)
         parts = []
         if node.get("parts") is not None:
-            for index, item in enumerate(_expect_seq(node.get("parts"), "parts").items):
+            items = _expect_seq(node.get("parts"), "parts").items
+            limits.region_parts(len(items), node.get("parts").pos, name)
+            for index, item in enumerate(items):
                 item = _expect_map(item, "a region part")
                 part_name = _ident(item.get("name"), "region part name") if item.get("name") else ""
                 parts.append(self.region(part_name, item.pos, item, top=False, path=f"{path}.parts[{index}]"))
@@ -1003,6 +1009,7 @@ def _check_names(spec: Spec, problems: Problems) -> None:
         for value in enum.values:
             top_level.append((value.names, value.pos, "enum value"))
     _unique(top_level, problems, skip_python={"enum value"})
+    _check_generated_names(top_level, problems)
     for struct in spec.structs:
         if struct.anonymous:
             continue  # its members are checked with its parent's, which C reaches them as
@@ -1012,8 +1019,35 @@ def _check_names(spec: Spec, problems: Problems) -> None:
                       and (m.archs is None or arch in m.archs)]
             if not _anonymous_clash(struct, fields, problems):
                 _unique(fields, problems, external=struct.external is not None)
+                _check_view_attributes(fields, problems)
     for enum in spec.enums:
         _unique([(v.names, v.pos, "enum value") for v in enum.values], problems, only=("python",))
+
+
+def _check_generated_names(top_level: list, problems: Problems) -> None:
+    """A top-level name may not be one the generated code defines in the same scope (a runtime
+    class, an import, a helper, a standard macro), nor a struct's Python view class."""
+    for target in TARGETS:
+        for names, pos, kind in top_level:
+            spelled = names.for_target(target)
+            if (target == "python" and kind == "enum value") or spelled in naming.RESERVED[target]:
+                continue  # enum members live in their class; reserved words are reported by _unique
+            what = naming.generated_clash(target, spelled)
+            if what:
+                problems.add(pos, f"{kind} name '{spelled}' clashes with a name {what}",
+                             f"rename it, or give it a {target}: spelling")
+    views = {names.python + "View": names.canonical for names, _, kind in top_level if kind in ("struct", "union")}
+    for names, pos, kind in top_level:
+        if kind != "enum value" and names.python in views:
+            problems.add(pos, f"{kind} name '{names.python}' clashes with the view class the generated Python "
+                         f"module defines for {views[names.python]}", "rename it, or give it a python: spelling")
+
+
+def _check_view_attributes(fields: list, problems: Problems) -> None:
+    for names, pos, kind in fields:
+        if names.python in naming.PYTHON_VIEW_ATTRIBUTES:
+            problems.add(pos, f"{kind} name '{names.python}' clashes with an attribute every generated Python view "
+                         "has", "rename it, or give it a python: spelling")
 
 
 def _anonymous_clash(struct: Struct, fields: list, problems: Problems) -> bool:

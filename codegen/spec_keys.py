@@ -31,7 +31,7 @@ SPEC = Node("spec", {
 }, ("layoutgen", "name", "archs"))
 
 CONSTANT = Node("constant", {
-    "value": "constant_value", "doc": "text", "type": "prim", "go_type": "text", "c_ifndef": "bool",
+    "value": "constant_value", "doc": "text", "type": "prim", "go_type": "go_type", "c_ifndef": "bool",
     "targets": "targets", "arch": "archs", **_NAMES,
 }, ("value",))
 
@@ -50,7 +50,7 @@ STRUCT = Node("struct", {
 # A union takes the keys of a struct; its fields are the alternatives, all at offset 0.
 UNION = Node("union", dict(STRUCT.keys))
 
-EXTERNAL = Node("external", {"c_type": "text", "include": "text"}, ("c_type", "include"))
+EXTERNAL = Node("external", {"c_type": "c_type", "include": "header_path"}, ("c_type", "include"))
 
 VARIANT = Node("variant", {"arch": "archs", "fields": "fields"}, ("arch", "fields"))
 

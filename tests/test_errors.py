@@ -183,8 +183,9 @@ BUILT = [
     Built("list_at_top", _text("- layoutgen: 1\n- name: demo\n"), 1, 1, "the top level of a spec must be a mapping"),
     Built("scalar_at_top", _text("just some words\n"), 1, 1, "the top level of a spec must be a mapping"),
     Built("billion_laughs", _text(_billion_laughs()), 4, 7, "anchors and aliases are not allowed"),
-    # Node 65 levels down is refused: the `[` at column 12 + 64 (the root mapping is level 0).
-    Built("nested_brackets", _text(HEADER + "constants: " + "[" * 10_000 + "]" * 10_000 + "\n"), 4, 76,
+    # libyaml scans a flow collection ahead of the nodes and stops at its own limit, the
+    # thousandth `[` (column 12 + 999), before node 65 levels down is reached.
+    Built("nested_brackets", _text(HEADER + "constants: " + "[" * 10_000 + "]" * 10_000 + "\n"), 4, 1011,
           "nested more than 64 levels deep"),
     # In `{a: {a: ...`, the key of the mapping at level 64 is at level 65: column 12 + 4 * 63 + 1.
     Built("nested_flow_mappings", _text(HEADER + "constants: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n"),
@@ -217,6 +218,13 @@ BUILT = [
     Built("long_implicit_enum", _text(HEADER + "enums:\n  Big:\n    type: u8\n    values:\n"
                                       + "".join(f"      - name: V{i}\n" for i in range(1500))),
           264, 9, "Big.V256 = 256 does not fit in u8"),
+    Built("region_parts_limit", _text(HEADER + "regions:\n  Mem:\n    size: 65536\n    parts:\n" + "".join(
+        f"      - {{name: p{i}, offset: {i}, size: 1}}\n" for i in range(1025))), 8, 7,
+        "region Mem has 1025 parts; the limit is 1024"),
+    Built("enum_values_limit", _text(HEADER + "enums:\n  Big:\n    type: u32\n    values:\n"
+                                     + "".join(f"      - name: V{i}\n" for i in range(8193))), 8, 7,
+          "enum Big has 8193 values; the limit is 8192"),
+    Built("spec_too_large", _text(HEADER + "# " + "x" * (4 << 20) + "\n"), 1, 1, "spec is larger than 4194304 bytes"),
     # Problem 50 is the unknown type of S49, on line 5 + 3 * 49 + 2; the report stops there.
     Built("many_problems", _text(HEADER + "structs:\n" + "".join(
         f"  S{i}:\n    fields:\n      - {{name: x, type: Nope{i}}}\n" for i in range(3000))), 154, 25,
@@ -230,6 +238,18 @@ def test_bad_spec_built(case: Built, tmp_path: Path) -> None:
     specs.mkdir()
     spec = case.make(specs)
     run_bad_spec(spec, case.line, case.col, case.text, tmp_path, missing_out=True)
+
+
+def test_an_error_line_escapes_a_hostile_file_name(tmp_path: Path) -> None:
+    """A spec path holding a newline and a terminal escape is printed escaped, on one line."""
+    spec = tmp_path / "evil\n\x1b[2Jname.yaml"
+    spec.write_text(HEADER + "constants:\n  LEN: 08\n", encoding="utf-8")
+    run = _start(spec, tmp_path / "out")
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and "\x1b" not in stderr, repr(stderr)
+    escaped = str(spec).replace("\n", "\\n").replace("\x1b", "\\x1b")
+    assert stderr.startswith(f"{escaped}:5:8: invalid digit '8' in octal literal '08'"), repr(stderr)
 
 
 # ---- the catalogue itself --------------------------------------------------------------------

@@ -277,7 +277,7 @@ structs:
     fields:
       - {name: p, type: u16}
       - {name: q, type: u16}
-  Named:
+  Holder:
     fields:
       - {name: x, type: u128}
       - {name: s, type: Pair}

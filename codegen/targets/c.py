@@ -518,9 +518,15 @@ def _assert_slots(layout: lay.Layout, struct_layout: lay.StructLayout, base: int
 
 
 def _region_facts(ctx: Context, layout: lay.Layout) -> list:
+    """Each region inside its parent and holding its struct; sibling parts apart. The parts are
+    sorted by where this layout places them, and each is asserted to end before the next starts,
+    with every size positive: n - 1 asserts that imply all n² pairs are disjoint (the generator
+    itself checks every pair)."""
     facts = []
+    placed = {laid.path: laid.offset for laid in layout.regions}
 
-    def visit(region, label, parent_size):
+    def visit(region, path, parent_size):
+        label = ".".join(path)
         size = c_expr(ctx, layout, region.size)
         offset = c_expr(ctx, layout, region.offset)
         if parent_size is not None:
@@ -529,16 +535,15 @@ def _region_facts(ctx: Context, layout: lay.Layout) -> list:
         if region.holds:
             facts.append((f"sizeof({struct_type(ctx.spec, region.holds)}) <= ({size})",
                           f"region {label} holds {region.holds}"))
-        parts = region.parts
-        for index, part in enumerate(parts):
-            for other in parts[index + 1:]:
-                a0, a1 = c_expr(ctx, layout, part.offset), c_expr(ctx, layout, part.size)
-                b0, b1 = c_expr(ctx, layout, other.offset), c_expr(ctx, layout, other.size)
-                facts.append((f"({a0}) + ({a1}) <= ({b0}) || ({b0}) + ({b1}) <= ({a0})",
-                              f"regions {label}.{part.names.canonical} and {label}.{other.names.canonical} do not overlap"))
-        for part in parts:
-            visit(part, f"{label}.{part.names.canonical}", size)
+        parts = sorted(region.parts, key=lambda part: placed[path + (part.names.canonical,)])
+        for part, following in zip(parts, parts[1:]):
+            a0, a1 = c_expr(ctx, layout, part.offset), c_expr(ctx, layout, part.size)
+            b0, b1 = c_expr(ctx, layout, following.offset), c_expr(ctx, layout, following.size)
+            facts.append((f"({a1}) > 0 && ({b1}) > 0 && ({a0}) + ({a1}) <= ({b0})",
+                          f"region {label}.{part.names.canonical} ends before {label}.{following.names.canonical}"))
+        for part in region.parts:
+            visit(part, path + (part.names.canonical,), size)
 
     for region in ctx.spec.regions:
-        visit(region, region.names.canonical, None)
+        visit(region, (region.names.canonical,), None)
     return facts

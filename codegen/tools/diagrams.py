@@ -162,9 +162,9 @@ def _row_plan(size: int, segments: list) -> list:
     plan, row = [], 0
     while row < total:
         owner = _filling(row, segments)
-        run_end = row
-        while owner is not None and run_end + 1 < total and _filling(run_end + 1, segments) is owner:
-            run_end += 1
+        # Segments do not overlap, so the lines `owner` fills run to its end: found without
+        # walking them (an array of a terabyte is 16G lines).
+        run_end = row if owner is None else min(total, owner.end // CACHELINE) - 1
         if run_end - row >= 3:
             plan += [("row", row), ("skip", row + 1, run_end - 1, owner), ("row", run_end)]
             row = run_end + 1

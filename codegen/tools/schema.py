@@ -16,16 +16,16 @@ import json
 import os
 import re
 
-from .. import resolve, spec_keys
+from .. import grammar, resolve, spec_keys
 from ..ir import BYTE_ORDERS
 from ..primitives import ARCHS, PRIMITIVES
 
 SCHEMA_FILE = "layoutgen.schema.json"
 MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$", re.MULTILINE)
 DRAFT = "http://json-schema.org/draft-07/schema#"
-TYPE_NAME = r"^[A-Z][A-Za-z0-9_]*$"
-CONSTANT_NAME = r"^[A-Z_][A-Z0-9_]*$"
-PARAM_NAME = r"^[a-z][a-z0-9_]*$"
+TYPE_NAME = grammar.anchored(r"[A-Z][A-Za-z0-9_]*")
+CONSTANT_NAME = grammar.anchored(r"[A-Z_][A-Z0-9_]*")
+PARAM_NAME = grammar.anchored(grammar.PARAM_NAME)
 
 
 def _ref(name: str) -> dict:
@@ -34,12 +34,12 @@ def _ref(name: str) -> dict:
 
 def _archs_pattern() -> str:
     arch = "(" + "|".join(re.escape(a) for a in ARCHS) + ")"
-    return rf"^\s*{arch}\s*(,\s*{arch}\s*)*$"
+    return grammar.anchored(rf"\s*{arch}\s*(,\s*{arch}\s*)*")
 
 
 def _type_pattern() -> str:
     """The loader's type syntax with Python-only named groups removed (JSON Schema uses ECMA regexes)."""
-    return re.sub(r"\?P<\w+>", "", resolve._TYPE.pattern)
+    return re.sub(r"\?P<\w+>", "", grammar.anchored(resolve._TYPE))
 
 
 def _kinds() -> dict:
@@ -48,7 +48,13 @@ def _kinds() -> dict:
     arch_names = list(ARCHS)
     return {
         "version": {"const": resolve.FORMAT_VERSION, "description": "The spec format version."},
-        "ident": {"type": "string", "pattern": resolve.IDENT.pattern},
+        "ident": {"type": "string", "pattern": grammar.anchored(grammar.IDENT), "maxLength": grammar.MAX_NAME_LEN},
+        "header_path": {"type": "string", "pattern": grammar.anchored(grammar.HEADER_PATH),
+                        "maxLength": grammar.MAX_INCLUDE_LEN,
+                        "description": "A header as `#include <...>` names it: relative, no '..'."},
+        "c_type": {"type": "string", "pattern": grammar.anchored(grammar.C_TYPE),
+                   "description": "struct NAME, union NAME, enum NAME, a typedef NAME, or __typeof__(((T *)0)->m)."},
+        "go_type": {"enum": list(grammar.GO_TYPES)},
         "text": {"type": "string"},
         "bool": {"type": "boolean"},
         "expr": {"type": ["integer", "string"],

@@ -382,23 +382,20 @@ _Static_assert(((1 << THREAD_CONTEXT_STRUCT_BITSHIFT) == ALLOCATED_SIZEOF_THREAD
 _Static_assert((sizeof(struct thread_context) <= ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT), "assert: sizeof(ThreadContext) <= ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT");
 _Static_assert(((ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT % 64) == 0), "assert: (ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT % 64) == 0");
 _Static_assert(((PER_THREAD_SHARED_STACK_OFFSET + PER_THREAD_SHARED_STACK_SIZE) == PER_THREAD_MEM_SIZE), "assert: (PER_THREAD_SHARED_STACK_OFFSET + PER_THREAD_SHARED_STACK_SIZE) == PER_THREAD_MEM_SIZE");
-_Static_assert((0) + (GUARD_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET) || (PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= (0), "regions PerThreadMem.guard_low and PerThreadMem.private_stack do not overlap");
-_Static_assert((0) + (GUARD_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) || ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (0), "regions PerThreadMem.guard_low and PerThreadMem.guard_high do not overlap");
-_Static_assert((0) + (GUARD_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET) || (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= (0), "regions PerThreadMem.guard_low and PerThreadMem.shared_stack do not overlap");
-_Static_assert((PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) || ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET), "regions PerThreadMem.private_stack and PerThreadMem.guard_high do not overlap");
-_Static_assert((PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET) || (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET), "regions PerThreadMem.private_stack and PerThreadMem.shared_stack do not overlap");
-_Static_assert(((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET) || (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)), "regions PerThreadMem.guard_high and PerThreadMem.shared_stack do not overlap");
+_Static_assert((GUARD_SIZE) > 0 && (PER_THREAD_PRIVATE_STACK_SIZE) > 0 && (0) + (GUARD_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET), "region PerThreadMem.guard_low ends before PerThreadMem.private_stack");
+_Static_assert((PER_THREAD_PRIVATE_STACK_SIZE) > 0 && (GUARD_SIZE) > 0 && (PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)), "region PerThreadMem.private_stack ends before PerThreadMem.guard_high");
+_Static_assert((GUARD_SIZE) > 0 && (PER_THREAD_SHARED_STACK_SIZE) > 0 && ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET), "region PerThreadMem.guard_high ends before PerThreadMem.shared_stack");
 _Static_assert(0 >= 0 && (0) + (GUARD_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.guard_low lies inside its parent");
 _Static_assert(PER_THREAD_PRIVATE_STACK_OFFSET >= 0 && (PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.private_stack lies inside its parent");
 _Static_assert((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE) >= 0 && ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.guard_high lies inside its parent");
 _Static_assert(PER_THREAD_SHARED_STACK_OFFSET >= 0 && (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.shared_stack lies inside its parent");
-_Static_assert((0) + (MSG_OFFSET_FROM_SHARED_STACK) <= (MSG_OFFSET_FROM_SHARED_STACK) || (MSG_OFFSET_FROM_SHARED_STACK) + (PAGE_SIZE) <= (0), "regions PerThreadMem.shared_stack.altstack and PerThreadMem.shared_stack.msg_page do not overlap");
+_Static_assert((MSG_OFFSET_FROM_SHARED_STACK) > 0 && (PAGE_SIZE) > 0 && (0) + (MSG_OFFSET_FROM_SHARED_STACK) <= (MSG_OFFSET_FROM_SHARED_STACK), "region PerThreadMem.shared_stack.altstack ends before PerThreadMem.shared_stack.msg_page");
 _Static_assert(0 >= 0 && (0) + (MSG_OFFSET_FROM_SHARED_STACK) <= (PER_THREAD_SHARED_STACK_SIZE), "region PerThreadMem.shared_stack.altstack lies inside its parent");
 _Static_assert(MSG_OFFSET_FROM_SHARED_STACK >= 0 && (MSG_OFFSET_FROM_SHARED_STACK) + (PAGE_SIZE) <= (PER_THREAD_SHARED_STACK_SIZE), "region PerThreadMem.shared_stack.msg_page lies inside its parent");
 _Static_assert(sizeof(struct sysmsg) <= (PAGE_SIZE), "region PerThreadMem.shared_stack.msg_page holds Msg");
 
 /* How many facts this arch checks, for reports. */
-int sysmsg_layout_fact_count(void) { return 306; }
+int sysmsg_layout_fact_count(void) { return 303; }
 #elif defined(__aarch64__)
 _Static_assert(sizeof(struct sysmsg) == 88, "Msg: size: spec says 88");
 _Static_assert(_Alignof(struct sysmsg) == 8, "Msg: alignment: spec says 8");
@@ -581,23 +578,20 @@ _Static_assert(((1 << THREAD_CONTEXT_STRUCT_BITSHIFT) == ALLOCATED_SIZEOF_THREAD
 _Static_assert((sizeof(struct thread_context) <= ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT), "assert: sizeof(ThreadContext) <= ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT");
 _Static_assert(((ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT % 64) == 0), "assert: (ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT % 64) == 0");
 _Static_assert(((PER_THREAD_SHARED_STACK_OFFSET + PER_THREAD_SHARED_STACK_SIZE) == PER_THREAD_MEM_SIZE), "assert: (PER_THREAD_SHARED_STACK_OFFSET + PER_THREAD_SHARED_STACK_SIZE) == PER_THREAD_MEM_SIZE");
-_Static_assert((0) + (GUARD_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET) || (PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= (0), "regions PerThreadMem.guard_low and PerThreadMem.private_stack do not overlap");
-_Static_assert((0) + (GUARD_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) || ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (0), "regions PerThreadMem.guard_low and PerThreadMem.guard_high do not overlap");
-_Static_assert((0) + (GUARD_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET) || (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= (0), "regions PerThreadMem.guard_low and PerThreadMem.shared_stack do not overlap");
-_Static_assert((PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) || ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET), "regions PerThreadMem.private_stack and PerThreadMem.guard_high do not overlap");
-_Static_assert((PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET) || (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET), "regions PerThreadMem.private_stack and PerThreadMem.shared_stack do not overlap");
-_Static_assert(((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET) || (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)), "regions PerThreadMem.guard_high and PerThreadMem.shared_stack do not overlap");
+_Static_assert((GUARD_SIZE) > 0 && (PER_THREAD_PRIVATE_STACK_SIZE) > 0 && (0) + (GUARD_SIZE) <= (PER_THREAD_PRIVATE_STACK_OFFSET), "region PerThreadMem.guard_low ends before PerThreadMem.private_stack");
+_Static_assert((PER_THREAD_PRIVATE_STACK_SIZE) > 0 && (GUARD_SIZE) > 0 && (PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)), "region PerThreadMem.private_stack ends before PerThreadMem.guard_high");
+_Static_assert((GUARD_SIZE) > 0 && (PER_THREAD_SHARED_STACK_SIZE) > 0 && ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_SHARED_STACK_OFFSET), "region PerThreadMem.guard_high ends before PerThreadMem.shared_stack");
 _Static_assert(0 >= 0 && (0) + (GUARD_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.guard_low lies inside its parent");
 _Static_assert(PER_THREAD_PRIVATE_STACK_OFFSET >= 0 && (PER_THREAD_PRIVATE_STACK_OFFSET) + (PER_THREAD_PRIVATE_STACK_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.private_stack lies inside its parent");
 _Static_assert((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE) >= 0 && ((PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)) + (GUARD_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.guard_high lies inside its parent");
 _Static_assert(PER_THREAD_SHARED_STACK_OFFSET >= 0 && (PER_THREAD_SHARED_STACK_OFFSET) + (PER_THREAD_SHARED_STACK_SIZE) <= (PER_THREAD_MEM_SIZE), "region PerThreadMem.shared_stack lies inside its parent");
-_Static_assert((0) + (MSG_OFFSET_FROM_SHARED_STACK) <= (MSG_OFFSET_FROM_SHARED_STACK) || (MSG_OFFSET_FROM_SHARED_STACK) + (PAGE_SIZE) <= (0), "regions PerThreadMem.shared_stack.altstack and PerThreadMem.shared_stack.msg_page do not overlap");
+_Static_assert((MSG_OFFSET_FROM_SHARED_STACK) > 0 && (PAGE_SIZE) > 0 && (0) + (MSG_OFFSET_FROM_SHARED_STACK) <= (MSG_OFFSET_FROM_SHARED_STACK), "region PerThreadMem.shared_stack.altstack ends before PerThreadMem.shared_stack.msg_page");
 _Static_assert(0 >= 0 && (0) + (MSG_OFFSET_FROM_SHARED_STACK) <= (PER_THREAD_SHARED_STACK_SIZE), "region PerThreadMem.shared_stack.altstack lies inside its parent");
 _Static_assert(MSG_OFFSET_FROM_SHARED_STACK >= 0 && (MSG_OFFSET_FROM_SHARED_STACK) + (PAGE_SIZE) <= (PER_THREAD_SHARED_STACK_SIZE), "region PerThreadMem.shared_stack.msg_page lies inside its parent");
 _Static_assert(sizeof(struct sysmsg) <= (PAGE_SIZE), "region PerThreadMem.shared_stack.msg_page holds Msg");
 
 /* How many facts this arch checks, for reports. */
-int sysmsg_layout_fact_count(void) { return 195; }
+int sysmsg_layout_fact_count(void) { return 192; }
 #endif
 
 #pragma pop_macro("__pad0")
