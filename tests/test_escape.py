@@ -297,7 +297,7 @@ def test_every_doc_is_prose():
 # ---- a hostile spec, generated and built -----------------------------------
 
 HOSTILE = os.path.join(ROOT, "tests", "hostile", "prose_everywhere.yaml")
-MARKER = "/tmp/layoutgen-prose-pwned"
+MARKER = "/tmp/layoutgen-hostile-pwned"
 # A spec path that is hostile too (relative to where layoutgen runs, as banners print it).
 HOSTILE_PATH = ("evil\n*", ' """ -->\n', "coding:utf_7 go:build ignore ??\\.yaml")
 
@@ -359,7 +359,7 @@ def test_hostile_python_imports(hostile_out):
     assert result.returncode == 0, result.stderr
     assert not os.path.exists(MARKER)
     assert result.stdout.count('"""\nimport') == 0
-    assert result.stdout.count('""" import os; os.system("touch /tmp/layoutgen-prose-pwned") """') == 3
+    assert result.stdout.count('""" import os; os.system("touch /tmp/layoutgen-hostile-pwned") """') == 3
     assert result.stdout.count("ends with a backslash \\\n") == 3
     assert result.stdout.count('coding:utf_7 +AAo-import os; os.system("touch') == 3
     for path in (package / "hostile").glob("*.py*"):
