@@ -20,6 +20,10 @@ MAX_PARAM_NAME_LEN = 32  # parameter names and values label Go files: <spec>_<pa
 MAX_INCLUDE_LEN = 255
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# An enum's `asm_prefix`: what the offsets header puts before each value's C name; empty for
+# none. Prefix and name together are an identifier, so the prefix is one or nothing.
+ASM_PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*)?", re.ASCII)
+MAX_ASM_PREFIX_LEN = 32
 PARAM_NAME = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
 
 # `sys/epoll.h`, `linux/if_ether.h`: relative, no `..`, no empty part, no option-like start.
@@ -55,6 +59,14 @@ def ident(value: str, pos: Pos, what: str, limit: int = MAX_NAME_LEN) -> str:
         raise fail(pos, f"{what} {value!r} is not a valid identifier",
                    "use letters, digits and underscores, not starting with a digit")
     return name_length(value, pos, what, limit)
+
+
+def asm_prefix(value: str, pos: Pos) -> str:
+    """An enum's `asm_prefix`: printed in front of every value's C name in `#define` lines."""
+    if not ASM_PREFIX.fullmatch(value):
+        raise fail(pos, f"asm_prefix {value!r} is not an identifier prefix",
+                   "use letters, digits and underscores, not starting with a digit, or \"\" for none")
+    return name_length(value, pos, "asm_prefix", MAX_ASM_PREFIX_LEN)
 
 
 def name_length(value: str, pos: Pos, what: str, limit: int = MAX_NAME_LEN) -> str:

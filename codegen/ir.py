@@ -21,6 +21,7 @@ class Names:
     c: str
     go: str
     python: str
+    asm: str = ""  # the spelling in offsets-header macros (`asm:`); "" means the C one
 
     def for_target(self, target: str) -> str:
         return getattr(self, target)
@@ -295,6 +296,7 @@ class Enum:
     go_accessors: tuple = ()
     go_nosplit: frozenset = frozenset()
     go_untyped: bool = False
+    asm_prefix: str = "k"  # what the offsets header puts before each value's C name
 
 
 @dataclass(frozen=True)

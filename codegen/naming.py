@@ -141,13 +141,22 @@ def enum_value_names(enum_c: str, enum_go: str, canonical: str, overrides: dict)
                   python=canonical)
 
 
-def asm_enum_name(c_name: str) -> str:
-    """Enum values for assembly use upstream's `k` prefix: kTHREAD_STATE_NONE."""
-    return "k" + c_name
+ASM_ENUM_PREFIX = "k"  # upstream's spelling of enum values in assembly: kTHREAD_STATE_NONE
+
+
+def asm_enum_name(c_name: str, prefix: str = ASM_ENUM_PREFIX) -> str:
+    """An enum value in the offsets header: the enum's `asm_prefix` (default `k`) before
+    its C name; an empty prefix gives the C name itself (`XSAVE_MODE_XSAVE`)."""
+    return prefix + c_name
+
+
+def macro_part(names) -> str:
+    """A struct's or field's part in offsets-header macros: its `asm:` spelling, else its C name."""
+    return names.asm or names.c
 
 
 def offset_macro(path: list) -> str:
-    """`offsetof_thread_context_ptregs_rip` from C names along the path."""
+    """`offsetof_thread_context_ptregs_rip` from the macro parts (`macro_part`) along the path."""
     return "offsetof_" + "_".join(path)
 
 

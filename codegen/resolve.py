@@ -99,6 +99,12 @@ def _unique_choices(items, what: str, allowed, hint_word: str) -> tuple:
     return tuple(chosen)
 
 
+def _asm_prefix(node) -> str:
+    if node is None:
+        return naming.ASM_ENUM_PREFIX
+    return grammar.asm_prefix(_string(node, "asm_prefix"), node.text_pos)
+
+
 def _bool(node, what: str) -> bool:
     if node is None:
         return False
@@ -119,7 +125,9 @@ def _overrides(node: Map) -> dict:
 
 
 def _names(node: Map, canonical: str, rule: Callable[..., dict]) -> Names:
-    return Names(canonical=canonical, **rule(canonical, _overrides(node)))
+    """`asm:` (structs and fields only; other nodes refuse the key) spells the node in offsets-header macros."""
+    asm = _ident(node.get("asm"), "'asm' name") if node.get("asm") is not None else ""
+    return Names(canonical=canonical, asm=asm, **rule(canonical, _overrides(node)))
 
 
 # ---- the resolver ----------------------------------------------------------
@@ -352,7 +360,8 @@ class _Resolver:
                 names=Names(canonical=member, **naming.enum_value_names(names.c, names.go, member, overrides)),
                 value=value, doc=_prose(item.get("doc")), pos=item.pos.at(f"enums.{name}.values[{index}]")))
         return Enum(names=names, base=base, values=tuple(values), doc=_prose(node.get("doc")),
-                    archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"), **go_options)
+                    archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"), **go_options,
+                    asm_prefix=_asm_prefix(node.get("asm_prefix")))
 
     def go_enum_options(self, node: Map, name: str, base: Prim) -> dict:
         """The Go-only enum keys: atomic accessors (and which are nosplit), or no named type."""

@@ -37,14 +37,14 @@ CONSTANT = Node("constant", {
 
 ENUM = Node("enum", {
     "type": "enum_base", "doc": "text", "values": "enum_values", "arch": "archs", "go_accessors": "accessors",
-    "go_nosplit": "accessors", "go_untyped": "bool", **_NAMES,
+    "go_nosplit": "accessors", "go_untyped": "bool", "asm_prefix": "asm_prefix", **_NAMES,
 }, ("type", "values"))
 
 ENUM_VALUE = Node("enum_value", {"name": "ident", "value": "expr", "doc": "text", **_NAMES}, ("name",))
 
 STRUCT = Node("struct", {
     "doc": "text", "fields": "fields", "variants": "variants", "align": "struct_align", "packed": "packed",
-    "endian": "endian", "external": "external", "arch": "archs", **_NAMES,
+    "endian": "endian", "external": "external", "arch": "archs", **_NAMES, "asm": "ident",
 })
 
 # A union takes the keys of a struct; its fields are the alternatives, all at offset 0.
@@ -58,6 +58,7 @@ PADDING = Node("padding", {"pad": "expr", "doc": "text", "c": "ident", "arch": "
 
 FIELD = Node("field", {
     "name": "ident", "type": "type", "doc": "text", "align": "align", "endian": "endian", "arch": "archs", **_NAMES,
+    "asm": "ident",
 }, ("name", "type"))
 
 # Bytes kept for fields a later version adds: zeros now, and room the ABI diff accepts a field in.
@@ -66,7 +67,7 @@ RESERVED = Node("reserved", {"reserved": "expr", "doc": "text", "c": "ident", "a
 # A member with `bits` is a bitfield; without a name it is padding bits (or, 0 bits wide,
 # a break to the next storage unit).
 BITFIELD = Node("bitfield", {
-    "name": "ident", "type": "type", "bits": "expr", "doc": "text", "arch": "archs", **_NAMES,
+    "name": "ident", "type": "type", "bits": "expr", "doc": "text", "arch": "archs", **_NAMES, "asm": "ident",
 }, ("type", "bits"))
 
 # An anonymous (unnamed) struct or union member: `{union: [fields...]}` or `{struct: [...]}`;

@@ -14,14 +14,16 @@ from .. import layout as lay
 from .. import naming
 from ..ir import Field, Padding, Reserved, Spec, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
+from . import c_names
 from .common import Context, render_template, strip_parens, struct_order, then_change
 
 
 def render(ctx: Context) -> dict:
     name = ctx.spec.name
+    c_names.check(ctx.spec, ctx.combinations)
     common = {
         "banner": ctx.banner(esc.c_comment),
-        "guard_macro": f"{name.upper()}_GENERATED_{name.upper()}",
+        "guard_macro": c_names.guard_macro(ctx.spec),
         "archs": [(arch, ARCHS[arch].c_macro) for arch in ctx.spec.archs],
         "spec_name": name,
         "params": [(p.c_macro, p.default, p.values) for p in ctx.spec.params],
@@ -146,7 +148,12 @@ def byte_order_note(scalar) -> str:
 
 
 def _c_constants(ctx: Context, layout: lay.Layout) -> dict:
-    return {c.names.canonical: c for c in ctx.spec.constants
+    return c_constants(ctx.spec, layout)
+
+
+def c_constants(spec: Spec, layout: lay.Layout) -> dict:
+    """The constants the C headers define for this combination, by canonical name."""
+    return {c.names.canonical: c for c in spec.constants
             if "c" in c.targets and c.names.canonical in layout.constants}
 
 
@@ -239,10 +246,15 @@ def _constants(ctx: Context, layout: lay.Layout):
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 
 
+def enum_fits_int(enum_layout: lay.EnumLayout) -> bool:
+    """ISO C enumerators must fit in int; an enum with a wider value is written as macros."""
+    return all(_INT_MIN <= number <= _INT_MAX for _, number in enum_layout.values)
+
+
 def _enums(ctx: Context, layout: lay.Layout):
     for enum_layout in layout.enums.values():
         enum = enum_layout.enum
-        if not all(_INT_MIN <= number <= _INT_MAX for _, number in enum_layout.values):
+        if not enum_fits_int(enum_layout):
             # ISO C enumerators must fit in int; wider values become typed macros.
             suffix = "LL" if PRIMITIVES[enum.base.name].signed else "ULL"
             lines = _doc_block(enum.doc) + [f"#define {value.names.c} {c_int(number, suffix)}"
@@ -387,17 +399,32 @@ def _declaration(ctx: Context, layout: lay.Layout, slot) -> str:
 
 def _asm_enums(ctx: Context, layout: lay.Layout):
     for enum_layout in layout.enums.values():
-        yield enum_layout.enum.names.canonical, [
-            f"#define {naming.asm_enum_name(value.names.c)} {c_int(number)}" for value, number in enum_layout.values]
+        enum = enum_layout.enum
+        lines = [f"#define {naming.asm_enum_name(value.names.c, enum.asm_prefix)} {c_int(number)}"
+                 for value, number in enum_layout.values]
+        if enum.asm_prefix == "":
+            # The C header's enum constants have these very names; a macro seen before the enum
+            # would rewrite its declaration, so C code gets them from the C header only.
+            lines = ([f"/* {enum.names.canonical}: C code has these from the enum in {ctx.spec.name}.h. */",
+                      "#ifdef __ASSEMBLER__"] + lines + ["#endif"])
+        yield enum.names.canonical, lines
 
 
 def offset_entries(spec: Spec, layout: lay.Layout, struct_name: str):
     """(macro name, offset, C member path, spec path) for every field, nested fields included."""
-    top = spec.struct(struct_name).names.c
+    for macro, offset, c_path, spec_path, _ in offset_rows(spec, layout, struct_name):
+        yield macro, offset, c_path, spec_path
+
+
+def offset_rows(spec: Spec, layout: lay.Layout, struct_name: str):
+    """`offset_entries` plus the spec position that names the macro: the outermost field's.
+    A macro is spelled from `asm:` names where given (`naming.macro_part`), C names elsewhere."""
+    top = naming.macro_part(spec.struct(struct_name).names)
     for chain, offset in lay.nested_fields(layout, struct_name):
         c_path = [slot.field.names.c for slot in chain]
         spec_path = [slot.field.names.canonical for slot in chain]
-        yield naming.offset_macro([top] + c_path), offset, c_path, spec_path
+        macro = naming.offset_macro([top] + [naming.macro_part(slot.field.names) for slot in chain])
+        yield macro, offset, c_path, spec_path, chain[0].field.pos
 
 
 def _offset_macros(ctx: Context, layout: lay.Layout):
@@ -405,7 +432,7 @@ def _offset_macros(ctx: Context, layout: lay.Layout):
         decl = ctx.spec.struct(struct_layout.name)
         if decl.anonymous:  # no C name; its members are in the parent's macros
             continue
-        lines = [f"#define sizeof_{decl.names.c} {struct_layout.size}"]
+        lines = [f"#define sizeof_{naming.macro_part(decl.names)} {struct_layout.size}"]
         lines += [f"#define {macro} {offset}"
                   for macro, offset, _, _ in offset_entries(ctx.spec, layout, struct_layout.name)]
         lines += _bit_macros(ctx.spec, layout, struct_layout.name)
@@ -415,11 +442,18 @@ def _offset_macros(ctx: Context, layout: lay.Layout):
 def bit_entries(spec: Spec, layout: lay.Layout, struct_name: str):
     """(macro names, unit offset from the outer struct, BitFieldSlot, spec path) for every
     named bitfield, nested ones included; the names come from `naming.bit_macros`."""
-    top = spec.struct(struct_name).names.c
+    for names, offset, slot, spec_path, _ in bit_rows(spec, layout, struct_name):
+        yield names, offset, slot, spec_path
+
+
+def bit_rows(spec: Spec, layout: lay.Layout, struct_name: str):
+    """`bit_entries` plus the spec position that names the macros (as `offset_rows`)."""
+    top = naming.macro_part(spec.struct(struct_name).names)
     for chain, slot, base in lay.nested_bitfields(layout, struct_name):
-        c_path = [link.field.names.c for link in chain] + [slot.field.names.c]
+        parts = [naming.macro_part(link.field.names) for link in chain] + [naming.macro_part(slot.field.names)]
         spec_path = [link.field.names.canonical for link in chain] + [slot.field.names.canonical]
-        yield naming.bit_macros([top] + c_path), base + slot.unit_offset, slot, spec_path
+        pos = chain[0].field.pos if chain else slot.field.pos
+        yield naming.bit_macros([top] + parts), base + slot.unit_offset, slot, spec_path, pos
 
 
 def _bit_macros(spec: Spec, layout: lay.Layout, struct_name: str) -> list:
@@ -446,7 +480,8 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         facts.append((f"sizeof({ctype}) == {struct_layout.size}", f"{label}: size: spec says {struct_layout.size}"))
         facts.append((f"_Alignof({ctype}) == {struct_layout.align}",
                       f"{label}: alignment: spec says {struct_layout.align}"))
-        facts.append((f"sizeof_{decl.names.c} == sizeof({ctype})", f"sizeof_{decl.names.c} disagrees with sizeof"))
+        size_macro = f"sizeof_{naming.macro_part(decl.names)}"
+        facts.append((f"{size_macro} == sizeof({ctype})", f"{size_macro} disagrees with sizeof"))
         for slot in _assert_slots(layout, struct_layout):
             if isinstance(slot, lay.FieldSlot):
                 member, where = slot.field.names.c, f"{label}.{slot.field.names.canonical}"
@@ -475,8 +510,9 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         for value, number in enum_layout.values:
             where = f"{enum_layout.enum.names.canonical}.{value.names.canonical}"
             facts.append((f"{value.names.c} == {c_int(number)}", f"{where}: spec says {number}"))
-            facts.append((f"{naming.asm_enum_name(value.names.c)} == {value.names.c}",
-                          f"{naming.asm_enum_name(value.names.c)} disagrees with {value.names.c}"))
+            asm = naming.asm_enum_name(value.names.c, enum_layout.enum.asm_prefix)
+            if asm != value.names.c:  # the same name is the assembler's only (check/consumers.py probes it)
+                facts.append((f"{asm} == {value.names.c}", f"{asm} disagrees with {value.names.c}"))
             ctype = PRIMITIVES[enum_layout.enum.base.name].c
             facts.append((f"({ctype})({value.names.c}) == {value.names.c}",
                           f"{where}: value does not fit the field type {ctype}"))
@@ -494,7 +530,7 @@ def _system_member_names(spec: Spec) -> list:
     names the member. Names the generated headers define themselves are left alone."""
     own = {c.names.c for c in spec.constants} | {p.c_macro for p in spec.params}
     own |= {v.names.c for e in spec.enums for v in e.values}
-    own |= {naming.asm_enum_name(v.names.c) for e in spec.enums for v in e.values}
+    own |= {naming.asm_enum_name(v.names.c, e.asm_prefix) for e in spec.enums for v in e.values}
     names = set()
     for decl in spec.structs:
         if decl.external is None:

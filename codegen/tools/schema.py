@@ -49,6 +49,9 @@ def _kinds() -> dict:
     return {
         "version": {"const": resolve.FORMAT_VERSION, "description": "The spec format version."},
         "ident": {"type": "string", "pattern": grammar.anchored(grammar.IDENT), "maxLength": grammar.MAX_NAME_LEN},
+        "asm_prefix": {"type": "string", "pattern": grammar.anchored(grammar.ASM_PREFIX),
+                       "maxLength": grammar.MAX_ASM_PREFIX_LEN,
+                       "description": "Put before each value's C name in the offsets header; \"\" for none."},
         "header_path": {"type": "string", "pattern": grammar.anchored(grammar.HEADER_PATH),
                         "maxLength": grammar.MAX_INCLUDE_LEN,
                         "description": "A header as `#include <...>` names it: relative, no '..'."},
