@@ -24,7 +24,7 @@ from ..ir import BitField, Field, Padding, Reserved, Spec, UnionDecl
 IN_C, IN_ASM = frozenset({"c"}), frozenset({"asm"})
 EVERYWHERE = IN_C | IN_ASM
 
-HEADER, OFFSETS = "header", "offsets-header"
+HEADER, OFFSETS = "C header", "offsets-header"
 MACRO, IDENT, TAG, MEMBER = "macro", "identifier", "tag", "member"  # C's namespaces (a macro is in all)
 
 # The prefixes of the offsets header's derived names; `consumers.py` treats any undefined
@@ -143,8 +143,9 @@ def check(spec: Spec, layouts: dict) -> None:
         seen = {}
         for entry in defined_names(spec, layout):
             for first in seen.get(entry.name, ()):
-                if entry.clashes(first) and (entry.name, entry.what, first.what) not in reported:
-                    reported.add((entry.name, entry.what, first.what))
+                pair = (entry.name, frozenset((entry.what, first.what)))
+                if entry.clashes(first) and pair not in reported:
+                    reported.add(pair)
                     problems.add(entry.pos, _message(entry, first), _hint(entry, first))
             seen.setdefault(entry.name, []).append(entry)
     problems.raise_if_any()
