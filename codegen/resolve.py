@@ -583,8 +583,10 @@ class _Resolver:
         cls = UnionDecl if word == "union" else Struct
         names = Names(canonical=name, **naming.type_names(name, {}))
         # The declaration exists where the member does: on another arch it would have no members.
-        self.anonymous.append(cls(names=names, doc=_prose(item.get("doc")), members=members, align=None,
-                                  packed=frozenset(), external=None, archs=archs, pos=where, anonymous=True))
+        # `packed`/`align` belong to the hidden type, as C's `union { ... } __attribute__((packed));`.
+        self.anonymous.append(cls(names=names, doc=_prose(item.get("doc")), members=members,
+                                  align=self.struct_alignment(item.get("align")), packed=self.packing(item.get("packed")),
+                                  external=None, archs=archs, pos=where, anonymous=True))
         return Field(names=names, type=StructRef(name), doc=_prose(item.get("doc")), align=None,
                      archs=archs, pos=where, anonymous=True)
 
