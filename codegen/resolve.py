@@ -493,7 +493,8 @@ class _Resolver:
                 name = member.names.canonical
                 if in_union:
                     raise fail(member.pos, f"{what} cannot hold the flexible array {name}",
-                               "a flexible array ends a struct; put it in a struct after the union")
+                               "a flexible array ends a struct; put it in a struct after the union, or write "
+                               "a GNU zero-length array (`u8[0]`), which a union may hold")
                 if index + 1 < len(present):
                     raise fail(member.pos, f"the flexible array {name} must be the last member of {what}",
                                "move it to the end, or give it a length")
@@ -578,7 +579,8 @@ class _Resolver:
         for member in members:  # bitfields, padding and reserved space are fine; a flexible array is not (yet)
             if isinstance(member, Field) and isinstance(member.type, FlexArray):
                 raise fail(member.pos, f"an anonymous {word} cannot hold a flexible array yet",
-                           "put it in a named struct or union member, or in the parent")
+                           "put it in a named struct or union member, or in the parent, or write a GNU "
+                           "zero-length array (`u8[0]`), which it may hold")
         members = tuple(self.spare_name(member, struct) for member in members)
         cls = UnionDecl if word == "union" else Struct
         names = Names(canonical=name, **naming.type_names(name, {}))
