@@ -638,8 +638,9 @@ class _Engine:
         ref, shape = member.type, []
         while isinstance(ref, Array):
             length = self.eval(ref.length)
-            if length <= 0:
-                raise fail(ex.start(ref.length), f"array length must be positive, not {length}")
+            if length < 0:  # 0 is GNU C's zero-length array: no bytes, its element's alignment
+                raise fail(ex.start(ref.length), f"array length must be 0 or more, not {length}",
+                           "a length of 0 declares a zero-length array (GNU C `T name[0]`)")
             if length > MAX_OBJECT_SIZE:
                 raise fail(ex.start(ref.length), f"array length {length} is absurdly large",
                            f"the limit is {MAX_OBJECT_SIZE} bytes per struct")

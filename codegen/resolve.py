@@ -502,7 +502,8 @@ class _Resolver:
                 name = member.names.canonical
                 if in_union:
                     raise fail(member.pos, f"{what} cannot hold the flexible array {name}",
-                               "a flexible array ends a struct; put it in a struct after the union")
+                               "a flexible array ends a struct; put it in a struct after the union, or write "
+                               "a GNU zero-length array (`u8[0]`), which a union may hold")
                 if index + 1 < len(present):
                     raise fail(member.pos, f"the flexible array {name} must be the last member of {what}",
                                "move it to the end, or give it a length")
@@ -587,13 +588,16 @@ class _Resolver:
         for member in members:  # bitfields, padding and reserved space are fine; a flexible array is not (yet)
             if isinstance(member, Field) and isinstance(member.type, FlexArray):
                 raise fail(member.pos, f"an anonymous {word} cannot hold a flexible array yet",
-                           "put it in a named struct or union member, or in the parent")
+                           "put it in a named struct or union member, or in the parent, or write a GNU "
+                           "zero-length array (`u8[0]`), which it may hold")
         members = tuple(self.spare_name(member, struct) for member in members)
         cls = UnionDecl if word == "union" else Struct
         names = Names(canonical=name, **naming.type_names(name, {}))
         # The declaration exists where the member does: on another arch it would have no members.
-        self.anonymous.append(cls(names=names, doc=_prose(item.get("doc")), members=members, align=None,
-                                  packed=frozenset(), external=None, archs=archs, pos=where, anonymous=True))
+        # `packed`/`align` belong to the hidden type, as C's `union { ... } __attribute__((packed));`.
+        self.anonymous.append(cls(names=names, doc=_prose(item.get("doc")), members=members,
+                                  align=self.struct_alignment(item.get("align")), packed=self.packing(item.get("packed")),
+                                  external=None, archs=archs, pos=where, anonymous=True))
         return Field(names=names, type=StructRef(name), doc=_prose(item.get("doc")), align=None,
                      archs=archs, pos=where, anonymous=True)
 

@@ -72,7 +72,8 @@ BITFIELD = Node("bitfield", {
 
 # An anonymous (unnamed) struct or union member: `{union: [fields...]}` or `{struct: [...]}`;
 # its fields are reached as the parent's own, as in C11.
-ANONYMOUS = Node("anonymous", {"union": "fields", "struct": "fields", "doc": "text", "arch": "archs"})
+ANONYMOUS = Node("anonymous", {"union": "fields", "struct": "fields", "doc": "text", "arch": "archs",
+                               "packed": "packed", "align": "struct_align"})
 
 REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts", "holds": "struct_name"},
               ("size",))

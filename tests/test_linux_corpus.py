@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from codegen import ir, pipeline
+from codegen import layout as lay
 from codegen.check import dwarf
 from codegen.check import go as go_check
 from codegen.tools import schema
@@ -36,7 +37,7 @@ from conftest import ARCHS, ROOT, compile_c, run_cli
 CORPUS = sorted(glob.glob(os.path.join(ROOT, "examples", "linux", "*.yaml")))
 MIN_STRUCTS = 15
 FEATURES = ("union", "anonymous member", "bitfield", "flexible array", "per-arch packing", "layout differs between arches",
-            "byte order", "reserved space")
+            "byte order", "reserved space", "zero-length array", "packed anonymous member")
 
 
 def spec_id(path: str) -> str:
@@ -174,6 +175,12 @@ def _features_of(spec: ir.Spec, layouts: dict, decl) -> set:
         found.add("byte order")
     if any(isinstance(m, ir.Reserved) for m in members):
         found.add("reserved space")
+    here = [layouts[arch] for arch in spec.archs if decl.names.canonical in layouts[arch].structs]
+    if any(isinstance(slot, lay.FieldSlot) and 0 in slot.shape
+           for layout in here for slot, _ in lay.visible_slots(layout.structs, decl.names.canonical)):
+        found.add("zero-length array")
+    if any(isinstance(m, ir.Field) and m.anonymous and spec.struct(m.type.name).packed for m in members):
+        found.add("packed anonymous member")
     shapes = {_shape(layouts[arch].structs[decl.names.canonical])
               for arch in spec.archs if decl.names.canonical in layouts[arch].structs}
     if len(shapes) > 1:
@@ -227,6 +234,7 @@ def test_corpus_has_enough_named_structs_and_covers_every_feature():
     assert "struct epoll_event" in covered["per-arch packing"]
     assert {"struct stat", "mcontext_t", "struct user_regs_struct"} <= set(covered["layout differs between arches"])
     assert "struct tcp_info" in covered["bitfield"] and "struct inotify_event" in covered["flexible array"]
+    assert covered["zero-length array"] == covered["packed anonymous member"] == ["struct io_uring_sqe"]
 
 
 # ---- the Python parsers on records the kernel writes: this machine's arch, through `<package>.native` --

@@ -162,7 +162,7 @@ def test_generate_and_the_docs_command_write_the_same_docs(tmp_path):
 
 
 def test_docs_render_for_specs_with_packing_variants_and_no_regions(tmp_path):
-    for case in ("packed_aligned", "per_arch", "nested_arrays"):
+    for case in ("packed_aligned", "per_arch", "nested_arrays", "zero_length", "anonymous_packed"):
         out = tmp_path / case
         spec_path = os.path.join(os.path.dirname(os.path.dirname(SPEC)), "tests", "cases", case, "spec.yaml")
         assert run_cli("generate", "--spec", spec_path, "--out", str(out)).returncode == 0

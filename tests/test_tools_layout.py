@@ -34,7 +34,8 @@ from conftest import ARCHS, GENERATED, ROOT, SPEC, compiler, run_cli
 
 PAHOLE_VERSION = "v1.24"
 CASES = ("packed_aligned", "nested_arrays", "per_arch", "enum_widths", "regions_and_exprs", "unions",
-         "flexible_arrays", "byte_order", "reserved_space", "anonymous", "int128")
+         "flexible_arrays", "byte_order", "reserved_space", "anonymous", "int128", "zero_length",
+         "anonymous_packed")
 MEMBER = re.compile(r"^\t(?P<decl>.+;)\s*/\*\s*(?P<offset>\d+)\s+(?P<size>\d+) \*/$")
 NAME = re.compile(r"(\w+)(\[\d+\])*( __attribute__\(\(.*\)\))?;$")
 

@@ -299,14 +299,18 @@ def _struct_lines(ctx, layout, decl, struct_layout) -> list:
     lines = _doc_block(decl.doc + f"\n\n{summary}")
     lines.append(f"{struct_type(ctx.spec, decl.names.canonical)} {{")
     lines += _member_lines(ctx, layout, struct_layout, 0)
-    attributes = []
-    if decl.packed_on(layout.variant):
-        attributes.append("packed")
-    if decl.align_on(layout.variant):
-        attributes.append(f"aligned({decl.align_on(layout.variant)})")
-    suffix = f" __attribute__(({', '.join(attributes)}))" if attributes else ""
-    lines.append(f"}}{suffix};")
+    lines.append(f"}}{_type_attributes(decl, layout.variant)};")
     return lines
+
+
+def _type_attributes(decl, variant) -> str:
+    """` __attribute__((packed, aligned(N)))` for a struct or union type, or nothing."""
+    attributes = []
+    if decl.packed_on(variant):
+        attributes.append("packed")
+    if decl.align_on(variant):
+        attributes.append(f"aligned({decl.align_on(variant)})")
+    return f" __attribute__(({', '.join(attributes)}))" if attributes else ""
 
 
 def _anonymous_lines(ctx, layout, slot, base: int) -> list:
@@ -316,7 +320,7 @@ def _anonymous_lines(ctx, layout, slot, base: int) -> list:
     lines = _member_doc(slot.field.doc)
     lines.append(f"  {word} {{  /* anonymous: offset {base + slot.offset}, size {slot.size} */")
     lines += ["  " + line for line in _member_lines(ctx, layout, inner, base + slot.offset)]
-    return lines + ["  };"]
+    return lines + [f"  }}{_type_attributes(ctx.spec.struct(slot.struct), layout.variant)};"]
 
 
 def _member_doc(doc: str) -> list:

@@ -474,10 +474,11 @@ def _wide_path(layout: lay.Layout, slot) -> tuple:
 
 def _flex_difference(spec: Spec, arch: str, real: lay.StructLayout):
     """Go pads a struct whose last field is a zero-length array; refuse when that changes its size."""
-    if real.flex is None or go_members.flex_go_size(real) == real.size:
+    slot = None if isinstance(real, lay.UnionLayout) else go_members.zero_size_tail(real)
+    if slot is None or go_members.flex_go_size(real) == real.size:
         return None
-    slot = real.flex
-    return (slot.field.pos, f"the Go target cannot express struct {real.name} (it ends in the flexible array "
+    kind = "flexible" if isinstance(slot, lay.FlexSlot) else "zero-length"
+    return (slot.field.pos, f"the Go target cannot express struct {real.name} (it ends in the {kind} array "
             f"{slot.field.names.canonical}): on {arch} C makes it {real.size} bytes, but Go adds a byte after a "
             f"trailing zero-length array and would make it {go_members.flex_go_size(real)}",
             "Go can only match when C's tail padding follows the array: put a wider field first, or leave Go "
@@ -505,7 +506,9 @@ def _difference(spec: Spec, variant: Variant, real: lay.StructLayout, natural: l
     if real.size != natural.size:
         return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
                 f"makes it {real.size} bytes, Go would make it {natural.size}", hint)
-    if real.align < natural.align:
+    # An anonymous member's type never stands alone: the parent's comparison covers where it
+    # lands, so a packed one whose place Go reproduces anyway (io_uring_sqe's) is fine.
+    if real.align < natural.align and not decl.anonymous:
         return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
                 f"aligns it to {real.align}, Go would demand {natural.align}", hint)
     return None

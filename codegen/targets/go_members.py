@@ -258,8 +258,18 @@ def check_names(struct: lay.StructLayout, fields: list, accessors: tuple, proble
         taken.add(accessor.name)
 
 
+def zero_size_tail(struct: lay.StructLayout):
+    """The struct's last member when it takes no bytes (a flexible array, or a zero-length
+    array `u8[0]`), else None: the member after which Go adds a byte."""
+    last = next((slot for slot in reversed(struct.slots) if not isinstance(slot, lay.Hole)), None)
+    if isinstance(last, lay.FlexSlot) or (isinstance(last, lay.FieldSlot) and last.size == 0):
+        return last
+    return None
+
+
 def flex_go_size(struct: lay.StructLayout) -> int:
-    """The size Go gives a struct ending in a zero-length array: it adds a byte after such a
-    last field (so that its address stays inside the object), then rounds to the alignment."""
-    end = struct.flex.offset + 1
+    """The size Go gives a struct ending in a zero-length array (flexible or `[0]`): it adds a
+    byte after such a last field (so that its address stays inside the object), then rounds to
+    the alignment."""
+    end = zero_size_tail(struct).offset + 1
     return (end + struct.align - 1) // struct.align * struct.align

@@ -239,7 +239,7 @@ def _shape(values: list, shape: tuple) -> list:
     """Nest a flat list by array dimensions, outermost first, as C lays them out."""
     if len(shape) == 1:
         return values
-    step = len(values) // shape[0]
+    step = len(values) // shape[0] if shape[0] else 0  # a zero-length array (`u8[0][4]`) has no rows
     return [_shape(values[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
@@ -297,7 +297,7 @@ def _value_text(node: Node) -> str:
 def _plain(value, typename: str) -> str:
     if isinstance(value, list):
         flat = _flatten(value)
-        if typename.startswith(("u8[", "i8[")):
+        if typename.startswith(("u8[", "i8[")) and flat:  # an empty one (`u8[0]`) prints as []
             return "all zero" if not any(flat) else f"{sum(1 for v in flat if v)} non-zero bytes"
         items = [_plain(v, "") for v in value[:ITEMS_SHOWN]]
         more = ", ..." if len(value) > ITEMS_SHOWN else ""

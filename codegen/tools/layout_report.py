@@ -47,6 +47,9 @@ class Member:
     # An anonymous struct or union: the lines pahole prints inline before this member's own
     # line, which closes them with `};` and the member's offset and size.
     inline: tuple = ()
+    # How much of `declaration` pahole counts when it pads to the offset column, when not all:
+    # it leaves out a forced alignment it adds to an anonymous member's closing line.
+    padded: Optional[int] = None
 
 
 def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE,
@@ -135,10 +138,11 @@ def _union_members(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, where
         offset = where.base + slot.offset
         if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
             lines += _anonymous_lines(spec, layout, slot, where)
-            declaration = "};"
+            declaration, padded = _anonymous_closing(spec, layout, slot, None)
         else:
             declaration = _declaration(spec, slot, {}, None, where.type_column)
-        gap = max(where.column - len(declaration), 1)
+            padded = len(declaration)
+        gap = max(where.column - padded, 1)
         lines.append(f"{where.indent}{declaration}{' ' * gap}/* {offset:5d} {slot.size:5d} */")
     return lines
 
@@ -161,6 +165,7 @@ def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout, where: _N
     aligned = _user_aligned(spec, layout)
     slots = struct.slots
     members = []
+    last = max((i for i, slot in enumerate(slots) if not isinstance(slot, lay.Hole)), default=-1)
     for index, slot in enumerate(slots):
         if isinstance(slot, lay.Hole):
             continue
@@ -170,14 +175,24 @@ def _members(spec: Spec, layout: lay.Layout, struct: lay.StructLayout, where: _N
             members += _bit_members(slot, hole, where)
             continue
         forced = _forced_alignment(slot, aligned)
-        inline = ()
+        inline, padded = (), None
         if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
-            inline, declaration = tuple(_anonymous_lines(spec, layout, slot, where)), "};"
+            inline = tuple(_anonymous_lines(spec, layout, slot, where))
+            declaration, padded = _anonymous_closing(spec, layout, slot, forced)
         else:
-            declaration = _declaration(spec, slot, pad_names, forced, where.type_column)
+            declaration = _declaration(spec, slot, pad_names, forced, where.type_column, index == last)
         members.append(Member(declaration, where.base + slot.offset, slot.size, hole,
-                              _inner_padding(spec, layout, slot), forced, inline=inline))
+                              _inner_padding(spec, layout, slot), forced, inline=inline, padded=padded))
     return members
+
+
+def _anonymous_closing(spec: Spec, layout: lay.Layout, slot, forced: Optional[int]) -> tuple:
+    """(`};` after an anonymous member with pahole's attributes, the length pahole pads by):
+    the type's own (as for a named struct), then the member's forced alignment, which pahole
+    prints too (even when the same) but leaves out of the padding."""
+    closing = "}" + _type_attributes(spec, layout, layout.structs[slot.struct])
+    member = f" __attribute__((__aligned__({forced})))" if forced else ""
+    return f"{closing}{member};", len(closing) + 1
 
 
 def _bit_members(slot: lay.BitsSlot, hole: int, where: _Nesting) -> list:
@@ -195,8 +210,12 @@ def _bit_members(slot: lay.BitsSlot, hole: int, where: _Nesting) -> list:
     return found
 
 
-def _declaration(spec: Spec, slot, pad_names: dict, forced: Optional[int], type_column: int = TYPE_COLUMN) -> str:
+def _declaration(spec: Spec, slot, pad_names: dict, forced: Optional[int], type_column: int = TYPE_COLUMN,
+                 last: bool = False) -> str:
     ctype, name, dims = c_member(spec, slot, pad_names)
+    if last and isinstance(slot, lay.FieldSlot) and 0 in slot.shape:
+        # DWARF says "count 0" for both `[0]` and `[]`; pahole prints a struct's last one as `[]`.
+        dims = "".join(f"[{length or ''}]" for length in slot.shape)
     ctype = _DEBUG_NAMES.get(ctype, ctype)
     attribute = f" __attribute__((__aligned__({forced})))" if forced else ""
     return f"{ctype:<{type_column}} {name}{dims}{attribute};"
@@ -225,7 +244,7 @@ def _body(members: list, cacheline: Optional[int], where: _Nesting = _Nesting())
             lines.append(where.indent + _boundary_comment(member.offset, cacheline))
             current_line = boundary
         lines += member.inline
-        gap = max(where.column - len(member.declaration), 1)
+        gap = max(where.column - (member.padded or len(member.declaration)), 1)
         place = f"{member.offset:5d} {member.size:5d}" if member.bit is None else \
             f"{member.offset:5d}:{member.bit:2d} {member.size:2d}"
         lines.append(f"{where.indent}{member.declaration}{' ' * gap}/* {place} */")
@@ -323,15 +342,21 @@ def _opening(spec: Spec, name: str) -> str:
 
 def _closing(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> str:
     ctype = c_struct_type(spec, struct.name)
-    packed = _looks_packed(spec, layout, struct)
-    text = "}"
-    if packed:
-        text += " __attribute__((__packed__))"
-    if not ctype.startswith("struct "):
-        text += f" {ctype}"
-    if struct.name in _user_aligned(spec, layout) and not packed:
-        text += f" __attribute__((__aligned__({struct.align})))"
-    return text + ";"
+    typedef = "" if ctype.startswith("struct ") else f" {ctype}"
+    attributes = _type_attributes(spec, layout, struct)
+    if attributes.startswith(" __attribute__((__packed__))"):
+        return "}" + attributes + typedef + ";"
+    return "}" + typedef + attributes + ";"
+
+
+def _type_attributes(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> str:
+    """What pahole prints after a struct's closing brace: `packed` when it looks packed, else
+    the alignment the header forces."""
+    if _looks_packed(spec, layout, struct):
+        return " __attribute__((__packed__))"
+    if struct.name in _user_aligned(spec, layout):
+        return f" __attribute__((__aligned__({struct.align})))"
+    return ""
 
 
 def _user_aligned(spec: Spec, layout: lay.Layout) -> set:

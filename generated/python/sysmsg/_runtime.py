@@ -426,7 +426,7 @@ def shaped(values, shape, convert=None):
         values = [convert(value, value) for value in values]
     if len(shape) == 1:
         return ListContainer(values)
-    step = len(values) // shape[0]
+    step = len(values) // shape[0] if shape[0] else 0  # a zero-length array (`u8[0][4]`) has no rows
     return ListContainer(shaped(values[index * step:(index + 1) * step], shape[1:])
                          for index in range(shape[0]))
 
@@ -847,6 +847,8 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
             raw = None
         if raw is None or raw.nbytes != nbytes:  # a slice past the end would just be shorter
             raise _lost(view, label, at, nbytes)
+        if not count:  # a zero-length array: a memoryview takes no 0 in its shape, so rows are lists
+            return (raw.cast(cast) if cast else raw) if len(shape) == 1 else shaped((), shape)
         return raw.cast(cast, shape) if cast else raw
 
     def set_(view, value):
