@@ -491,10 +491,11 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
 
 
 def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
-    """Whether an integer field (an array's element [0]) is signed, as the spec says: `(T)-1 < 1`
-    holds exactly for signed T (`< 0` would trip -Wtype-limits). Plain char passes either
-    way (_Generic tells it from signed and unsigned char), since its signedness is the
-    arch's. Left to the DWARF check: bitfields (no __typeof__ of one), pointers and structs
+    """Whether an integer field (an array's element [0]) is signed, as the spec says: a _Generic
+    over C's integer types (an enum selects the integer type it is compatible with, a pointer
+    or anything else the default, which fails). Plain char passes either way, since its
+    signedness is the arch's. Left to the DWARF check: bitfields (_Generic and __typeof__
+    take no bitfield's declared type), pointers and structs
     (no sign); in a system struct, an enum field (the header may declare it as a C enum,
     whose underlying type C leaves to the compiler) and a u8 array (raw bytes, which may
     stand for a union the spec does not describe, as siginfo_t's _sifields)."""
@@ -505,9 +506,16 @@ def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
         return []
     info = PRIMITIVES[scalar.prim]
     member = f"(({ctype} *)0)->{slot.field.names.c}" + "[0]" * len(slot.shape)
-    sign = "signed" if info.signed else "unsigned"
-    return [(f"_Generic({member}, char: 1, default: ((__typeof__({member}))-1 < 1) == {int(info.signed)})",
-             f"{where}: signedness: spec says {info.name}, which is {sign}")]
+    signed, unsigned = int(info.signed), int(not info.signed)
+    choices = ", ".join([f"{name}: {unsigned}" for name in _UNSIGNED_TYPES] + [f"{name}: {signed}" for name in _SIGNED_TYPES])
+    return [(f"_Generic({member}, char: 1, {choices}, default: 0)",
+             f"{where}: signedness: spec says {info.name}, which is {'signed' if info.signed else 'unsigned'}")]
+
+
+# C's integer types as _Generic tells them apart (a bool reads as unsigned, as the spec's bool8/bool32).
+_UNSIGNED_TYPES = ("_Bool", "unsigned char", "unsigned short", "unsigned int", "unsigned long", "unsigned long long",
+                   "unsigned __int128")
+_SIGNED_TYPES = ("signed char", "short", "int", "long", "long long", "__int128")
 
 
 def _system_member_names(spec: Spec) -> list:
