@@ -59,7 +59,7 @@ class Found:
         return self.name == "char" and self.kind in ("signed_char", "unsigned_char")
 
 
-def want_scalar(spec, scalar) -> Want:
+def want_scalar(scalar) -> Want:
     """A spec scalar (primitive, enum or pointer) as a Want."""
     if scalar.is_pointer:
         return Want("ptr", "pointer")
@@ -69,11 +69,11 @@ def want_scalar(spec, scalar) -> Want:
     return Want(spelling, kind, info.size)
 
 
-def want_field(spec, slot) -> Want:
+def want_field(slot) -> Want:
     """A field's (or flexible array's) Want: its struct, or its scalar element."""
     if slot.struct is not None:
         return Want(f"struct {slot.struct}", "aggregate")
-    want = want_scalar(spec, slot.scalar)
+    want = want_scalar(slot.scalar)
     if slot.shape and not slot.scalar.enum and slot.scalar.prim == "u8":
         return replace(want, spelling="u8 elements (raw bytes)", raw=True)
     return replace(want, spelling=f"{want.spelling} elements") if slot.shape else want

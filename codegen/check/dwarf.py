@@ -297,7 +297,7 @@ def _spec_members(spec, layout: lay.Layout, name: str, base: int) -> list:
             # A flexible array reads back from DWARF as a dimension of 0 and a size of 0.
             dims = "".join(f"[{n}]" for n in slot.shape)
             members.append(Member(slot.field.names.c, _spec_type(spec, slot), dims, slot.offset, slot.size,
-                                  want=base_types.want_field(spec, slot)))
+                                  want=base_types.want_field(slot)))
         elif isinstance(slot, lay.ReservedSlot):
             members.append(Member(reserved_name(slot), "uint8_t", f"[{slot.size}]", slot.offset, slot.size))
         elif isinstance(slot, lay.BitsSlot):
@@ -306,7 +306,7 @@ def _spec_members(spec, layout: lay.Layout, name: str, base: int) -> list:
                 info = PRIMITIVES[field.scalar.prim]
                 members.append(Member(field.field.names.c, info.c, "", _unit_of(field.first_bit, info.size),
                                       info.size, field.first_bit, field.bits,
-                                      want=base_types.want_scalar(spec, field.scalar)))
+                                      want=base_types.want_scalar(field.scalar)))
         elif isinstance(slot, lay.PadSlot):
             # Unnamed padding is spelled _pad<N> by the C target; the drift step pins that text.
             pad_name = slot.padding.c_name or f"_pad{pad_index}"

@@ -507,7 +507,8 @@ def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
     info = PRIMITIVES[scalar.prim]
     member = f"(({ctype} *)0)->{slot.field.names.c}" + "[0]" * len(slot.shape)
     signed, unsigned = int(info.signed), int(not info.signed)
-    choices = ", ".join([f"{name}: {unsigned}" for name in _UNSIGNED_TYPES] + [f"{name}: {signed}" for name in _SIGNED_TYPES])
+    choices = ", ".join([f"{name}: {unsigned}" for name in _UNSIGNED_TYPES]
+                        + [f"{name}: {signed}" for name in _SIGNED_TYPES])
     return [(f"_Generic({member}, char: 1, {choices}, default: 0)",
              f"{where}: signedness: spec says {info.name}, which is {'signed' if info.signed else 'unsigned'}")]
 
