@@ -10,7 +10,7 @@ import pytest
 
 from codegen import layout as lay
 from codegen import pipeline
-from codegen.check import dwarf
+from codegen.check import dwarf, toolchain
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "spec" / "sysmsg.yaml"
@@ -100,8 +100,10 @@ def test_widened_type_is_caught_with_the_members_it_moved(built, tmp_path, arch)
     spec, layouts = built
     out = _edited_copy(tmp_path, _replace_once("  int32_t err;", "  int64_t err;"))
     problems = dwarf.check(spec, _only(layouts, arch), str(out))
-    assert len(problems) == 1
-    report = problems[0]
+    assert len(problems) == 2  # the moved members, and the member's own type
+    report, widened = problems
+    assert widened == (f"struct sysmsg: field err: the spec says i32, {toolchain.C_COMPILERS[arch]}'s DWARF says "
+                       f"signed 8-byte (int64_t: long int) on {arch}")
     msg = layouts[arch].struct("Msg")
     moved = ("err", "err_line", "debug", "thread_id")
     assert f"Msg ({arch}): {len(moved)} members differ" in report

@@ -16,13 +16,15 @@ from typing import Optional
 from .. import layout as lay
 from ..primitives import PRIMITIVES
 from ..targets.c import reserved_name, struct_type
-from .toolchain import ToolMissing, c_compiler, run
+from . import base_types
+from .base_types import Found, Want
+from .base_types import name_of as _name
+from .base_types import strip as _strip
+from .toolchain import C_COMPILERS, ToolMissing, c_compiler, run
 
 # Debug info at -O0 keeps every member; no -Werror: this step judges layouts, not style.
 DWARF_FLAGS = ["-g", "-O0", "-std=gnu11", "-c"]
 PROBE_PREFIX = "layoutgen_dwarf_probe_"
-QUALIFIERS = {"DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type",
-              "DW_TAG_restrict_type", "DW_TAG_atomic_type"}
 TAG_KEYWORDS = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union",
                 "DW_TAG_enumeration_type": "enum"}
 
@@ -36,6 +38,8 @@ class Member:
     size: int
     bit: Optional[int] = None  # a bitfield's first bit, counted from the struct's start
     bits: Optional[int] = None  # a bitfield's width
+    want: Optional[Want] = None  # what the spec says it holds (spec side; None: bytes only)
+    have: Optional[Found] = None  # what DWARF says it holds (compiler side)
 
     @property
     def declaration(self) -> str:
@@ -109,6 +113,7 @@ def judge(spec, layout: lay.Layout, compiled: dict) -> tuple:
         report = compare(f"{name} ({arch})", struct_type(spec, name), expected, compiled[name])
         if report:
             problems.append(report)
+        problems += type_mismatches(struct_type(spec, name), expected, compiled[name], layout.variant)
     return problems, Counts(structs, members)
 
 
@@ -191,22 +196,11 @@ def _members(struct, base: int) -> list:
         if "DW_AT_bit_size" in child.attributes:
             bit = base * 8 + _first_bit(child, _size(kind))
             members.append(Member(name or "<unnamed>", prefix, dims, _unit_of(bit, _size(kind)), _size(kind), bit,
-                                  child.attributes["DW_AT_bit_size"].value))
+                                  child.attributes["DW_AT_bit_size"].value, have=base_types.found(kind)))
             continue
-        members.append(Member(name or "<unnamed>", prefix, dims, base + _member_offset(child), _size(kind)))
+        members.append(Member(name or "<unnamed>", prefix, dims, base + _member_offset(child), _size(kind),
+                              have=base_types.found(kind)))
     return members
-
-
-def _name(die) -> Optional[str]:
-    attribute = die.attributes.get("DW_AT_name")
-    return attribute.value.decode("utf-8", "replace") if attribute else None
-
-
-def _strip(die):
-    """The type under any typedefs and qualifiers."""
-    while die.tag in QUALIFIERS and "DW_AT_type" in die.attributes:
-        die = die.get_DIE_from_attribute("DW_AT_type")
-    return die
 
 
 def _member_offset(member) -> int:
@@ -302,7 +296,8 @@ def _spec_members(spec, layout: lay.Layout, name: str, base: int) -> list:
         elif isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
             # A flexible array reads back from DWARF as a dimension of 0 and a size of 0.
             dims = "".join(f"[{n}]" for n in slot.shape)
-            members.append(Member(slot.field.names.c, _spec_type(spec, slot), dims, slot.offset, slot.size))
+            members.append(Member(slot.field.names.c, _spec_type(spec, slot), dims, slot.offset, slot.size,
+                                  want=base_types.want_field(slot)))
         elif isinstance(slot, lay.ReservedSlot):
             members.append(Member(reserved_name(slot), "uint8_t", f"[{slot.size}]", slot.offset, slot.size))
         elif isinstance(slot, lay.BitsSlot):
@@ -310,7 +305,8 @@ def _spec_members(spec, layout: lay.Layout, name: str, base: int) -> list:
             for field in slot.fields:
                 info = PRIMITIVES[field.scalar.prim]
                 members.append(Member(field.field.names.c, info.c, "", _unit_of(field.first_bit, info.size),
-                                      info.size, field.first_bit, field.bits))
+                                      info.size, field.first_bit, field.bits,
+                                      want=base_types.want_scalar(field.scalar)))
         elif isinstance(slot, lay.PadSlot):
             # Unnamed padding is spelled _pad<N> by the C target; the drift step pins that text.
             pad_name = slot.padding.c_name or f"_pad{pad_index}"
@@ -357,6 +353,22 @@ def compare(label: str, c_type: str, expected: Shape, actual: Shape) -> Optional
     if not differing and not size_differs:
         return None
     return "\n".join(_table(label, c_type, rows) + [_summary(label, differing, expected, actual)])
+
+
+def type_mismatches(c_type: str, expected: Shape, actual: Shape, variant) -> list:
+    """One line per member the spec and the compiler both name but that holds another kind of
+    value (signedness, width of each element, boolean, pointer or aggregate)."""
+    compiled_by_name = {m.name: m for m in actual.members}
+    problems = []
+    for member in expected.members:
+        other = compiled_by_name.get(member.name)
+        if member.want is None or other is None or other.have is None:
+            continue
+        if not base_types.agrees(member.want, other.have):
+            problems.append(f"{c_type}: field {member.name}: the spec says {member.want.spelling}, "
+                            f"{C_COMPILERS[variant.arch]}'s DWARF says {base_types.describe(other.have, variant.arch)} "
+                            f"on {variant.key}")
+    return problems
 
 
 def _cell(member: Optional[Member]) -> str:

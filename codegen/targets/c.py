@@ -499,11 +499,14 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
                 where = f"{label}.{slot.field.names.canonical}"
                 facts.append((f"offsetof({ctype}, {slot.field.names.c}) == {slot.offset}",
                               f"{where}: offset: spec says {slot.offset}"))
+                facts.extend(_signedness_facts(decl, ctype, where, slot))
                 continue
             else:
                 continue
             facts.append((f"offsetof({ctype}, {member}) == {slot.offset}", f"{where}: offset: spec says {slot.offset}"))
             facts.append((f"sizeof((({ctype} *)0)->{member}) == {slot.size}", f"{where}: size: spec says {slot.size}"))
+            if isinstance(slot, lay.FieldSlot):
+                facts.extend(_signedness_facts(decl, ctype, where, slot))
         for macro, offset, c_path, spec_path in offset_entries(spec, layout, struct_layout.name):
             facts.append((f"{macro} == offsetof({ctype}, {'.'.join(c_path)})",
                           f"{macro} ({label}.{'.'.join(spec_path)}): spec says {offset}"))
@@ -525,6 +528,35 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         facts.append((c_expr(ctx, layout, assertion.expr), f"assert: {strip_parens(ex.render(assertion.expr))}"))
     facts.extend(_region_facts(ctx, layout))
     return [(condition, esc.c_string(message)) for condition, message in facts]
+
+
+def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
+    """Whether an integer field (an array's element [0]) is signed, as the spec says: a _Generic
+    over C's integer types (an enum selects the integer type it is compatible with, a pointer
+    or anything else the default, which fails). Plain char passes either way, since its
+    signedness is the arch's. Left to the DWARF check: bitfields (_Generic and __typeof__
+    take no bitfield's declared type), pointers and structs
+    (no sign); in a system struct, an enum field (the header may declare it as a C enum,
+    whose underlying type C leaves to the compiler) and a u8 array (raw bytes, which may
+    stand for a union the spec does not describe, as siginfo_t's _sifields)."""
+    scalar = slot.scalar
+    if scalar is None or scalar.is_pointer:
+        return []
+    if decl.external and (scalar.enum or (slot.shape and scalar.prim == "u8")):
+        return []
+    info = PRIMITIVES[scalar.prim]
+    member = f"(({ctype} *)0)->{slot.field.names.c}" + "[0]" * len(slot.shape)
+    signed, unsigned = int(info.signed), int(not info.signed)
+    choices = ", ".join([f"{name}: {unsigned}" for name in _UNSIGNED_TYPES]
+                        + [f"{name}: {signed}" for name in _SIGNED_TYPES])
+    return [(f"_Generic({member}, char: 1, {choices}, default: 0)",
+             f"{where}: signedness: spec says {info.name}, which is {'signed' if info.signed else 'unsigned'}")]
+
+
+# C's integer types as _Generic tells them apart (a bool reads as unsigned, as the spec's bool8/bool32).
+_UNSIGNED_TYPES = ("_Bool", "unsigned char", "unsigned short", "unsigned int", "unsigned long", "unsigned long long",
+                   "unsigned __int128")
+_SIGNED_TYPES = ("signed char", "short", "int", "long", "long long", "__int128")
 
 
 def _system_member_names(spec: Spec) -> list:
