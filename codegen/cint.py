@@ -1,0 +1,110 @@
+"""C's integer types on LP64 (x86_64 and aarch64 Linux), as constant expressions use them.
+
+An evaluated value is a pair (value, ctype): the mathematical value, already converted to its
+type, and one of the four types the expression language can produce. `long long` and
+`unsigned long long` have the width and rank-order position of `long` here, so they are
+folded into `long` / `unsigned long` (a `7LL` is spelled `7L` when printed back). The rules
+are C11's: 6.4.4.1 for the type of a literal, 6.3.1.1 and 6.3.1.8 for the integer promotions
+and the usual arithmetic conversions, 6.5 for the operators. Unsigned arithmetic wraps as in
+C; everything C leaves undefined (signed overflow, division by zero, shifts past the width)
+is an error, so a value the generator prints is the value every compiler computes.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+INT, UINT, LONG, ULONG = "int", "unsigned int", "long", "unsigned long"
+SIZE_T = ULONG  # sizeof, _Alignof and offsetof yield size_t
+_BITS = {INT: 32, UINT: 32, LONG: 64, ULONG: 64}
+_UNSIGNED_OF = {INT: UINT, LONG: ULONG, UINT: UINT, ULONG: ULONG}
+
+
+def is_signed(ctype: str) -> bool:
+    return ctype in (INT, LONG)
+
+
+def bits(ctype: str) -> int:
+    return _BITS[ctype]
+
+
+def limits(ctype: str) -> tuple:
+    width = _BITS[ctype]
+    return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed(ctype) else (0, (1 << width) - 1)
+
+
+def fits(value: int, ctype: str) -> bool:
+    low, high = limits(ctype)
+    return low <= value <= high
+
+
+# The candidate types of a literal, in order (C11 6.4.4.1 p5), by suffix class and by whether
+# the literal is decimal: octal, hexadecimal and binary literals may also become unsigned.
+_CANDIDATES = {
+    ("", True): (INT, LONG), ("", False): (INT, UINT, LONG, ULONG),
+    ("u", True): (UINT, ULONG), ("u", False): (UINT, ULONG),
+    ("l", True): (LONG,), ("l", False): (LONG, ULONG),
+    ("ul", True): (ULONG,), ("ul", False): (ULONG,),
+}
+# Every suffix C accepts: u or U, then l, L, ll or LL (never lL), in either order.
+SUFFIXES = {"": ""}
+for _long in ("l", "L", "ll", "LL"):
+    SUFFIXES[_long] = "l"
+    for _u in ("u", "U"):
+        SUFFIXES[_u + _long] = SUFFIXES[_long + _u] = "ul"
+for _u in ("u", "U"):
+    SUFFIXES[_u] = "u"
+
+
+def literal_type(value: int, suffix: str, decimal: bool) -> Optional[str]:
+    """The type of a non-negative literal with that suffix, or None when no type holds it."""
+    return next((t for t in _CANDIDATES[(SUFFIXES[suffix], decimal)] if fits(value, t)), None)
+
+
+def spelling(value: int, ctype: str) -> str:
+    """A decimal C expression of that value and type: a literal with the shortest suffix that
+    gives the type, negated for a negative value. C has no negative literals, and `-2147483648`
+    is a long (2147483648 does not fit in int), so a minimum is spelled `(-2147483647 - 1)`."""
+    if value < 0:
+        magnitude = spelling(-value, ctype) if fits(-value, ctype) else None
+        if magnitude is None:
+            return f"(-{spelling(-value - 1, ctype)} - 1)"
+        return f"-{magnitude}"
+    return next(f"{value}{s}" for s in ("", "U", "L", "UL") if literal_type(value, s, True) == ctype)
+
+
+def type_of_value(value: int) -> str:
+    """The type C gives a plain decimal number (a spec's YAML integer, a parameter's value)."""
+    return INT if fits(value, INT) else LONG
+
+
+# ---- conversions -------------------------------------------------------------------------------
+
+
+def promote(ctype: str) -> str:
+    """The integer promotions: every type here already has at least the rank of int."""
+    return ctype
+
+
+def common(a: str, b: str) -> str:
+    """The usual arithmetic conversions of two promoted operand types (C11 6.3.1.8)."""
+    if a == b:
+        return a
+    if is_signed(a) == is_signed(b):
+        return a if _BITS[a] >= _BITS[b] else b
+    unsigned, signed = (a, b) if is_signed(b) else (b, a)
+    if _BITS[unsigned] >= _BITS[signed]:
+        return unsigned
+    return signed  # long holds every unsigned int
+
+
+def convert(value: int, ctype: str) -> int:
+    """`value` converted to `ctype`: modulo 2**width for unsigned types; a signed target only
+    ever receives a value it can hold (the conversions above never narrow into a signed type)."""
+    if is_signed(ctype):
+        assert fits(value, ctype), (value, ctype)
+        return value
+    return value & ((1 << _BITS[ctype]) - 1)
+
+
+def unsigned_of(ctype: str) -> str:
+    return _UNSIGNED_OF[ctype]
