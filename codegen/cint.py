@@ -1,9 +1,9 @@
 """C's integer types on LP64 (x86_64 and aarch64 Linux), as constant expressions use them.
 
 An evaluated value is a pair (value, ctype): the mathematical value, already converted to its
-type, and one of the four types the expression language can produce. `long long` and
-`unsigned long long` have the width and rank-order position of `long` here, so they are
-folded into `long` / `unsigned long` (a `7LL` is spelled `7L` when printed back). The rules
+type, and one of the six types the expression language can produce. `long long` has the
+width of `long` on LP64 but is another type with a higher rank: `1L + 1LL` is a long long and
+`1UL + 1LL` an unsigned long long, and `_Generic` tells them apart, so they are kept. The rules
 are C11's: 6.4.4.1 for the type of a literal, 6.3.1.1 and 6.3.1.8 for the integer promotions
 and the usual arithmetic conversions, 6.5 for the operators. Unsigned arithmetic wraps as in
 C; everything C leaves undefined (signed overflow, division by zero, shifts past the width)
@@ -14,13 +14,15 @@ from __future__ import annotations
 from typing import Optional
 
 INT, UINT, LONG, ULONG = "int", "unsigned int", "long", "unsigned long"
+LLONG, ULLONG = "long long", "unsigned long long"
 SIZE_T = ULONG  # sizeof, _Alignof and offsetof yield size_t
-_BITS = {INT: 32, UINT: 32, LONG: 64, ULONG: 64}
-_UNSIGNED_OF = {INT: UINT, LONG: ULONG, UINT: UINT, ULONG: ULONG}
+_BITS = {INT: 32, UINT: 32, LONG: 64, ULONG: 64, LLONG: 64, ULLONG: 64}
+_RANK = {INT: 1, UINT: 1, LONG: 2, ULONG: 2, LLONG: 3, ULLONG: 3}
+_UNSIGNED_OF = {INT: UINT, LONG: ULONG, LLONG: ULLONG, UINT: UINT, ULONG: ULONG, ULLONG: ULLONG}
 
 
 def is_signed(ctype: str) -> bool:
-    return ctype in (INT, LONG)
+    return ctype in (INT, LONG, LLONG)
 
 
 def bits(ctype: str) -> int:
@@ -40,17 +42,19 @@ def fits(value: int, ctype: str) -> bool:
 # The candidate types of a literal, in order (C11 6.4.4.1 p5), by suffix class and by whether
 # the literal is decimal: octal, hexadecimal and binary literals may also become unsigned.
 _CANDIDATES = {
-    ("", True): (INT, LONG), ("", False): (INT, UINT, LONG, ULONG),
-    ("u", True): (UINT, ULONG), ("u", False): (UINT, ULONG),
-    ("l", True): (LONG,), ("l", False): (LONG, ULONG),
-    ("ul", True): (ULONG,), ("ul", False): (ULONG,),
+    ("", True): (INT, LONG, LLONG), ("", False): (INT, UINT, LONG, ULONG, LLONG, ULLONG),
+    ("u", True): (UINT, ULONG, ULLONG), ("u", False): (UINT, ULONG, ULLONG),
+    ("l", True): (LONG, LLONG), ("l", False): (LONG, ULONG, LLONG, ULLONG),
+    ("ll", True): (LLONG,), ("ll", False): (LLONG, ULLONG),
+    ("ul", True): (ULONG, ULLONG), ("ul", False): (ULONG, ULLONG),
+    ("ull", True): (ULLONG,), ("ull", False): (ULLONG,),
 }
 # Every suffix C accepts: u or U, then l, L, ll or LL (never lL), in either order.
 SUFFIXES = {"": ""}
 for _long in ("l", "L", "ll", "LL"):
-    SUFFIXES[_long] = "l"
+    SUFFIXES[_long] = _long.lower()
     for _u in ("u", "U"):
-        SUFFIXES[_u + _long] = SUFFIXES[_long + _u] = "ul"
+        SUFFIXES[_u + _long] = SUFFIXES[_long + _u] = "u" + _long.lower()
 for _u in ("u", "U"):
     SUFFIXES[_u] = "u"
 
@@ -69,7 +73,7 @@ def spelling(value: int, ctype: str) -> str:
         if magnitude is None:
             return f"(-{spelling(-value - 1, ctype)} - 1)"
         return f"-{magnitude}"
-    return next(f"{value}{s}" for s in ("", "U", "L", "UL") if literal_type(value, s, True) == ctype)
+    return next(f"{value}{s}" for s in ("", "U", "L", "UL", "LL", "ULL") if literal_type(value, s, True) == ctype)
 
 
 def type_of_value(value: int) -> str:
@@ -90,11 +94,13 @@ def common(a: str, b: str) -> str:
     if a == b:
         return a
     if is_signed(a) == is_signed(b):
-        return a if _BITS[a] >= _BITS[b] else b
+        return a if _RANK[a] >= _RANK[b] else b
     unsigned, signed = (a, b) if is_signed(b) else (b, a)
-    if _BITS[unsigned] >= _BITS[signed]:
+    if _RANK[unsigned] >= _RANK[signed]:
         return unsigned
-    return signed  # long holds every unsigned int
+    if _BITS[signed] > _BITS[unsigned]:
+        return signed  # long and long long hold every unsigned int
+    return _UNSIGNED_OF[signed]  # long long cannot hold every unsigned long
 
 
 def convert(value: int, ctype: str) -> int:

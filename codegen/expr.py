@@ -364,8 +364,15 @@ def evaluate_typed(expr: Expr, lookup: Callable) -> tuple:
             values.append((node.value, node.ctype))
         elif isinstance(node, Unary) and not operands_done:
             todo.extend(((node, True), (node.operand, False)))
+        elif isinstance(node, Binary) and not operands_done and node.op in ("&&", "||"):
+            todo.extend(((_Decide(node), True), (node.left, False)))
         elif isinstance(node, Binary) and not operands_done:
             todo.extend(((node, True), (node.right, False), (node.left, False)))
+        elif isinstance(node, _Decide) and (node.right or bool(values[-1][0]) == (node.logical.op == "||")):
+            values[-1] = (int(bool(values[-1][0])), cint.INT)  # the right operand decides, or C skips it
+        elif isinstance(node, _Decide):
+            values.pop()
+            todo.extend(((_Decide(node.logical, right=True), True), (node.logical.right, False)))
         elif isinstance(node, Cond) and not operands_done:
             todo.extend(((node, True), (node.cond, False)))
         elif isinstance(node, Cond):
@@ -393,6 +400,14 @@ class _ConvertTo:
 
     cond: Cond
     other: Expr
+
+
+@dataclass(frozen=True)
+class _Decide:
+    """Evaluation step of `&&` / `||`: after the left operand (or, with `right`, the right one)."""
+
+    logical: Binary
+    right: bool = False
 
 
 def _looked_up(node, answer) -> tuple:
@@ -448,8 +463,6 @@ def _unary(expr: Unary, value: int, ctype: str) -> tuple:
 
 def _binary(expr: Binary, left: tuple, right: tuple) -> tuple:
     op = expr.op
-    if op in ("&&", "||"):
-        return int(bool(left[0]) and bool(right[0]) if op == "&&" else bool(left[0]) or bool(right[0])), cint.INT
     if op in ("<<", ">>"):
         return _shift(expr, left, right)
     ctype = cint.common(cint.promote(left[1]), cint.promote(right[1]))
