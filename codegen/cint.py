@@ -65,15 +65,19 @@ def literal_type(value: int, suffix: str, decimal: bool) -> Optional[str]:
 
 
 def spelling(value: int, ctype: str) -> str:
-    """A decimal C expression of that value and type: a literal with the shortest suffix that
-    gives the type, negated for a negative value. C has no negative literals, and `-2147483648`
+    """A decimal C expression of that value and type: a plain literal when that has the type,
+    else one with the type's own suffix (`4294967295U`, `8UL`), negated for a negative value. C has no negative literals, and `-2147483648`
     is a long (2147483648 does not fit in int), so a minimum is spelled `(-2147483647 - 1)`."""
     if value < 0:
         magnitude = spelling(-value, ctype) if fits(-value, ctype) else None
         if magnitude is None:
             return f"(-{spelling(-value - 1, ctype)} - 1)"
         return f"-{magnitude}"
-    return next(f"{value}{s}" for s in ("", "U", "L", "UL", "LL", "ULL") if literal_type(value, s, True) == ctype)
+    plain = literal_type(value, "", True) == ctype  # 2147483648 is already a long
+    return f"{value}" if plain else f"{value}{_SUFFIX_OF[ctype]}"
+
+
+_SUFFIX_OF = {INT: "", UINT: "U", LONG: "L", ULONG: "UL", LLONG: "LL", ULLONG: "ULL"}
 
 
 def type_of_value(value: int) -> str:

@@ -133,3 +133,115 @@ def _readable(text: str) -> bool:
 @given(st.lists(_EXPR.filter(_readable), min_size=200, max_size=200))
 def test_random_expressions_agree_with_gcc(tmp_path, expressions):
     assert_gcc_agrees(expressions, tmp_path)
+
+
+# ---- a spec of such constants, through every output ------------------------------------------
+
+SPEC = """layoutgen: 1
+name: clits
+archs: [amd64, arm64]
+constants:
+  MASK: '~0xe7UL'
+  ALL_ONES: {value: '~0UL', type: u64}
+  BIT31: '1U << 31'
+  HUGE: '0x8000000ULL'
+  EIGHT: '010'
+  MINUS_ONE: '~0'
+  UINT_ALL: '~0u'
+  HEX_UINT: '0xffffffff'
+  PAST_INT: '2147483648'
+  LAST_BYTE: 'sizeof(Pair) - 1'
+  WRAPPED: '1u - 2'
+  LOWEST: {value: '-9223372036854775807L - 1', type: i64}
+  TOP_BIT: {value: '1ULL << 63', c_ifndef: true}
+  NARROW: {value: '0xffffffff', go_type: uint32}
+structs:
+  Pair:
+    fields:
+      - {name: a, type: u32}
+      - {name: b, type: 'u8[EIGHT]'}
+asserts:
+  - '-1L < 1u'
+  - 'MASK == 0xffffffffffffff18'
+  - 'LAST_BYTE - 20 > 0'
+"""
+ASM = """#include "clits_offsets.h"
+    .data
+    .quad MASK, ALL_ONES, BIT31, HUGE, EIGHT, MINUS_ONE, UINT_ALL, HEX_UINT, PAST_INT, LAST_BYTE
+    .quad WRAPPED, LOWEST, TOP_BIT
+"""
+GO_MAIN = """package main
+
+import (
+	"fmt"
+
+	"layoutgen.example/generated/clits"
+)
+
+func main() {
+	var mask uint64 = clits.Mask
+	fmt.Println(mask, clits.AllOnes, clits.TopBit, clits.Lowest, clits.Narrow)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def spec_out(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clits")
+    (folder / "spec.yaml").write_text(SPEC)
+    result = run_cli("generate", "--spec", str(folder / "spec.yaml"), "--out", str(folder / "out"))
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_the_spec_passes_layoutgen_check(spec_out, tmp_path):
+    empty = tmp_path / "no_consumers"
+    empty.mkdir()
+    result = run_cli("check", "--spec", str(spec_out / "spec.yaml"), "--out", str(spec_out / "out"),
+                     "--consumers", str(empty))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "everything holds" in result.stdout
+
+
+def test_c_spells_each_constant_in_its_type(spec_out):
+    header = (spec_out / "out" / "c" / "clits.h").read_text()
+    for line in ("#define MASK 18446744073709551384UL", "#define BIT31 2147483648U", "#define HUGE 134217728ULL",
+                 "#define HEX_UINT 4294967295U", "#define PAST_INT 2147483648", "#define LAST_BYTE 11UL",
+                 "#define MINUS_ONE -1", "#define LOWEST (-9223372036854775807 - 1)"):
+        assert line + "\n" in header or line + "  " in header, line
+
+
+def test_assembly_sees_no_suffix(spec_out, tmp_path):
+    """The offsets header gives assembly plain numbers; GNU as refuses `18446744073709551384UL`."""
+    (tmp_path / "consts.S").write_text(ASM)
+    for arch in ARCHS:
+        result = subprocess.run([compiler(arch), "-c", "-I", str(spec_out / "out" / "c"), str(tmp_path / "consts.S"),
+                                 "-o", str(tmp_path / f"consts_{arch}.o")], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_go_uses_a_u64_constant_past_max_int64(spec_out, tmp_path):
+    from programs import build_go, go_client, run
+    go = (spec_out / "out" / "go" / "clits")
+    text = " ".join(" ".join(path.read_text().split()) for path in sorted(go.glob("clits*.go")))
+    assert "Mask uint64 = 18446744073709551384" in text
+    client = go_client(tmp_path / "client", go, "clits", GO_MAIN)
+    for arch in ARCHS:
+        built = build_go(client, arch)
+        assert built.returncode == 0, built.stderr
+        assert run(client / f"program_{arch}", arch).split() == [
+            b"18446744073709551384", b"18446744073709551615", b"9223372036854775808", b"-9223372036854775808",
+            b"4294967295"]
+
+
+def test_python_holds_the_values(spec_out):
+    import importlib
+    import sys
+    sys.path.insert(0, str(spec_out / "out" / "python"))
+    try:
+        for arch in ARCHS:
+            module = importlib.import_module(f"clits.{arch}")
+            assert (module.MASK, module.ALL_ONES, module.WRAPPED, module.MINUS_ONE) == (
+                0xffffffffffffff18, (1 << 64) - 1, (1 << 32) - 1, -1)
+    finally:
+        sys.path.remove(str(spec_out / "out" / "python"))
