@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .errors import fail
+
 INT, UINT, LONG, ULONG = "int", "unsigned int", "long", "unsigned long"
 LLONG, ULLONG = "long long", "unsigned long long"
 SIZE_T = ULONG  # sizeof, _Alignof and offsetof yield size_t
@@ -118,3 +120,63 @@ def convert(value: int, ctype: str) -> int:
 
 def unsigned_of(ctype: str) -> str:
     return _UNSIGNED_OF[ctype]
+
+
+# ---- operators ---------------------------------------------------------------------------------
+
+INT_RESULT = ("==", "!=", "<", "<=", ">", ">=", "&&", "||")  # these yield an int 0 or 1
+
+
+def convert_checked(value: int, ctype: str, pos) -> int:
+    """A value converted to a type as C converts it; a signed result that does not fit is the
+    overflow C leaves undefined."""
+    if is_signed(ctype) and not fits(value, ctype):
+        raise fail(pos, f"integer overflow: {value} does not fit in {ctype}",
+                   "C leaves signed overflow undefined; use a wider (L) or unsigned (u) operand")
+    return convert(value, ctype)
+
+
+def unary(op: str, value: int, ctype: str, pos) -> tuple:
+    """`op` (- + ~ !) applied to a (value, type) as C applies it."""
+    if op == "!":
+        return int(not value), INT
+    ctype = promote(ctype)
+    if op == "~":
+        return convert(~value, ctype), ctype
+    return convert_checked(-value if op == "-" else value, ctype, pos), ctype
+
+
+def binary(op: str, left: tuple, right: tuple, pos) -> tuple:
+    """A binary operator other than && and || (which decide whether to evaluate their right
+    operand) on two (value, type) pairs, as C computes it."""
+    if op in ("<<", ">>"):
+        return _shift(op, left, right, pos)
+    ctype = common(promote(left[1]), promote(right[1]))
+    a, b = convert(left[0], ctype), convert(right[0], ctype)
+    if op in INT_RESULT:
+        compare = {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}
+        return int(compare[op]), INT
+    if op in ("/", "%"):
+        if b == 0:
+            raise fail(pos, "division by zero in expression")
+        quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # C truncates toward zero
+        convert_checked(quotient, ctype, pos)  # INT_MIN / -1 overflows, and so does INT_MIN % -1
+        return (quotient if op == "/" else a - b * quotient), ctype
+    table = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+             "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b}
+    return convert_checked(table[op](), ctype, pos), ctype
+
+
+def _shift(op: str, left: tuple, right: tuple, pos) -> tuple:
+    """C's shifts: each operand is promoted on its own and the result has the left one's type."""
+    ctype = promote(left[1])
+    value, count, width = left[0], right[0], bits(ctype)
+    if not 0 <= count < width:
+        raise fail(pos, f"shift count {count} is outside 0..{width - 1} (the left operand is {ctype})",
+                   "give the left operand an L or UL suffix: a long shifts up to 63" if count >= width and width < 64
+                   else "")
+    if op == ">>":
+        return value >> count, ctype  # gcc shifts a negative value arithmetically
+    if is_signed(ctype) and value < 0:
+        raise fail(pos, "left shift of a negative value")
+    return convert_checked(value << count, ctype, pos), ctype

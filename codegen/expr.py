@@ -383,12 +383,12 @@ def evaluate_typed(expr: Expr, lookup: Callable) -> tuple:
             # C gives `c ? a : b` the common type of both branches, whichever is chosen.
             value, ctype = values.pop()
             result = cint.common(ctype, type_of(node.other, lookup))
-            values.append((_convert(value, result, node.cond.pos), result))
+            values.append((cint.convert_checked(value, result, node.cond.pos), result))
         elif isinstance(node, Unary):
-            values.append(_unary(node, *values.pop()))
+            values.append(cint.unary(node.op, *values.pop(), node.pos))
         elif isinstance(node, Binary):
             right = values.pop()
-            values.append(_binary(node, values.pop(), right))
+            values.append(cint.binary(node.op, values.pop(), right, node.pos))
         else:
             values.append(_looked_up(node, lookup(node)))
     return values[0]
@@ -434,63 +434,10 @@ def type_of(expr: Expr, lookup: Callable) -> str:
         return cint.INT if expr.op == "!" else cint.promote(type_of(expr.operand, lookup))
     if isinstance(expr, Cond):
         return cint.common(type_of(expr.then, lookup), type_of(expr.other, lookup))
-    if expr.op in _INT_RESULT:
+    if expr.op in cint.INT_RESULT:
         return cint.INT
     left = cint.promote(type_of(expr.left, lookup))
     return left if expr.op in ("<<", ">>") else cint.common(left, cint.promote(type_of(expr.right, lookup)))
 
 
-_INT_RESULT = ("==", "!=", "<", "<=", ">", ">=", "&&", "||")
 
-
-def _convert(value: int, ctype: str, pos: Pos) -> int:
-    """A value converted to a type as C converts it; a signed result that does not fit is the
-    overflow C leaves undefined."""
-    if cint.is_signed(ctype) and not cint.fits(value, ctype):
-        raise fail(pos, f"integer overflow: {value} does not fit in {ctype}",
-                   "C leaves signed overflow undefined; use a wider (L) or unsigned (u) operand")
-    return cint.convert(value, ctype)
-
-
-def _unary(expr: Unary, value: int, ctype: str) -> tuple:
-    if expr.op == "!":
-        return int(not value), cint.INT
-    ctype = cint.promote(ctype)
-    if expr.op == "~":
-        return cint.convert(~value, ctype), ctype
-    return _convert(-value if expr.op == "-" else value, ctype, expr.pos), ctype
-
-
-def _binary(expr: Binary, left: tuple, right: tuple) -> tuple:
-    op = expr.op
-    if op in ("<<", ">>"):
-        return _shift(expr, left, right)
-    ctype = cint.common(cint.promote(left[1]), cint.promote(right[1]))
-    a, b = cint.convert(left[0], ctype), cint.convert(right[0], ctype)
-    if op in _INT_RESULT:
-        compare = {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}
-        return int(compare[op]), cint.INT
-    if op in ("/", "%"):
-        if b == 0:
-            raise fail(expr.pos, "division by zero in expression")
-        quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # C truncates toward zero
-        _convert(quotient, ctype, expr.pos)  # INT_MIN / -1 overflows, and so does INT_MIN % -1
-        return (quotient if op == "/" else a - b * quotient), ctype
-    table = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-             "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b}
-    return _convert(table[op](), ctype, expr.pos), ctype
-
-
-def _shift(expr: Binary, left: tuple, right: tuple) -> tuple:
-    """C's shifts: each operand is promoted on its own and the result has the left one's type."""
-    ctype = cint.promote(left[1])
-    value, count, width = left[0], right[0], cint.bits(ctype)
-    if not 0 <= count < width:
-        raise fail(expr.pos, f"shift count {count} is outside 0..{width - 1} (the left operand is {ctype})",
-                   "give the left operand an L or UL suffix: a long shifts up to 63" if count >= width and width < 64
-                   else "")
-    if expr.op == ">>":
-        return value >> count, ctype  # gcc shifts a negative value arithmetically
-    if cint.is_signed(ctype) and value < 0:
-        raise fail(expr.pos, "left shift of a negative value")
-    return _convert(value << count, ctype, expr.pos), ctype
