@@ -488,8 +488,9 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         value, ctype = layout.constants[const.names.canonical], layout.constant_type(const.names.canonical)
         facts.append((f"{const.names.c} == {c_constant(layout, const.names.canonical)}",
                       f"constant {const.names.canonical}: spec says {value}"))
-        facts.append((f"_Generic({const.names.c}, {ctype}: 1, default: 0)",
-                      f"constant {const.names.canonical}: spec says its C type is {ctype}"))
+        if not const.c_ifndef:  # a system header may define it first, in its own type (PAGE_SIZE is 1UL << 12)
+            facts.append((f"_Generic({const.names.c}, {ctype}: 1, default: 0)",
+                          f"constant {const.names.canonical}: spec says its C type is {ctype}"))
     for enum_layout in layout.enums.values():
         for value, number in enum_layout.values:
             where = f"{enum_layout.enum.names.canonical}.{value.names.canonical}"
