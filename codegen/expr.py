@@ -1,13 +1,14 @@
 """Integer constant expressions: parsed once into a small AST, evaluated per variant.
 
 The grammar is C's integer subset: literals (decimal, octal with a leading 0 as in C, 0x,
-0b, and 0o; `_` between digits; the suffixes l, L, ll and LL), names of
+0b, and 0o; `_` between digits; C's suffixes u, l, ll and their combinations), names of
 constants, `sizeof(Struct)`, `alignof(Struct)`, `offsetof(Struct, field.sub)`,
 unary - ~ !, the binary operators of C with C's precedence, and the conditional
 `cond ? a : b` (lowest precedence, right-associative; only the chosen branch is
-evaluated, as in C). Values follow C
-semantics on int64: division truncates toward zero, and any result outside int64
-is an error rather than a silent wrap.
+evaluated, as in C). Every value has a C type (int, unsigned int, long, unsigned long on
+LP64, see `cint`) and every operator follows C: `~0xe7UL` is 0xffffffffffffff18, `-1 < 1u`
+is 0. What C leaves undefined (signed overflow, division by zero, a shift past the width)
+is an error rather than whatever one compiler happens to do.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Union
 
+from . import cint
 from .errors import Pos, fail
 
 INT64_MIN = -(1 << 63)
@@ -25,6 +27,11 @@ INT64_MAX = (1 << 63) - 1
 class Num:
     value: int
     pos: Pos
+    ctype: str = ""  # the literal's C type; "" for a number the spec gives as a YAML integer
+
+    def __post_init__(self):
+        if not self.ctype:  # a plain decimal number: int, else long (range checked by `parse`)
+            object.__setattr__(self, "ctype", cint.type_of_value(abs(self.value)))
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,17 @@ def parse(source: "str | int", pos: Pos) -> Expr:
     if isinstance(source, bool) or not isinstance(source, (int, str)):
         raise fail(pos, f"expected an integer expression, got {type(source).__name__}")
     if isinstance(source, int):
+        magnitude = abs(source)
+        if source > INT64_MAX and cint.fits(source, cint.ULONG):
+            raise fail(pos, f"integer literal {source} is too large for long",
+                       f"write the string '{source}u': C reads a larger decimal as unsigned long "
+                       "only with a u suffix")
+        if magnitude > INT64_MAX + (source < 0):
+            raise fail(pos, f"integer literal {source} does not fit in 64 bits")
+        if magnitude > INT64_MAX:  # -9223372036854775808: C has no literal for its magnitude
+            return Binary("-", Unary("-", Num(INT64_MAX, pos), pos), Num(1, pos), pos)
+        if magnitude != source:
+            return Unary("-", Num(magnitude, pos), pos)  # C reads -5 as the negation of 5
         return Num(source, pos)
     if len(source) > MAX_EXPR_LEN:
         raise fail(pos, f"expression longer than {MAX_EXPR_LEN} characters")
@@ -201,7 +219,7 @@ class _Parser:
     def primary(self) -> Expr:
         kind, value, pos = self.take()
         if kind == "num":
-            return Num(_literal(value, pos), pos)
+            return Num(*_literal(value, pos))
         if kind == "name" and value in ("sizeof", "alignof"):
             self.expect("(")
             name = self.name()
@@ -235,21 +253,17 @@ class _Parser:
 
 _LITERAL = re.compile(r"(?P<digits>0[xX][0-9A-Fa-f_]*|0[bB][0-9_]*|0[oO][0-9_]*|[0-9][0-9_]*)(?P<suffix>[A-Za-z_0-9]*)")
 _BASES = {"x": (16, "0123456789abcdefABCDEF", "hexadecimal"), "b": (2, "01", "binary"), "o": (8, "01234567", "octal")}
-_SIGNED_SUFFIXES = ("", "l", "L", "ll", "LL")  # long and long long are int64 on every supported arch
-_UNSIGNED = re.compile(r"[uU](?:l|L|ll|LL)?|(?:l|L|ll|LL)[uU]")
 
 
-def _literal(text: str, pos: Pos) -> int:
-    """The value of an integer literal, read as C reads it: `010` is 8, `08` is an error."""
+def _literal(text: str, pos: Pos) -> tuple:
+    """(value, pos, C type) of an integer literal, read as C reads it: `010` is 8, `08` is an
+    error, `0xffffffff` is an unsigned int and `2147483648` a long (C11 6.4.4.1)."""
     match = _LITERAL.fullmatch(text)
     digits, suffix = match["digits"], match["suffix"]
-    if _UNSIGNED.fullmatch(suffix):
-        raise fail(pos, f"unsigned literal {text!r}: expressions are evaluated as signed int64, not with "
-                   "C's unsigned arithmetic", f"drop the '{suffix}' suffix")
-    if suffix not in _SIGNED_SUFFIXES:
+    if suffix not in cint.SUFFIXES:
         raise fail(pos, f"invalid integer literal {text!r}",
                    "write a decimal, 0x hexadecimal, 0b binary or 0-prefixed octal integer, "
-                   "with an optional l, L, ll or LL suffix")
+                   "with an optional C suffix: u, l, ll, ul, ull (any case, but not lL)")
     base, allowed, word = 10, "0123456789", "decimal"
     body = digits
     if len(digits) > 1 and digits[0] == "0" and digits[1] in "xXbBoO":
@@ -266,7 +280,15 @@ def _literal(text: str, pos: Pos) -> int:
     if not body.replace("_", "") or "__" in body or body.endswith("_") or (body.startswith("_") and base == 10):
         raise fail(pos, f"invalid integer literal {text!r}",
                    "digits are needed, and '_' only between two of them")
-    return int(body.replace("_", ""), base)
+    value = int(body.replace("_", ""), base)
+    ctype = cint.literal_type(value, suffix, base == 10)
+    if ctype is None and cint.fits(value, cint.ULONG):
+        # gcc reads it as unsigned long with a warning; C11 gives it no type at all.
+        raise fail(pos, f"integer literal {text!r} is too large for long",
+                   "add a u suffix to make it unsigned long, as C requires")
+    if ctype is None:
+        raise fail(pos, f"integer literal {text!r} does not fit in 64 bits")
+    return value, pos, ctype
 
 
 def start(expr: Expr) -> Pos:
@@ -308,7 +330,7 @@ def references(expr: Expr):
 def render(expr: Expr, name_of: Callable[[str], str] = lambda n: n) -> str:
     """Print an expression back as text (for comments in generated files)."""
     if isinstance(expr, Num):
-        return str(expr.value)
+        return cint.spelling(expr.value, expr.ctype)
     if isinstance(expr, Ref):
         return name_of(expr.name)
     if isinstance(expr, SizeOf):
@@ -322,15 +344,14 @@ def render(expr: Expr, name_of: Callable[[str], str] = lambda n: n) -> str:
     return f"({render(expr.left, name_of)} {expr.op} {render(expr.right, name_of)})"
 
 
-def _checked(value: int, pos: Pos) -> int:
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise fail(pos, "integer overflow: value does not fit in 64 bits (expressions are evaluated as "
-                   "signed int64)", "values of 2**63 and above, even for u64, cannot be written")
-    return value
+def evaluate(expr: Expr, lookup: Callable) -> int:
+    """The value of an expression under C's rules; see `evaluate_typed`."""
+    return evaluate_typed(expr, lookup)[0]
 
 
-def evaluate(expr: Expr, lookup: Callable[[Expr], int]) -> int:
-    """Evaluate with C int64 rules; `lookup` answers Ref, SizeOf and OffsetOf nodes.
+def evaluate_typed(expr: Expr, lookup: Callable) -> tuple:
+    """(value, C type) of an expression; `lookup` answers Ref, SizeOf and OffsetOf nodes with
+    a value or a (value, C type) pair (a bare value of a name is typed as a decimal literal).
 
     Operands are evaluated left to right, without recursion, so that a constant defined
     through a chain of other constants costs a few stack frames per link, whatever the
@@ -340,46 +361,83 @@ def evaluate(expr: Expr, lookup: Callable[[Expr], int]) -> int:
     while todo:
         node, operands_done = todo.pop()
         if isinstance(node, Num):
-            values.append(_checked(node.value, node.pos))
+            values.append((node.value, node.ctype))
         elif isinstance(node, Unary) and not operands_done:
             todo.extend(((node, True), (node.operand, False)))
+        elif isinstance(node, Binary) and not operands_done and node.op in ("&&", "||"):
+            todo.extend(((_Decide(node), True), (node.left, False)))
         elif isinstance(node, Binary) and not operands_done:
             todo.extend(((node, True), (node.right, False), (node.left, False)))
+        elif isinstance(node, _Decide) and (node.right or bool(values[-1][0]) == (node.logical.op == "||")):
+            values[-1] = (int(bool(values[-1][0])), cint.INT)  # the right operand decides, or C skips it
+        elif isinstance(node, _Decide):
+            values.pop()
+            todo.extend(((_Decide(node.logical, right=True), True), (node.logical.right, False)))
         elif isinstance(node, Cond) and not operands_done:
             todo.extend(((node, True), (node.cond, False)))
         elif isinstance(node, Cond):
-            todo.append((node.then if values.pop() else node.other, False))  # only the chosen branch
+            chosen, other = (node.then, node.other) if values.pop()[0] else (node.other, node.then)
+            todo.append((_ConvertTo(node, other), True))
+            todo.append((chosen, False))  # only the chosen branch is evaluated
+        elif isinstance(node, _ConvertTo):
+            # C gives `c ? a : b` the common type of both branches, whichever is chosen.
+            value, ctype = values.pop()
+            result = cint.common(ctype, type_of(node.other, lookup))
+            values.append((cint.convert_checked(value, result, node.cond.pos), result))
         elif isinstance(node, Unary):
-            value = values.pop()
-            values.append(_checked({"-": -value, "+": value, "~": ~value, "!": int(not value)}[node.op],
-                                   node.pos))
+            values.append(cint.unary(node.op, *values.pop(), node.pos))
         elif isinstance(node, Binary):
             right = values.pop()
-            values.append(_binary(node, values.pop(), right))
+            values.append(cint.binary(node.op, values.pop(), right, node.pos))
         else:
-            values.append(lookup(node))
+            values.append(_looked_up(node, lookup(node)))
     return values[0]
 
 
-def _binary(expr: Binary, a: int, b: int) -> int:
-    op = expr.op
-    if op in ("/", "%"):
-        if b == 0:
-            raise fail(expr.pos, "division by zero in expression")
-        quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
-        return _checked(quotient if op == "/" else a - b * quotient, expr.pos)
-    if op in ("<<", ">>"):
-        if not 0 <= b < 64:
-            raise fail(expr.pos, f"shift count {b} is outside 0..63")
-        if op == "<<" and a < 0:
-            raise fail(expr.pos, "left shift of a negative value")
-        return _checked(a << b if op == "<<" else a >> b, expr.pos)
-    table = {
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-        "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b,
-        "==": lambda: int(a == b), "!=": lambda: int(a != b),
-        "<": lambda: int(a < b), "<=": lambda: int(a <= b),
-        ">": lambda: int(a > b), ">=": lambda: int(a >= b),
-        "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b)),
-    }
-    return _checked(table[op](), expr.pos)
+@dataclass(frozen=True)
+class _ConvertTo:
+    """Evaluation step: convert the chosen branch of `cond` to the type it shares with `other`."""
+
+    cond: Cond
+    other: Expr
+
+
+@dataclass(frozen=True)
+class _Decide:
+    """Evaluation step of `&&` / `||`: after the left operand (or, with `right`, the right one)."""
+
+    logical: Binary
+    right: bool = False
+
+
+def _looked_up(node, answer) -> tuple:
+    if isinstance(answer, tuple):
+        return answer
+    if isinstance(node, (SizeOf, OffsetOf)):
+        return answer, cint.SIZE_T
+    for ctype in (cint.INT, cint.LONG, cint.ULONG):
+        if cint.fits(answer, ctype):
+            return answer, ctype
+    raise fail(node.pos, f"value {answer} of {node.name} does not fit in 64 bits")
+
+
+def type_of(expr: Expr, lookup: Callable) -> str:
+    """The C type of an expression without evaluating it (C types a `?:` branch not taken);
+    only names are looked up, since a constant's type is that of its value."""
+    if isinstance(expr, Num):
+        return expr.ctype
+    if isinstance(expr, (SizeOf, OffsetOf)):
+        return cint.SIZE_T
+    if isinstance(expr, Ref):
+        return _looked_up(expr, lookup(expr))[1]
+    if isinstance(expr, Unary):
+        return cint.INT if expr.op == "!" else cint.promote(type_of(expr.operand, lookup))
+    if isinstance(expr, Cond):
+        return cint.common(type_of(expr.then, lookup), type_of(expr.other, lookup))
+    if expr.op in cint.INT_RESULT:
+        return cint.INT
+    left = cint.promote(type_of(expr.left, lookup))
+    return left if expr.op in ("<<", ">>") else cint.common(left, cint.promote(type_of(expr.right, lookup)))
+
+
+

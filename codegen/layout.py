@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Optional, Union
 
+from . import cint
 from . import expr as ex
 from . import limits
 from .errors import Pos, Problem, SpecError, fail
@@ -278,6 +279,10 @@ class Layout:
     structs: dict  # canonical name -> StructLayout
     enums: dict  # canonical name -> EnumLayout
     regions: tuple  # RegionLayout, depth first
+    constant_types: dict = None  # canonical name -> C type of its value (`cint`: int, unsigned long...)
+
+    def constant_type(self, name: str) -> str:
+        return self.constant_types[name]
 
     def struct(self, name: str) -> StructLayout:
         return self.structs[name]
@@ -391,8 +396,9 @@ def layout(spec: Spec, variant: Variant) -> Layout:
 
 def _layout(spec: Spec, variant: Variant) -> Layout:
     engine = _Engine(spec, variant)
-    constants = {c.names.canonical: engine.constant(c.names.canonical)
-                 for c in spec.constants if applies(c.archs, variant)}
+    typed = {c.names.canonical: engine.typed_constant(c.names.canonical)
+             for c in spec.constants if applies(c.archs, variant)}
+    constants = {name: value for name, (value, _) in typed.items()}
     structs = {s.names.canonical: engine.struct(s.names.canonical)
                for s in spec.structs if applies(s.archs, variant)}
     enums = {e.names.canonical: engine.enum(e) for e in spec.enums if applies(e.archs, variant)}
@@ -401,7 +407,8 @@ def _layout(spec: Spec, variant: Variant) -> Layout:
         if not engine.eval(assertion.expr):
             raise fail(assertion.pos, f"assert failed on {variant.key}: {assertion.source}",
                        assertion.doc)
-    return Layout(spec, variant, constants, structs, enums, regions)
+    return Layout(spec, variant, constants, structs, enums, regions,
+                  {name: ctype for name, (_, ctype) in typed.items()})
 
 
 class _Engine:
@@ -424,14 +431,16 @@ class _Engine:
     def eval(self, expression: ex.Expr) -> int:
         return ex.evaluate(expression, self.lookup)
 
-    def lookup(self, node) -> int:
+    def lookup(self, node):
+        """A name's (value, C type), or a sizeof / alignof / offsetof value (a size_t)."""
         if isinstance(node, ex.Ref) and node.name not in self.constants:
-            return self.variant.param(node.name)  # a spec parameter; resolve checked the name
+            value = self.variant.param(node.name)  # a spec parameter; resolve checked the name
+            return value, cint.type_of_value(value)  # its C macro is a plain decimal number
         if isinstance(node, ex.Ref):
             const = self.constants[node.name]
             if not applies(const.archs, self.variant) or const.expr_for(self.variant) is None:
                 raise fail(node.pos, f"constant {node.name} has no value on {self.variant.key}")
-            return self.constant(node.name)
+            return self.typed_constant(node.name)
         struct = self.struct_for(node.struct, node.pos)
         if isinstance(node, ex.SizeOf):
             return struct.align if node.align else struct.size
@@ -462,18 +471,23 @@ class _Engine:
         self.active.append(key)
 
     def constant(self, name: str) -> int:
+        return self.typed_constant(name)[0]
+
+    def typed_constant(self, name: str) -> tuple:
+        """(value, C type): a constant keeps the type of its expression, which the C header
+        spells with a suffix (`4294967295U`) so that C computes with it as the spec did."""
         if name not in self.const_cache:
             const = self.constants[name]
             self.enter(name, const.pos)
             try:
-                value = self.eval(const.expr_for(self.variant))
+                value, ctype = ex.evaluate_typed(const.expr_for(self.variant), self.lookup)
             finally:
                 self.active.pop()
             if const.type is not None:
                 info = PRIMITIVES[const.type.name]
                 if not info.min <= value <= info.max:
                     raise fail(const.pos, f"constant {name} = {value} does not fit in {const.type.name}")
-            self.const_cache[name] = value
+            self.const_cache[name] = (value, ctype)
         return self.const_cache[name]
 
     def enum(self, enum: Enum) -> EnumLayout:

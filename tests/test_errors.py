@@ -194,12 +194,12 @@ BUILT = [
     # first reached by the key on line 68, indented 64 spaces.
     Built("nested_block_mappings", _text(_block_nesting(200)), 68, 65, "nested more than 64 levels deep"),
     Built("huge_integer_constant", _text(HEADER + f"constants:\n  BIG: {2 ** 70}\n"), 5, 8,
-          "integer overflow: value does not fit in 64 bits"),
+          f"integer literal {2 ** 70} does not fit in 64 bits"),
     Built("huge_array_length", _text(_one_field(f"u8[{2 ** 62}]")), 8, 19,
           "array length 4611686018427387904 is absurdly large"),
-    Built("huge_field", _text(_one_field("u64[1 << 38]")), 7, 9, "field data is 2199023255552 bytes"),
+    Built("huge_field", _text(_one_field("u64[1L << 38]")), 7, 9, "field data is 2199023255552 bytes"),
     Built("huge_struct", _text(HEADER + "structs:\n  Big:\n    fields:\n"
-                               + "".join(f"      - {{name: f{i}, type: 'u8[1 << 39]'}}\n" for i in range(3))),
+                               + "".join(f"      - {{name: f{i}, type: 'u8[1L << 39]'}}\n" for i in range(3))),
           9, 9, "struct Big is larger than 1099511627776 bytes"),
     Built("struct_array_explosion", _text(HEADER + "structs:\n  Cell:\n    fields:\n      - {name: v, type: u8}\n"
                                           "  Grid:\n    fields:\n      - {name: cells, type: 'Cell[1 << 24]'}\n"),

@@ -98,18 +98,27 @@ def test_an_error_line_shows_every_unprintable_character_escaped():
 # ---- literals and the expression fuzzer ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, value", [
-    ("010", 8), ("0", 0), ("00", 0), ("0x1F", 31), ("0X1f", 31), ("0b101", 5), ("0o17", 15), ("1_000", 1000),
-    ("5L", 5), ("5l", 5), ("7LL", 7), ("7ll", 7), ("0x10L", 16), ("017LL", 15), ("-010", -8),
+@pytest.mark.parametrize("text, value, ctype", [
+    ("010", 8, "int"), ("0", 0, "int"), ("00", 0, "int"), ("0x1F", 31, "int"), ("0X1f", 31, "int"),
+    ("0b101", 5, "int"), ("0o17", 15, "int"), ("1_000", 1000, "int"), ("-010", -8, "int"),
+    ("5L", 5, "long"), ("5l", 5, "long"), ("7LL", 7, "long long"), ("7ll", 7, "long long"), ("0x10L", 16, "long"),
+    ("017LL", 15, "long long"), ("1u", 1, "unsigned int"), ("1U", 1, "unsigned int"), ("1ul", 1, "unsigned long"),
+    ("1LU", 1, "unsigned long"), ("1ull", 1, "unsigned long long"), ("1llu", 1, "unsigned long long"),
+    ("1uLL", 1, "unsigned long long"), ("1Ul", 1, "unsigned long"), ("2147483647", 2147483647, "int"),
+    ("2147483648", 2147483648, "long"), ("0x7fffffff", 2147483647, "int"), ("0x80000000", 2147483648, "unsigned int"),
+    ("0x100000000", 1 << 32, "long"), ("0xffffffffffffffff", (1 << 64) - 1, "unsigned long"),
+    ("037777777777", (1 << 32) - 1, "unsigned int"), ("4294967296u", 1 << 32, "unsigned long"),
+    ("9223372036854775807", (1 << 63) - 1, "long"), ("0x8000000000000000L", 1 << 63, "unsigned long"),
 ])
-def test_literals_read_as_c_reads_them(text, value):
-    assert ex.evaluate(ex.parse(text, AT), lambda node: 0) == value
+def test_literals_read_as_c_reads_them(text, value, ctype):
+    assert ex.evaluate_typed(ex.parse(text, AT), lambda node: 0) == (value, ctype)
 
 
 @pytest.mark.parametrize("text, message", [
     ("08", "invalid digit '8' in octal literal"), ("0779", "invalid digit '9' in octal literal"),
-    ("1u", "unsigned literal"), ("1U", "unsigned literal"), ("1ul", "unsigned literal"), ("1LU", "unsigned literal"),
-    ("1ull", "unsigned literal"), ("1llu", "unsigned literal"), ("1uLL", "unsigned literal"),
+    ("1uu", "invalid integer literal"), ("1lLu", "invalid integer literal"), ("1ulu", "invalid integer literal"),
+    ("1lll", "invalid integer literal"), ("1Ll", "invalid integer literal"), ("9223372036854775808", "too large for long"),
+    ("18446744073709551616u", "does not fit in 64 bits"), ("0x10000000000000000", "does not fit in 64 bits"),
     ("1lL", "invalid integer literal"), ("1lul", "invalid integer literal"), ("1e5", "invalid integer literal"),
     ("0x", "invalid integer literal"), ("0b2", "invalid digit '2' in binary"), ("1__0", "invalid integer literal"),
     ("1_", "invalid integer literal"), ("0xg", "invalid integer literal"), ("1.5", "unexpected '.'"),

@@ -86,11 +86,11 @@ HOSTILE = [
             "spec name is 65 characters long; the limit is 64", 2, 7),
     Hostile("longest_names", _struct("A" * grammar.MAX_NAME_LEN, "x" * grammar.MAX_NAME_LEN).replace(
         "name: demo", "name: " + "d" * grammar.MAX_SPEC_NAME_LEN), None),
-    Hostile("terabyte_array", _struct("Big", "data", "u8[1 << 39]"), None),
+    Hostile("terabyte_array", _struct("Big", "data", "u8[1L << 39]"), None),
     Hostile("terabyte_matrix", _struct("Big", "data", "u16[1 << 20][1 << 18]"), None),
-    Hostile("big_endian_array", _struct("Big", "data", "u32[1 << 36]").replace(
+    Hostile("big_endian_array", _struct("Big", "data", "u32[1L << 36]").replace(
         "    fields:", "    endian: big\n    fields:"), None),
-    Hostile("array_in_union", HEADER + "unions:\n  U:\n    fields:\n      - {name: a, type: 'u64[1 << 36]'}\n"
+    Hostile("array_in_union", HEADER + "unions:\n  U:\n    fields:\n      - {name: a, type: 'u64[1L << 36]'}\n"
             "      - {name: b, type: u8}\n", None),
     Hostile("spec_bytes", HEADER + "#" * load.MAX_SPEC_BYTES + "\n", f"spec is larger than {load.MAX_SPEC_BYTES} bytes",
             1, 1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import escape as esc
+from .. import cint
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
@@ -38,7 +39,7 @@ def render(ctx: Context) -> dict:
                       ("Structs", _merge(ctx, _structs))]),
         offsets_path: render_template(
             "c/offsets.h.j2", **common, then_change=then_change(ctx.spec, offsets_path),
-            sections=[("Constants", _merge(ctx, _constants)),
+            sections=[("Constants", _merge(ctx, _asm_constants)),
                       ("Enum values", _merge(ctx, _asm_enums)),
                       ("Sizes and offsets", _merge(ctx, _offset_macros))]),
         f"c/{name}_layout_test.c": render_template(
@@ -165,17 +166,22 @@ def c_int(value: int, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def c_constant(layout: lay.Layout, name: str) -> str:
+    """A constant's value as a C expression of its C type (`4294967295U`, `18446744073709551615UL`)."""
+    return cint.spelling(layout.constants[name], layout.constant_type(name))
+
+
 def c_expr(ctx: Context, layout: lay.Layout, node: ex.Expr) -> str:
     """An expression in C, naming constants the header defines and spelling the rest as values."""
     visible = _c_constants(ctx, layout)
 
     def spell(n):
         if isinstance(n, ex.Num):
-            return c_int(n.value)
+            return cint.spelling(n.value, n.ctype)
         if isinstance(n, ex.Ref) and n.name not in layout.constants and ctx.spec.param(n.name) is not None:
             return ctx.spec.param(n.name).c_macro  # a spec parameter: the header defines its macro
         if isinstance(n, ex.Ref):
-            return visible[n.name].names.c if n.name in visible else c_int(layout.constants[n.name])
+            return visible[n.name].names.c if n.name in visible else c_constant(layout, n.name)
         if isinstance(n, ex.SizeOf):
             return f"{'_Alignof' if n.align else 'sizeof'}({struct_type(ctx.spec, n.struct)})"
         if isinstance(n, ex.OffsetOf):
@@ -220,7 +226,7 @@ def _page_checks(ctx: Context) -> list:
     for const in ctx.spec.constants:
         if not const.c_ifndef or "c" not in const.targets:
             continue
-        values = [(layout.variant, layout.constants[const.names.canonical]) for layout in first]
+        values = [(layout.variant, c_constant(layout, const.names.canonical)) for layout in first]
         if len({value for _, value in values}) == 1:
             checks.append(("", const.names.c, values[0][1]))
         else:
@@ -228,19 +234,29 @@ def _page_checks(ctx: Context) -> list:
     return checks
 
 
-def _constants(ctx: Context, layout: lay.Layout):
+def _constants(ctx: Context, layout: lay.Layout, asm: bool = False):
+    """The constants' #define lines; for the offsets header (`asm`), a value whose C spelling
+    needs a suffix gets a plain number when assembly includes it, as GNU as knows no suffixes."""
     for const in _c_constants(ctx, layout).values():
         value = layout.constants[const.names.canonical]
+        spelled = c_constant(layout, const.names.canonical)
         source = const.expr_for(layout.variant)
-        shown = "" if isinstance(source, ex.Num) and source.value == value else esc.c_comment(ex.render(source))
+        shown = "" if isinstance(source, ex.Num) and spelled == cint.spelling(source.value, source.ctype) \
+            else esc.c_comment(ex.render(source))
         comment = f"  /* {shown} */" if shown else ""
         lines = [f"/* {line} */" if line else "" for line in esc.c_comment_lines(const.doc, 84)]
-        define = f"#define {const.names.c} {c_int(value)}{comment}"
+        define = [f"#define {const.names.c} {spelled}{comment}"]
+        if asm and spelled != c_int(value):
+            define = ["#ifdef __ASSEMBLER__", f"#define {const.names.c} {c_int(value)}", "#else", *define, "#endif"]
         if const.c_ifndef:
-            lines += [f"#ifndef {const.names.c}", define, "#endif"]
+            lines += [f"#ifndef {const.names.c}", *define, "#endif"]
         else:
-            lines.append(define)
+            lines += define
         yield const.names.canonical, [line for line in lines if line]
+
+
+def _asm_constants(ctx: Context, layout: lay.Layout):
+    return _constants(ctx, layout, asm=True)
 
 
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
@@ -511,8 +527,12 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
             facts.append((f"{macro} == offsetof({ctype}, {'.'.join(c_path)})",
                           f"{macro} ({label}.{'.'.join(spec_path)}): spec says {offset}"))
     for const in _c_constants(ctx, layout).values():
-        value = layout.constants[const.names.canonical]
-        facts.append((f"{const.names.c} == {c_int(value)}", f"constant {const.names.canonical}: spec says {value}"))
+        value, ctype = layout.constants[const.names.canonical], layout.constant_type(const.names.canonical)
+        facts.append((f"{const.names.c} == {c_constant(layout, const.names.canonical)}",
+                      f"constant {const.names.canonical}: spec says {value}"))
+        if not const.c_ifndef:  # a system header may define it first, in its own type (PAGE_SIZE is 1UL << 12)
+            facts.append((f"_Generic({const.names.c}, {ctype}: 1, default: 0)",
+                          f"constant {const.names.canonical}: spec says its C type is {ctype}"))
     for enum_layout in layout.enums.values():
         for value, number in enum_layout.values:
             where = f"{enum_layout.enum.names.canonical}.{value.names.canonical}"

@@ -273,6 +273,8 @@ def _go_constants(spec: Spec, layout: lay.Layout) -> list:
 def _constant_row(layout: lay.Layout, const) -> _Row:
     value = layout.constants[const.names.canonical]
     go_type = const.go_type or (PRIMITIVES[const.type.name].go if const.type else "")
+    if not go_type and value > ex.INT64_MAX:
+        go_type = "uint64"  # an untyped constant past MaxInt64 would not compile wherever Go wants an int
     source = const.expr_for(layout.variant)
     doc = list(_doc(const.doc))
     if not (isinstance(source, ex.Num) and source.value == value):

@@ -375,18 +375,31 @@ _Static_assert(offsetof_arch_state_fp_len == offsetof(struct arch_state, fp_len)
 _Static_assert(offsetof_arch_state_fsgsbase == offsetof(struct arch_state, fsgsbase), "offsetof_arch_state_fsgsbase (ArchState.fsgsbase): spec says 8");
 _Static_assert(PAGE_SIZE == 4096, "constant PAGE_SIZE: spec says 4096");
 _Static_assert(PER_THREAD_MEM_SIZE == 32768, "constant PER_THREAD_MEM_SIZE: spec says 32768");
+_Static_assert(_Generic(PER_THREAD_MEM_SIZE, int: 1, default: 0), "constant PER_THREAD_MEM_SIZE: spec says its C type is int");
 _Static_assert(GUARD_SIZE == 4096, "constant GUARD_SIZE: spec says 4096");
+_Static_assert(_Generic(GUARD_SIZE, int: 1, default: 0), "constant GUARD_SIZE: spec says its C type is int");
 _Static_assert(PER_THREAD_PRIVATE_STACK_OFFSET == 4096, "constant PER_THREAD_PRIVATE_STACK_OFFSET: spec says 4096");
+_Static_assert(_Generic(PER_THREAD_PRIVATE_STACK_OFFSET, int: 1, default: 0), "constant PER_THREAD_PRIVATE_STACK_OFFSET: spec says its C type is int");
 _Static_assert(PER_THREAD_PRIVATE_STACK_SIZE == 8192, "constant PER_THREAD_PRIVATE_STACK_SIZE: spec says 8192");
+_Static_assert(_Generic(PER_THREAD_PRIVATE_STACK_SIZE, int: 1, default: 0), "constant PER_THREAD_PRIVATE_STACK_SIZE: spec says its C type is int");
 _Static_assert(PER_THREAD_SHARED_STACK_SIZE == 16384, "constant PER_THREAD_SHARED_STACK_SIZE: spec says 16384");
+_Static_assert(_Generic(PER_THREAD_SHARED_STACK_SIZE, int: 1, default: 0), "constant PER_THREAD_SHARED_STACK_SIZE: spec says its C type is int");
 _Static_assert(PER_THREAD_SHARED_STACK_OFFSET == 16384, "constant PER_THREAD_SHARED_STACK_OFFSET: spec says 16384");
+_Static_assert(_Generic(PER_THREAD_SHARED_STACK_OFFSET, int: 1, default: 0), "constant PER_THREAD_SHARED_STACK_OFFSET: spec says its C type is int");
 _Static_assert(MSG_OFFSET_FROM_SHARED_STACK == 12288, "constant MSG_OFFSET_FROM_SHARED_STACK: spec says 12288");
+_Static_assert(_Generic(MSG_OFFSET_FROM_SHARED_STACK, int: 1, default: 0), "constant MSG_OFFSET_FROM_SHARED_STACK: spec says its C type is int");
 _Static_assert(MSG_OFFSET_FROM_START == 28672, "constant MSG_OFFSET_FROM_START: spec says 28672");
+_Static_assert(_Generic(MSG_OFFSET_FROM_START, int: 1, default: 0), "constant MSG_OFFSET_FROM_START: spec says its C type is int");
 _Static_assert(SPINNING_QUEUE_MEM_SIZE == 4096, "constant SPINNING_QUEUE_MEM_SIZE: spec says 4096");
+_Static_assert(_Generic(SPINNING_QUEUE_MEM_SIZE, int: 1, default: 0), "constant SPINNING_QUEUE_MEM_SIZE: spec says its C type is int");
 _Static_assert(MAX_FPSTATE_LEN == 3584, "constant MAX_FPSTATE_LEN: spec says 3584");
+_Static_assert(_Generic(MAX_FPSTATE_LEN, int: 1, default: 0), "constant MAX_FPSTATE_LEN: spec says its C type is int");
 _Static_assert(ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT == 4096, "constant ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT: spec says 4096");
+_Static_assert(_Generic(ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT, int: 1, default: 0), "constant ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT: spec says its C type is int");
 _Static_assert(THREAD_CONTEXT_STRUCT_BITSHIFT == 12, "constant THREAD_CONTEXT_STRUCT_BITSHIFT: spec says 12");
+_Static_assert(_Generic(THREAD_CONTEXT_STRUCT_BITSHIFT, int: 1, default: 0), "constant THREAD_CONTEXT_STRUCT_BITSHIFT: spec says its C type is int");
 _Static_assert(FAULT_OPCODE == 6, "constant FAULT_OPCODE: spec says 6");
+_Static_assert(_Generic(FAULT_OPCODE, int: 1, default: 0), "constant FAULT_OPCODE: spec says its C type is int");
 _Static_assert(THREAD_STATE_NONE == 0, "ThreadState.NONE: spec says 0");
 _Static_assert(kTHREAD_STATE_NONE == THREAD_STATE_NONE, "kTHREAD_STATE_NONE disagrees with THREAD_STATE_NONE");
 _Static_assert((uint32_t)(THREAD_STATE_NONE) == THREAD_STATE_NONE, "ThreadState.NONE: value does not fit the field type uint32_t");
@@ -446,7 +459,7 @@ _Static_assert(MSG_OFFSET_FROM_SHARED_STACK >= 0 && (MSG_OFFSET_FROM_SHARED_STAC
 _Static_assert(sizeof(struct sysmsg) <= (PAGE_SIZE), "region PerThreadMem.shared_stack.msg_page holds Msg");
 
 /* How many facts this arch checks, for reports. */
-int sysmsg_layout_fact_count(void) { return 354; }
+int sysmsg_layout_fact_count(void) { return 367; }
 #elif defined(__aarch64__)
 _Static_assert(sizeof(struct sysmsg) == 88, "Msg: size: spec says 88");
 _Static_assert(_Alignof(struct sysmsg) == 8, "Msg: alignment: spec says 8");
@@ -610,17 +623,29 @@ _Static_assert(_Generic(((struct arch_state *)0)->fp_len, char: 1, _Bool: 1, uns
 _Static_assert(offsetof_arch_state_fp_len == offsetof(struct arch_state, fp_len), "offsetof_arch_state_fp_len (ArchState.fp_len): spec says 0");
 _Static_assert(PAGE_SIZE == 4096, "constant PAGE_SIZE: spec says 4096");
 _Static_assert(PER_THREAD_MEM_SIZE == 32768, "constant PER_THREAD_MEM_SIZE: spec says 32768");
+_Static_assert(_Generic(PER_THREAD_MEM_SIZE, int: 1, default: 0), "constant PER_THREAD_MEM_SIZE: spec says its C type is int");
 _Static_assert(GUARD_SIZE == 4096, "constant GUARD_SIZE: spec says 4096");
+_Static_assert(_Generic(GUARD_SIZE, int: 1, default: 0), "constant GUARD_SIZE: spec says its C type is int");
 _Static_assert(PER_THREAD_PRIVATE_STACK_OFFSET == 4096, "constant PER_THREAD_PRIVATE_STACK_OFFSET: spec says 4096");
+_Static_assert(_Generic(PER_THREAD_PRIVATE_STACK_OFFSET, int: 1, default: 0), "constant PER_THREAD_PRIVATE_STACK_OFFSET: spec says its C type is int");
 _Static_assert(PER_THREAD_PRIVATE_STACK_SIZE == 8192, "constant PER_THREAD_PRIVATE_STACK_SIZE: spec says 8192");
+_Static_assert(_Generic(PER_THREAD_PRIVATE_STACK_SIZE, int: 1, default: 0), "constant PER_THREAD_PRIVATE_STACK_SIZE: spec says its C type is int");
 _Static_assert(PER_THREAD_SHARED_STACK_SIZE == 16384, "constant PER_THREAD_SHARED_STACK_SIZE: spec says 16384");
+_Static_assert(_Generic(PER_THREAD_SHARED_STACK_SIZE, int: 1, default: 0), "constant PER_THREAD_SHARED_STACK_SIZE: spec says its C type is int");
 _Static_assert(PER_THREAD_SHARED_STACK_OFFSET == 16384, "constant PER_THREAD_SHARED_STACK_OFFSET: spec says 16384");
+_Static_assert(_Generic(PER_THREAD_SHARED_STACK_OFFSET, int: 1, default: 0), "constant PER_THREAD_SHARED_STACK_OFFSET: spec says its C type is int");
 _Static_assert(MSG_OFFSET_FROM_SHARED_STACK == 12288, "constant MSG_OFFSET_FROM_SHARED_STACK: spec says 12288");
+_Static_assert(_Generic(MSG_OFFSET_FROM_SHARED_STACK, int: 1, default: 0), "constant MSG_OFFSET_FROM_SHARED_STACK: spec says its C type is int");
 _Static_assert(MSG_OFFSET_FROM_START == 28672, "constant MSG_OFFSET_FROM_START: spec says 28672");
+_Static_assert(_Generic(MSG_OFFSET_FROM_START, int: 1, default: 0), "constant MSG_OFFSET_FROM_START: spec says its C type is int");
 _Static_assert(SPINNING_QUEUE_MEM_SIZE == 4096, "constant SPINNING_QUEUE_MEM_SIZE: spec says 4096");
+_Static_assert(_Generic(SPINNING_QUEUE_MEM_SIZE, int: 1, default: 0), "constant SPINNING_QUEUE_MEM_SIZE: spec says its C type is int");
 _Static_assert(MAX_FPSTATE_LEN == 3584, "constant MAX_FPSTATE_LEN: spec says 3584");
+_Static_assert(_Generic(MAX_FPSTATE_LEN, int: 1, default: 0), "constant MAX_FPSTATE_LEN: spec says its C type is int");
 _Static_assert(ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT == 4096, "constant ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT: spec says 4096");
+_Static_assert(_Generic(ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT, int: 1, default: 0), "constant ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT: spec says its C type is int");
 _Static_assert(THREAD_CONTEXT_STRUCT_BITSHIFT == 12, "constant THREAD_CONTEXT_STRUCT_BITSHIFT: spec says 12");
+_Static_assert(_Generic(THREAD_CONTEXT_STRUCT_BITSHIFT, int: 1, default: 0), "constant THREAD_CONTEXT_STRUCT_BITSHIFT: spec says its C type is int");
 _Static_assert(THREAD_STATE_NONE == 0, "ThreadState.NONE: spec says 0");
 _Static_assert(kTHREAD_STATE_NONE == THREAD_STATE_NONE, "kTHREAD_STATE_NONE disagrees with THREAD_STATE_NONE");
 _Static_assert((uint32_t)(THREAD_STATE_NONE) == THREAD_STATE_NONE, "ThreadState.NONE: value does not fit the field type uint32_t");
@@ -672,7 +697,7 @@ _Static_assert(MSG_OFFSET_FROM_SHARED_STACK >= 0 && (MSG_OFFSET_FROM_SHARED_STAC
 _Static_assert(sizeof(struct sysmsg) <= (PAGE_SIZE), "region PerThreadMem.shared_stack.msg_page holds Msg");
 
 /* How many facts this arch checks, for reports. */
-int sysmsg_layout_fact_count(void) { return 222; }
+int sysmsg_layout_fact_count(void) { return 234; }
 #endif
 
 #pragma pop_macro("__pad0")
