@@ -329,6 +329,10 @@ class Region:
     parts: tuple  # of Region
     doc: str
     pos: Pos
+    # An array part: `count` elements of `holds`, one every `stride` bytes from its start
+    # (both None for a part that holds at most one struct).
+    count: Optional[Expr] = None
+    stride: Optional[Expr] = None
 
 
 @dataclass(frozen=True)

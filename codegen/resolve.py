@@ -730,9 +730,10 @@ class _Resolver:
             if holds not in self.struct_names:
                 raise fail(node.get("holds").pos, f"unknown struct '{holds}'", self.suggest(holds))
         offset = _expr(node.get("offset"), "offset") if not top else ex.Num(0, node.pos)
+        count, stride = _region_array(node, name, holds)
         return Region(names=Names(name, naming.snake(name), naming.go_camel(name), name), offset=offset,
                       size=_expr(node.get("size"), "size"), holds=holds, parts=tuple(parts),
-                      doc=_prose(node.get("doc")), pos=pos.at(path))
+                      doc=_prose(node.get("doc")), pos=pos.at(path), count=count, stride=stride)
 
     def assertion(self, node) -> Assert:
         if isinstance(node, Scalar):
@@ -858,8 +859,27 @@ def _all_exprs(spec: Spec):
         for part in _walk_regions(region):
             yield ("region", region.names.canonical), part.offset
             yield ("region", region.names.canonical), part.size
+            for expr in (part.count, part.stride):
+                if expr is not None:
+                    yield ("region", region.names.canonical), expr
     for assertion in spec.asserts:
         yield ("assert", ""), assertion.expr
+
+
+def _region_array(node: Map, name: str, holds: Optional[str]) -> tuple:
+    """(count, stride) of an array part, or (None, None). The two come together, and only with
+    `holds`: an array of nothing in particular has no element size or alignment to check."""
+    given = {key: node.get(key) for key in ("count", "stride") if node.get(key) is not None}
+    if not given:
+        return None, None
+    for key, other in (("count", "stride"), ("stride", "count")):
+        if key in given and other not in given:
+            raise fail(given[key].pos, f"region part {name} has '{key}' but no '{other}'",
+                       "an array part gives both: count elements, one every stride bytes")
+    if holds is None:
+        raise fail(given["count"].pos, f"region part {name} has 'count' and 'stride' but no 'holds'",
+                   "name the struct each element holds, e.g. holds: ThreadContext")
+    return _expr(given["count"], "count"), _expr(given["stride"], "stride")
 
 
 def _walk_regions(region: Region):

@@ -76,7 +76,9 @@ ANONYMOUS = Node("anonymous", {"union": "fields", "struct": "fields", "doc": "te
 REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts", "holds": "struct_name"},
               ("size",))
 
-REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "expr"}, ("name", "offset", "size"))
+# `count` and `stride` make a part an array: `count` structs of `holds`, one every `stride` bytes.
+REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "expr", "count": "expr", "stride": "expr"},
+                   ("name", "offset", "size"))
 
 # A spec-level parameter (a second variant axis): its allowed values and the default one;
 # `c` is the macro a C includer defines to pick a value.
