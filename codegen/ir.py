@@ -229,6 +229,9 @@ class Struct:
     # inline, the asserts reach its members through the parent) but is an ordinary type
     # elsewhere (a Python struct, an embedded Go type), named `<Parent>Anon<n>`.
     anonymous: bool = False
+    # The field that carries the struct's size (`extensible: {size_field: size}`), for a
+    # struct that may grow at its tail: old readers read that many bytes, new ones zero-fill.
+    extensible: Optional[str] = None
 
     def members_for(self, variant: Variant) -> tuple:
         return tuple(m for m in self.members if applies(m.archs, variant))

@@ -425,7 +425,8 @@ class _Resolver:
         return cls(names=_names(node, name, naming.type_names), doc=_prose(node.get("doc")),
                    members=members, align=self.struct_alignment(node.get("align")),
                    packed=self.packing(node.get("packed")), external=external,
-                   archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian)
+                   archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian,
+                   extensible=_extensible(node.get("extensible"), members, what))
 
     # -- the options of issue 11: reserved space, byte order, per-arch packing and alignment
 
@@ -864,6 +865,29 @@ def _all_exprs(spec: Spec):
                     yield ("region", region.names.canonical), expr
     for assertion in spec.asserts:
         yield ("assert", ""), assertion.expr
+
+
+def _extensible(node, members: tuple, what: str) -> Optional[str]:
+    """The size field of an extensible struct: a named field of the struct itself, on every
+    arch, of an unsigned integer type, since it carries the size the writer knew."""
+    if node is None:
+        return None
+    node = _expect_map(node, f"extensible of {what}")
+    _check_keys(node, keys.EXTENSIBLE.allowed, keys.EXTENSIBLE.required, f"extensible of {what}")
+    name = _ident(node.get("size_field"), "size_field")
+    at = node.get("size_field").pos
+    field = next((m for m in members if isinstance(m, Field) and not m.anonymous and m.names.canonical == name), None)
+    if field is None:
+        raise fail(at, f"{what} is extensible by '{name}', which is not one of its fields",
+                   "name the field that carries the struct's size, e.g. size_field: size")
+    info = PRIMITIVES.get(field.type.name) if isinstance(field.type, Prim) else None
+    if info is None or info.signed or info.is_bool:
+        raise fail(at, f"{what} is extensible by '{name}', which is not an unsigned integer field",
+                   "the size field is an unsigned integer such as u32")
+    if field.archs is not None:
+        raise fail(at, f"{what} is extensible by '{name}', which exists on some archs only",
+                   "the size field must be on every arch")
+    return name
 
 
 def _region_array(node: Map, name: str, holds: Optional[str]) -> tuple:

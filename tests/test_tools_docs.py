@@ -111,8 +111,10 @@ def diagrams() -> list:
             labels += ["hole"] * bool([h for h in struct_layout.holes if not h.tail])
             labels += ["tail padding"] * bool([h for h in struct_layout.holes if h.tail])
             found.append((os.path.join(DOCS, "svg", arch, f"struct_{name}.svg"), labels))
-        regions = [r.path[-1] for r in layouts[arch].regions]
+        regions = [r.path[-1] for r in layouts[arch].regions if r.path[0] == "PerThreadMem"]
         found.append((os.path.join(DOCS, "svg", arch, "region_PerThreadMem.svg"), regions + ["guard", "holds Msg"]))
+        found.append((os.path.join(DOCS, "svg", arch, "region_ThreadContexts.svg"),
+                      ["ThreadContexts", "contexts", "holds 4095 x ThreadContext every 4096 bytes"]))
     return found
 
 
