@@ -94,8 +94,6 @@ KINDS = {
     "region-added": (COMPATIBLE, "old code does not use it"),
 }
 
-_KIND_WIDTH = max(map(len, KINDS))
-
 
 @dataclass(frozen=True)
 class Change:
@@ -131,7 +129,7 @@ class Change:
 
     @property
     def line(self) -> str:
-        return f"{'BREAKING  ' if self.breaking else 'compatible'}  {self.kind:<{_KIND_WIDTH}} {self.subject}: {self.detail}"
+        return f"{'BREAKING  ' if self.breaking else 'compatible'}  {self.kind:<21} {self.subject}: {self.detail}"
 
 
 # ---- loading ---------------------------------------------------------------
