@@ -31,7 +31,7 @@ def edited(text, old, new):
     return text.replace(old, new, 1)
 
 
-CONTEXTS = CURRENT[CURRENT.index("  ThreadContexts:\n"):CURRENT.index("# LINT.ThenChange(\n#   //stub")]
+CONTEXTS = CURRENT[CURRENT.index("  ThreadContexts:\n"):CURRENT.index("\nasserts:\n")]
 
 
 def before_2023_03_14() -> str:
