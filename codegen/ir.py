@@ -230,6 +230,9 @@ class Struct:
     # inline, the asserts reach its members through the parent) but is an ordinary type
     # elsewhere (a Python struct, an embedded Go type), named `<Parent>Anon<n>`.
     anonymous: bool = False
+    # The field that carries the struct's size (`extensible: {size_field: size}`), for a
+    # struct that may grow at its tail: old readers read that many bytes, new ones zero-fill.
+    extensible: Optional[str] = None
 
     def members_for(self, variant: Variant) -> tuple:
         return tuple(m for m in self.members if applies(m.archs, variant))
@@ -331,6 +334,10 @@ class Region:
     parts: tuple  # of Region
     doc: str
     pos: Pos
+    # An array part: `count` elements of `holds`, one every `stride` bytes from its start
+    # (both None for a part that holds at most one struct).
+    count: Optional[Expr] = None
+    stride: Optional[Expr] = None
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,16 @@ class RegionLayout:
     size: int
     holds: Optional[str]
     region: Region
+    count: Optional[int] = None  # an array part: `count` of `holds`, one every `stride` bytes
+    stride: Optional[int] = None
+
+    @property
+    def contents(self) -> str:
+        """What the region holds, as every output words it: `4095 x ThreadContext every 4096
+        bytes` for an array part, the struct's name for a part that holds one."""
+        if self.count is not None:
+            return f"{self.count} x {self.holds} every {self.stride} bytes"
+        return self.holds or ""
 
 
 @dataclass(frozen=True)
@@ -804,7 +814,8 @@ class _Engine:
             if held.size > size:
                 raise fail(region.pos, f"struct {region.holds} ({held.size} bytes on {self.variant.key}) "
                            f"does not fit in region {label} ({size} bytes)")
-        laid = [RegionLayout(path, base + offset, size, region.holds, region)]
+        count, stride = self.region_array(region, label, base + offset, size)
+        laid = [RegionLayout(path, base + offset, size, region.holds, region, count, stride)]
         spans = []  # (start, end, path) of the parts so far: disjoint, so sorted by start and end alike
         for part in region.parts:
             children = self.region(part, path, base + offset, (offset, size))
@@ -820,6 +831,33 @@ class _Engine:
             bisect.insort(spans, (start, end, mine.path))
             laid.extend(children)
         return laid
+
+
+    def region_array(self, region: Region, label: str, start: int, size: int) -> tuple:
+        """(count, stride) of an array part after its checks, O(1) whatever the count: each
+        element fits its stride, the stride and the array's start (from the top region) keep
+        the element's alignment, and all of them fit the part."""
+        if region.count is None:
+            return None, None
+        count, stride = self.eval(region.count), self.eval(region.stride)
+        on = self.variant.key
+        if count < 1:
+            raise fail(region.count.pos, f"region {label} has count {count} on {on}; it must be at least 1")
+        limits.region_count(count, region.count.pos, label)
+        held = self.struct_for(region.holds, region.pos)
+        if stride < held.size:
+            raise fail(region.stride.pos, f"region {label}: stride {stride} is less than the size of "
+                       f"{region.holds} ({held.size} bytes on {on})", "each element must fit its stride")
+        if stride % held.align:
+            raise fail(region.stride.pos, f"region {label}: stride {stride} is not a multiple of the alignment of "
+                       f"{region.holds} ({held.align} on {on})", "every element after the first would be misaligned")
+        if start % held.align:
+            raise fail(region.offset.pos, f"region {label} starts at {start} in its top region, not a multiple of the "
+                       f"alignment of {region.holds} ({held.align} on {on})")
+        if count * stride > size:
+            raise fail(region.count.pos, f"region {label}: {count} elements every {stride} bytes take "
+                       f"{count * stride} bytes; the part has {size} on {on}")
+        return count, stride
 
 
 def _bit_runs(members):

@@ -17,6 +17,9 @@ MAX_COMBINATIONS = 64
 MAX_SPEC_LEAVES = 1 << 19
 # Parts of one region (the overlap check compares each with its neighbours).
 MAX_REGION_PARTS = 1024
+# Elements of one array region part. The checks are O(1) per part, and no output repeats per
+# element; the bound keeps count * stride and the C asserts that multiply them small.
+MAX_REGION_COUNT = 1 << 24
 # Values of one enum: each is a C enumerator, C asserts, a Go constant and a Python member.
 MAX_ENUM_VALUES = 8192
 
@@ -36,6 +39,12 @@ def region_parts(count: int, pos: Pos, name: str) -> None:
     if count > MAX_REGION_PARTS:
         raise fail(pos, f"region {name} has {count} parts; the limit is {MAX_REGION_PARTS}",
                    "group them into nested regions")
+
+
+def region_count(count: int, pos: Pos, label: str) -> None:
+    if count > MAX_REGION_COUNT:
+        raise fail(pos, f"region {label} has count {count}; the limit is {MAX_REGION_COUNT}",
+                   "describe the memory as a plain region, or as several arrays")
 
 
 def enum_values(count: int, pos: Pos, name: str) -> None:

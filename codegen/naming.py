@@ -66,7 +66,7 @@ RESERVED = {"c": C_RESERVED, "go": GO_RESERVED, "python": PYTHON_RESERVED}
 # redefine. tests/test_grammar.py derives them from generated output, so this cannot go stale.
 C_FILE_SCOPE_PREFIXES = ("__", "_A", "_B", "_C", "_D", "_E", "_F", "_G", "_H", "_I", "_J", "_K", "_L", "_M", "_N",
                          "_O", "_P", "_Q", "_R", "_S", "_T", "_U", "_V", "_W", "_X", "_Y", "_Z",
-                         "offsetof_", "sizeof_", "bitpos_", "bitwidth_", "bitunit_")
+                         "offsetof_", "sizeof_", "bitpos_", "bitwidth_", "bitunit_", "region_")
 C_FILE_SCOPE_SUFFIXES = ("_H_", "_layout_fact_count")
 
 GO_PACKAGE_SCOPE = frozenset("""
@@ -165,6 +165,14 @@ def bit_macros(path: list) -> tuple:
     bit in the unit, its width, and the unit's size in bytes (`bitpos_msg_flags_mode`, ...)."""
     suffix = "_".join(path)
     return offset_macro(path), f"bitpos_{suffix}", f"bitwidth_{suffix}", f"bitunit_{suffix}"
+
+
+def region_array_macros(path: list) -> tuple:
+    """The offsets header's names for an array region part, from the snake names along its
+    path: where it starts in its top region, its stride and its element count
+    (`region_thread_contexts_contexts_offset`, `..._stride`, `..._count`)."""
+    stem = "region_" + "_".join(path)
+    return f"{stem}_offset", f"{stem}_stride", f"{stem}_count"
 
 
 def anonymous_spare_name(kind: str, index: int) -> str:

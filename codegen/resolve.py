@@ -434,7 +434,8 @@ class _Resolver:
         return cls(names=_names(node, name, naming.type_names), doc=_prose(node.get("doc")),
                    members=members, align=self.struct_alignment(node.get("align")),
                    packed=self.packing(node.get("packed")), external=external,
-                   archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian)
+                   archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian,
+                   extensible=_extensible(node.get("extensible"), members, what))
 
     # -- the options of issue 11: reserved space, byte order, per-arch packing and alignment
 
@@ -743,9 +744,10 @@ class _Resolver:
             if holds not in self.struct_names:
                 raise fail(node.get("holds").pos, f"unknown struct '{holds}'", self.suggest(holds))
         offset = _expr(node.get("offset"), "offset") if not top else ex.Num(0, node.pos)
+        count, stride = _region_array(node, name, holds)
         return Region(names=Names(name, naming.snake(name), naming.go_camel(name), name), offset=offset,
                       size=_expr(node.get("size"), "size"), holds=holds, parts=tuple(parts),
-                      doc=_prose(node.get("doc")), pos=pos.at(path))
+                      doc=_prose(node.get("doc")), pos=pos.at(path), count=count, stride=stride)
 
     def assertion(self, node) -> Assert:
         if isinstance(node, Scalar):
@@ -871,8 +873,50 @@ def _all_exprs(spec: Spec):
         for part in _walk_regions(region):
             yield ("region", region.names.canonical), part.offset
             yield ("region", region.names.canonical), part.size
+            for expr in (part.count, part.stride):
+                if expr is not None:
+                    yield ("region", region.names.canonical), expr
     for assertion in spec.asserts:
         yield ("assert", ""), assertion.expr
+
+
+def _extensible(node, members: tuple, what: str) -> Optional[str]:
+    """The size field of an extensible struct: a named field of the struct itself, on every
+    arch, of an unsigned integer type, since it carries the size the writer knew."""
+    if node is None:
+        return None
+    node = _expect_map(node, f"extensible of {what}")
+    _check_keys(node, keys.EXTENSIBLE.allowed, keys.EXTENSIBLE.required, f"extensible of {what}")
+    name = _ident(node.get("size_field"), "size_field")
+    at = node.get("size_field").pos
+    field = next((m for m in members if isinstance(m, Field) and not m.anonymous and m.names.canonical == name), None)
+    if field is None:
+        raise fail(at, f"{what} is extensible by '{name}', which is not one of its fields",
+                   "name the field that carries the struct's size, e.g. size_field: size")
+    info = PRIMITIVES.get(field.type.name) if isinstance(field.type, Prim) else None
+    if info is None or info.signed or info.is_bool:
+        raise fail(at, f"{what} is extensible by '{name}', which is not an unsigned integer field",
+                   "the size field is an unsigned integer such as u32")
+    if field.archs is not None:
+        raise fail(at, f"{what} is extensible by '{name}', which exists on some archs only",
+                   "the size field must be on every arch")
+    return name
+
+
+def _region_array(node: Map, name: str, holds: Optional[str]) -> tuple:
+    """(count, stride) of an array part, or (None, None). The two come together, and only with
+    `holds`: an array of nothing in particular has no element size or alignment to check."""
+    given = {key: node.get(key) for key in ("count", "stride") if node.get(key) is not None}
+    if not given:
+        return None, None
+    for key, other in (("count", "stride"), ("stride", "count")):
+        if key in given and other not in given:
+            raise fail(given[key].pos, f"region part {name} has '{key}' but no '{other}'",
+                       "an array part gives both: count elements, one every stride bytes")
+    if holds is None:
+        raise fail(given["count"].pos, f"region part {name} has 'count' and 'stride' but no 'holds'",
+                   "name the struct each element holds, e.g. holds: ThreadContext")
+    return _expr(given["count"], "count"), _expr(given["stride"], "stride")
 
 
 def _walk_regions(region: Region):

@@ -44,11 +44,15 @@ ENUM_VALUE = Node("enum_value", {"name": "ident", "value": "expr", "doc": "text"
 
 STRUCT = Node("struct", {
     "doc": "text", "fields": "fields", "variants": "variants", "align": "struct_align", "packed": "packed",
-    "endian": "endian", "external": "external", "arch": "archs", **_NAMES, "asm": "ident",
+    "endian": "endian", "external": "external", "arch": "archs", "extensible": "extensible", **_NAMES, "asm": "ident",
 })
 
-# A union takes the keys of a struct; its fields are the alternatives, all at offset 0.
-UNION = Node("union", dict(STRUCT.keys))
+# A union takes the keys of a struct but `extensible`; its fields are the alternatives, all at offset 0.
+UNION = Node("union", {key: kind for key, kind in STRUCT.keys.items() if key != "extensible"})
+
+# The kernel's convention for a struct that grows at its tail (perf_event_attr, clone_args):
+# an unsigned field carries the struct's size as the writer knew it; zero means absent.
+EXTENSIBLE = Node("extensible", {"size_field": "ident"}, ("size_field",))
 
 EXTERNAL = Node("external", {"c_type": "c_type", "include": "header_path"}, ("c_type", "include"))
 
@@ -78,7 +82,9 @@ ANONYMOUS = Node("anonymous", {"union": "fields", "struct": "fields", "doc": "te
 REGION = Node("region", {"doc": "text", "size": "expr", "parts": "region_parts", "holds": "struct_name"},
               ("size",))
 
-REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "expr"}, ("name", "offset", "size"))
+# `count` and `stride` make a part an array: `count` structs of `holds`, one every `stride` bytes.
+REGION_PART = Node("region_part", {**REGION.keys, "name": "ident", "offset": "expr", "count": "expr", "stride": "expr"},
+                   ("name", "offset", "size"))
 
 # A spec-level parameter (a second variant axis): its allowed values and the default one;
 # `c` is the macro a C includer defines to pick a value.
@@ -87,5 +93,5 @@ PARAM = Node("param", {"values": "param_values", "default": "integer", "doc": "t
 
 ASSERT = Node("assert", {"expr": "expr", "doc": "text"}, ("expr",))
 
-NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, VARIANT, PADDING, RESERVED, FIELD, BITFIELD, ANONYMOUS,
+NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, EXTENSIBLE, VARIANT, PADDING, RESERVED, FIELD, BITFIELD, ANONYMOUS,
          REGION, REGION_PART, ASSERT, PARAM)

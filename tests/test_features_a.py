@@ -343,11 +343,11 @@ def test_abi_diff_calls_a_field_in_reserved_space_compatible(tmp_path, new, brea
     result = run_cli("abi-diff", "--format", "json", str(old_path), str(new_path))
     report = json.loads(result.stdout)
     assert report["breaking"] is breaking and result.returncode == (1 if breaking else 0), result.stdout
-    added = [c for c in report["changes"] if c["kind"] == "field-added"]
+    added = [c for c in report["changes"] if c["kind"] == "field-added-reserved"]
     assert {c["arch"] for c in added} == set(ARCHS) and all(c["subject"] == "Config.flags" for c in added)
     if not breaking:
         assert all(detail in c["detail"] and not c["breaking"] for c in added)
-        assert [c["kind"] for c in report["changes"]] == ["field-added"] * 2
+        assert [c["kind"] for c in report["changes"]] == ["field-added-reserved"] * 2
     else:
         assert any(c["kind"] == "field-moved" and c["subject"] == "Config.limit" for c in report["changes"])
 
@@ -362,7 +362,7 @@ def test_abi_diff_sees_a_byte_order_change_and_a_new_union_member(tmp_path):
     result = run_cli("abi-diff", "--format", "json", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"))
     changes = {c["subject"]: c for c in json.loads(result.stdout)["changes"]}
     assert changes["S.port"]["kind"] == "field-retyped" and changes["S.port"]["breaking"]
-    assert changes["U.b"]["kind"] == "field-added" and not changes["U.b"]["breaking"]
+    assert changes["U.b"]["kind"] == "union-member-added" and not changes["U.b"]["breaking"]
     assert "within the union's old size" in changes["U.b"]["detail"]
 
 

@@ -9,6 +9,7 @@ edits of that spec:
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -30,12 +31,15 @@ def edited(text, old, new):
     return text.replace(old, new, 1)
 
 
+CONTEXTS = CURRENT[CURRENT.index("  ThreadContexts:\n"):CURRENT.index("\nasserts:\n")]
+
+
 def before_2023_03_14() -> str:
     """With 3648 bytes of fpstate the arm64 ThreadContext is 4104 bytes and would fail this
-    project's own fit assert, so the old revision is written without it (the assert is
-    layoutgen's, not upstream's)."""
+    project's own fit assert and the stride check of the context region, so the old revision
+    is written without them (both are layoutgen's, not upstream's)."""
     text = edited(CURRENT, "  MAX_FPSTATE_LEN:\n    value: 3584\n", "  MAX_FPSTATE_LEN:\n    value: 3648\n")
-    return edited(text, FIT_ASSERT, "")
+    return edited(edited(text, FIT_ASSERT, ""), CONTEXTS, "")
 
 
 def after_2023_10_25() -> str:
@@ -75,7 +79,7 @@ def test_fpstate_shrinking_to_3584_moves_every_later_field_by_minus_64(write):
         for field in AFTER_FPSTATE:
             moved = found[("field-moved", f"ThreadContext.{field}")]
             assert moved["breaking"] and moved["detail"].endswith("(-64)"), moved
-        assert "-64" in found[("struct-resized", "ThreadContext")]["detail"]
+        assert "-64" in found[("struct-shrunk", "ThreadContext")]["detail"]
         assert ("field-moved", "ThreadContext.fpstate") not in found
         assert not any(subject.startswith(("Msg", "ArchState")) for _, subject in found)
 
@@ -87,12 +91,15 @@ def test_acked_replaced_by_two_timestamps_is_breaking(write):
         found = changes_of(document, arch)
         assert found[("field-removed", "ThreadContext.acked")]["breaking"]
         for name in ("acked_time", "state_changed_time"):
-            added = found[("field-added", f"ThreadContext.{name}")]
+            added = found[("field-added-overlap", f"ThreadContext.{name}")]
             assert added["breaking"] and "over bytes the old layout used" in added["detail"]
         old, new = expected_tls[arch]
         assert found[("field-moved", "ThreadContext.tls")]["detail"] == f"offset {old} -> {new} (+16)"
         assert found[("field-moved", "ThreadContext.debug")]["breaking"]
-        assert "+16" in found[("struct-resized", "ThreadContext")]["detail"]
+        assert "+16" in found[("struct-grown", "ThreadContext")]["detail"]
+        # Still within its 4096-byte slot: the other contexts stay where they were.
+        within = found[("region-element-grown", "ThreadContexts.contexts")]
+        assert within["breaking"] is False and within["detail"].endswith("within its stride 4096")
         untouched = ("signo", "state", "thread_id", "sentry_fast_path")
         assert not any(subject == f"ThreadContext.{name}" for _, subject in found for name in untouched)
 
@@ -103,7 +110,7 @@ def test_text_output_names_each_change_and_the_verdict(write):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("abi-diff ") and lines[1] == "amd64:"
     assert any("BREAKING" in line and "field-removed" in line and "ThreadContext.acked" in line for line in lines)
-    assert lines[-1] == "10 breaking and 2 compatible change(s): BREAKING"
+    assert lines[-1] == "12 breaking and 2 compatible change(s): BREAKING"
 
 
 @pytest.mark.parametrize("old, new, kind, subject", [
@@ -149,8 +156,8 @@ def test_a_resized_struct_is_breaking_where_another_struct_embeds_it(write):
                   "          - {name: pstate, type: u64}\n          - {name: extra, type: u64}\n")
     document = diff_json(SPEC, write("new", text), 1)
     arm64 = changes_of(document, "arm64")
-    assert arm64[("struct-resized", "PtraceRegs")]["breaking"] is True
-    assert arm64[("field-added", "PtraceRegs.extra")]["breaking"] is False  # appended: no old byte reused
+    assert arm64[("struct-grown", "PtraceRegs")]["breaking"] is True
+    assert arm64[("field-added-tail", "PtraceRegs.extra")]["breaking"] is True  # old code copies the old size
     assert arm64[("field-resized", "ThreadContext.ptregs")]["breaking"] is True
     assert changes_of(document, "amd64") == {}
 
@@ -173,7 +180,7 @@ def test_git_revisions_as_inputs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "codegen", "abi-diff", "git:HEAD:spec.yaml", "spec.yaml"],
                             cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 1, result.stderr
-    assert "constant-changed      MAX_FPSTATE_LEN: 3648 -> 3584" in result.stdout
+    assert re.search(r"constant-changed +MAX_FPSTATE_LEN: 3648 -> 3584", result.stdout)
     missing = subprocess.run([sys.executable, "-m", "codegen", "abi-diff", "git:HEAD:nope.yaml", "spec.yaml"],
                              cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     assert missing.returncode == 2 and missing.stderr.startswith("layoutgen abi-diff: git:HEAD:nope.yaml")
@@ -207,10 +214,12 @@ def test_a_changed_64k_rule_is_reported_on_the_64k_combinations_only(write):
     assert sorted(found) == ["amd64_64k", "arm64_64k"]
     for arch in ARCHS:
         changes = {(c["kind"], c["subject"]): c for c in found[f"{arch}_64k"]}
+        for part in ("Stub.thread0", "Stub.thread0.msg"):  # Msg still fits both parts that hold it
+            assert changes.pop(("region-holds-grown", part))["breaking"] is False
         assert all(c["arch"] == arch and c["params"] == {"page_size": 65536} and c["breaking"]
                    for c in changes.values())
         assert changes[("constant-changed", "PER_THREAD_PAGES")]["detail"] == "5 -> 6"
-        assert changes[("struct-resized", "Msg")]["detail"].startswith("size 48 -> 56 (+8)")
+        assert changes[("struct-grown", "Msg")]["detail"].startswith("size 48 -> 56 (+8)")
         assert ("region-moved", "Stub.thread0") in changes
     result = run_cli("abi-diff", PAGEX, write("new", text))
     headings = [line for line in result.stdout.splitlines() if line.endswith(":")]
@@ -283,3 +292,109 @@ def test_inserting_an_anonymous_member_moves_what_follows_not_the_generated_name
     subjects = {c["subject"] for c in changes if c["arch"] == "amd64"}
     assert "Attr.early" in subjects and "Attr.type" in subjects and "Attr.sample_period" in subjects
     assert not any("Anon" in c["subject"] for c in changes)
+
+
+# ---- growing structs: the tail-growth policy --------------------------------------------
+
+
+GROWING = """\
+layoutgen: 1
+name: grow
+archs: [amd64, arm64]
+structs:
+  Attr:
+{extensible}    fields:
+      - {{name: size, type: u32}}
+      - {{name: flags, type: u32}}
+{tail}regions:
+  Table:
+    size: 4096
+    parts:
+      - {{name: attrs, offset: 0, size: 4096, holds: Attr, count: 64, stride: {stride}}}
+"""
+EXTENSIBLE = "    extensible: {size_field: size}\n"
+WIDER = "      - {name: extra, type: u32}\n"
+
+
+def growing(extensible="", tail="", stride=64) -> str:
+    return GROWING.format(extensible=extensible, tail=tail, stride=stride)
+
+
+def kinds(document) -> dict:
+    """(kind, subject) -> breaking, the same on both arches (asserted)."""
+    per_arch = [{key: c["breaking"] for key, c in changes_of(document, arch).items()} for arch in ARCHS]
+    assert per_arch[0] == per_arch[1]
+    return per_arch[0]
+
+
+def test_a_struct_grown_at_its_tail_is_breaking(write):
+    document = diff_json(write("old", growing()), write("new", growing(tail=WIDER)), 1)
+    found = kinds(document)
+    assert found[("field-added-tail", "Attr.extra")] is True
+    assert found[("struct-grown", "Attr")] is True
+    # Each element still fits its 64-byte slot: noted, and compatible for the other elements.
+    assert found[("region-element-grown", "Table.attrs")] is False
+
+
+def test_a_field_in_reserved_bytes_is_compatible(write):
+    old = growing(tail="      - {reserved: 4}\n")
+    new = growing(tail="      - {name: extra, type: u32}\n")
+    document = diff_json(write("old", old), write("new", new), 0)
+    assert kinds(document) == {("field-added-reserved", "Attr.extra"): False}
+
+
+def test_an_extensible_struct_grows_compatibly(write):
+    document = diff_json(write("old", growing(EXTENSIBLE)), write("new", growing(EXTENSIBLE, WIDER)), 0)
+    assert kinds(document) == {("field-added-tail-extensible", "Attr.extra"): False,
+                               ("struct-grown-extensible", "Attr"): False,
+                               ("region-element-grown", "Table.attrs"): False}
+    text = run_cli("abi-diff", write("old", growing(EXTENSIBLE)), write("new", growing(EXTENSIBLE, WIDER))).stdout
+    assert "struct-grown-extensible" in text and "(by its field size)" in text
+
+
+def test_extensible_must_hold_in_the_old_version_too(write):
+    """Old readers that never read `size` cannot skip what they do not know."""
+    document = diff_json(write("old", growing()), write("new", growing(EXTENSIBLE, WIDER)), 1)
+    found = kinds(document)
+    assert found[("extensible-added", "Attr")] is False and found[("struct-grown", "Attr")] is True
+
+
+def test_a_changed_stride_is_breaking(write):
+    document = diff_json(write("old", growing()), write("new", growing(stride=32)), 1)
+    assert kinds(document) == {("region-stride-changed", "Table.attrs"): True}
+
+
+def test_the_stride_check_refuses_an_element_grown_past_its_stride(write):
+    result = run_cli("abi-diff", write("old", growing(stride=8)), write("new", growing(tail=WIDER, stride=8)))
+    assert result.returncode == 2 and "stride 8 is less than the size of Attr (12 bytes" in result.stderr
+
+
+def test_every_kind_recorded_has_one_verdict_and_a_reason():
+    from codegen.tools import abidiff
+    source = open(abidiff.__file__).read()
+    recorded = set(re.findall(r'Change\((?:arch|"")\s*,\s*"([a-z-]+)"', source))
+    recorded |= set(re.findall(r'"([a-z]+(?:-[a-z]+)+)" if ', source))
+    recorded |= set(re.findall(r' else "([a-z]+(?:-[a-z]+)+)"', source))
+    recorded |= set(re.findall(r'kind, where = "([a-z-]+)"', source))
+    assert len(recorded) > 40 and recorded <= set(abidiff.KINDS), recorded - set(abidiff.KINDS)
+    assert all(isinstance(breaking, bool) and reason for breaking, reason in abidiff.KINDS.values())
+
+
+PERF = os.path.join(ROOT, "examples", "linux", "perf.yaml")
+SIG_DATA = "      - {name: sig_data, type: u64}\n"
+
+
+def test_perf_event_attr_growing_by_sig_data_is_compatible_by_its_size_field(write):
+    """Linux 5.13 appended sig_data to perf_event_attr (PERF_ATTR_SIZE_VER6 120 -> VER7 128);
+    callers built before it pass size 120 and the kernel zero-fills the rest."""
+    current = open(PERF).read()
+    document = diff_json(write("ver6", edited(current, SIG_DATA, "")), PERF, 0)
+    for arch in ARCHS:
+        found = changes_of(document, arch)
+        assert found[("struct-grown-extensible", "PerfEventAttr")]["detail"] == \
+            "size 120 -> 128 (+8) (by its field size)"
+        assert found[("field-added-tail-extensible", "PerfEventAttr.sig_data")]["breaking"] is False
+    # Without the declaration the same growth breaks: old code copies 120 bytes.
+    plain = edited(current, "    extensible: {size_field: size}", "   ")
+    document = diff_json(write("ver6-plain", edited(plain, SIG_DATA, "")), write("ver7-plain", plain), 1)
+    assert changes_of(document, "amd64")[("struct-grown", "PerfEventAttr")]["breaking"] is True

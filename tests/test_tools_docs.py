@@ -111,8 +111,10 @@ def diagrams() -> list:
             labels += ["hole"] * bool([h for h in struct_layout.holes if not h.tail])
             labels += ["tail padding"] * bool([h for h in struct_layout.holes if h.tail])
             found.append((os.path.join(DOCS, "svg", arch, f"struct_{name}.svg"), labels))
-        regions = [r.path[-1] for r in layouts[arch].regions]
+        regions = [r.path[-1] for r in layouts[arch].regions if r.path[0] == "PerThreadMem"]
         found.append((os.path.join(DOCS, "svg", arch, "region_PerThreadMem.svg"), regions + ["guard", "holds Msg"]))
+        found.append((os.path.join(DOCS, "svg", arch, "region_ThreadContexts.svg"),
+                      ["ThreadContexts", "contexts", "holds 4095 x ThreadContext every 4096 bytes"]))
     return found
 
 
@@ -146,13 +148,15 @@ def test_markdown_has_a_table_per_struct_and_arch_and_links_every_diagram():
             assert heading in text
             assert f"](svg/{arch}/struct_{name}.svg)" in text
         assert f"](svg/{arch}/region_PerThreadMem.svg)" in text
+        assert f"](svg/{arch}/region_ThreadContexts.svg)" in text
+    assert "| &nbsp;&nbsp;`ThreadContexts.contexts` | 0 | 16773120 | 16773120 | `4095 x ThreadContext every 4096 bytes` |" in text
     assert "| 68 | 4 |  | *(hole)* | Inserted by the C alignment rules after `err_line`. |" in text
     assert "| 44 | 4 | `ThreadState` | `state` | What the thread is doing right now. |" in text
     assert "| `MAX_FPSTATE_LEN` | 3584 | 3584 |" in text
     assert "| `THREAD_STATE_ASLEEP` | 3 |" in text
     linked = set(re.findall(r"\]\((svg/[^)]+)\)", text))
     on_disk = {p for p in drift.committed_files(DOCS) if p.endswith(".svg")}
-    assert linked == on_disk and len(linked) == 12
+    assert linked == on_disk and len(linked) == 14
 
 
 def test_generate_and_the_docs_command_write_the_same_docs(tmp_path):

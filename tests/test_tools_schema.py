@@ -104,7 +104,7 @@ BASE = {
     "constants": {"N": {"value": 4}},
     "enums": {"E": {"type": "u32", "values": [{"name": "A"}]}},
     "structs": {
-        "S": {"fields": [{"name": "x", "type": "u32"}, {"pad": 4}, {"name": "flag", "type": "u32", "bits": 3},
+        "S": {"extensible": {"size_field": "x"}, "fields": [{"name": "x", "type": "u32"}, {"pad": 4}, {"name": "flag", "type": "u32", "bits": 3},
                          {"union": [{"name": "w", "type": "u32"}]}]},
         "T": {"external": {"c_type": "struct t", "include": "t.h"},
               "variants": [{"arch": ["amd64", "arm64"], "fields": [{"name": "y", "type": "u64"}]}]},
@@ -116,7 +116,7 @@ BASE = {
 }
 WHERE = {"spec": [], "constant": ["constants", "N"], "enum": ["enums", "E"],
          "enum_value": ["enums", "E", "values", 0], "struct": ["structs", "S"],
-         "external": ["structs", "T", "external"], "variant": ["structs", "T", "variants", 0],
+         "external": ["structs", "T", "external"], "extensible": ["structs", "S", "extensible"], "variant": ["structs", "T", "variants", 0],
          "padding": ["structs", "S", "fields", 1], "field": ["structs", "S", "fields", 0],
          "bitfield": ["structs", "S", "fields", 2], "anonymous": ["structs", "S", "fields", 3],
          "union": ["unions", "U"], "reserved": ["unions", "U", "fields", 1],

@@ -41,7 +41,8 @@ def render(ctx: Context) -> dict:
             "c/offsets.h.j2", **common, then_change=then_change(ctx.spec, offsets_path),
             sections=[("Constants", _merge(ctx, _asm_constants)),
                       ("Enum values", _merge(ctx, _asm_enums)),
-                      ("Sizes and offsets", _merge(ctx, _offset_macros))]),
+                      ("Sizes and offsets", _merge(ctx, _offset_macros))]
+            + [("Region arrays", chunks) for chunks in [_merge(ctx, _region_macros)] if chunks]),
         f"c/{name}_layout_test.c": render_template(
             "c/layout_test.c.j2", **common, header=f"{name}.h", offsets=f"{name}_offsets.h",
             blocks=[(combo_condition(ctx.spec, layout.variant), _facts(ctx, layout))
@@ -486,6 +487,26 @@ def _bit_macros(spec: Spec, layout: lay.Layout, struct_name: str) -> list:
     return lines
 
 
+def _region_macros(ctx: Context, layout: lay.Layout):
+    """Per array region part: its start in the top region, its stride and its count; code
+    reaches element i at offset + i * stride."""
+    for laid in layout.regions:
+        if laid.count is not None:
+            offset, stride, count = naming.region_array_macros(_region_c_path(ctx.spec, laid.path))
+            yield ".".join(laid.path), [f"#define {offset} {laid.offset}", f"#define {stride} {laid.stride}",
+                                        f"#define {count} {laid.count}"]
+
+
+def _region_c_path(spec: Spec, path: tuple) -> list:
+    """The snake names along a region path (the names the IR keeps for C)."""
+    region = next(r for r in spec.regions if r.names.canonical == path[0])
+    names = [region.names.c]
+    for name in path[1:]:
+        region = next(p for p in region.parts if p.names.canonical == name)
+        names.append(region.names.c)
+    return names
+
+
 # ---- layout test -----------------------------------------------------------
 
 
@@ -627,6 +648,8 @@ def _region_facts(ctx: Context, layout: lay.Layout) -> list:
         if region.holds:
             facts.append((f"sizeof({struct_type(ctx.spec, region.holds)}) <= ({size})",
                           f"region {label} holds {region.holds}"))
+        if region.count is not None:
+            facts.extend(_array_facts(ctx, layout, region, path, size))
         parts = sorted(region.parts, key=lambda part: placed[path + (part.names.canonical,)])
         for part, following in zip(parts, parts[1:]):
             a0, a1 = c_expr(ctx, layout, part.offset), c_expr(ctx, layout, part.size)
@@ -639,3 +662,21 @@ def _region_facts(ctx: Context, layout: lay.Layout) -> list:
     for region in ctx.spec.regions:
         visit(region, (region.names.canonical,), None)
     return facts
+
+
+def _array_facts(ctx: Context, layout: lay.Layout, region, path: tuple, size: str) -> list:
+    """The generator's checks of an array part, again in C: each element fits its stride, the
+    stride and the start keep the element's alignment, all elements fit; and the offsets
+    header's macros say the same numbers."""
+    label, held = ".".join(path), struct_type(ctx.spec, region.holds)
+    count, stride = c_expr(ctx, layout, region.count), c_expr(ctx, layout, region.stride)
+    start = next(laid.offset for laid in layout.regions if laid.path == path)
+    offset_macro, stride_macro, count_macro = naming.region_array_macros(_region_c_path(ctx.spec, path))
+    return [
+        (f"sizeof({held}) <= ({stride})", f"region {label}: {region.holds} fits its stride"),
+        (f"({stride}) % _Alignof({held}) == 0", f"region {label}: the stride keeps {region.holds} aligned"),
+        (f"{c_int(start)} % _Alignof({held}) == 0", f"region {label}: the first element is aligned"),
+        (f"({count}) >= 1 && (unsigned long long)({count}) * ({stride}) <= ({size})", f"region {label}: every element fits the part"),
+        (f"{offset_macro} == {c_int(start)} && {stride_macro} == ({stride}) && {count_macro} == ({count})",
+         f"region {label}: the offsets header agrees"),
+    ]

@@ -2,12 +2,14 @@
 spec, per arch, and whether each change breaks the other side of the shared memory.
 
 A change is breaking when code built against the old layout would misread or
-overwrite memory laid out by the new one (or the reverse): a field that moved, changed
-size or representation, or vanished; a struct whose size changed where it sits inside
-another struct, an array or a region; an enum value renumbered or removed; a constant
-changed; a region moved. It is compatible when old code keeps working: a new struct,
-enum or constant, a new enum value with an unused number, a field added where the old
-layout had only padding, a renamed field with the same bytes, a doc change.
+overwrite memory laid out by the new one (or the reverse). Each kind of change has one
+verdict and its reason, in the table KINDS. A struct that grows at its tail breaks the
+ABI (old code copies and allocates the old size) unless the new field takes bytes the
+old spec reserved, or the struct is declared extensible in both versions: the kernel's
+convention for perf_event_attr, clone_args, sched_attr and open_how, where a field
+carries the size the writer knew, old readers read that many bytes and new readers
+zero-fill the rest. An element of a region array that grows within its stride moves no
+other element, and is noted as such; a changed stride moves all of them.
 
 With spec parameters, every combination the two specs share (same arch and parameter
 values; a parameter only one spec declares stands at its default in the other) is compared
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from .. import layout as lay
 from .. import load, resolve
@@ -29,12 +31,75 @@ from ..ir import Spec, Variant
 from .common import ToolError, describe, spec_type
 
 
+BREAKING, COMPATIBLE = True, False
+
+# Every kind of change, its verdict and why: the one place a verdict is decided. A place that
+# records a change picks the kind that describes it; a kind never means "it depends".
+KINDS = {
+    "arch-removed": (BREAKING, "code for that arch has no layout any more"),
+    "arch-added": (COMPATIBLE, "no old code runs on the new arch"),
+    "combination-removed": (BREAKING, "code built with those parameter values has no layout any more"),
+    "combination-added": (COMPATIBLE, "no old code was built with those parameter values"),
+    "param-default-changed": (BREAKING, "code built without choosing a value gets another layout"),
+    "constant-removed": (BREAKING, "old code still uses the value"),
+    "constant-changed": (BREAKING, "the two sides size or place memory with different numbers"),
+    "constant-added": (COMPATIBLE, "old code does not use it"),
+    "enum-removed": (BREAKING, "old code still stores its values"),
+    "enum-retyped": (BREAKING, "its values are stored in another number of bytes"),
+    "enum-added": (COMPATIBLE, "old code does not use it"),
+    "enum-value-removed": (BREAKING, "old code still writes the value; new code cannot name it"),
+    "enum-value-renumbered": (BREAKING, "the two sides read the same number as different values"),
+    "enum-value-reused": (BREAKING, "old code reads the new value as the one the number meant before"),
+    "enum-value-added": (COMPATIBLE, "the number was unused; old code never sees it unless new code writes it"),
+    "struct-removed": (BREAKING, "old code still lays it out"),
+    "struct-added": (COMPATIBLE, "old code does not use it"),
+    "struct-grown": (BREAKING, "code built against the old size copies, allocates and checks fewer bytes: "
+                     "the new tail is lost, or read past the end of an old writer's struct"),
+    "struct-grown-extensible": (COMPATIBLE, "the struct carries its size (the kernel's convention): old readers "
+                                "read the size they know, new readers zero-fill what an old writer did not send"),
+    "struct-shrunk": (BREAKING, "old code reads and writes past the new end"),
+    "struct-realigned": (BREAKING, "code that allocates or places it assumes the old alignment"),
+    "extensible-added": (COMPATIBLE, "a promise about future growth; no byte changes"),
+    "extensible-removed": (BREAKING, "new readers no longer zero-fill a short struct from an old writer"),
+    "extensible-size-field-changed": (BREAKING, "the two sides read the struct's size from different fields"),
+    "field-removed": (BREAKING, "old code still reads and writes its bytes"),
+    "field-moved": (BREAKING, "the two sides read it at different offsets"),
+    "field-resized": (BREAKING, "the two sides read a different number of bytes"),
+    "field-retyped": (BREAKING, "the two sides read the same bytes as different things"),
+    "field-retyped-same-bytes": (COMPATIBLE, "another name for the same representation"),
+    "field-renamed": (COMPATIBLE, "same offset, size and type; names are not in the bytes"),
+    "field-added": (COMPATIBLE, "it takes bytes that were padding, which old code never reads"),
+    "field-added-reserved": (COMPATIBLE, "it takes bytes the old spec reserved for it, which old writers zero"),
+    "field-added-tail": (BREAKING, "it lies past the old end, which old code neither writes nor copies"),
+    "field-added-tail-extensible": (COMPATIBLE, "past the old end of a struct that carries its size: an old "
+                                    "writer's size says the field is absent, and a new reader zero-fills it"),
+    "field-added-overlap": (BREAKING, "it takes bytes an old field uses"),
+    "union-member-added": (COMPATIBLE, "a new alternative at offset 0 moves nothing; growth is judged on its own"),
+    "bitfield-removed": (BREAKING, "old code still reads and writes its bits"),
+    "bitfield-moved": (BREAKING, "the two sides read different bits"),
+    "bitfield-retyped": (BREAKING, "the two sides read the same bits as different things"),
+    "bitfield-retyped-same-bytes": (COMPATIBLE, "another name for the same representation"),
+    "bitfield-added": (COMPATIBLE, "it takes bits that were spare, which old code never reads"),
+    "bitfield-added-overlap": (BREAKING, "it takes bits an old field uses"),
+    "doc-changed": (COMPATIBLE, "docs are not in the bytes"),
+    "region-removed": (BREAKING, "old code still uses its memory"),
+    "region-moved": (BREAKING, "the two sides place it at different bytes"),
+    "region-holds-changed": (BREAKING, "the two sides read its memory as different structs"),
+    "region-holds-grown": (COMPATIBLE, "the struct still fits its part, so no other part moves "
+                           "(the struct's own growth is judged on its own)"),
+    "region-element-grown": (COMPATIBLE, "each element still fits its stride, so no other element moves "
+                             "(the struct's own growth is judged on its own)"),
+    "region-stride-changed": (BREAKING, "every element after the first moves"),
+    "region-count-changed": (BREAKING, "the two sides disagree about how many elements there are"),
+    "region-added": (COMPATIBLE, "old code does not use it"),
+}
+
+
 @dataclass(frozen=True)
 class Change:
     arch: str  # "" for a change that concerns the spec as a whole
-    kind: str  # e.g. field-moved, enum-value-added
+    kind: str  # a key of KINDS, e.g. field-moved, enum-value-added
     subject: str  # e.g. ThreadContext.tls
-    breaking: bool
     detail: str
     combination: str = ""  # `Variant.key` of the combination, for a spec with parameters
     params: tuple = ()  # its (name, value) pairs
@@ -46,13 +111,20 @@ class Change:
             return "whole spec"
         return describe(Variant(self.arch, self.params)) if self.params else self.arch
 
+    @property
+    def breaking(self) -> bool:
+        return KINDS[self.kind][0]
+
+    @property
+    def reason(self) -> str:
+        return KINDS[self.kind][1]
+
     def as_dict(self) -> dict:
         """The JSON form; `combination` and `params` only for a combination of a spec with parameters."""
-        item = asdict(self)
-        if not self.params:
-            del item["combination"], item["params"]
-        else:
-            item["params"] = dict(self.params)
+        item = {"arch": self.arch, "kind": self.kind, "subject": self.subject, "breaking": self.breaking,
+                "detail": self.detail, "reason": self.reason}
+        if self.params:
+            item.update(combination=self.combination, params=dict(self.params))
         return item
 
     @property
@@ -101,21 +173,21 @@ def compare(old: tuple, new: tuple) -> list:
     changes = []
     for arch in old_spec.archs:
         if arch not in new_spec.archs:
-            changes.append(Change(arch, "arch-removed", arch, True, "the new spec no longer covers this arch"))
+            changes.append(Change(arch, "arch-removed", arch, "the new spec no longer covers this arch"))
     changes += _defaults(old_spec, new_spec)
     pairs = _pairs(old_spec, new_spec)
     for arch in new_spec.archs:
         if arch not in old_spec.archs:
-            changes.append(Change(arch, "arch-added", arch, False, "the new spec adds this arch"))
+            changes.append(Change(arch, "arch-added", arch, "the new spec adds this arch"))
             continue
         for before, after in pairs:
             named = after if after is not None and after.params else before
             if named.arch != arch:
                 continue
             if before is None:
-                found = [Change(arch, "combination-added", after.key, False, _missing(after, old_spec, "old"))]
+                found = [Change(arch, "combination-added", after.key, _missing(after, old_spec, "old"))]
             elif after is None:
-                found = [Change(arch, "combination-removed", before.key, True, _missing(before, new_spec, "new"))]
+                found = [Change(arch, "combination-removed", before.key, _missing(before, new_spec, "new"))]
             else:
                 found = _compare_arch(arch, old_spec, old_layouts[before.key], new_spec, new_layouts[after.key])
             changes += [replace(c, combination=named.key, params=named.params) if named.params else c
@@ -156,7 +228,7 @@ def _defaults(old_spec: Spec, new_spec: Spec) -> list:
     for param in new_spec.params:
         before = old_spec.param(param.name)
         if before is not None and before.default != param.default:
-            changes.append(Change("", "param-default-changed", param.name, True,
+            changes.append(Change("", "param-default-changed", param.name,
                                   f"default {before.default} -> {param.default}; code built without "
                                   f"choosing {param.name} gets the {param.default} layout"))
     return changes
@@ -166,15 +238,15 @@ def _compare_arch(arch, old_spec: Spec, old: lay.Layout, new_spec: Spec, new: la
     changes = []
     changes += _constants(arch, old, new)
     changes += _enums(arch, old, new)
-    embedded = _embedded(old) | _embedded(new)
     for name in _named(old_spec, old):
         if name not in new.structs:
-            changes.append(Change(arch, "struct-removed", name, True, "struct removed"))
+            changes.append(Change(arch, "struct-removed", name, "struct removed"))
     for name in _named(new_spec, new):
         if name not in old.structs:
-            changes.append(Change(arch, "struct-added", name, False, f"new struct ({new.structs[name].size} bytes)"))
+            changes.append(Change(arch, "struct-added", name, f"new struct ({new.structs[name].size} bytes)"))
         else:
-            changes += _struct(arch, name, old, new, name in embedded)
+            extensible = (old_spec.struct(name).extensible, new_spec.struct(name).extensible)
+            changes += _struct(arch, name, old, new, extensible)
             changes += _struct_doc(arch, name, old_spec, new_spec)
     changes += _regions(arch, old, new)
     return changes
@@ -184,12 +256,12 @@ def _constants(arch, old: lay.Layout, new: lay.Layout) -> list:
     changes = []
     for name, value in old.constants.items():
         if name not in new.constants:
-            changes.append(Change(arch, "constant-removed", name, True, f"constant removed (was {value})"))
+            changes.append(Change(arch, "constant-removed", name, f"constant removed (was {value})"))
         elif new.constants[name] != value:
-            changes.append(Change(arch, "constant-changed", name, True, f"{value} -> {new.constants[name]}"))
+            changes.append(Change(arch, "constant-changed", name, f"{value} -> {new.constants[name]}"))
     for name, value in new.constants.items():
         if name not in old.constants:
-            changes.append(Change(arch, "constant-added", name, False, f"new constant = {value}"))
+            changes.append(Change(arch, "constant-added", name, f"new constant = {value}"))
     return changes
 
 
@@ -197,16 +269,16 @@ def _enums(arch, old: lay.Layout, new: lay.Layout) -> list:
     changes = []
     for name, old_enum in old.enums.items():
         if name not in new.enums:
-            changes.append(Change(arch, "enum-removed", name, True, "enum removed"))
+            changes.append(Change(arch, "enum-removed", name, "enum removed"))
             continue
         new_enum = new.enums[name]
         if old_enum.enum.base != new_enum.enum.base:
-            changes.append(Change(arch, "enum-retyped", name, True,
+            changes.append(Change(arch, "enum-retyped", name,
                                   f"stored as {old_enum.enum.base.name} -> {new_enum.enum.base.name}"))
         changes += _enum_values(arch, name, old_enum, new_enum)
     for name in new.enums:
         if name not in old.enums:
-            changes.append(Change(arch, "enum-added", name, False, "new enum"))
+            changes.append(Change(arch, "enum-added", name, "new enum"))
     return changes
 
 
@@ -217,9 +289,9 @@ def _enum_values(arch, enum: str, old_enum: lay.EnumLayout, new_enum: lay.EnumLa
     for member, number in before.items():
         subject = f"{enum}.{member}"
         if member not in after:
-            changes.append(Change(arch, "enum-value-removed", subject, True, f"value {number} removed"))
+            changes.append(Change(arch, "enum-value-removed", subject, f"value {number} removed"))
         elif after[member] != number:
-            changes.append(Change(arch, "enum-value-renumbered", subject, True, f"{number} -> {after[member]}"))
+            changes.append(Change(arch, "enum-value-renumbered", subject, f"{number} -> {after[member]}"))
     used = set(before.values())
     for member, number in after.items():
         if member in before:
@@ -227,10 +299,10 @@ def _enum_values(arch, enum: str, old_enum: lay.EnumLayout, new_enum: lay.EnumLa
         subject = f"{enum}.{member}"
         if number in used:
             owner = next(m for m, n in before.items() if n == number)
-            changes.append(Change(arch, "enum-value-reused", subject, True,
+            changes.append(Change(arch, "enum-value-reused", subject,
                                   f"new value {number}, which meant {owner} before"))
         else:
-            changes.append(Change(arch, "enum-value-added", subject, False, f"new value {number}"))
+            changes.append(Change(arch, "enum-value-added", subject, f"new value {number}"))
     return changes
 
 
@@ -240,25 +312,37 @@ def _named(spec: Spec, layout: lay.Layout) -> list:
     return [name for name in layout.structs if not spec.struct(name).anonymous]
 
 
-def _embedded(layout: lay.Layout) -> set:
-    """Structs whose size other memory depends on: embedded, in an array, or held by a region."""
-    found = {slot.struct for s in layout.structs.values() for slot in s.fields if slot.struct is not None}
-    return found | {r.holds for r in layout.regions if r.holds}
-
-
-def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, embedded: bool) -> list:
+def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, extensible: tuple) -> list:
+    """`extensible` is the (old, new) size field, or None where that version does not declare
+    one. Growth is compatible only when both declare the same one: old readers must already
+    have read the size. A struct embedded elsewhere shows its growth there too (the
+    container's field resizes and what follows it moves)."""
     before, after = old.structs[name], new.structs[name]
-    changes = _fields(arch, name, old, new) + _bitfields(arch, name, old, new)
+    extends = extensible[0] is not None and extensible[0] == extensible[1]
+    changes = _fields(arch, name, old, new, extends) + _bitfields(arch, name, old, new)
+    changes += _extensible(arch, name, *extensible)
     if before.size != after.size:
-        where = "it is embedded, in an array or held by a region" if embedded else "nothing embeds it"
-        changes.append(Change(arch, "struct-resized", name, embedded,
-                              f"size {before.size} -> {after.size} ({after.size - before.size:+d}); {where}"))
+        kind = "struct-shrunk" if after.size < before.size else \
+            "struct-grown-extensible" if extends else "struct-grown"
+        by = f" (by its field {extensible[1]})" if extends else ""
+        changes.append(Change(arch, kind, name, f"size {before.size} -> {after.size} "
+                              f"({after.size - before.size:+d}){by}"))
     if before.align != after.align:
-        changes.append(Change(arch, "struct-realigned", name, embedded, f"alignment {before.align} -> {after.align}"))
+        changes.append(Change(arch, "struct-realigned", name, f"alignment {before.align} -> {after.align}"))
     return changes
 
 
-def _fields(arch, struct: str, old: lay.Layout, new: lay.Layout) -> list:
+def _extensible(arch, name: str, before, after) -> list:
+    if before == after:
+        return []
+    if before is None:
+        return [Change(arch, "extensible-added", name, f"now carries its size in {after}")]
+    if after is None:
+        return [Change(arch, "extensible-removed", name, f"no longer carries its size in {before}")]
+    return [Change(arch, "extensible-size-field-changed", name, f"size field {before} -> {after}")]
+
+
+def _fields(arch, struct: str, old: lay.Layout, new: lay.Layout, extends: bool) -> list:
     before = old.structs[struct]
     old_fields, new_fields = _visible(old, struct), _visible(new, struct)
     removed = [s for n, s in old_fields.items() if n not in new_fields]
@@ -267,16 +351,16 @@ def _fields(arch, struct: str, old: lay.Layout, new: lay.Layout) -> list:
     for old_slot, new_slot in _renames(removed, added):
         removed.remove(old_slot)
         added.remove(new_slot)
-        changes.append(Change(arch, "field-renamed", f"{struct}.{old_slot.field.names.canonical}", False,
+        changes.append(Change(arch, "field-renamed", f"{struct}.{old_slot.field.names.canonical}",
                               f"renamed to {new_slot.field.names.canonical}; same offset, size and type"))
     for slot in removed:
-        changes.append(Change(arch, "field-removed", f"{struct}.{slot.field.names.canonical}", True,
+        changes.append(Change(arch, "field-removed", f"{struct}.{slot.field.names.canonical}",
                               f"removed (was at offset {slot.offset}, size {slot.size})"))
     for name, slot in old_fields.items():
         if name in new_fields:
             changes += _field(arch, f"{struct}.{name}", slot, new_fields[name])
     for slot in added:
-        changes.append(_added(arch, struct, before, slot))
+        changes.append(_added(arch, struct, before, slot, extends))
     return changes
 
 
@@ -287,27 +371,27 @@ def _visible(layout: lay.Layout, struct: str) -> dict:
             for slot, offset in lay.visible_slots(layout.structs, struct)}
 
 
-def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot) -> Change:
-    """A new field is harmless where the old layout had no field: reserved space, padding, or
-    past its end (the size change that comes with the latter is judged on its own). A new
-    union member never moves the others; a union that grows is judged as a resize."""
+def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot, extends: bool) -> Change:
+    """A new field is harmless where old code never looks: reserved space, padding, or past
+    the old end of a struct that carries its size. A new union member never moves the
+    others; a union that grows is judged as a resize."""
     spare = _spare_bytes(before)
     span = range(slot.offset, slot.offset + slot.size)
     reserved = {byte for s in before.slots if isinstance(s, lay.ReservedSlot)
                 for byte in range(s.offset, s.offset + s.size)}
     if isinstance(before, lay.UnionLayout):
         fits = "within the union's old size" if slot.size <= before.size else "larger than the old union"
-        return Change(arch, "field-added", f"{struct}.{slot.field.names.canonical}", False,
+        return Change(arch, "union-member-added", f"{struct}.{slot.field.names.canonical}",
                       f"new union member, size {slot.size}, {fits}")
     if slot.offset >= before.size:
-        where, breaking = "past the old end of the struct", False
+        kind, where = "field-added-tail-extensible" if extends else "field-added-tail", "past the old end of the struct"
     elif span and all(byte in reserved for byte in span):
-        where, breaking = "in bytes that were reserved for it", False
+        kind, where = "field-added-reserved", "in bytes that were reserved for it"
     elif all(byte in spare or byte >= before.size for byte in span):
-        where, breaking = "in bytes that were padding", False
+        kind, where = "field-added", "in bytes that were padding"
     else:
-        where, breaking = "over bytes the old layout used", True
-    return Change(arch, "field-added", f"{struct}.{slot.field.names.canonical}", breaking,
+        kind, where = "field-added-overlap", "over bytes the old layout used"
+    return Change(arch, kind, f"{struct}.{slot.field.names.canonical}",
                   f"new field at offset {slot.offset}, size {slot.size}, {where}")
 
 
@@ -343,15 +427,15 @@ def _bitfields(arch, struct: str, old_layout: lay.Layout, new_layout: lay.Layout
     for name, field in old.items():
         subject = f"{struct}.{name}"
         if name not in new:
-            changes.append(Change(arch, "bitfield-removed", subject, True, f"removed (was bits {_bit_span(field)})"))
+            changes.append(Change(arch, "bitfield-removed", subject, f"removed (was bits {_bit_span(field)})"))
             continue
         other = new[name]
         if (field.first_bit, field.bits) != (other.first_bit, other.bits):
-            changes.append(Change(arch, "bitfield-moved", subject, True,
+            changes.append(Change(arch, "bitfield-moved", subject,
                                   f"bits {_bit_span(field)} -> {_bit_span(other)}"))
         if field.scalar != other.scalar:
             same = field.scalar.prim == other.scalar.prim
-            changes.append(Change(arch, "bitfield-retyped", subject, not same,
+            changes.append(Change(arch, "bitfield-retyped-same-bytes" if same else "bitfield-retyped", subject,
                                   f"type {field.scalar.enum or field.scalar.prim} -> "
                                   f"{other.scalar.enum or other.scalar.prim}" + ("; same representation" if same else "")))
     spare = _spare_bits(old_layout, struct)
@@ -360,7 +444,7 @@ def _bitfields(arch, struct: str, old_layout: lay.Layout, new_layout: lay.Layout
             continue
         bits = range(field.first_bit, field.first_bit + field.bits)
         free = all(bit in spare or bit >= before.size * 8 for bit in bits)
-        changes.append(Change(arch, "bitfield-added", f"{struct}.{name}", not free,
+        changes.append(Change(arch, "bitfield-added" if free else "bitfield-added-overlap", f"{struct}.{name}",
                               f"new bitfield at bits {_bit_span(field)}, "
                               + ("in bits that were spare" if free else "over bits the old layout used")))
     return changes
@@ -382,21 +466,21 @@ def _bit_span(field: lay.BitFieldSlot) -> str:
 def _field(arch, subject: str, old: lay.FieldSlot, new: lay.FieldSlot) -> list:
     changes = []
     if old.offset != new.offset:
-        changes.append(Change(arch, "field-moved", subject, True,
+        changes.append(Change(arch, "field-moved", subject,
                               f"offset {old.offset} -> {new.offset} ({new.offset - old.offset:+d})"))
     old_type, new_type = spec_type(old), spec_type(new)
     if old_type != new_type and _base(old_type) == _base(new_type):
-        changes.append(Change(arch, "field-resized", subject, True,
+        changes.append(Change(arch, "field-resized", subject,
                               f"{old_type} -> {new_type}, size {old.size} -> {new.size}"))
     elif old_type != new_type:
         same = _representation(old) == _representation(new) and old.size == new.size
-        changes.append(Change(arch, "field-retyped", subject, not same,
+        changes.append(Change(arch, "field-retyped-same-bytes" if same else "field-retyped", subject,
                               f"type {old_type} -> {new_type}" + ("; same representation" if same else "")))
     elif old.size != new.size:
-        changes.append(Change(arch, "field-resized", subject, True,
+        changes.append(Change(arch, "field-resized", subject,
                               f"size {old.size} -> {new.size} (its type {new_type} changed size)"))
     if " ".join(old.field.doc.split()) != " ".join(new.field.doc.split()):
-        changes.append(Change(arch, "doc-changed", subject, False, "doc changed"))
+        changes.append(Change(arch, "doc-changed", subject, "doc changed"))
     return changes
 
 
@@ -414,7 +498,7 @@ def _representation(slot: lay.FieldSlot) -> tuple:
 def _struct_doc(arch, name: str, old_spec: Spec, new_spec: Spec) -> list:
     before, after = old_spec.struct(name).doc, new_spec.struct(name).doc
     if " ".join(before.split()) != " ".join(after.split()):
-        return [Change(arch, "doc-changed", name, False, "doc changed")]
+        return [Change(arch, "doc-changed", name, "doc changed")]
     return []
 
 
@@ -424,18 +508,37 @@ def _regions(arch, old: lay.Layout, new: lay.Layout) -> list:
     changes = []
     for path, region in before.items():
         if path not in after:
-            changes.append(Change(arch, "region-removed", path, True, "region removed"))
+            changes.append(Change(arch, "region-removed", path, "region removed"))
             continue
         other = after[path]
         if (region.offset, region.size) != (other.offset, other.size):
-            changes.append(Change(arch, "region-moved", path, True,
+            changes.append(Change(arch, "region-moved", path,
                                   f"bytes {region.offset}..{region.offset + region.size} -> "
                                   f"{other.offset}..{other.offset + other.size}"))
         if region.holds != other.holds:
-            changes.append(Change(arch, "region-holds-changed", path, True, f"holds {region.holds} -> {other.holds}"))
+            changes.append(Change(arch, "region-holds-changed", path, f"holds {region.holds} -> {other.holds}"))
+        changes += _region_array(arch, path, region, other, old, new)
     for path in after:
         if path not in before:
-            changes.append(Change(arch, "region-added", path, False, "new region"))
+            changes.append(Change(arch, "region-added", path, "new region"))
+    return changes
+
+
+def _region_array(arch, path: str, region: lay.RegionLayout, other: lay.RegionLayout, old: lay.Layout,
+                  new: lay.Layout) -> list:
+    """An array part's stride and count, and a held struct that grew while still fitting (the
+    layout checks refuse one that no longer fits its part or stride)."""
+    changes = []
+    if region.stride != other.stride:
+        changes.append(Change(arch, "region-stride-changed", path, f"stride {region.stride} -> {other.stride}"))
+    if region.count != other.count:
+        changes.append(Change(arch, "region-count-changed", path, f"count {region.count} -> {other.count}"))
+    if region.holds and region.holds == other.holds and region.stride == other.stride:
+        size, grown = old.structs[region.holds].size, new.structs[region.holds].size
+        if grown > size:
+            room = f"its stride {other.stride}" if other.count else f"the part's {other.size} bytes"
+            changes.append(Change(arch, "region-element-grown" if other.count else "region-holds-grown", path,
+                                  f"{region.holds} {size} -> {grown} bytes, within {room}"))
     return changes
 
 

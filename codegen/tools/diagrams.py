@@ -261,9 +261,10 @@ def _region_box(layout: lay.Layout, region: lay.RegionLayout, index: int, x_at, 
     texts.append(Text(x + w // 2, y + 30, fit(_short(region.size), w), "small", "middle"))
     if region.holds:
         held = layout.structs[region.holds].size
+        array = f", the first of {region.contents}" if region.count else ""
         rects.append(Rect(x, y + LANE_H - 19, max(x_at(region.offset + held) - x, 2), 6, "held",
-                          f"{region.holds} ({held} bytes) at the start of {name}"))
-        texts.append(Text(x + w // 2, y + 42, fit(f"holds {region.holds}", w), "small", "middle"))
+                          f"{region.holds} ({held} bytes) at the start of {name}{array}"))
+        texts.append(Text(x + w // 2, y + 42, fit(f"holds {region.contents}", w), "small", "middle"))
 
 
 def _gaps(laid: list, level: int, x_at, y: int, rects: list) -> None:

@@ -174,7 +174,7 @@ def _region_model(ctx: Context, top) -> dict:
     per_arch = []
     for arch, layout in ctx.combinations.items():
         rows = [{"path": ".".join(r.path), "depth": len(r.path) - 1, "offset": r.offset, "end": r.offset + r.size,
-                 "size": r.size, "holds": f"`{r.holds}`" if r.holds else "", "doc": prose(r.region.doc)}
+                 "size": r.size, "holds": f"`{r.contents}`" if r.holds else "", "doc": prose(r.region.doc)}
                 for r in layout.regions if r.path[0] == name]
         per_arch.append({"arch": arch, "rows": rows, "svg": region_svg_path(arch, name)})
     return {"name": name, "doc": prose(top.doc), "per_arch": per_arch}

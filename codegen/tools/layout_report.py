@@ -72,10 +72,25 @@ def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = C
         names = [find_struct(spec, layout, struct)] if struct else \
             [name for name in layout.structs if not spec.struct(name).anonymous]
         lines = [line for name in names for line in struct_lines(spec, layout, name, cacheline)]
+        if not struct:
+            lines += region_lines(layout)
         if headed:
             lines = [f"/* ===== {spec.name} on {describe(variant)} ===== */"] + lines
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
+
+
+def region_lines(layout: lay.Layout) -> list:
+    """The regions after the structs, as C comments (pahole has no such thing): each part's
+    offset from its top region, its size, and what it holds."""
+    if not layout.regions:
+        return []
+    lines = ["/* regions: offset from the top region, size, contents */"]
+    for region in layout.regions:
+        holds = f", {region.contents}" if region.holds else ""
+        lines.append(f"/* {'  ' * (len(region.path) - 1)}{'.'.join(region.path)}: offset {region.offset}, "
+                     f"size {region.size}{holds} */")
+    return lines + [""]
 
 
 def _exists(spec: Spec, layout: lay.Layout, struct: str) -> bool:
