@@ -7,6 +7,7 @@ they depend on the variant and live in `layout.Layout`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional, Union
 
 from .errors import Pos
@@ -363,6 +364,12 @@ class Spec:
     targets: frozenset = frozenset(("c", "go", "python"))  # the targets this spec generates
     params: tuple = ()  # of Param
 
+    def __hash__(self) -> int:
+        # The layout caches key on the spec. The generated hash would walk every node on each
+        # lookup (quadratic over a spec of thousands of structs); the digest of the spec's bytes
+        # stands for its content, and equality still compares every field on a collision.
+        return hash((self.digest, self.name, len(self.structs)))
+
     @property
     def variants(self) -> tuple:
         """The default combination of each arch (what the per-arch targets render)."""
@@ -390,7 +397,11 @@ class Spec:
         return next((p for p in self.params if p.name == name), None)
 
     def struct(self, name: str) -> Struct:
-        return next(s for s in self.structs if s.names.canonical == name)
+        return self._structs_by_name[name]
+
+    @cached_property
+    def _structs_by_name(self) -> dict:
+        return {s.names.canonical: s for s in self.structs}
 
     def visible_members(self, struct: Struct) -> tuple:
         """The members a name reaches in `struct`, as in C11: its own, with each anonymous

@@ -140,14 +140,22 @@ def check(spec: Spec, layouts: dict) -> None:
     """Refuse two spec elements that share a name in the C outputs, naming both places."""
     problems, reported = Problems(), set()
     for layout in layouts.values():
-        seen = {}
+        # Members never clash with each other, and the same member name recurs in many structs;
+        # keeping only the first of each name keeps this linear in the spec's size.
+        seen, members = {}, {}
         for entry in defined_names(spec, layout):
-            for first in seen.get(entry.name, ()):
+            earlier = list(seen.get(entry.name, ()))
+            if entry.kind != MEMBER and entry.name in members:
+                earlier.append(members[entry.name])
+            for first in earlier:
                 pair = (entry.name, frozenset((entry.what, first.what)))
                 if entry.clashes(first) and pair not in reported:
                     reported.add(pair)
                     problems.add(entry.pos, _message(entry, first), _hint(entry, first))
-            seen.setdefault(entry.name, []).append(entry)
+            if entry.kind == MEMBER:
+                members.setdefault(entry.name, entry)
+            else:
+                seen.setdefault(entry.name, []).append(entry)
     problems.raise_if_any()
 
 

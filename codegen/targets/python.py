@@ -123,9 +123,12 @@ _CONSTRUCT_EXTRA = ("BytesInteger", "GreedyBytes", "GreedyRange", "Int16sb", "In
 def _extra_imports(structs: list, fast: dict) -> list:
     """Import lines for the optional runtime pieces the generated text uses."""
     text = json.dumps([structs, fast["fast"], fast["swaps"], fast["codecs"]])
+    # One pass collects every name the text uses (not an attribute after a dot), so the
+    # cost does not grow with the number of optional pieces times the spec's size.
+    names = set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", text))
 
     def used(name: str) -> bool:
-        return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+        return name in names
     lines = []
     construct_names = [name for name in _CONSTRUCT_EXTRA if used(name)]
     if construct_names:
