@@ -301,6 +301,7 @@ class Enum:
     go_nosplit: frozenset = frozenset()
     go_untyped: bool = False
     asm_prefix: str = "k"  # what the offsets header puts before each value's C name
+    external: Optional[str] = None  # the system header that defines the values in C
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,7 @@ class Constant:
     c_ifndef: bool  # C: define only when the includer has not
     archs: Archs
     pos: Pos
+    external: Optional[str] = None  # the system header that defines it in C
 
     def expr_for(self, variant: Variant) -> Optional[Expr]:
         if not isinstance(self.value, tuple):

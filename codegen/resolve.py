@@ -105,6 +105,30 @@ def _asm_prefix(node) -> str:
     return grammar.asm_prefix(_string(node, "asm_prefix"), node.text_pos)
 
 
+def _constant_external(node: Map, name: str, targets: frozenset, c_ifndef: bool) -> Optional[str]:
+    """`external: linux/io_uring.h`: the header that defines the constant in C. The C header
+    includes it and defines nothing; the layout test asserts the header's value is the spec's."""
+    external = node.get("external")
+    if external is None:
+        return None
+    if c_ifndef:
+        raise fail(external.pos, f"constant {name} has both external and c_ifndef",
+                   "external already leaves the definition to the header; drop c_ifndef")
+    if "c" not in targets:
+        raise fail(external.pos, f"constant {name} is external but not emitted for C",
+                   "external names the C header that defines it; add c to its targets or drop external")
+    return grammar.include(_string(external, "external"), external.text_pos)
+
+
+def _enum_external(node, name: str) -> Optional[str]:
+    """`external: {include: linux/io_uring.h}`: the header that defines the enum's values in C."""
+    if node is None:
+        return None
+    node = _expect_map(node, f"external of enum {name}")
+    _check_keys(node, keys.ENUM_EXTERNAL.allowed, keys.ENUM_EXTERNAL.required, f"external of enum {name}")
+    return grammar.include(_string(node.get("include"), "include"), node.get("include").text_pos)
+
+
 def _bool(node, what: str) -> bool:
     if node is None:
         return False
@@ -277,10 +301,11 @@ class _Resolver:
             value = self.per_arch_value(name, value_node, self.archs_of(node.get("arch")))
         else:
             value = _expr(self.int64_literal(value_node, prim, name), f"value of {name}")
+        c_ifndef = _bool(node.get("c_ifndef"), "c_ifndef")
         return Constant(names=_names(node, name, naming.constant_names), value=value, type=prim,
-                        go_type=go_type, doc=_prose(node.get("doc")), targets=targets,
-                        c_ifndef=_bool(node.get("c_ifndef"), "c_ifndef"),
-                        archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"))
+                        go_type=go_type, doc=_prose(node.get("doc")), targets=targets, c_ifndef=c_ifndef,
+                        archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"),
+                        external=_constant_external(node, name, targets, c_ifndef))
 
     @staticmethod
     def int64_literal(node, prim: Optional[Prim], name: str):
@@ -361,7 +386,7 @@ class _Resolver:
                 value=value, doc=_prose(item.get("doc")), pos=item.pos.at(f"enums.{name}.values[{index}]")))
         return Enum(names=names, base=base, values=tuple(values), doc=_prose(node.get("doc")),
                     archs=self.archs_of(node.get("arch")), pos=pos.at(f"enums.{name}"), **go_options,
-                    asm_prefix=_asm_prefix(node.get("asm_prefix")))
+                    asm_prefix=_asm_prefix(node.get("asm_prefix")), external=_enum_external(node.get("external"), name))
 
     def go_enum_options(self, node: Map, name: str, base: Prim) -> dict:
         """The Go-only enum keys: atomic accessors (and which are nosplit), or no named type."""

@@ -32,13 +32,18 @@ SPEC = Node("spec", {
 
 CONSTANT = Node("constant", {
     "value": "constant_value", "doc": "text", "type": "prim", "go_type": "go_type", "c_ifndef": "bool",
-    "targets": "targets", "arch": "archs", **_NAMES,
+    "targets": "targets", "arch": "archs", "external": "header_path", **_NAMES,
 }, ("value",))
 
 ENUM = Node("enum", {
     "type": "enum_base", "doc": "text", "values": "enum_values", "arch": "archs", "go_accessors": "accessors",
-    "go_nosplit": "accessors", "go_untyped": "bool", "asm_prefix": "asm_prefix", **_NAMES,
+    "go_nosplit": "accessors", "go_untyped": "bool", "asm_prefix": "asm_prefix", "external": "enum_external",
+    **_NAMES,
 }, ("type", "values"))
+
+# An enum whose values a system header defines (as enum constants or macros): C uses the
+# header's, the layout test asserts each against it, Python and Go get the spec's.
+ENUM_EXTERNAL = Node("enum_external", {"include": "header_path"}, ("include",))
 
 ENUM_VALUE = Node("enum_value", {"name": "ident", "value": "expr", "doc": "text", **_NAMES}, ("name",))
 
@@ -93,5 +98,5 @@ PARAM = Node("param", {"values": "param_values", "default": "integer", "doc": "t
 
 ASSERT = Node("assert", {"expr": "expr", "doc": "text"}, ("expr",))
 
-NODES = (SPEC, CONSTANT, ENUM, ENUM_VALUE, STRUCT, UNION, EXTERNAL, EXTENSIBLE, VARIANT, PADDING, RESERVED, FIELD, BITFIELD, ANONYMOUS,
+NODES = (SPEC, CONSTANT, ENUM, ENUM_EXTERNAL, ENUM_VALUE, STRUCT, UNION, EXTERNAL, EXTENSIBLE, VARIANT, PADDING, RESERVED, FIELD, BITFIELD, ANONYMOUS,
          REGION, REGION_PART, ASSERT, PARAM)

@@ -102,7 +102,7 @@ def test_the_catalogue_has_shape_faults_of_every_family():
 BASE = {
     "layoutgen": 1, "name": "probe", "archs": ["amd64", "arm64"],
     "constants": {"N": {"value": 4}},
-    "enums": {"E": {"type": "u32", "values": [{"name": "A"}]}},
+    "enums": {"E": {"type": "u32", "external": {"include": "t.h"}, "values": [{"name": "A"}]}},
     "structs": {
         "S": {"extensible": {"size_field": "x"}, "fields": [{"name": "x", "type": "u32"}, {"pad": 4}, {"name": "flag", "type": "u32", "bits": 3},
                          {"union": [{"name": "w", "type": "u32"}]}]},
@@ -114,7 +114,7 @@ BASE = {
     "asserts": [{"expr": "N == 4"}],
     "params": {"page_size": {"values": [4096, 65536], "default": 4096}},
 }
-WHERE = {"spec": [], "constant": ["constants", "N"], "enum": ["enums", "E"],
+WHERE = {"spec": [], "constant": ["constants", "N"], "enum": ["enums", "E"], "enum_external": ["enums", "E", "external"],
          "enum_value": ["enums", "E", "values", 0], "struct": ["structs", "S"],
          "external": ["structs", "T", "external"], "extensible": ["structs", "S", "extensible"], "variant": ["structs", "T", "variants", 0],
          "padding": ["structs", "S", "fields", 1], "field": ["structs", "S", "fields", 0],
@@ -154,7 +154,7 @@ def test_an_unknown_key_is_rejected_by_both_with_the_same_key_list(node, tmp_pat
     assert "unknown key 'zz_unknown'" in message and "allowed keys: " + ", ".join(node.allowed) in message
     assert list(validator().iter_errors(document))
     definition = schema.build() if node.what == "spec" else schema.build()["definitions"][
-        "external_node" if node is spec_keys.EXTERNAL else node.what]
+        node.what + "_node" if node in (spec_keys.EXTERNAL, spec_keys.ENUM_EXTERNAL) else node.what]
     assert tuple(definition["properties"]) == node.allowed
 
 

@@ -28,9 +28,10 @@ def _drift(spec, layouts, spec_path, out):
 
 def _c_asserts(spec, layouts, spec_path, out):
     # Every combination of the spec's parameters, each selected with -D<macro>=<value>.
+    owned = c_asserts.header_owned(spec)
     return [p for variant in spec.combinations
             for p in c_asserts.compile_layout_test(out, spec.name, variant.arch, dwarf.param_defines(spec, variant),
-                                                   variant.key)]
+                                                   variant.key, owned)]
 
 
 def _python_layout_tests(spec, layouts, spec_path, out):

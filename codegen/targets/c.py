@@ -127,7 +127,9 @@ def _frozen(lines):
 
 
 def _includes(spec: Spec) -> list:
-    extra = sorted({s.external.include for s in spec.structs if s.external})
+    extra = sorted({s.external.include for s in spec.structs if s.external}
+                   | {c.external for c in spec.constants if c.external and "c" in c.targets}
+                   | {e.external for e in spec.enums if e.external})
     return ["stdint.h"] + [inc for inc in extra if inc != "stdint.h"]
 
 
@@ -247,6 +249,9 @@ def _constants(ctx: Context, layout: lay.Layout, asm: bool = False):
         comment = f"  /* {shown} */" if shown else ""
         lines = [f"/* {line} */" if line else "" for line in esc.c_comment_lines(const.doc, 84)]
         define = [f"#define {const.names.c} {spelled}{comment}"]
+        if const.external:
+            yield const.names.canonical, lines + _external_constant(const, spelled, c_int(value), asm)
+            continue
         if asm and spelled != c_int(value):
             define = ["#ifdef __ASSEMBLER__", f"#define {const.names.c} {c_int(value)}", "#else", *define, "#endif"]
         if const.c_ifndef:
@@ -254,6 +259,16 @@ def _constants(ctx: Context, layout: lay.Layout, asm: bool = False):
         else:
             lines += define
         yield const.names.canonical, [line for line in lines if line]
+
+
+def _external_constant(const, spelled: str, plain: str, asm: bool) -> list:
+    """A header-owned constant: C code has it from the system header (the layout test asserts
+    its value); assembly, which does not include that header, gets a plain number."""
+    note = f"/* {const.names.c} is <{const.external}>'s; the spec says {spelled}. */"
+    if not asm:
+        return [note]
+    return [note, "#if defined(__ASSEMBLER__) && !defined(" + const.names.c + ")", f"#define {const.names.c} {plain}",
+            "#endif"]
 
 
 def _asm_constants(ctx: Context, layout: lay.Layout):
@@ -271,6 +286,10 @@ def enum_fits_int(enum_layout: lay.EnumLayout) -> bool:
 def _enums(ctx: Context, layout: lay.Layout):
     for enum_layout in layout.enums.values():
         enum = enum_layout.enum
+        if enum.external:
+            yield enum.names.canonical, [f"/* {esc.c_comment(enum.names.canonical)}: <{enum.external}> defines its "
+                                         "values; the layout test asserts each is the spec's. */"]
+            continue
         if not enum_fits_int(enum_layout):
             # ISO C enumerators must fit in int; wider values become typed macros.
             suffix = "LL" if PRIMITIVES[enum.base.name].signed else "ULL"
@@ -426,7 +445,8 @@ def _asm_enums(ctx: Context, layout: lay.Layout):
         if enum.asm_prefix == "":
             # The C header's enum constants have these very names; a macro seen before the enum
             # would rewrite its declaration, so C code gets them from the C header only.
-            lines = ([f"/* {enum.names.canonical}: C code has these from the enum in {ctx.spec.name}.h. */",
+            owner = f"<{enum.external}>" if enum.external else f"the enum in {ctx.spec.name}.h"
+            lines = ([f"/* {enum.names.canonical}: C code has these from {owner}. */",
                       "#ifdef __ASSEMBLER__"] + lines + ["#endif"])
         yield enum.names.canonical, lines
 
@@ -551,7 +571,7 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         value, ctype = layout.constants[const.names.canonical], layout.constant_type(const.names.canonical)
         facts.append((f"{const.names.c} == {c_constant(layout, const.names.canonical)}",
                       f"constant {const.names.canonical}: spec says {value}"))
-        if not const.c_ifndef:  # a system header may define it first, in its own type (PAGE_SIZE is 1UL << 12)
+        if not (const.c_ifndef or const.external):  # a system header's own type (PAGE_SIZE is 1UL << 12)
             facts.append((f"_Generic({const.names.c}, {ctype}: 1, default: 0)",
                           f"constant {const.names.canonical}: spec says its C type is {ctype}"))
     for enum_layout in layout.enums.values():

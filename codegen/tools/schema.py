@@ -103,6 +103,7 @@ def _kinds() -> dict:
                                   "then": _ref("anonymous"), "else": _ref("field")}}}}},
         "variants": {"type": "array", "items": _ref("variant")},
         "external": _ref("external_node"),
+        "enum_external": _ref("enum_external_node"),
         "region_parts": {"type": "array", "items": _ref("region_part")},
         "integer": {"type": "integer"},
         "param_values": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "integer"}},
@@ -126,7 +127,7 @@ def _node(node: spec_keys.Node) -> dict:
 def build() -> dict:
     definitions = dict(sorted(_kinds().items()))
     for node in spec_keys.NODES:
-        key = "external_node" if node is spec_keys.EXTERNAL else node.what
+        key = node.what + "_node" if node in (spec_keys.EXTERNAL, spec_keys.ENUM_EXTERNAL) else node.what
         definitions[key] = _node(node)
     spec = definitions.pop("spec")
     return {"$schema": DRAFT, "title": "layoutgen spec",
