@@ -50,3 +50,19 @@ def generate(tmp_path):
 
 
 ARCHS = ("amd64", "arm64")
+
+
+def importable_package(tmp_path_factory, spec: str, package: str):
+    """Generate `spec` into a fresh folder and make its Python package importable for the
+    duration of a module's tests (a generator for a module-scoped fixture to delegate to);
+    yields the output folder and forgets the package's modules afterwards."""
+    out = tmp_path_factory.mktemp(package)
+    result = run_cli("generate", "--spec", spec, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(out / "python"))
+    try:
+        yield out
+    finally:
+        sys.path.remove(str(out / "python"))
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]

@@ -7,7 +7,6 @@ values exercise: values above 2**64, negative i128, out-of-range errors naming t
 """
 import importlib
 import os
-import sys
 
 import construct
 import numpy
@@ -15,7 +14,7 @@ import pytest
 
 from codegen import pipeline
 from codegen.check import dwarf
-from conftest import ARCHS, ROOT, compile_c, run_cli
+from conftest import ARCHS, ROOT, compile_c, importable_package, run_cli
 
 CASE = os.path.join(ROOT, "tests", "cases", "int128", "spec.yaml")
 BIG = (1 << 127) + (1 << 64) + 12345  # needs all 128 bits of a u128
@@ -25,14 +24,8 @@ NEGATIVE = -(1 << 100) - 7
 @pytest.fixture(scope="module")
 def wide(tmp_path_factory):
     """The case's generated folder and a loader of its arch modules."""
-    out = tmp_path_factory.mktemp("int128")
-    result = run_cli("generate", "--spec", CASE, "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(out / "python"))
-    yield out, lambda arch: importlib.import_module(f"wide.{arch}")
-    sys.path.remove(str(out / "python"))
-    for name in [m for m in sys.modules if m == "wide" or m.startswith("wide.")]:
-        del sys.modules[name]
+    for out in importable_package(tmp_path_factory, CASE, "wide"):
+        yield out, lambda arch: importlib.import_module(f"wide.{arch}")
 
 
 @pytest.mark.parametrize("arch", ARCHS)

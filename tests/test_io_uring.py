@@ -17,11 +17,10 @@ import mmap
 import os
 import platform
 import shutil
-import sys
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, importable_package, run_cli
 
 SPEC = os.path.join(ROOT, "examples", "linux", "io_uring.yaml")
 
@@ -102,14 +101,8 @@ def test_the_generated_c_header_defers_to_the_system_header(tmp_path):
 @pytest.fixture(scope="module")
 def uring(tmp_path_factory):
     """The generated Python package of the spec, for this machine's arch."""
-    out = tmp_path_factory.mktemp("io_uring")
-    result = run_cli("generate", "--spec", SPEC, "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(out / "python"))
-    yield importlib.import_module("linux_io_uring.native")
-    sys.path.remove(str(out / "python"))
-    for module in [m for m in sys.modules if m == "linux_io_uring" or m.startswith("linux_io_uring.")]:
-        del sys.modules[module]
+    for _ in importable_package(tmp_path_factory, SPEC, "linux_io_uring"):
+        yield importlib.import_module("linux_io_uring.native")
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

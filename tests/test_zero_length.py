@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 import numpy
 import pytest
 
 from codegen import pipeline
-from conftest import ARCHS, ROOT, run_cli
+from conftest import ARCHS, ROOT, importable_package, run_cli
 
 CASE = os.path.join(ROOT, "tests", "cases", "zero_length", "spec.yaml")
 PACKED = os.path.join(ROOT, "tests", "cases", "anonymous_packed", "spec.yaml")
@@ -20,14 +19,7 @@ PACKED = os.path.join(ROOT, "tests", "cases", "anonymous_packed", "spec.yaml")
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("zero_length")
-    result = run_cli("generate", "--spec", CASE, "--out", str(folder))
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(folder / "python"))
-    yield folder
-    sys.path.remove(str(folder / "python"))
-    for name in [m for m in sys.modules if m == "zero_length" or m.startswith("zero_length.")]:
-        del sys.modules[name]
+    yield from importable_package(tmp_path_factory, CASE, "zero_length")
 
 
 @pytest.mark.parametrize("arch", ARCHS)
