@@ -197,6 +197,10 @@ class _Resolver:
             if not targets:
                 raise fail(root.get("targets").pos, "targets must name at least one target",
                            "known: " + ", ".join(TARGETS))
+        self.external_constants = None  # the header that owns every C constant, if the spec names one
+        if root.get("external_constants") is not None:
+            owner = root.get("external_constants")
+            self.external_constants = grammar.include(_string(owner, "external_constants"), owner.text_pos)
         sections = {key: _expect_map(root.get(key), key) if root.get(key) is not None else Map((), root.pos)
                     for key in ("constants", "enums", "structs", "unions", "regions")}
         self.plain_struct_names = set(sections["structs"].keys())
@@ -305,7 +309,15 @@ class _Resolver:
         return Constant(names=_names(node, name, naming.constant_names), value=value, type=prim,
                         go_type=go_type, doc=_prose(node.get("doc")), targets=targets, c_ifndef=c_ifndef,
                         archs=self.archs_of(node.get("arch")), pos=pos.at(f"constants.{name}"),
-                        external=_constant_external(node, name, targets, c_ifndef))
+                        external=_constant_external(node, name, targets, c_ifndef)
+                        or self.spec_owned_external(targets, c_ifndef))
+
+    def spec_owned_external(self, targets: frozenset, c_ifndef: bool) -> Optional[str]:
+        """The spec's `external_constants` header, for a constant C emits without `c_ifndef`
+        (a constant that C leaves out, or defines only when missing, is not the header's)."""
+        if self.external_constants is None or "c" not in targets or c_ifndef:
+            return None
+        return self.external_constants
 
     @staticmethod
     def int64_literal(node, prim: Optional[Prim], name: str):
