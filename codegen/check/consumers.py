@@ -78,9 +78,8 @@ def check(spec, out: str, folders: list) -> list:
                 target = os.path.join(scratch, "consumer.o")
                 result = run([c_compiler(arch), *C_FLAGS, "-I", include, "-c", source, "-o", target])
                 if result.returncode != 0:
-                    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()][:10]
                     problems.append(f"{source} does not compile for {arch} against {include}:\n"
-                                    + "\n".join("    " + e for e in errors))
+                                    + _error_lines(result.stderr))
                     continue
                 missing = [s for s in undefined_symbols(arch, target) if looks_generated(s, generated)]
                 if missing:
@@ -107,7 +106,12 @@ def _probe_offsets(spec, include: str, scratch: str) -> list:
         result = run([c_compiler(layout.variant.arch), *defines, "-I", include, "-c", source,
                       "-o", os.path.join(scratch, "offsets_probe.o")])
         if result.returncode != 0:
-            errors = [line for line in result.stderr.splitlines() if "error" in line.lower()][:10]
             problems.append(f"the offsets header as an assembler sees it on {key} disagrees with the spec:\n"
-                            + "\n".join("    " + e for e in errors))
+                            + _error_lines(result.stderr))
     return problems
+
+
+def _error_lines(stderr: str) -> str:
+    """The first error lines of gcc or gas (`error:` / `Error:`), indented for the report."""
+    errors = [line for line in stderr.splitlines() if "error" in line.lower()][:10]
+    return "\n".join("    " + e for e in errors)
