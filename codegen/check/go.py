@@ -73,8 +73,8 @@ def go_env(**extra) -> dict:
     base = os.environ.get("XDG_CACHE_HOME") or (
         os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else tempfile.gettempdir())
     root = os.path.join(base, "layoutgen", "go")
-    env = dict(os.environ, GOCACHE=os.environ.get("GOCACHE") or os.path.join(root, "build"), GOPATH=os.path.join(root, "path"),
-               GOPROXY="off", GOFLAGS="", GO111MODULE="on")
+    env = dict(os.environ, GOCACHE=os.environ.get("GOCACHE") or os.path.join(root, "build"),
+               GOPATH=os.path.join(root, "path"), GOPROXY="off", GOFLAGS="", GO111MODULE="on")
     env.update(extra)
     return env
 
