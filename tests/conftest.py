@@ -52,6 +52,12 @@ def generate(tmp_path):
 ARCHS = ("amd64", "arm64")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_check_cache(tmp_path_factory):
+    """`layoutgen check` in tests caches into a folder of this session, never the user's."""
+    os.environ["LAYOUTGEN_CACHE"] = str(tmp_path_factory.mktemp("layoutgen-cache"))
+
+
 def importable_package(tmp_path_factory, spec: str, package: str):
     """Generate `spec` into a fresh folder and make its Python package importable for the
     duration of a module's tests (a generator for a module-scoped fixture to delegate to);

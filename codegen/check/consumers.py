@@ -14,6 +14,7 @@ assembler sees it (names defined for assemblers only have no C assert to prove t
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -22,7 +23,9 @@ from .. import layout as lay
 from .. import naming
 from ..targets import c_names
 from ..targets.c import c_int
-from .toolchain import C_FLAGS, c_compiler, nm, run
+from . import cache
+from .jobs import Ran, Task, problems_of
+from .toolchain import C_FLAGS, c_compiler, nm, run, run_with_deps
 
 SOURCE_SUFFIXES = (".c", ".S")
 # `kTHREAD_STATE_PREP`: the default assembly spelling of an enum value.
@@ -68,47 +71,81 @@ def undefined_symbols(arch: str, obj: str) -> list:
 
 
 def check(spec, out: str, folders: list) -> list:
-    folders = [f for f in folders if os.path.isdir(f)]
-    problems = []
+    """Problems from the hand-written sources in `folders` (the ones that exist) and the
+    offsets probe, one after another."""
+    return problems_of(tasks(spec, out, [f for f in folders if os.path.isdir(f)]) + probe_tasks(spec, out))
+
+
+def tasks(spec, out: str, folders: list) -> list:
+    """One unit of work per source and arch: compile it against the headers, then compare its
+    undefined symbols with the names the headers define."""
     include = os.path.join(out, "c")
-    generated = generated_names(spec)
-    with tempfile.TemporaryDirectory() as scratch:
-        for arch in spec.archs:
-            for source in sources_for(folders, arch, spec.archs):
-                target = os.path.join(scratch, "consumer.o")
-                result = run([c_compiler(arch), *C_FLAGS, "-I", include, "-c", source, "-o", target])
-                if result.returncode != 0:
-                    problems.append(f"{source} does not compile for {arch} against {include}:\n"
-                                    + _error_lines(result.stderr))
-                    continue
-                missing = [s for s in undefined_symbols(arch, target) if looks_generated(s, generated)]
-                if missing:
-                    problems.append(f"{source} for {arch} leaves undefined symbols that the generated headers were "
-                                    f"meant to define (nm -u; misspelt, or not defined on {arch}): " + ", ".join(missing))
-        problems += _probe_offsets(spec, include, scratch)
-    return problems
+    generated = functools.lru_cache(maxsize=None)(lambda: generated_names(spec))
+    return [_source_task(spec, arch, source, include, generated)
+            for arch in spec.archs for source in sources_for(folders, arch, spec.archs)]
 
 
-def _probe_offsets(spec, include: str, scratch: str) -> list:
-    """Assemble, per combination, `.if NAME != VALUE / .error` for every offsets-header macro."""
+def _source_task(spec, arch: str, source: str, include: str, generated) -> Task:
+    def command(scratch: str) -> list:
+        return [c_compiler(arch), *C_FLAGS, "-I", include, "-c", source, "-o", os.path.join(scratch, "consumer.o")]
+
+    def inputs() -> cache.Inputs:
+        return (cache.Inputs("consumer").add("spec", spec.digest).command(command(cache.SCRATCH))
+                .tool(c_compiler(arch), "--version").tool(nm(arch), "--version").file(source).env(*cache.C_ENV))
+
+    def work() -> Ran:
+        with tempfile.TemporaryDirectory() as scratch:
+            result, found = run_with_deps(command(scratch), scratch)
+            if result.returncode != 0:
+                return Ran([f"{source} does not compile for {arch} against {include}:\n" + _error_lines(result.stderr)])
+            symbols = undefined_symbols(arch, os.path.join(scratch, "consumer.o"))
+        missing = [s for s in symbols if looks_generated(s, generated())]
+        if missing:
+            return Ran([f"{source} for {arch} leaves undefined symbols that the generated headers were "
+                        f"meant to define (nm -u; misspelt, or not defined on {arch}): " + ", ".join(missing)])
+        return Ran([], tuple(found))
+
+    return Task(f"{source} on {arch}", work, inputs)
+
+
+def probe_tasks(spec, out: str) -> list:
+    """Per combination, assemble `.if NAME != VALUE / .error` for every offsets-header macro."""
     if "c" not in spec.targets:
         return []
-    problems = []
-    for key, layout in lay.layout_combinations(spec).items():
+    return [_probe_task(spec, os.path.join(out, "c"), key, layout)
+            for key, layout in lay.layout_combinations(spec).items()]
+
+
+def _probe_task(spec, include: str, key: str, layout: lay.Layout) -> Task:
+    arch = layout.variant.arch
+    defines = [f"-D{spec.param(name).c_macro}={value}" for name, value in layout.variant.params]
+
+    def source() -> str:
         lines = [f'#include "{spec.name}_offsets.h"']
         for entry in c_names.offsets_names(spec, layout):
             lines += [f".if {entry.name} != {c_int(entry.value)}",
                       f'.error "{entry.name} ({entry.what}): spec says {entry.value}"', ".endif"]
-        source = os.path.join(scratch, "offsets_probe.S")
-        with open(source, "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-        defines = [f"-D{spec.param(name).c_macro}={value}" for name, value in layout.variant.params]
-        result = run([c_compiler(layout.variant.arch), *defines, "-I", include, "-c", source,
-                      "-o", os.path.join(scratch, "offsets_probe.o")])
+        return "\n".join(lines) + "\n"
+
+    def command(scratch: str) -> list:
+        return [c_compiler(arch), *defines, "-I", include, "-c", os.path.join(scratch, "offsets_probe.S"),
+                "-o", os.path.join(scratch, "offsets_probe.o")]
+
+    def inputs() -> cache.Inputs:
+        return (cache.Inputs("offsets probe").command(command(cache.SCRATCH)).tool(c_compiler(arch), "--version")
+                .add("probe", source()).env(*cache.C_ENV))
+
+    def work() -> Ran:
+        with tempfile.TemporaryDirectory() as scratch:
+            with open(os.path.join(scratch, "offsets_probe.S"), "w") as handle:
+                handle.write(source())
+            result, found = run_with_deps(command(scratch), scratch)
         if result.returncode != 0:
-            problems.append(f"the offsets header as an assembler sees it on {key} disagrees with the spec:\n"
-                            + _error_lines(result.stderr))
-    return problems
+            return Ran([f"the offsets header as an assembler sees it on {key} disagrees with the spec:\n"
+                        + _error_lines(result.stderr)])
+        return Ran([], tuple(found))
+
+    return Task(f"offsets probe on {key}", work, inputs)
 
 
 def _error_lines(stderr: str) -> str:

@@ -20,7 +20,9 @@ from . import base_types
 from .base_types import Found, Want
 from .base_types import name_of as _name
 from .base_types import strip as _strip
-from .toolchain import C_COMPILERS, ToolMissing, c_compiler, run
+from . import cache
+from .jobs import Ran, Task
+from .toolchain import C_COMPILERS, ToolMissing, c_compiler, run_with_deps
 
 # Debug info at -O0 keeps every member; no -Werror: this step judges layouts, not style.
 DWARF_FLAGS = ["-g", "-O0", "-std=gnu11", "-c"]
@@ -75,6 +77,30 @@ class Outcome:
 def check(spec, layouts, out) -> list:
     """Problems, one string each (a whole report per struct); empty when DWARF agrees."""
     return list(cross_check(spec, layouts, out).problems)
+
+
+def tasks(spec, layouts, out) -> list:
+    """`check` as one unit of work per combination, keyed by the spec, the compiler, the probe
+    and the headers the probe includes."""
+    return [_task(spec, layout, out) for layout in lay.with_combinations(spec, layouts).values()]
+
+
+def _task(spec, layout: lay.Layout, out: str) -> Task:
+    arch, defines = layout.variant.arch, param_defines(spec, layout.variant)
+    names = named_structs(spec, layout)
+
+    def inputs() -> cache.Inputs:
+        return (cache.Inputs("dwarf").add("spec", spec.digest, layout.variant.key)
+                .command(_command(c_compiler(arch), defines, out, cache.SCRATCH)).tool(c_compiler(arch), "--version")
+                .add("probe", probe_source(spec, names)).env(*cache.C_ENV))
+
+    def work() -> Ran:
+        data, problems, found = _compile(spec, names, out, arch, defines)
+        if data is None:
+            return Ran(problems)
+        return Ran(judge(spec, layout, read_structs(data))[0], tuple(found))
+
+    return Task(f"DWARF on {layout.variant.key}", work, inputs)
 
 
 def cross_check(spec, layouts, out) -> Outcome:
@@ -140,18 +166,27 @@ def param_defines(spec, variant) -> list:
 
 def compile_probe(spec, names, out: str, arch: str, defines=()) -> tuple:
     """(object file bytes, []) or (None, problems) when the probe does not compile."""
+    return _compile(spec, names, out, arch, defines)[:2]
+
+
+def _command(compiler: str, defines, out: str, scratch: str) -> list:
+    return [compiler, *DWARF_FLAGS, *defines, "-I", os.path.join(out, "c"), os.path.join(scratch, "probe.c"),
+            "-o", os.path.join(scratch, "probe.o")]
+
+
+def _compile(spec, names, out: str, arch: str, defines=()) -> tuple:
+    """`compile_probe`'s answer and the files the compile read."""
     compiler = c_compiler(arch)
     with tempfile.TemporaryDirectory() as scratch:
-        source, target = os.path.join(scratch, "probe.c"), os.path.join(scratch, "probe.o")
-        with open(source, "w") as handle:
+        with open(os.path.join(scratch, "probe.c"), "w") as handle:
             handle.write(probe_source(spec, names))
-        result = run([compiler, *DWARF_FLAGS, *defines, "-I", os.path.join(out, "c"), source, "-o", target])
+        result, found = run_with_deps(_command(compiler, defines, out, scratch), scratch)
         if result.returncode != 0:
             errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
             return None, [f"DWARF probe does not compile on {arch} ({os.path.basename(compiler)}):\n"
-                          + "\n".join("    " + e for e in errors[:20])]
-        with open(target, "rb") as handle:
-            return handle.read(), []
+                          + "\n".join("    " + e for e in errors[:20])], []
+        with open(os.path.join(scratch, "probe.o"), "rb") as handle:
+            return handle.read(), [], found
 
 
 # ---- reading DWARF ---------------------------------------------------------

@@ -5,41 +5,76 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 
 from .. import layout as lay
 from ..primitives import ARCHS
 from ..targets import go as go_target
+from . import cache
+from .jobs import Ran, Task, problems_of
 from .toolchain import QEMU, ToolMissing, require, run
 
 _SUBTEST_PASSED = re.compile(r"^\s+--- PASS: \S+/")
 _SHOWN_LINES = 20
 
 
+# Variables of the caller's environment that `go_env` passes on and that change a build.
+GO_ENV = ("GOOS", "GOROOT", "GOAMD64", "GOARM64", "GOEXPERIMENT", "GOTOOLCHAIN", "GODEBUG", "CGO_ENABLED", "CC")
+_hosts: dict = {}
+_hosts_lock = threading.Lock()
+
+
 def check(spec, layouts, out: str) -> list:
     """Problem strings for the Go package in `out` (empty when everything holds)."""
     if "go" not in spec.targets:
         return []
+    return problems_of(tasks(spec, layouts, out))
+
+
+def tasks(spec, layouts, out: str) -> list:
+    """gofmt, then `go vet` and `go test` per combination, each a unit of work keyed by the Go
+    toolchain, every file of the package, the arch, the tags and the facts it must check."""
     folder = os.path.join(out, go_target.folder(spec))
     if not os.path.isfile(os.path.join(folder, "go.mod")):
-        return [f"{folder}: no Go package there; run `make generate`"]
-    go, gofmt = require("go"), require("gofmt")
-    problems = unformatted(gofmt, folder)
-    host = host_arch(go, folder)
+        return [Task("Go package", lambda: Ran([f"{folder}: no Go package there; run `make generate`"]))]
+    found = [Task("gofmt", lambda: Ran(unformatted(require("gofmt"), folder)), lambda: _inputs("gofmt", folder))]
     for layout in lay.with_combinations(spec, layouts).values():
-        expected = sum(len(facts) for _, _, facts in go_target.layout_facts(spec, layout))
-        problems += vet_and_test(go, folder, layout.variant.arch, host, expected,
-                                 go_target.build_tags(spec, layout.variant), layout.variant.key)
-    return problems
+        found.append(_vet_and_test_task(spec, layout, folder))
+    return found
+
+
+def _vet_and_test_task(spec, layout: lay.Layout, folder: str) -> Task:
+    arch, key = layout.variant.arch, layout.variant.key
+    expected = sum(len(facts) for _, _, facts in go_target.layout_facts(spec, layout))
+    tags = go_target.build_tags(spec, layout.variant)
+
+    def work() -> Ran:
+        go = require("go")
+        return Ran(vet_and_test(go, folder, arch, host_arch(go, folder), expected, tags, key))
+
+    def inputs() -> cache.Inputs:
+        go = require("go")
+        found = _inputs("go vet and test", folder).add("target", ARCHS[arch].goarch, list(tags), expected)
+        if exec_flags(arch, ARCHS[arch].goarch, host_arch(go, folder)):
+            found.tool(require(QEMU[arch]), "--version")
+        return found
+
+    return Task(f"go vet and test on {key}", work, inputs)
+
+
+def _inputs(kind: str, folder: str) -> cache.Inputs:
+    return cache.Inputs(kind).tool(require("go"), "version").tool(require("gofmt")).tree(folder).env(*GO_ENV)
 
 
 def go_env(**extra) -> dict:
-    """The caller's environment, with the Go caches under the user's cache folder and no network
-    (the package has no dependencies) and without the caller's GOFLAGS."""
+    """The caller's environment, with the Go caches under the user's cache folder (the caller's
+    GOCACHE, when set, is kept: a build cache never changes a result) and no network (the
+    package has no dependencies) and without the caller's GOFLAGS."""
     base = os.environ.get("XDG_CACHE_HOME") or (
         os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else tempfile.gettempdir())
     root = os.path.join(base, "layoutgen", "go")
-    env = dict(os.environ, GOCACHE=os.path.join(root, "build"), GOPATH=os.path.join(root, "path"),
-               GOPROXY="off", GOFLAGS="", GO111MODULE="on")
+    env = dict(os.environ, GOCACHE=os.environ.get("GOCACHE") or os.path.join(root, "build"),
+               GOPATH=os.path.join(root, "path"), GOPROXY="off", GOFLAGS="", GO111MODULE="on")
     env.update(extra)
     return env
 
@@ -85,10 +120,16 @@ def exec_flags(arch: str, goarch: str, host: str) -> list:
 
 
 def host_arch(go: str, folder: str) -> str:
+    """GOHOSTARCH of the `go` binary (asked once per process)."""
+    with _hosts_lock:
+        if go in _hosts:
+            return _hosts[go]
     result = run([go, "env", "GOHOSTARCH"], cwd=folder, env=go_env())
     if result.returncode != 0:
         raise ToolMissing(f"`go env GOHOSTARCH` fails: {result.stderr.strip()}")
-    return result.stdout.strip()
+    with _hosts_lock:
+        _hosts[go] = result.stdout.strip()
+    return _hosts[go]
 
 
 def _indent(text: str) -> str:

@@ -1,6 +1,8 @@
 """Finding and running the real compilers a check needs; a missing one is a failure, never a skip."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 
@@ -36,5 +38,27 @@ def nm(arch: str) -> str:
     return require(NM[arch])
 
 
-def run(command: list, cwd=None, env=None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+def run(command: list, cwd=None, env=None, timeout: int = 600, input=None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def run_with_deps(command: list, scratch: str, cwd=None) -> tuple:
+    """Run a gcc command that also writes its dependency list; returns (result, [absolute paths
+    of the files it read]) without the files in `scratch`, which vanish with the run."""
+    depfile = os.path.join(scratch, "layoutgen.d")
+    result = run([*command, "-MD", "-MF", depfile], cwd=cwd)
+    if result.returncode != 0:
+        return result, []
+    base = os.path.abspath(cwd or os.getcwd())
+    inside = os.path.abspath(scratch) + os.sep
+    return result, [path for path in read_depfile(depfile, base) if not path.startswith(inside)]
+
+
+def read_depfile(path: str, base: str) -> list:
+    """The prerequisites of the one rule gcc's -MD writes, as absolute paths."""
+    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        text = handle.read().replace("\\\n", " ")
+    _, _, prerequisites = text.partition(": ")
+    names = (re.sub(r"\\([ #])", r"\1", token).replace("$$", "$")
+             for token in re.findall(r"(?:\\ |[^\s])+", prerequisites))
+    return sorted({os.path.normpath(os.path.join(base, name)) for name in names})
