@@ -1,0 +1,73 @@
+"""C names -> spec names. Every name read from the header passes the spec grammar here; one
+that does not is refused (named in the error), never written into the spec."""
+from __future__ import annotations
+
+from .. import grammar, naming
+from .model import ImportFailure
+
+
+def checked(name: str, what: str) -> str:
+    if not isinstance(name, str) or not grammar.IDENT.fullmatch(name) or len(name) > grammar.MAX_NAME_LEN:
+        raise ImportFailure(f"{what} {name!r} is not a name the spec language accepts (an ASCII identifier "
+                            f"of at most {grammar.MAX_NAME_LEN} characters)")
+    return name
+
+
+def camel(name: str) -> str:
+    return "".join(word[:1].upper() + word[1:] for word in naming.words(name))
+
+
+def type_name(key: str, renames: dict) -> str:
+    """`struct thread_context` -> ThreadContext, `epoll_data_t` -> EpollData,
+    `__typeof__(((struct tcphdr *)0)->un)` -> TcphdrUn; `--name` picks another."""
+    if key in renames:
+        return renames[key]
+    if key.startswith("__typeof__"):
+        root, path = key[len("__typeof__((("):-1].split(" *)0)->")
+        stem = type_name(root, renames) + "".join(camel(part) for part in path.split("."))
+    else:
+        bare = key.split()[-1]
+        if bare != key and key.split()[0] == "enum" and bare in renames:
+            return renames[bare]
+        if bare in renames:
+            return renames[bare]
+        stem = camel(bare[:-2] if bare.endswith("_t") and len(bare) > 2 else bare)
+    if not stem or not stem[0].isupper():
+        stem = "T" + stem
+    return checked(stem, f"the spec name for {key}")
+
+
+def c_tag(key: str) -> str:
+    """The identifier C declares a type by: the tag or the typedef name."""
+    return key.split()[-1]
+
+
+def field(c_name: str) -> dict:
+    """A member's spec name and the overrides that keep the header's spelling in every target."""
+    checked(c_name, "member name")
+    canonical = c_name.lstrip("_") or "field"
+    if canonical[0].isdigit():
+        canonical = "m" + canonical
+    entry = {"name": canonical}
+    if canonical != c_name:
+        entry["c"] = c_name
+    if canonical in naming.PYTHON_RESERVED:
+        entry["python"] = canonical + "_"
+    return entry
+
+
+def enum_value(enum_c: str, c_name: str) -> dict:
+    """`THREAD_STATE_NONE` of enum thread_state -> NONE (C adds the enum's prefix back)."""
+    checked(c_name, "enum value")
+    prefix = enum_c.upper() + "_"
+    rest = c_name[len(prefix):]
+    if c_name.startswith(prefix) and rest and not rest[0].isdigit():
+        return {"name": rest}
+    return {"name": c_name, "c": c_name}
+
+
+def constant(name: str) -> str:
+    checked(name, "macro")
+    if name != name.upper():
+        raise ImportFailure(f"macro {name} is not UPPER_SNAKE_CASE, as spec constants are; leave it out of --macro")
+    return name

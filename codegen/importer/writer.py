@@ -1,0 +1,280 @@
+"""Build the spec from the per-arch declarations, prove it against the compiler's layout with
+layoutgen's own engine (choosing `packed` where only packing explains the header's layout), and
+render it as YAML through PyYAML's safe emitter."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from .. import escape, layout as lay, load, naming, resolve
+from ..check import dwarf as check_dwarf
+from ..errors import SpecError
+from . import merge, names
+from .model import Aggregate, Array, Enum, EnumType, ImportFailure, Named, Pointer, Prim, Unsupported
+
+ROUNDS = 4  # packing is chosen inside out: a struct packed in one round can fix its parent in the next
+
+
+@dataclass
+class Read:
+    """What the probes gave, per arch."""
+
+    archs: tuple
+    keys: dict  # arch -> keys of the named types
+    decls: dict  # arch -> {key: Aggregate or Enum}
+    macros: dict  # arch -> {macro: value}
+
+
+@dataclass
+class Options:
+    spec_name: str
+    include: str  # external.include of every type the header owns
+    own: frozenset = frozenset()  # keys the spec owns (--own); the rest stay external
+    includes: dict = field(default_factory=dict)  # key -> include, for external types under --own
+    renames: dict = field(default_factory=dict)
+
+
+class Builder:
+    def __init__(self, read: Read, options: Options):
+        self.read, self.options = read, options
+        self.losses = {}  # (what was lost, where) -> arches; kept across the rebuilds of `build`
+        self.order = _reach_order(read)
+        self.name = {key: names.type_name(key, options.renames) for key in self.order}
+        _refuse_clashes(self.name)
+
+    # ---- members -------------------------------------------------------------
+
+    def fields(self, agg: Aggregate, arch: str, where: str) -> list:
+        items, end_bit = [], 0
+        for member in agg.members:
+            if agg.kind == "union":
+                end_bit = 0
+            if member.inline is not None:
+                item = {member.inline.kind: self.fields(member.inline, arch, where)}
+                if member.align:
+                    item["align"] = member.align
+                end_bit = (member.offset + member.size) * 8
+            elif member.bits is not None:
+                items += _bit_gap(member, end_bit)
+                item = {**names.field(member.name), "type": self.type_text(member.type, member.size, arch,
+                                                                           f"{where}.{member.name}"),
+                        "bits": member.bits}
+                end_bit = member.bit + member.bits
+            else:
+                item = {**names.field(member.name),
+                        "type": self.type_text(member.type, member.size, arch, f"{where}.{member.name}")}
+                if member.align:
+                    item["align"] = member.align
+                end_bit = (member.offset + member.size) * 8
+            items.append(item)
+        return items
+
+    def type_text(self, ref, size: int, arch: str, where: str) -> str:
+        if isinstance(ref, Prim):
+            return ref.name
+        if isinstance(ref, (Named, EnumType)):
+            return self.name[ref.key]
+        if isinstance(ref, Pointer):
+            return f"ptr({self.name[ref.target]})" if ref.target in self.name and ref.target in self._aggregates() else "ptr()"
+        if isinstance(ref, Array) and not _unsupported(ref.element):
+            dims = ("[]" if ref.flexible else "") + "".join(f"[{n}]" for n in ref.dims)
+            return self.type_text(ref.element, 0, arch, where) + dims
+        what = ref.what if isinstance(ref, Unsupported) else "an array of " + _unsupported(ref.element).what
+        stand_in = f"u{size * 8}" if size in (1, 2, 4, 8, 16) and not isinstance(ref, Array) else f"u8[{size}]"
+        self.losses.setdefault((f"{what} has no spec type; written as {stand_in}", where), set()).add(arch)
+        return stand_in
+
+    @property
+    def lost(self) -> list:
+        """One line per thing the spec could not express, naming the type, member and arches."""
+        return [f"{where} on {', '.join(a for a in self.read.archs if a in archs)}: {what}"
+                for (what, where), archs in self.losses.items()]
+
+    def _aggregates(self) -> set:
+        return {k for decls in self.read.decls.values() for k, d in decls.items() if isinstance(d, Aggregate)}
+
+    # ---- declarations --------------------------------------------------------
+
+    def spec(self, packed: dict, targets=None) -> dict:
+        archs = self.read.archs
+        root = {"layoutgen": 1, "name": self.options.spec_name, "archs": list(archs)}
+        if targets:
+            root["targets"] = list(targets)
+        constants = self.constants()
+        if constants and not self.options.own:
+            root["external_constants"] = self.options.include  # the header defines them
+        if constants:
+            root["constants"] = constants
+        sections = {"enums": {}, "structs": {}, "unions": {}}
+        for key in self.order:
+            per_arch = {a: self.read.decls[a][key] for a in archs if key in self.read.decls[a]}
+            first = next(iter(per_arch.values()))
+            if isinstance(first, Enum):
+                sections["enums"][self.name[key]] = self.enum(key, per_arch)
+            else:
+                section = "unions" if first.kind == "union" else "structs"
+                sections[section][self.name[key]] = self.aggregate(key, per_arch, packed.get(key, ()))
+        root.update({k: v for k, v in sections.items() if v})
+        return root
+
+    def _owner(self, key: str, kind: str) -> dict:
+        """`external:` (or, for a type the spec owns, the C spelling when the naming rule differs)."""
+        if key in self.options.own:
+            tag = names.c_tag(key)
+            return {"c": tag} if not key.startswith("__typeof__") and naming.snake(self.name[key]) != tag else {}
+        include = self.options.includes.get(key, self.options.include)
+        if kind == "enum":
+            return {"external": {"include": include}}
+        return {"external": {"c_type": key, "include": include}}
+
+    def aggregate(self, key: str, per_arch: dict, packed_on) -> dict:
+        archs = self.read.archs
+        node = self._owner(key, "aggregate")
+        present = merge.arch_subset(per_arch, archs)
+        if present:
+            node["arch"] = present
+        aligns = {a: d.align for a, d in per_arch.items() if d.align}
+        if aligns:
+            node["align"] = merge.per_arch_value(aligns, archs) if len(aligns) == len(per_arch) else aligns
+        if packed_on:
+            node["packed"] = True if set(packed_on) >= set(per_arch) else [a for a in archs if a in packed_on]
+        node.update(merge.body({a: self.fields(d, a, self.name[key]) for a, d in per_arch.items()}, archs))
+        return node
+
+    def enum(self, key: str, per_arch: dict) -> dict:
+        archs = self.read.archs
+        first = next(iter(per_arch.values()))
+        if any(d != first for d in per_arch.values()):
+            self.losses.setdefault(("its values differ per arch; a spec enum has one set (written as on "
+                                    f"{next(iter(per_arch))})", key), set()).update(per_arch)
+        node = self._owner(key, "enum")
+        present = merge.arch_subset(per_arch, archs)
+        if present:
+            node["arch"] = present
+        node["type"] = f"{'i' if first.signed else 'u'}{first.size * 8}"
+        tag = node.get("c") or (naming.snake(self.name[key]))
+        node["values"] = [{**names.enum_value(tag, c_name), "value": value} for c_name, value in first.values]
+        return node
+
+    def constants(self) -> dict:
+        archs, every = self.read.archs, {}
+        for arch in archs:
+            for name, value in self.read.macros.get(arch, {}).items():
+                every.setdefault(names.constant(name), {})[arch] = value
+        result = {}
+        for name in sorted(every):
+            values = {a: _literal(v) for a, v in every[name].items()}
+            value = merge.per_arch_value(values, archs)
+            present = merge.arch_subset(values, archs)
+            result[name] = {"value": value, "arch": present} if present else value
+        return result
+
+    # ---- proving ---------------------------------------------------------------
+
+    def build(self) -> tuple:
+        """(spec dict, problems): packing chosen until the engine lays out every type as the header
+        does; problems name each type and arch it still does not."""
+        packed = {}
+        for _ in range(ROUNDS):
+            spec, layouts = prove(self.spec(packed))
+            differing = self.differences(spec, layouts)
+            more = {key: set(reports) - set(packed.get(key, ())) for key, reports in differing.items()}
+            more = {k: v for k, v in more.items() if v}
+            if not more:
+                break
+            for key, on in more.items():
+                packed[key] = set(packed.get(key, ())) | on
+        problems = [report.splitlines()[-1].strip() for reports in differing.values() for report in reports.values()]
+        targets = None if _go_accepts(spec, layouts) else ("c", "python")
+        return self.spec(packed, targets), problems
+
+    def differences(self, spec, layouts) -> dict:
+        """{key: {arch: report}} for every named type whose engine layout is not the header's."""
+        found = {}
+        for arch in self.read.archs:
+            for key, decl in self.read.decls[arch].items():
+                if not isinstance(decl, Aggregate):
+                    continue
+                label = f"{key} ({arch})"
+                report = check_dwarf.compare(label, key, check_dwarf.spec_shape(spec, layouts[arch], self.name[key]),
+                                             decl.shape)
+                if report:
+                    found.setdefault(key, {})[arch] = report
+        return found
+
+
+def prove(root: dict) -> tuple:
+    text = render(root, [])
+    try:
+        spec = resolve.resolve(load.load_text(text, "<import>"), "<import>", text.encode("utf-8"))
+        return spec, lay.layout_all(spec)
+    except SpecError as error:
+        raise ImportFailure(f"the spec read from the header is refused: {error.problems[0]}") from None
+
+
+def _go_accepts(spec, layouts) -> bool:
+    from ..targets import go
+    from ..targets.common import Context
+    try:
+        go.render(Context(spec=spec, layouts=layouts, spec_label="<import>"))
+    except SpecError:
+        return False
+    return True
+
+
+def render(root: dict, comments: list) -> str:
+    """The spec as YAML: PyYAML's safe emitter, members in flow style as the corpus writes them."""
+    head = "".join(f"# {escape.python_comment(line)}\n" for line in comments)
+    return head + yaml.safe_dump(root, sort_keys=False, default_flow_style=None, width=120, allow_unicode=False)
+
+
+def _bit_gap(member, end_bit: int) -> list:
+    """Unnamed bitfields that reproduce what DWARF cannot show: padding bits and `:0` breaks.
+    A break is tried first (the smallest unit that lands exactly on the member), then padding
+    bits in the smallest unit that holds them without crossing its end."""
+    unit = member.size * 8
+    natural = end_bit if end_bit % unit + member.bits <= unit else _round_up(end_bit, unit)
+    if member.bit == natural or member.bit < end_bit:
+        return []
+    for size in sorted({unit, 8, 16, 32, 64}):
+        if member.bit % size == 0 and _round_up(end_bit, size) == member.bit:
+            return [{"type": f"u{size}", "bits": 0}]
+    width = member.bit - end_bit
+    for size in (8, 16, 32, 64):
+        if end_bit % size + width <= size:
+            return [{"type": f"u{size}", "bits": width}]
+    return [{"type": f"u{unit}", "bits": 0}]  # the engine proves it, or the mismatch is reported
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def _unsupported(ref):
+    while isinstance(ref, Array):
+        ref = ref.element
+    return ref if isinstance(ref, Unsupported) else None
+
+
+def _literal(value: int):
+    """Values past int64 as hex, which C (and the spec) types unsigned long."""
+    return f"{value:#x}" if value > (1 << 63) - 1 else value
+
+
+def _reach_order(read: Read) -> list:
+    order = []
+    for arch in read.archs:
+        for key in read.decls[arch]:
+            if key not in order:
+                order.append(key)
+    return order
+
+
+def _refuse_clashes(spec_names: dict) -> None:
+    seen = {}
+    for key, name in spec_names.items():
+        if name in seen:
+            raise ImportFailure(f"{seen[name]} and {key} would both be named {name} in the spec "
+                                f"(hint: rename one with --name '{key}=OtherName')")
+        seen[name] = key
