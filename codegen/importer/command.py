@@ -62,14 +62,16 @@ def import_header(args) -> tuple:
     include_dirs, defines = tuple(args.include_dirs), tuple(args.defines)
     header = probe.locate(args.header, include_dirs)
     found = writer.Read(archs, {}, {}, {})
-    skipped = []
+    skipped, seen = [], set()
     for arch in archs:
         macros = probe.macro_names(header, arch, tuple(args.macros), defines, include_dirs)
         data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
-        found.keys[arch], found.decls[arch] = _read_types(data, arch, args.types)
+        found.keys[arch], found.decls[arch] = _read_types(data, arch, args.types, seen)
         found.macros[arch] = values
         skipped += [f"macro {name} on {arch} is not an integer constant; left out" for name in dropped]
-    _require_everywhere_once(found, args.types, archs)
+    missing = [s for s in args.types if s not in seen]
+    if missing:  # a type may be missing on some arches (it becomes arch-only), not on all
+        raise ImportFailure(f"type {missing[0]} does not exist on {', '.join(archs)}")
     options = writer.Options(spec_name=_spec_name(args), include=_include(header), renames=_renames(args.renames))
     if args.own:
         options.includes = _system_owners(args.header, archs[0], found, defines, include_dirs)
@@ -80,29 +82,18 @@ def import_header(args) -> tuple:
     return writer.render(root, problems + skipped), problems
 
 
-def _read_types(data: bytes, arch: str, spellings) -> tuple:
-    """The types that exist on this arch (one missing everywhere is refused by the caller)."""
+def _read_types(data: bytes, arch: str, spellings, seen: set) -> tuple:
+    """The types that exist on this arch; `seen` collects the spellings found."""
     unit = read.Unit(data, arch)
     keys = []
     for spelling in spellings:
         try:
             keys.append(unit.find(spelling))
+            seen.add(spelling)
         except ImportFailure as error:
             if "does not exist" not in str(error):
                 raise
     return keys, read.Reader(unit).read(keys)
-
-
-def _require_everywhere_once(found, spellings, archs) -> None:
-    """A named type may be missing on some arches (it becomes arch-only), not on all."""
-    for spelling in spellings:
-        probe_keys = [k for a in archs for k in found.keys[a]]
-        if not any(_matches(spelling, k) for k in probe_keys):
-            raise ImportFailure(f"type {spelling} does not exist on {', '.join(archs)}")
-
-
-def _matches(spelling: str, key: str) -> bool:
-    return key == spelling or key.split()[-1] == spelling.split()[-1]
 
 
 def _include(header: probe.Header) -> str:
@@ -136,13 +127,17 @@ def _system_owners(header_arg: str, arch: str, found, defines, include_dirs) -> 
     if not os.path.isfile(header_arg):
         return {}
     with open(header_arg, encoding="utf-8", errors="replace") as handle:
-        wanted = {k for d in found.decls.values() for k in d}
-        owners = {}
-        for include in _SYSTEM_INCLUDE.findall(handle.read()):
-            include = include.strip()
-            if not grammar.HEADER_PATH.fullmatch(include):
-                continue
-            data, _, _ = probe.compile_probe(probe.locate(include, ()), arch, [], defines, include_dirs)
-            for key in wanted & set(read.Unit(data, arch).by_key):
-                owners.setdefault(key, include)
-        return owners
+        includes = sorted({i.strip() for i in _SYSTEM_INCLUDE.findall(handle.read())
+                           if grammar.HEADER_PATH.fullmatch(i.strip())})
+    wanted = {k for d in found.decls.values() for k in d}
+    declared = {}
+    for include in includes:
+        data, _, _ = probe.compile_probe(probe.locate(include, ()), arch, [], defines, include_dirs)
+        declared[include] = set(read.Unit(data, arch).by_key)
+    # The most specific header that declares a type (fewest declarations), so the choice does
+    # not depend on the order of the #include lines, which the generated header sorts.
+    owners = {}
+    for include in sorted(includes, key=lambda i: (len(declared[i]), i)):
+        for key in wanted & declared[include]:
+            owners.setdefault(key, include)
+    return owners

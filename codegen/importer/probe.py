@@ -89,7 +89,8 @@ def _probe_source(header: Header, macros: list) -> tuple:
     for name in macros:
         lines[len(text) + 1] = name
         text.append(f"const unsigned long long {MACRO_PREFIX}u_{name} = (unsigned long long)({name}); "
-                    f"const _Bool {MACRO_PREFIX}n_{name} = ({name}) < 0;")
+                    f"const _Bool {MACRO_PREFIX}n_{name} = ({name}) < 0; "
+                    f"_Static_assert(({name}) * 0 + 1, \"an integer constant\");")  # refuses strings and floats
     return "\n".join(text) + "\n", lines
 
 

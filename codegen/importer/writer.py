@@ -131,6 +131,8 @@ class Builder:
     def aggregate(self, key: str, per_arch: dict, packed_on) -> dict:
         archs = self.read.archs
         node = self._owner(key, "aggregate")
+        if key.startswith("__typeof__"):  # FeatPair's offset macros would be Feat.pair's: offsetof_feat_pair_*
+            node["asm"] = naming.snake(self.name[key]) + "_type"
         present = merge.arch_subset(per_arch, archs)
         if present:
             node["arch"] = present
