@@ -140,4 +140,13 @@ def _system_owners(header_arg: str, arch: str, found, defines, include_dirs) -> 
     for include in sorted(includes, key=lambda i: (len(declared[i]), i)):
         for key in wanted & declared[include]:
             owners.setdefault(key, include)
+    for key in wanted:  # an unnamed member type goes with the type it is declared in
+        root = _typeof_root(key)
+        if root in owners:
+            owners[key] = owners[root]
     return owners
+
+
+def _typeof_root(key: str) -> str:
+    """`siginfo_t` for `__typeof__(((siginfo_t *)0)->_sifields._kill)`; the key itself otherwise."""
+    return key[len("__typeof__((("):].split(" *)0)->")[0] if key.startswith("__typeof__") else key

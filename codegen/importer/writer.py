@@ -120,13 +120,16 @@ class Builder:
 
     def _owner(self, key: str, kind: str) -> dict:
         """`external:` (or, for a type the spec owns, the C spelling when the naming rule differs)."""
+        tag = names.c_tag(key)
+        # The header's spelling, kept under --own for the declaration and in every case for the
+        # names built from it (offsetof_sysmsg_state for struct sysmsg, THREAD_STATE_NONE).
+        node = {"c": tag} if not key.startswith("__typeof__") and naming.snake(self.name[key]) != tag else {}
         if key in self.options.own:
-            tag = names.c_tag(key)
-            return {"c": tag} if not key.startswith("__typeof__") and naming.snake(self.name[key]) != tag else {}
+            return node
         include = self.options.includes.get(key, self.options.include)
         if kind == "enum":
-            return {"external": {"include": include}}
-        return {"external": {"c_type": key, "include": include}}
+            return {**node, "external": {"include": include}}
+        return {**node, "external": {"c_type": key, "include": include}}
 
     def aggregate(self, key: str, per_arch: dict, packed_on) -> dict:
         archs = self.read.archs
