@@ -61,20 +61,22 @@ def import_header(args) -> tuple:
     archs = tuple(a for a in ARCHS if a in (args.archs or ARCHS))
     include_dirs, defines = tuple(args.include_dirs), tuple(args.defines)
     header = probe.locate(args.header, include_dirs)
-    found = writer.Read(archs, {}, {}, {})
+    found = writer.Read(archs, {}, {}, {}, {})
     skipped, seen = [], set()
     for arch in archs:
         macros = probe.macro_names(header, arch, tuple(args.macros), defines, include_dirs)
         data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
         found.keys[arch], found.decls[arch] = _read_types(data, arch, args.types, seen)
         found.macros[arch] = values
+        found.alignments[arch] = probe.alignments(header, arch, _aggregate_keys(found.decls[arch]), defines,
+                                                  include_dirs)
         skipped += [f"macro {name} on {arch} is not an integer constant; left out" for name in dropped]
     missing = [s for s in args.types if s not in seen]
     if missing:  # a type may be missing on some arches (it becomes arch-only), not on all
         raise ImportFailure(f"type {missing[0]} does not exist on {', '.join(archs)}")
     options = writer.Options(spec_name=_spec_name(args), include=_include(header), renames=_renames(args.renames))
     if args.own:
-        options.includes = _system_owners(args.header, archs[0], found, defines, include_dirs)
+        options.includes = _system_owners(args.header, archs, found, defines, include_dirs)
         options.own = frozenset(k for d in found.decls.values() for k in d if k not in options.includes)
     builder = writer.Builder(found, options)
     root, mismatches = builder.build()
@@ -94,6 +96,10 @@ def _read_types(data: bytes, arch: str, spellings, seen: set) -> tuple:
             if "does not exist" not in str(error):
                 raise
     return keys, read.Reader(unit).read(keys)
+
+
+def _aggregate_keys(decls: dict) -> list:
+    return [key for key, decl in decls.items() if getattr(decl, "kind", None)]
 
 
 def _include(header: probe.Header) -> str:
@@ -121,7 +127,7 @@ def _renames(pairs) -> dict:
     return renames
 
 
-def _system_owners(header_arg: str, arch: str, found, defines, include_dirs) -> dict:
+def _system_owners(header_arg: str, archs: tuple, found, defines, include_dirs) -> dict:
     """{key: system header}: under --own, the types one of the header's own `#include <...>`
     lines declares stay external, included from that header; the rest the spec owns."""
     if not os.path.isfile(header_arg):
@@ -130,10 +136,11 @@ def _system_owners(header_arg: str, arch: str, found, defines, include_dirs) -> 
         includes = sorted({i.strip() for i in _SYSTEM_INCLUDE.findall(handle.read())
                            if grammar.HEADER_PATH.fullmatch(i.strip())})
     wanted = {k for d in found.decls.values() for k in d}
-    declared = {}
-    for include in includes:
-        data, _, _ = probe.compile_probe(probe.locate(include, ()), arch, [], defines, include_dirs)
-        declared[include] = set(read.Unit(data, arch).by_key)
+    declared = {include: set() for include in includes}
+    for include in includes:  # on every arch: a type of one arch only must not be owned either
+        for arch in archs:
+            data, _, _ = probe.compile_probe(probe.locate(include, ()), arch, [], defines, include_dirs)
+            declared[include] |= set(read.Unit(data, arch).by_key)
     # The most specific header that declares a type (fewest declarations), so the choice does
     # not depend on the order of the #include lines, which the generated header sorts.
     owners = {}

@@ -17,6 +17,7 @@ class ImportFailure(Exception):
 @dataclass(frozen=True)
 class Prim:
     name: str  # a primitive of codegen/primitives.py: u8 ... i128, bool8
+    endian: Optional[str] = None  # "big" for the kernel's __be16/__be32/__be64
 
 
 @dataclass(frozen=True)

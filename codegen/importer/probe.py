@@ -83,6 +83,20 @@ def compile_probe(header: Header, arch: str, macros: list, defines: tuple, inclu
     raise ImportFailure(f"{header.label} does not compile on {arch} ({C_COMPILERS[arch]}): {_first_error(stderr)}")
 
 
+def alignments(header: Header, arch: str, keys: list, defines: tuple, include_dirs: tuple) -> dict:
+    """{key: _Alignof(key)}: DWARF has no alignment for a packed type, so the compiler says it."""
+    if not keys:
+        return {}
+    lines = [f"#include {header.directive}"]
+    lines += [f"const unsigned long long {MACRO_PREFIX}a_{index} = _Alignof({key});" for index, key in enumerate(keys)]
+    data, stderr = _compile_object(arch, "\n".join(lines) + "\n", flags(arch, defines, include_dirs))
+    if data is None:
+        raise ImportFailure(f"{header.label}: the alignment probe does not compile on {arch} "
+                            f"({C_COMPILERS[arch]}): {_first_error(stderr)}")
+    values = _symbol_values(data, [f"{MACRO_PREFIX}a_{index}" for index in range(len(keys))])
+    return {key: values[f"{MACRO_PREFIX}a_{index}"] for index, key in enumerate(keys)}
+
+
 def _probe_source(header: Header, macros: list) -> tuple:
     """The probe and {line number: macro} for the lines that evaluate each macro."""
     text, lines = [f"#include {header.directive}"], {}
@@ -127,16 +141,18 @@ def _macro_values(data: bytes, macros: list) -> dict:
     """{macro: value}, read from the constants' bytes in the object file."""
     if not macros:
         return {}
+    raw = _symbol_values(data, [f"{MACRO_PREFIX}{kind}_{name}" for name in macros for kind in "un"])
+    return {name: raw[f"{MACRO_PREFIX}u_{name}"] - ((1 << 64) if raw[f"{MACRO_PREFIX}n_{name}"] & 0xff else 0)
+            for name in macros}
+
+
+def _symbol_values(data: bytes, names: list) -> dict:
+    """{symbol: the little-endian integer in its first 8 bytes (fewer for a smaller object)}."""
     from elftools.elf.elffile import ELFFile
     elf = ELFFile(io.BytesIO(data))
     symbols = {s.name: s for s in elf.get_section_by_name(".symtab").iter_symbols()}
-    values = {}
-    for name in macros:
-        raw = _symbol_bytes(elf, symbols[f"{MACRO_PREFIX}u_{name}"], 8)
-        negative = _symbol_bytes(elf, symbols[f"{MACRO_PREFIX}n_{name}"], 1) != b"\0"
-        value = int.from_bytes(raw, "little")
-        values[name] = value - (1 << 64) if negative else value
-    return values
+    return {name: int.from_bytes(_symbol_bytes(elf, symbols[name], min(8, symbols[name]["st_size"])), "little")
+            for name in names}
 
 
 def _symbol_bytes(elf, symbol, size: int) -> bytes:

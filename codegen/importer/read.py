@@ -14,6 +14,9 @@ TAGS = {**AGGREGATE_TAGS, "DW_TAG_enumeration_type": "enum"}
 _INTEGERS = {("signed", n): f"i{n * 8}" for n in (1, 2, 4, 8, 16)}
 _INTEGERS.update({("unsigned", n): f"u{n * 8}" for n in (1, 2, 4, 8, 16)})
 _INTEGERS.update({("signed_char", 1): "i8", ("unsigned_char", 1): "u8", ("boolean", 1): "bool8"})
+# The only byte order a C type states: the kernel's sparse annotations (glibc's in_port_t is a
+# plain uint16_t, so a spec must add `endian: big` for it by hand).
+BIG_ENDIAN_TYPEDEFS = frozenset({"__be16", "__be32", "__be64", "__sum16"})  # __sum16: a checksum in network order
 
 
 class Unit:
@@ -129,13 +132,15 @@ class Reader:
 
     def type_ref(self, die, owner: str, member_path: str):
         """The model type of a member's DWARF type; named aggregates and enums it reaches are queued."""
-        typedef = None
+        typedef, big = None, False
         while die.tag in QUALIFIERS and "DW_AT_type" in die.attributes:
-            if die.tag == "DW_TAG_typedef" and typedef is None:
-                typedef = name_of(die)
+            if die.tag == "DW_TAG_typedef":
+                typedef = typedef or name_of(die)
+                big = big or name_of(die) in BIG_ENDIAN_TYPEDEFS
             die = die.get_DIE_from_attribute("DW_AT_type")
         if die.tag == "DW_TAG_base_type":
-            return self._base(die)
+            prim = self._base(die)
+            return Prim(prim.name, "big") if big and isinstance(prim, Prim) else prim
         if die.tag == "DW_TAG_pointer_type":
             return Pointer(self._pointee(die))
         if die.tag == "DW_TAG_array_type":

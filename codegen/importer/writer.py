@@ -24,6 +24,7 @@ class Read:
     keys: dict  # arch -> keys of the named types
     decls: dict  # arch -> {key: Aggregate or Enum}
     macros: dict  # arch -> {macro: value}
+    alignments: dict  # arch -> {key of a struct or union: its alignment, as _Alignof says}
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Builder:
             else:
                 item = {**names.field(member.name),
                         "type": self.type_text(member.type, member.size, arch, f"{where}.{member.name}")}
+                if _endian(member.type):
+                    item["endian"] = _endian(member.type)
                 if member.align:
                     item["align"] = member.align
                 end_bit = (member.offset + member.size) * 8
@@ -123,7 +126,9 @@ class Builder:
         tag = names.c_tag(key)
         # The header's spelling, kept under --own for the declaration and in every case for the
         # names built from it (offsetof_sysmsg_state for struct sysmsg, THREAD_STATE_NONE).
-        node = {"c": tag} if not key.startswith("__typeof__") and naming.snake(self.name[key]) != tag else {}
+        keep = (not key.startswith("__typeof__") and naming.snake(self.name[key]) != tag
+                and not naming.generated_clash("c", tag))  # `__sigset_t` is the system's name, not ours
+        node = {"c": tag} if keep else {}
         if key in self.options.own:
             return node
         include = self.options.includes.get(key, self.options.include)
@@ -204,6 +209,9 @@ class Builder:
                 label = f"{key} ({arch})"
                 report = check_dwarf.compare(label, key, check_dwarf.spec_shape(spec, layouts[arch], self.name[key]),
                                              decl.shape)
+                want, have = layouts[arch].structs[self.name[key]].align, self.read.alignments[arch].get(key)
+                if not report and have is not None and want != have:
+                    report = f"  {label}: alignment: spec says {want}, compiler says {have}"
                 if report:
                     found.setdefault(key, {})[arch] = report
         return found
@@ -250,6 +258,12 @@ def _bit_gap(member, end_bit: int) -> list:
         if end_bit % size + width <= size:
             return [{"type": f"u{size}", "bits": width}]
     return [{"type": f"u{unit}", "bits": 0}]  # the engine proves it, or the mismatch is reported
+
+
+def _endian(ref):
+    while isinstance(ref, Array):
+        ref = ref.element
+    return ref.endian if isinstance(ref, Prim) else None
 
 
 def _round_up(value: int, step: int) -> int:
