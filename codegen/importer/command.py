@@ -58,15 +58,22 @@ def run(args) -> int:
 
 def import_header(args) -> tuple:
     """(the spec's YAML, problems): each problem is something the spec could not express."""
+    text, problems, _ = import_spec(args)
+    return text, problems
+
+
+def import_spec(args) -> tuple:
+    """(the spec's YAML, problems, writer.Read): the last is what the probes gave, per arch."""
     archs = tuple(a for a in ARCHS if a in (args.archs or ARCHS))
     include_dirs, defines = tuple(args.include_dirs), tuple(args.defines)
     header = probe.locate(args.header, include_dirs)
-    found = writer.Read(archs, {}, {}, {}, {})
+    found = writer.Read(archs, {}, {}, {}, {}, {})
     skipped, seen = [], set()
     for arch in archs:
         macros = probe.macro_names(header, arch, tuple(args.macros), defines, include_dirs)
         data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
-        found.keys[arch], found.decls[arch] = _read_types(data, arch, args.types, seen)
+        found.units[arch] = read.Unit(data, arch)
+        found.keys[arch], found.decls[arch] = _read_types(found.units[arch], args.types, seen)
         found.macros[arch] = values
         found.alignments[arch] = probe.alignments(header, arch, _aggregate_keys(found.decls[arch]), defines,
                                                   include_dirs)
@@ -81,12 +88,11 @@ def import_header(args) -> tuple:
     builder = writer.Builder(found, options)
     root, mismatches = builder.build()
     problems = builder.lost + [f"the header's layout cannot be expressed: {m}" for m in mismatches]
-    return writer.render(root, problems + skipped), problems
+    return writer.render(root, problems + skipped), problems, found
 
 
-def _read_types(data: bytes, arch: str, spellings, seen: set) -> tuple:
+def _read_types(unit, spellings, seen: set) -> tuple:
     """The types that exist on this arch; `seen` collects the spellings found."""
-    unit = read.Unit(data, arch)
     keys = []
     for spelling in spellings:
         try:
@@ -128,32 +134,23 @@ def _renames(pairs) -> dict:
 
 
 def _system_owners(header_arg: str, archs: tuple, found, defines, include_dirs) -> dict:
-    """{key: system header}: under --own, the types one of the header's own `#include <...>`
-    lines declares stay external, included from that header; the rest the spec owns."""
+    """{key: system header}: under --own, a type declared in a file one of the header's own
+    `#include <...>` lines reads stays external, included from the most specific such header
+    (the one reading the fewest files, so the choice does not depend on the order of the
+    #include lines, which the generated header sorts); the rest the spec owns. An unnamed
+    member's type goes with the type it is declared in."""
     if not os.path.isfile(header_arg):
         return {}
     with open(header_arg, encoding="utf-8", errors="replace") as handle:
         includes = sorted({i.strip() for i in _SYSTEM_INCLUDE.findall(handle.read())
                            if grammar.HEADER_PATH.fullmatch(i.strip())})
-    wanted = {k for d in found.decls.values() for k in d}
-    declared = {include: set() for include in includes}
-    for include in includes:  # on every arch: a type of one arch only must not be owned either
-        for arch in archs:
-            data, _, _ = probe.compile_probe(probe.locate(include, ()), arch, [], defines, include_dirs)
-            declared[include] |= set(read.Unit(data, arch).by_key)
-    # The most specific header that declares a type (fewest declarations), so the choice does
-    # not depend on the order of the #include lines, which the generated header sorts.
     owners = {}
-    for include in sorted(includes, key=lambda i: (len(declared[i]), i)):
-        for key in wanted & declared[include]:
-            owners.setdefault(key, include)
-    for key in wanted:  # an unnamed member type goes with the type it is declared in
-        root = _typeof_root(key)
-        if root in owners:
-            owners[key] = owners[root]
+    for arch in archs:
+        reads = {include: probe.dependencies(probe.locate(include, ()), arch, defines, include_dirs)
+                 for include in includes}
+        for key in found.decls[arch]:
+            path = found.units[arch].declared_in(read.typeof_root(key))
+            choices = sorted((len(files), include) for include, files in reads.items() if path in files)
+            if choices and key not in owners:
+                owners[key] = choices[0][1]
     return owners
-
-
-def _typeof_root(key: str) -> str:
-    """`siginfo_t` for `__typeof__(((siginfo_t *)0)->_sifields._kill)`; the key itself otherwise."""
-    return key[len("__typeof__((("):].split(" *)0)->")[0] if key.startswith("__typeof__") else key

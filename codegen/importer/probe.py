@@ -51,8 +51,14 @@ def _quoted(path: str) -> str:
     return path
 
 
-def flags(arch: str, defines: tuple, include_dirs: tuple) -> list:
+def flags(defines: tuple, include_dirs: tuple) -> list:
     return [*(f"-D{d}" for d in defines), *(item for d in include_dirs for item in ("-I", d))]
+
+
+def dependencies(header: Header, arch: str, defines: tuple, include_dirs: tuple) -> set:
+    """The real paths of every file including the header reads (gcc -M)."""
+    text = _compile(arch, f"#include {header.directive}\n", ["-M", *flags(defines, include_dirs)], header)
+    return {os.path.realpath(word) for word in text.replace("\\\n", " ").split()[1:] if word != "\\"}
 
 
 def macro_names(header: Header, arch: str, patterns: tuple, defines: tuple, include_dirs: tuple) -> list:
@@ -60,15 +66,14 @@ def macro_names(header: Header, arch: str, patterns: tuple, defines: tuple, incl
     anything it includes) defines on `arch`, sorted."""
     if not patterns:
         return []
-    result = _compile(arch, f"#include {header.directive}\n", ["-E", "-dM", *flags(arch, defines, include_dirs)],
-                      header, output=False)
+    result = _compile(arch, f"#include {header.directive}\n", ["-E", "-dM", *flags(defines, include_dirs)], header)
     names = {m.group(1) for m in _DEFINE.finditer(result)}
     return sorted(n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns))
 
 
 def compile_probe(header: Header, arch: str, macros: list, defines: tuple, include_dirs: tuple) -> tuple:
     """(object bytes, {macro: value}, [macros that are not integer constants])."""
-    extra = flags(arch, defines, include_dirs)
+    extra = flags(defines, include_dirs)
     skipped = []
     for _ in range(2):  # a macro that is not an integer constant is dropped and the probe compiled again
         source, lines = _probe_source(header, macros)
@@ -89,7 +94,7 @@ def alignments(header: Header, arch: str, keys: list, defines: tuple, include_di
         return {}
     lines = [f"#include {header.directive}"]
     lines += [f"const unsigned long long {MACRO_PREFIX}a_{index} = _Alignof({key});" for index, key in enumerate(keys)]
-    data, stderr = _compile_object(arch, "\n".join(lines) + "\n", flags(arch, defines, include_dirs))
+    data, stderr = _compile_object(arch, "\n".join(lines) + "\n", flags(defines, include_dirs))
     if data is None:
         raise ImportFailure(f"{header.label}: the alignment probe does not compile on {arch} "
                             f"({C_COMPILERS[arch]}): {_first_error(stderr)}")
@@ -120,7 +125,8 @@ def _compile_object(arch: str, source: str, extra: list) -> tuple:
             return handle.read(), ""
 
 
-def _compile(arch: str, source: str, extra: list, header: Header, output: bool) -> str:
+def _compile(arch: str, source: str, extra: list, header: Header) -> str:
+    """The compiler's stdout for a run that produces no object (-E, -M)."""
     with tempfile.TemporaryDirectory() as scratch:
         path = os.path.join(scratch, "probe.c")
         with open(path, "w") as handle:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections import deque
 
 from ..check import dwarf as check_dwarf
@@ -26,11 +27,21 @@ class Unit:
         from elftools.elf.elffile import ELFFile
         self.arch = arch
         self.by_key = {}
-        for unit in ELFFile(io.BytesIO(data)).get_dwarf_info().iter_CUs():
+        self.files = {}  # CU offset -> the paths DW_AT_decl_file indexes
+        dwarf = ELFFile(io.BytesIO(data)).get_dwarf_info()
+        for unit in dwarf.iter_CUs():
+            self.files[unit.cu_offset] = _file_names(dwarf, unit)
             for die in unit.get_top_DIE().iter_children():
                 key = _top_key(die)
                 if key and key not in self.by_key:
                     self.by_key[key] = die
+
+    def declared_in(self, key: str):
+        """The real path of the file that declares a top-level type (None when DWARF does not say)."""
+        die = self.by_key.get(key)
+        index = die.attributes.get("DW_AT_decl_file") if die is not None else None
+        names = self.files.get(die.cu.cu_offset, []) if die is not None else []
+        return names[index.value] if index is not None and index.value < len(names) else None
 
     def find(self, spelling: str) -> str:
         """The key of a type asked for as `struct x`, `union x`, `enum x` or a bare name (a
@@ -53,6 +64,21 @@ class Unit:
                 raise ImportFailure(f"type {spelling} on {self.arch} is not a struct, union or enum "
                                     f"(it is {check_dwarf._spelling(target)[0]})")
         raise ImportFailure(f"type {spelling} does not exist on {self.arch}")
+
+
+def _file_names(dwarf, unit) -> list:
+    """DW_AT_decl_file's table: DWARF 5 counts from 0, DWARF 2-4 from 1 (entry 0 unused)."""
+    program = dwarf.line_program_for_CU(unit)
+    if program is None:
+        return []
+    dirs = [d.decode("utf-8", "replace") for d in program.header["include_directory"]]
+    version = program.header["version"]
+    names = [] if version >= 5 else [None]
+    for entry in program.header["file_entry"]:
+        index = entry.dir_index if version >= 5 else entry.dir_index - 1
+        folder = dirs[index] if 0 <= index < len(dirs) else ""
+        names.append(os.path.realpath(os.path.join(folder, entry.name.decode("utf-8", "replace"))))
+    return names
 
 
 def _top_key(die):
@@ -217,3 +243,8 @@ def read(data: bytes, arch: str, spellings) -> tuple:
     unit = Unit(data, arch)
     keys = [unit.find(s) for s in spellings]
     return keys, Reader(unit).read(keys)
+
+
+def typeof_root(key: str) -> str:
+    """`siginfo_t` for `__typeof__(((siginfo_t *)0)->_sifields._kill)`; the key itself otherwise."""
+    return key[len("__typeof__((("):].split(" *)0)->")[0] if key.startswith("__typeof__") else key

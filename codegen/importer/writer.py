@@ -25,6 +25,7 @@ class Read:
     decls: dict  # arch -> {key: Aggregate or Enum}
     macros: dict  # arch -> {macro: value}
     alignments: dict  # arch -> {key of a struct or union: its alignment, as _Alignof says}
+    units: dict  # arch -> read.Unit, the probe's top-level declarations
 
 
 @dataclass
