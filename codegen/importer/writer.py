@@ -40,6 +40,8 @@ class Options:
 class Builder:
     def __init__(self, read: Read, options: Options):
         self.read, self.options = read, options
+        self.packed = {}  # key -> arches where the spec says `packed`, chosen by `build`
+        self.breaks = set()  # (spec name, arch, member): a `:0` break DWARF cannot show goes before it
         self.losses = {}  # (what was lost, where) -> arches; kept across the rebuilds of `build`
         self.order = _reach_order(read)
         self.name = {key: names.type_name(key, options.renames) for key in self.order}
@@ -58,12 +60,15 @@ class Builder:
                     item["align"] = member.align
                 end_bit = (member.offset + member.size) * 8
             elif member.bits is not None:
-                items += _bit_gap(member, end_bit)
+                packed = arch in self.packed.get(self._key_of(where), ())
+                items += _bit_gap(member, end_bit, packed, (where, arch, member.name) in self.breaks)
                 item = {**names.field(member.name), "type": self.type_text(member.type, member.size, arch,
                                                                            f"{where}.{member.name}"),
                         "bits": member.bits}
                 end_bit = member.bit + member.bits
             else:
+                if (where, arch, member.name) in self.breaks:
+                    items += _padding_bits(end_bit, member.offset * 8)
                 item = {**names.field(member.name),
                         "type": self.type_text(member.type, member.size, arch, f"{where}.{member.name}")}
                 if _endian(member.type):
@@ -89,6 +94,9 @@ class Builder:
         self.losses.setdefault((f"{what} has no spec type; written as {stand_in}", where), set()).add(arch)
         return stand_in
 
+    def _key_of(self, spec_name: str) -> str:
+        return next(key for key, name in self.name.items() if name == spec_name)
+
     @property
     def lost(self) -> list:
         """One line per thing the spec could not express, naming the type, member and arches."""
@@ -100,7 +108,7 @@ class Builder:
 
     # ---- declarations --------------------------------------------------------
 
-    def spec(self, packed: dict, targets=None) -> dict:
+    def spec(self, targets=None) -> dict:
         archs = self.read.archs
         root = {"layoutgen": 1, "name": self.options.spec_name, "archs": list(archs)}
         if targets:
@@ -118,7 +126,7 @@ class Builder:
                 sections["enums"][self.name[key]] = self.enum(key, per_arch)
             else:
                 section = "unions" if first.kind == "union" else "structs"
-                sections[section][self.name[key]] = self.aggregate(key, per_arch, packed.get(key, ()))
+                sections[section][self.name[key]] = self.aggregate(key, per_arch, self.packed.get(key, ()))
         root.update({k: v for k, v in sections.items() if v})
         return root
 
@@ -184,21 +192,36 @@ class Builder:
     # ---- proving ---------------------------------------------------------------
 
     def build(self) -> tuple:
-        """(spec dict, problems): packing chosen until the engine lays out every type as the header
-        does; problems name each type and arch it still does not."""
-        packed = {}
+        """(spec dict, problems): `:0` breaks and packing chosen until the engine lays out every
+        type as the header does; problems name each type and arch it still does not."""
         for _ in range(ROUNDS):
-            spec, layouts = prove(self.spec(packed))
+            spec, layouts = prove(self.spec())
             differing = self.differences(spec, layouts)
-            more = {key: set(reports) - set(packed.get(key, ())) for key, reports in differing.items()}
-            more = {k: v for k, v in more.items() if v}
-            if not more:
+            if not self._explain(differing, spec, layouts):
                 break
-            for key, on in more.items():
-                packed[key] = set(packed.get(key, ())) | on
         problems = [report.splitlines()[-1].strip() for reports in differing.values() for report in reports.values()]
         targets = None if _go_accepts(spec, layouts) else ("c", "python")
-        return self.spec(packed, targets), problems
+        return self.spec(targets), problems
+
+    def _explain(self, differing: dict, spec, layouts) -> bool:
+        """Add, inside out, what explains each difference: a `:0` break before the first bitfield
+        that moved, else `packed` for a type none of whose member types differ. False: nothing new."""
+        progress = False
+        for key, reports in differing.items():
+            for arch in reports:
+                decl = self.read.decls[arch][key]
+                if _contained(decl) & {k for k, r in differing.items() if arch in r}:
+                    continue  # its members' types first
+                expected = check_dwarf.spec_shape(spec, layouts[arch], self.name[key])
+                moved = _first_moved(expected, decl.shape)
+                if _needs_bits_before(moved, expected) and (self.name[key], arch, moved.name) not in self.breaks:
+                    self.breaks.add((self.name[key], arch, moved.name))
+                elif arch not in self.packed.get(key, ()):
+                    self.packed.setdefault(key, set()).add(arch)
+                else:
+                    continue
+                progress = True
+        return progress
 
     def differences(self, spec, layouts) -> dict:
         """{key: {arch: report}} for every named type whose engine layout is not the header's."""
@@ -243,22 +266,68 @@ def render(root: dict, comments: list) -> str:
     return head + yaml.safe_dump(root, sort_keys=False, default_flow_style=None, width=120, allow_unicode=False)
 
 
-def _bit_gap(member, end_bit: int) -> list:
+def _bit_gap(member, end_bit: int, packed: bool, forced: bool) -> list:
     """Unnamed bitfields that reproduce what DWARF cannot show: padding bits and `:0` breaks.
     A break is tried first (the smallest unit that lands exactly on the member), then padding
-    bits in the smallest unit that holds them without crossing its end."""
+    bits in the smallest unit that holds them without crossing its end. `forced`: the engine
+    placed the member elsewhere without one, so a break goes in even where C would move it anyway."""
     unit = member.size * 8
-    natural = end_bit if end_bit % unit + member.bits <= unit else _round_up(end_bit, unit)
-    if member.bit == natural or member.bit < end_bit:
+    fits = end_bit % unit + member.bits <= unit
+    natural = end_bit if packed or fits else _round_up(end_bit, unit)
+    if (member.bit == natural and not forced) or member.bit <= end_bit:
         return []
-    for size in sorted({unit, 8, 16, 32, 64}):
-        if member.bit % size == 0 and _round_up(end_bit, size) == member.bit:
-            return [{"type": f"u{size}", "bits": 0}]
+    if not packed:
+        for size in sorted({unit, 8, 16, 32, 64}):
+            if member.bit % size == 0 and _round_up(end_bit, size) == member.bit:
+                return [{"type": f"u{size}", "bits": 0}]
     width = member.bit - end_bit
     for size in (8, 16, 32, 64):
         if end_bit % size + width <= size:
             return [{"type": f"u{size}", "bits": width}]
     return [{"type": f"u{unit}", "bits": 0}]  # the engine proves it, or the mismatch is reported
+
+
+def _needs_bits_before(moved, expected) -> bool:
+    """Unnamed bitfields explain a moved bitfield, or a member the header has later than the
+    spec would put it (padding bits DWARF does not list)."""
+    if moved is None:
+        return False
+    if moved.bits is not None:
+        return True
+    spec_side = next((m for m in expected.members if m.name == moved.name), None)
+    return spec_side is not None and spec_side.offset < moved.offset
+
+
+def _padding_bits(start: int, end: int) -> list:
+    """Unnamed bitfields covering bits [start, end), each inside one aligned unit of its type."""
+    size = next((n for n in (8, 16, 32, 64) if start % n + (end - start) <= n), 8)  # one unit, or bytes
+    items = []
+    while start < end:
+        width = min(end - start, size - start % size)
+        items.append({"type": f"u{size}", "bits": width})
+        start += width
+    return items
+
+
+def _first_moved(expected, actual):
+    """The first member, in the header's order, that the spec places elsewhere (None: none)."""
+    placed = {m.name: m.place for m in expected.members}
+    return next((m for m in actual.members if placed.get(m.name) != m.place), None)
+
+
+def _contained(decl) -> set:
+    """The keys of the structs and unions a declaration holds by value."""
+    keys = set()
+    for member in decl.members:
+        if member.inline is not None:
+            keys |= _contained(member.inline)
+            continue
+        ref = member.type
+        while isinstance(ref, Array):
+            ref = ref.element
+        if isinstance(ref, Named):
+            keys.add(ref.key)
+    return keys
 
 
 def _endian(ref):
