@@ -15,7 +15,6 @@ import yaml
 
 from codegen import cli, pipeline
 from codegen.check import dwarf
-from codegen.importer import probe, read
 from codegen.importer.command import import_header, import_spec
 from codegen.tools import abidiff
 from codegen.importer.model import ImportFailure

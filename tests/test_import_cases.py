@@ -1,7 +1,9 @@
 """`layoutgen import` on the headers layoutgen generates for every tests/cases spec: importing
 the generated header (with --own, every struct and union named as the spec names it) must give
-a spec with the same layout on both arches (abi-diff: nothing moves or changes size), whose own
-generated header has the same DWARF, member by member and bit by bit."""
+a spec with the same layout on both arches. Two proofs chain: import itself proves its spec's
+layout equal to the header's DWARF, member by member and bit by bit (it reports any
+difference, so `problems` is empty), and abi-diff against the original spec finds nothing that
+moves or changes size. (test_import.py also regenerates and compares DWARF, for the corpus.)"""
 from __future__ import annotations
 
 import glob
@@ -12,13 +14,12 @@ import re
 import pytest
 
 from codegen import cli, pipeline
-from codegen.check import dwarf
 from codegen.importer.command import import_spec
 from codegen.importer.model import ImportFailure
 from codegen.primitives import PRIMITIVES
 from codegen.tools import abidiff
 from codegen.write import write_tree
-from conftest import ARCHS, ROOT
+from conftest import ROOT
 
 ALL_CASES = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(ROOT, "tests", "cases", "*", "spec.yaml")))
 # What import cannot read back yet, each refused with a one-line reason (tested below): `packed`
@@ -85,16 +86,6 @@ def test_importing_the_generated_header_gives_back_the_layout(case, tmp_path):
     changes = [c for c in _changes(spec_path, str(tmp_path / "again.yaml"))
                if c["breaking"] and c["kind"] not in NOT_LAYOUT and not _unsayable(c)]
     assert changes == [], "\n".join(f"{c['kind']} {c['subject']}: {c['detail']}" for c in changes)
-    _generate(str(tmp_path / "again.yaml"), tmp_path / "second")
-    _, _, rebuilt = import_spec(cli._parser().parse_args(
-        ["import", str(tmp_path / "second" / "c" / f"{spec.name}_again.h"), "--own", "--spec-name", "x",
-         *_arguments(spec)]))
-    for arch in ARCHS:
-        before = {k: d.shape for k, d in original.decls[arch].items() if getattr(d, "shape", None) is not None}
-        after = {k: d.shape for k, d in rebuilt.decls[arch].items() if getattr(d, "shape", None) is not None}
-        assert before and set(before) == set(after)
-        for key, shape in before.items():
-            assert dwarf.compare(f"{key} ({arch})", key, shape, after[key]) is None
 
 
 @pytest.mark.parametrize("case", sorted(NOT_YET))

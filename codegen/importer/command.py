@@ -14,7 +14,7 @@ from .. import grammar
 from ..check.toolchain import ToolMissing
 from ..primitives import ARCHS
 from . import probe, read, writer
-from .model import ImportFailure
+from .model import ImportFailure, root_of
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 _SYSTEM_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<([^>\n]+)>", re.MULTILINE)
@@ -149,7 +149,7 @@ def _system_owners(header_arg: str, archs: tuple, found, defines, include_dirs) 
         reads = {include: probe.dependencies(probe.locate(include, ()), arch, defines, include_dirs)
                  for include in includes}
         for key in found.decls[arch]:
-            path = found.units[arch].declared_in(read.typeof_root(key))
+            path = found.units[arch].declared_in(root_of(key))
             choices = sorted((len(files), include) for include, files in reads.items() if path in files)
             if choices and key not in owners:
                 owners[key] = choices[0][1]

@@ -10,6 +10,28 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 
+_TYPEOF_HEAD, _TYPEOF_MID = "__typeof__(((", " *)0)->"
+
+
+def typeof_key(root: str, path: str) -> str:
+    """The key of the unnamed type of member `path` (dotted) of the named type `root`."""
+    return f"{_TYPEOF_HEAD}{root}{_TYPEOF_MID}{path})"
+
+
+def typeof_parts(key: str):
+    """(root, path) of a `typeof_key`; None for a named type's key."""
+    if not key.startswith(_TYPEOF_HEAD):
+        return None
+    root, path = key[len(_TYPEOF_HEAD):-1].split(_TYPEOF_MID)
+    return root, path
+
+
+def root_of(key: str) -> str:
+    """The named type a key is declared in: itself, or a `typeof_key`'s root."""
+    parts = typeof_parts(key)
+    return parts[0] if parts else key
+
+
 class ImportFailure(Exception):
     """Bad input to `import`: one line, exit status 2."""
 

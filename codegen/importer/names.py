@@ -3,7 +3,7 @@ that does not is refused (named in the error), never written into the spec."""
 from __future__ import annotations
 
 from .. import grammar, naming
-from .model import ImportFailure
+from .model import ImportFailure, typeof_parts
 
 
 def checked(name: str, what: str) -> str:
@@ -20,17 +20,13 @@ def camel(name: str) -> str:
 def type_name(key: str, renames: dict) -> str:
     """`struct thread_context` -> ThreadContext, `epoll_data_t` -> EpollData,
     `__typeof__(((struct tcphdr *)0)->un)` -> TcphdrUn; `--name` picks another."""
-    if key in renames:
-        return renames[key]
-    if key.startswith("__typeof__"):
-        root, path = key[len("__typeof__((("):-1].split(" *)0)->")
-        stem = type_name(root, renames) + "".join(camel(part) for part in path.split("."))
+    bare = key.split()[-1]
+    if key in renames or bare in renames:
+        return renames.get(key) or renames[bare]
+    parts = typeof_parts(key)
+    if parts:
+        stem = type_name(parts[0], renames) + "".join(camel(part) for part in parts[1].split("."))
     else:
-        bare = key.split()[-1]
-        if bare != key and key.split()[0] == "enum" and bare in renames:
-            return renames[bare]
-        if bare in renames:
-            return renames[bare]
         stem = camel(bare[:-2] if bare.endswith("_t") and len(bare) > 2 else bare)
     if not stem or not stem[0].isupper():
         stem = "T" + stem

@@ -8,7 +8,7 @@ from collections import deque
 from ..check import dwarf as check_dwarf
 from ..check.base_types import ENCODINGS, QUALIFIERS, name_of, strip
 from .model import (Aggregate, Array, Enum, EnumType, ImportFailure, Member, Named, Pointer, Prim,
-                    Unsupported)
+                    Unsupported, typeof_key, typeof_parts)
 
 AGGREGATE_TAGS = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union"}
 TAGS = {**AGGREGATE_TAGS, "DW_TAG_enumeration_type": "enum"}
@@ -100,7 +100,6 @@ class Reader:
         self.decls = {}  # key -> Aggregate or Enum, in the order they were reached
         self.queue = deque()
         self.dies = {}  # key -> DIE of the type itself (under typedefs)
-        self.roots = {}  # a __typeof__ key -> (the named type it starts from, the member path)
 
     def read(self, keys) -> dict:
         for key in keys:
@@ -187,11 +186,8 @@ class Reader:
             return typedef
         if die.tag == "DW_TAG_enumeration_type":
             return None
-        root, prefix = self.roots.get(owner, (owner, ""))
-        path = f"{prefix}.{member_path}" if prefix else member_path
-        key = f"__typeof__((({root} *)0)->{path})"
-        self.roots[key] = (root, path)
-        return key
+        root, prefix = typeof_parts(owner) or (owner, "")
+        return typeof_key(root, f"{prefix}.{member_path}" if prefix else member_path)
 
     def _base(self, die):
         encoding = die.attributes.get("DW_AT_encoding")
@@ -244,7 +240,3 @@ def read(data: bytes, arch: str, spellings) -> tuple:
     keys = [unit.find(s) for s in spellings]
     return keys, Reader(unit).read(keys)
 
-
-def typeof_root(key: str) -> str:
-    """`siginfo_t` for `__typeof__(((siginfo_t *)0)->_sifields._kill)`; the key itself otherwise."""
-    return key[len("__typeof__((("):].split(" *)0)->")[0] if key.startswith("__typeof__") else key

@@ -11,7 +11,7 @@ from .. import escape, layout as lay, load, naming, resolve
 from ..check import dwarf as check_dwarf
 from ..errors import SpecError
 from . import merge, names
-from .model import Aggregate, Array, Enum, EnumType, ImportFailure, Named, Pointer, Prim, Unsupported
+from .model import Aggregate, Array, Enum, EnumType, ImportFailure, Named, Pointer, Prim, Unsupported, typeof_parts
 
 ROUNDS = 4  # packing is chosen inside out: a struct packed in one round can fix its parent in the next
 
@@ -135,7 +135,7 @@ class Builder:
         tag = names.c_tag(key)
         # The header's spelling, kept under --own for the declaration and in every case for the
         # names built from it (offsetof_sysmsg_state for struct sysmsg, THREAD_STATE_NONE).
-        keep = (not key.startswith("__typeof__") and naming.snake(self.name[key]) != tag
+        keep = (typeof_parts(key) is None and naming.snake(self.name[key]) != tag
                 and not naming.generated_clash("c", tag))  # `__sigset_t` is the system's name, not ours
         node = {"c": tag} if keep else {}
         if key in self.options.own:
@@ -148,7 +148,7 @@ class Builder:
     def aggregate(self, key: str, per_arch: dict, packed_on) -> dict:
         archs = self.read.archs
         node = self._owner(key, "aggregate")
-        if key.startswith("__typeof__"):  # FeatPair's offset macros would be Feat.pair's: offsetof_feat_pair_*
+        if typeof_parts(key):  # FeatPair's offset macros would be Feat.pair's: offsetof_feat_pair_*
             node["asm"] = naming.snake(self.name[key]) + "_type"
         present = merge.arch_subset(per_arch, archs)
         if present:
