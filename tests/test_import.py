@@ -168,6 +168,7 @@ struct __attribute__((packed)) feat_packed { uint8_t a; uint32_t b; };
 struct __attribute__((aligned(64))) feat_line { uint32_t x; };
 struct feat_tail { uint32_t n; uint8_t data[]; };
 struct feat_float { uint32_t n; float f; };
+struct feat_rows { struct { uint16_t a, b; } rows[2]; };
 """
 
 
@@ -214,6 +215,8 @@ def test_what_the_spec_cannot_express_is_a_comment_and_exit_2(features, tmp_path
     assert "# FeatFloat.f on amd64, arm64: float has no spec type; written as u32" in result.stdout
     assert result.stderr.strip().splitlines() == [
         "layoutgen import: FeatFloat.f on amd64, arm64: float has no spec type; written as u32"]
+    rows = run_cli("import", str(features), "--type", "feat_rows")
+    assert rows.returncode == 2 and "FeatRows.rows on amd64, arm64: an array of an unnamed struct" in rows.stderr
 
 
 @pytest.mark.parametrize("argv, message", [

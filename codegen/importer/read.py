@@ -226,7 +226,10 @@ class Reader:
                 flexible = True
             else:
                 return Unsupported("an array with an unknown inner length")
-        element = self.type_ref(die.get_DIE_from_attribute("DW_AT_type"), owner, member_path)
+        element_die = die.get_DIE_from_attribute("DW_AT_type")
+        if element_die.tag in AGGREGATE_TAGS and not name_of(element_die):
+            return Unsupported(f"an array of an unnamed {AGGREGATE_TAGS[element_die.tag]}")  # C cannot name the element
+        element = self.type_ref(element_die, owner, member_path)
         if isinstance(element, Array):  # an array of an array typedef: one array of more dimensions
             if element.flexible:
                 return Unsupported("an array of flexible arrays")
