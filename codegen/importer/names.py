@@ -35,7 +35,14 @@ def type_name(key: str, renames: dict) -> str:
 
 def c_tag(key: str) -> str:
     """The identifier C declares a type by: the tag or the typedef name."""
-    return key.split()[-1]
+    return checked(key.split()[-1], "type name")
+
+
+def c_type(key: str) -> str:
+    """A key as `external.c_type`: the grammar's C type name (a `typeof_key` of checked names)."""
+    if not grammar.C_TYPE.fullmatch(key):
+        raise ImportFailure(f"{key!r} is not a C type name the spec language accepts")
+    return key
 
 
 def field(c_name: str) -> dict:

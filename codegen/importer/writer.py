@@ -132,10 +132,11 @@ class Builder:
 
     def _owner(self, key: str, kind: str) -> dict:
         """`external:` (or, for a type the spec owns, the C spelling when the naming rule differs)."""
-        tag = names.c_tag(key)
+        names.c_type(key)
+        tag = names.c_tag(key) if typeof_parts(key) is None else None
         # The header's spelling, kept under --own for the declaration and in every case for the
         # names built from it (offsetof_sysmsg_state for struct sysmsg, THREAD_STATE_NONE).
-        keep = (typeof_parts(key) is None and naming.snake(self.name[key]) != tag
+        keep = (tag is not None and naming.snake(self.name[key]) != tag
                 and not naming.generated_clash("c", tag))  # `__sigset_t` is the system's name, not ours
         node = {"c": tag} if keep else {}
         if key in self.options.own:
