@@ -22,7 +22,8 @@ EXIT_OK, EXIT_BREAKING, EXIT_BAD_INPUT = 0, 1, 2
 
 def register(commands, default_spec: str) -> None:
     """Add the tool subcommands to the CLI's subparsers."""
-    for build in (_layout_parser, _docs_parser, _dump_parser, _schema_parser, _diff_parser):
+    from ..importer.command import register as _import_parser
+    for build in (_layout_parser, _docs_parser, _dump_parser, _schema_parser, _diff_parser, _import_parser):
         build(commands, default_spec)
 
 

@@ -1,0 +1,156 @@
+"""`layoutgen import HEADER --type NAME...`: the spec of types an existing C header declares.
+
+The spec goes to stdout. Bad input (a header that does not compile on an arch, a type that
+exists on none) is one line on stderr, exit 2. So is anything the spec cannot express; the spec
+is still written, with a comment at its top for each such thing.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from .. import grammar
+from ..check.toolchain import ToolMissing
+from ..primitives import ARCHS
+from . import probe, read, writer
+from .model import ImportFailure, root_of
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+_SYSTEM_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<([^>\n]+)>", re.MULTILINE)
+
+
+def register(commands, default_spec: str = "") -> None:
+    """Add `import` to the CLI's subcommands (it reads a header, not a spec: `default_spec` is unused)."""
+    parser = commands.add_parser("import", help="write a spec describing types an existing C header declares")
+    parser.add_argument("header", help="a header file, or a system header name such as sys/epoll.h")
+    parser.add_argument("--type", dest="types", action="extend", nargs="+", required=True, metavar="NAME",
+                        help="a type to import: `struct x`, `union x`, `enum x` or a bare tag or typedef name "
+                             "(repeatable); the types they contain come too")
+    parser.add_argument("--arch", dest="archs", action="append", choices=ARCHS,
+                        help="an arch to read the header on (repeatable; default: every arch)")
+    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="MACRO=VALUE",
+                        help="a macro for the compiler, as gcc's -D")
+    parser.add_argument("--include-dir", dest="include_dirs", action="append", default=[], metavar="DIR",
+                        help="a folder for the compiler's include path, as gcc's -I")
+    parser.add_argument("--own", action="store_true",
+                        help="the spec owns the types (its C output replaces the header) instead of "
+                             "describing them as external")
+    parser.add_argument("--macro", dest="macros", action="append", default=[], metavar="PATTERN",
+                        help="import the macros matching this pattern (PREFIX_*) as constants, per arch")
+    parser.add_argument("--name", dest="renames", action="append", default=[], metavar="C=SPEC",
+                        help="the spec name of a type, e.g. 'struct sysmsg=Msg' (default: the C name in CamelCase)")
+    parser.add_argument("--spec-name", help="the spec's `name` (default: from the header's file name)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    try:
+        text, problems = import_header(args)
+    except (ImportFailure, ToolMissing) as error:
+        print(f"layoutgen import: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sys.stdout.write(text)
+    for problem in problems:
+        print(f"layoutgen import: {problem}", file=sys.stderr)
+    return EXIT_BAD_INPUT if problems else EXIT_OK
+
+
+def import_header(args) -> tuple:
+    """(the spec's YAML, problems): each problem is something the spec could not express."""
+    text, problems, _ = import_spec(args)
+    return text, problems
+
+
+def import_spec(args) -> tuple:
+    """(the spec's YAML, problems, writer.Read): the last is what the probes gave, per arch."""
+    archs = tuple(a for a in ARCHS if a in (args.archs or ARCHS))
+    include_dirs, defines = tuple(args.include_dirs), tuple(args.defines)
+    header = probe.locate(args.header, include_dirs)
+    found = writer.Read(archs, {}, {}, {}, {}, {})
+    skipped, seen = [], set()
+    for arch in archs:
+        macros = probe.macro_names(header, arch, tuple(args.macros), defines, include_dirs)
+        data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
+        found.units[arch] = read.Unit(data, arch)
+        found.keys[arch], found.decls[arch] = _read_types(found.units[arch], args.types, seen)
+        found.macros[arch] = values
+        found.alignments[arch] = probe.alignments(header, arch, _aggregate_keys(found.decls[arch]), defines,
+                                                  include_dirs)
+        skipped += [f"macro {name} on {arch} is not an integer constant; left out" for name in dropped]
+    missing = [s for s in args.types if s not in seen]
+    if missing:  # a type may be missing on some arches (it becomes arch-only), not on all
+        raise ImportFailure(f"type {missing[0]} does not exist on {', '.join(archs)}")
+    options = writer.Options(spec_name=_spec_name(args), include=_include(header), renames=_renames(args.renames))
+    if args.own:
+        options.includes = _system_owners(args.header, archs, found, defines, include_dirs)
+        options.own = frozenset(k for d in found.decls.values() for k in d if k not in options.includes)
+    builder = writer.Builder(found, options)
+    root, mismatches = builder.build()
+    problems = builder.lost + [f"the header's layout cannot be expressed: {m}" for m in mismatches]
+    return writer.render(root, problems + skipped), problems, found
+
+
+def _read_types(unit, spellings, seen: set) -> tuple:
+    """The types that exist on this arch; `seen` collects the spellings found."""
+    keys = []
+    for spelling in spellings:
+        try:
+            keys.append(unit.find(spelling))
+            seen.add(spelling)
+        except ImportFailure as error:
+            if "does not exist" not in str(error):
+                raise
+    return keys, read.Reader(unit).read(keys)
+
+
+def _aggregate_keys(decls: dict) -> list:
+    return [key for key, decl in decls.items() if getattr(decl, "kind", None)]
+
+
+def _include(header: probe.Header) -> str:
+    if not grammar.HEADER_PATH.fullmatch(header.include):
+        raise ImportFailure(f"{header.include!r} cannot be an external.include (a relative path of "
+                            "[A-Za-z0-9_./+-]); pass --include-dir with the folder it is included from")
+    return header.include
+
+
+def _spec_name(args) -> str:
+    name = args.spec_name or re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(args.header).split(".")[0]).lower()
+    if not grammar.IDENT.fullmatch(name) or len(name) > grammar.MAX_SPEC_NAME_LEN:
+        raise ImportFailure(f"{name!r} is not a spec name; choose one with --spec-name")
+    return name
+
+
+def _renames(pairs) -> dict:
+    renames = {}
+    for pair in pairs:
+        c_name, _, spec_name = pair.partition("=")
+        c_name = " ".join(c_name.split())
+        if not spec_name or not grammar.IDENT.fullmatch(spec_name) or not spec_name[0].isupper():
+            raise ImportFailure(f"--name {pair!r}: write C=SpecName, e.g. 'struct sysmsg=Msg' (CamelCase)")
+        renames[c_name] = spec_name
+    return renames
+
+
+def _system_owners(header_arg: str, archs: tuple, found, defines, include_dirs) -> dict:
+    """{key: system header}: under --own, a type declared in a file one of the header's own
+    `#include <...>` lines reads stays external, included from the most specific such header
+    (the one reading the fewest files, so the choice does not depend on the order of the
+    #include lines, which the generated header sorts); the rest the spec owns. An unnamed
+    member's type goes with the type it is declared in."""
+    if not os.path.isfile(header_arg):
+        return {}
+    with open(header_arg, encoding="utf-8", errors="replace") as handle:
+        includes = sorted({i.strip() for i in _SYSTEM_INCLUDE.findall(handle.read())
+                           if grammar.HEADER_PATH.fullmatch(i.strip())})
+    owners = {}
+    for arch in archs:
+        reads = {include: probe.dependencies(probe.locate(include, ()), arch, defines, include_dirs)
+                 for include in includes}
+        for key in found.decls[arch]:
+            path = found.units[arch].declared_in(root_of(key))
+            choices = sorted((len(files), include) for include, files in reads.items() if path in files)
+            if choices and key not in owners:
+                owners[key] = choices[0][1]
+    return owners
