@@ -262,6 +262,11 @@ class _Locator:
         return Pos(self.file, self._span(index)[0] + 1, 1)
 
     def key(self, index: Optional[int], key: str) -> Pos:
+        if index is None:  # a top-level key may be written as a table header: [tool]
+            header = re.compile(rf"\s*\[\[?\s*{re.escape(key)}\s*[\].]")
+            number = next((n for n, line in enumerate(self.lines) if header.match(line)), None)
+            if number is not None:
+                return Pos(self.file, number + 1, 1)
         start, end = self._span(index)
         found = re.compile(rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*[=.]")
         for number in range(start, end):
