@@ -1,11 +1,11 @@
-# layoutgen: `make generate` regenerates every output from the spec; `make test` proves them.
+# layoutgen: `make generate` regenerates every output of every spec layoutgen.toml lists; `make test` proves them.
 # Both bootstrap what they need on first use (.venv for Python; Debian toolchains for tests).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-SPEC ?= spec/sysmsg.yaml
+# spec/sysmsg.yaml's output folder (as layoutgen.toml says), which mk/go.mk and mk/stub.mk build on.
 OUT ?= generated
 
 .PHONY: all generate test check toolchains pytest lint-diff lock clean
@@ -33,14 +33,15 @@ lock:
 toolchains:
 	@scripts/bootstrap-toolchains.sh
 
+# Both read layoutgen.toml: spec/sysmsg.yaml -> generated/, examples/linux/*.yaml -> examples/linux/generated/.
 generate: $(STAMP)
-	$(PY) -m codegen generate --spec $(SPEC) --out $(OUT)
+	$(PY) -m codegen generate
 
 pytest: $(STAMP) toolchains
 	$(PY) -m pytest -q
 
 check: $(STAMP) toolchains
-	$(PY) -m codegen check --spec $(SPEC) --out $(OUT)
+	$(PY) -m codegen check
 	$(PY) -m codegen lint-ifchange --strict
 
 # Diff mode of the IfChange checker over the newest commit (skipped only when there is none).

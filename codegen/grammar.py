@@ -26,6 +26,11 @@ ASM_PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*)?", re.ASCII)
 MAX_ASM_PREFIX_LEN = 32
 PARAM_NAME = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
 
+# A spec's `version`, the generated Python package's: PEP 440's release, pre, post and dev parts.
+_N = r"(?:0|[1-9][0-9]*)"
+PACKAGE_VERSION = re.compile(rf"{_N}(?:\.{_N}){{0,4}}(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?", re.ASCII)
+MAX_PACKAGE_VERSION_LEN = 64
+
 # `sys/epoll.h`, `linux/if_ether.h`: relative, no `..`, no empty part, no option-like start.
 _HEADER_PART = r"(?!\.\.(?:/|$))[A-Za-z0-9_.+-]+"
 HEADER_PATH = re.compile(rf"(?!-){_HEADER_PART}(?:/{_HEADER_PART})*", re.ASCII)
@@ -82,6 +87,14 @@ def include(value: str, pos: Pos) -> str:
         raise fail(pos, f"include {value!r} is not a header path",
                    "write a relative path such as sys/epoll.h: letters, digits and _ . / + - only, "
                    "no '..' or empty part, not starting with '/' or '-'")
+    return value
+
+
+def package_version(value, pos: Pos) -> str:
+    """The spec's `version`: printed into the generated Python package's pyproject.toml."""
+    if not isinstance(value, str) or len(value) > MAX_PACKAGE_VERSION_LEN or not PACKAGE_VERSION.fullmatch(value):
+        raise fail(pos, f"version {value!r} is not a package version",
+                   'write a quoted PEP 440 version such as "1.2", "2.0.1", "1.0rc1" or "1.0.post1"')
     return value
 
 

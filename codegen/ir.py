@@ -365,6 +365,7 @@ class Spec:
     asserts: tuple
     targets: frozenset = frozenset(("c", "go", "python"))  # the targets this spec generates
     params: tuple = ()  # of Param
+    version: str = "0"  # the spec's `version`, the generated packages' (PEP 440)
 
     def __hash__(self) -> int:
         # The layout caches key on the spec. The generated hash would walk every node on each

@@ -1,10 +1,12 @@
 """The pipeline in one place: load -> resolve -> layout -> render. Each stage raises SpecError on bad input."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 
-from . import escape, layout, load, resolve
+from . import escape, layout, load, project, resolve
+from .errors import fail
 from .ir import Spec
 
 # (name, module): imported only when rendering, so a spec that fails its checks is
@@ -14,22 +16,39 @@ TARGETS = (("python", "codegen.targets.python"), ("c", "codegen.targets.c"),
 
 
 def build(spec_path: str) -> tuple:
-    """Load and check a spec; returns (Spec, {arch: Layout})."""
+    """Load and check a spec; returns (Spec, {arch: Layout}). A project file that lists the
+    spec may narrow its targets."""
     text = load.read_text(spec_path)
     root = load.load_text(text, spec_path)
     spec = resolve.resolve(root, spec_path, text.encode("utf-8"))
+    spec = _project_targets(spec, spec_path)
     layout.layout_combinations(spec)  # every parameter combination must lay out and pass its checks
     return spec, layout.layout_all(spec)
 
 
+def context(spec: Spec, layouts: dict, spec_path: str, out: str = ""):
+    """The render context: the spec, and what its project file (if one lists it) says about
+    names and provenance. Depends on the project, not on how the command was typed."""
+    from .targets.common import Context, regenerate_command
+    found, entry = project.for_spec(spec_path)
+    if entry is None:
+        return Context(spec=spec, layouts=layouts, spec_label=_label(spec_path),
+                       regenerate=regenerate_command(_label(spec_path), _label(out) if out else ""))
+    label = escape.label(entry.label)
+    return Context(spec=spec, layouts=layouts, spec_label=label, regenerate=regenerate_command(label, project=True),
+                   go_module=entry.go_module, python_package=entry.python_package)
+
+
 def render(spec: Spec, layouts: dict, spec_path: str, out: str) -> dict:
     """Every output file, path (relative to `out`) -> text. Nothing touches the disk."""
-    from .targets.common import Context
-    ctx = Context(spec=spec, layouts=layouts, spec_label=_label(spec_path))
+    ctx = context(spec, layouts, spec_path, out)
     files = {}
     for name, module in TARGETS:
         if name in spec.targets or name not in resolve.TARGETS:  # a spec may leave languages out, not docs
             files.update(importlib.import_module(module).render(ctx))
+    if "python" in spec.targets:
+        from .targets import python_package
+        files.update(python_package.render(ctx))
     return files
 
 
@@ -38,9 +57,22 @@ def generate(spec_path: str, out: str) -> dict:
     return render(spec, layouts, spec_path, out)
 
 
+def _project_targets(spec: Spec, spec_path: str) -> Spec:
+    """The spec with the targets its project entry keeps; the entry may only leave some out."""
+    found, entry = project.for_spec(spec_path)
+    if entry is None or entry.targets is None:
+        return spec
+    extra = [t for t in entry.targets if t not in spec.targets]
+    if extra:
+        raise fail(entry.targets_pos,
+                   f"{escape.label(entry.label)}: targets {', '.join(extra)} not in the spec's own targets",
+                   "a project entry may only leave targets out")
+    return dataclasses.replace(spec, targets=frozenset(entry.targets))
+
+
 def _label(path: str) -> str:
-    """The spec path as banners print it: relative to where the command runs (the repo root
-    under `make`), so output does not depend on the output folder's location; printable
-    characters only (a newline in a file name shows as `\\n`), since every banner prints it."""
+    """A path as banners print it: relative to where the command runs, so output does not
+    depend on the output folder's location; printable characters only (a newline in a file
+    name shows as `\\n`), since every banner prints it."""
     relative = os.path.relpath(os.path.abspath(path), os.getcwd())
     return escape.label(relative if not relative.startswith("..") else os.path.basename(path))

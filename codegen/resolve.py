@@ -191,6 +191,8 @@ class _Resolver:
                        f"this layoutgen reads `layoutgen: {FORMAT_VERSION}`")
         name = _ident(root.get("name"), "spec name", grammar.MAX_SPEC_NAME_LEN)
         self.archs = self.arch_list(root.get("archs"))
+        version = root.get("version")
+        version = "0" if version is None else grammar.package_version(getattr(version, "value", None), version.pos)
         targets = frozenset(TARGETS)
         if root.get("targets") is not None:
             targets = frozenset(self.target_name(item) for item in _expect_seq(root.get("targets"), "targets").items)
@@ -223,7 +225,7 @@ class _Resolver:
         self.problems.raise_if_any()
         spec = Spec(name=name, doc=_prose(root.get("doc")), file=self.file, digest=self.digest,
                     archs=self.archs, constants=constants, enums=enums, structs=structs,
-                    regions=regions, asserts=asserts, targets=targets, params=params)
+                    regions=regions, asserts=asserts, targets=targets, params=params, version=version)
         check_spec(spec)
         return spec
 

@@ -27,7 +27,7 @@ class Node:
 SPEC = Node("spec", {
     "layoutgen": "version", "name": "ident", "doc": "text", "archs": "spec_archs", "targets": "spec_targets",
     "constants": "constants", "enums": "enums", "structs": "structs", "unions": "unions", "regions": "regions",
-    "asserts": "asserts", "params": "params", "external_constants": "header_path",
+    "asserts": "asserts", "params": "params", "external_constants": "header_path", "version": "package_version",
 }, ("layoutgen", "name", "archs"))
 
 CONSTANT = Node("constant", {

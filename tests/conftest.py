@@ -11,6 +11,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "spec", "sysmsg.yaml")
 GENERATED = os.path.join(ROOT, "generated")
+# The example package `sysmsg` is not part of layoutgen's wheel: tests import it from here.
+sys.path.insert(0, os.path.join(GENERATED, "python"))
 C_COMPILERS = {"amd64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 

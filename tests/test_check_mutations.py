@@ -18,6 +18,9 @@ def tree(tmp_path):
     shutil.copytree(os.path.dirname(SPEC), tmp_path / "spec")
     shutil.copytree(GENERATED, tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "stub").mkdir()
+    (tmp_path / "layoutgen.toml").write_text(  # the repository's project file, sysmsg only
+        '[[spec]]\npath = "spec/sysmsg.yaml"\nout = "generated"\npython_package = "sysmsg"\n'
+        'go_module = "layoutgen.example/generated/sysmsg"\nconsumers = ["stub"]\n')
     return tmp_path
 
 

@@ -24,7 +24,7 @@ from . import go_bits, go_members
 from .common import Context, render_template, strip_parens, then_change
 
 NAME = "go"
-MODULE = "layoutgen.example/generated/{name}"
+MODULE = "layoutgen.example/generated/{name}"  # the module path when no project file sets one
 GO_VERSION = "1.19"
 DOC_WIDTH = 76
 _METHODS = {"set": "Set", "get": "Get", "compare_and_swap": "CompareAndSwap"}
@@ -161,8 +161,13 @@ def render(ctx: Context) -> dict:
 
 def _go_mod(ctx: Context) -> str:
     lines = [f"// {line}" for line in ctx.banner(esc.go_comment)]
-    lines += ["", f"module {MODULE.format(name=ctx.spec.name)}", "", f"go {GO_VERSION}", ""]
+    lines += ["", f"module {module_path(ctx)}", "", f"go {GO_VERSION}", ""]
     return "\n".join(lines)
+
+
+def module_path(ctx: Context) -> str:
+    """The project file's `go_module` (checked against Go's grammar there), else the default."""
+    return ctx.go_module or MODULE.format(name=ctx.spec.name)
 
 
 def _first_line(ctx: Context) -> str:

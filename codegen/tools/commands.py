@@ -11,7 +11,6 @@ import os
 import sys
 
 from .. import pipeline
-from ..targets.common import Context
 from ..write import write_tree
 from . import abidiff, docs, dump, layout_report, schema
 from ..layout import layout_combinations
@@ -38,7 +37,7 @@ def _guarded(name: str, run):
 
 
 def _spec_argument(parser, default_spec: str) -> None:
-    parser.add_argument("--spec", default=default_spec, help="the spec file (default: %(default)s)")
+    parser.add_argument("--spec", default=default_spec, help="the spec file (default: the first of layoutgen.toml)")
 
 
 def _offset(text: str) -> int:
@@ -98,7 +97,7 @@ def _docs_parser(commands, default_spec):
 
 def _docs(args) -> int:
     spec, layouts = pipeline.build(args.spec)
-    files = docs.render(Context(spec=spec, layouts=layouts, spec_label=pipeline._label(args.spec)))
+    files = docs.render(pipeline.context(spec, layouts, args.spec))
     write_tree({path[len("docs/"):]: text for path, text in files.items()}, args.out, spec_path=args.spec)
     print(f"layoutgen: wrote {len(files)} files to {args.out}", file=sys.stderr)
     return EXIT_OK

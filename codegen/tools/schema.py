@@ -48,6 +48,9 @@ def _kinds() -> dict:
     arch_names = list(ARCHS)
     return {
         "version": {"const": resolve.FORMAT_VERSION, "description": "The spec format version."},
+        "package_version": {"type": "string", "pattern": grammar.anchored(grammar.PACKAGE_VERSION),
+                            "maxLength": grammar.MAX_PACKAGE_VERSION_LEN,
+                            "description": "The generated Python package's version (PEP 440, quoted)."},
         "ident": {"type": "string", "pattern": grammar.anchored(grammar.IDENT), "maxLength": grammar.MAX_NAME_LEN},
         "asm_prefix": {"type": "string", "pattern": grammar.anchored(grammar.ASM_PREFIX),
                        "maxLength": grammar.MAX_ASM_PREFIX_LEN,
