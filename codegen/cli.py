@@ -106,11 +106,12 @@ def _check(args) -> int:
     jobs = _jobs(args)
     worst = EXIT_OK
     for spec, out, consumers in jobs:
-        folders = tuple(args.consumers) if args.consumers else (consumers if consumers is not None else ("stub",))
+        folders = tuple(args.consumers) if args.consumers else consumers  # None: the default, stub if present
         if len(jobs) > 1 or args.verbosity >= VERBOSE:
             _say(args, NORMAL, f"check {spec} against {out}" + (f" (consumers: {', '.join(folders)})" if folders else ""))
         stream = io.StringIO() if args.verbosity <= QUIET else sys.stdout
-        code = run_check(spec, out, consumer_folders=folders, stream=stream)
+        code = run_check(spec, out, consumer_folders=folders, stream=stream, jobs_count=args.jobs,
+                         use_cache=not args.no_cache)
         if code != EXIT_OK and args.verbosity <= QUIET:
             sys.stdout.write(stream.getvalue())  # quiet hides progress, never a failure
         worst = max(worst, code)
@@ -166,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--consumers", action="append", metavar="DIR",
                        help="a folder of hand-written .c/.S files to compile against the generated headers "
                             "(repeatable; default: the project's `consumers` for that spec, else stub)")
+    check.add_argument("--jobs", type=int, metavar="N",
+                       help="how many compiles and tests run at once (default: $LAYOUTGEN_JOBS, else the CPU count)")
+    check.add_argument("--no-cache", action="store_true",
+                       help="run every step afresh, neither reading nor writing the result cache "
+                            "($LAYOUTGEN_CACHE=off does the same)")
     _verbosity(check, argparse.SUPPRESS)
     check.set_defaults(run=_check)
 

@@ -17,6 +17,18 @@ C_COMPILERS = {"amd64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 
 
+def sysmsg_tree(tmp_path):
+    """A copy of spec/ and generated/ with the repository's project file cut to sysmsg, so that
+    `layoutgen check` with no arguments checks the copy (banners name that project form)."""
+    shutil.copytree(os.path.dirname(SPEC), tmp_path / "spec")
+    shutil.copytree(GENERATED, tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "stub").mkdir()
+    (tmp_path / "layoutgen.toml").write_text(
+        '[[spec]]\npath = "spec/sysmsg.yaml"\nout = "generated"\npython_package = "sysmsg"\n'
+        'go_module = "layoutgen.example/generated/sysmsg"\nconsumers = ["stub"]\n')
+    return tmp_path
+
+
 def run_cli(*args, cwd=ROOT):
     """Run `python -m codegen ARGS` in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=cwd, capture_output=True, text=True)

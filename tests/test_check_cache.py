@@ -4,14 +4,13 @@ failure is never kept, and a cache entry that is not a valid record is ignored."
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from codegen.check import cache, jobs
-from conftest import GENERATED, ROOT, SPEC
+from conftest import ROOT, sysmsg_tree
 
 DRIFT = "generated files match the spec"
 C_ASSERTS = "C layout asserts compile on every arch"
@@ -26,9 +25,7 @@ CACHED_STEPS = (DRIFT, C_ASSERTS, "DWARF of the compiled header matches the spec
 def tree(tmp_path):
     """A copy of the spec and its outputs, a consumer that includes a header of its own, and a
     cache folder of the test's own."""
-    shutil.copytree(os.path.dirname(SPEC), tmp_path / "spec")
-    shutil.copytree(GENERATED, tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "stub").mkdir()
+    sysmsg_tree(tmp_path)
     (tmp_path / "stub" / "mine.h").write_text("#define MY_OFFSET 72\n")
     (tmp_path / "stub" / "consumer.c").write_text(
         '#include <stddef.h>\n#include "sysmsg.h"\n#include "mine.h"\n'

@@ -4,24 +4,17 @@ Every test works on a copy of the spec and the generated folder in a temporary
 directory, mutates one thing, and runs the real `layoutgen check` there.
 """
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import GENERATED, ROOT, SPEC
+from conftest import ROOT, sysmsg_tree
 
 
 @pytest.fixture
 def tree(tmp_path):
-    shutil.copytree(os.path.dirname(SPEC), tmp_path / "spec")
-    shutil.copytree(GENERATED, tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "stub").mkdir()
-    (tmp_path / "layoutgen.toml").write_text(  # the repository's project file, sysmsg only
-        '[[spec]]\npath = "spec/sysmsg.yaml"\nout = "generated"\npython_package = "sysmsg"\n'
-        'go_module = "layoutgen.example/generated/sysmsg"\nconsumers = ["stub"]\n')
-    return tmp_path
+    return sysmsg_tree(tmp_path)
 
 
 def check(tree):
@@ -53,7 +46,7 @@ def test_spec_edited_without_regenerating(tree):
     code, output = check(tree)
     assert code == 1
     assert "generated/c/sysmsg.h: differs from what the spec generates" in output
-    assert "run `make generate`" in output
+    assert "run `layoutgen generate" in output
     assert "-#define MAX_FPSTATE_LEN 3584" in output and "+#define MAX_FPSTATE_LEN 3520" in output
 
 

@@ -38,6 +38,11 @@ def test_the_wheel_holds_the_tool_only(tmp_path):
     assert tops == {"codegen"}, tops
     assert "codegen/starter/spec.yaml" in names and "codegen/project.py" in names
     assert any(name.startswith("codegen/templates/python/") for name in names)
+    # Every module of the tool ships: a subpackage missing from the wheel breaks only installed users.
+    sources = {os.path.relpath(os.path.join(base, name), ROOT)
+               for base, dirs, files in os.walk(os.path.join(ROOT, "codegen")) for name in files
+               if name.endswith(".py") and "__pycache__" not in base}
+    assert sources - set(names) == set(), sorted(sources - set(names))
 
 
 def test_a_generated_package_installs_into_a_bare_venv(tmp_path):

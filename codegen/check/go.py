@@ -36,7 +36,7 @@ def tasks(spec, layouts, out: str) -> list:
     toolchain, every file of the package, the arch, the tags and the facts it must check."""
     folder = os.path.join(out, go_target.folder(spec))
     if not os.path.isfile(os.path.join(folder, "go.mod")):
-        return [Task("Go package", lambda: Ran([f"{folder}: no Go package there; run `make generate`"]))]
+        return [Task("Go package", lambda: Ran([f"{folder}: no Go package there; run `layoutgen generate`"]))]
     found = [Task("gofmt", lambda: Ran(unformatted(require("gofmt"), folder)), lambda: _inputs("gofmt", folder))]
     for layout in lay.with_combinations(spec, layouts).values():
         found.append(_vet_and_test_task(spec, layout, folder))

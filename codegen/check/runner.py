@@ -61,12 +61,16 @@ def _needs(target: str, what: str):
 def _drift(checked: Checked) -> list:
     spec, out = checked.spec, checked.out
 
+    # What the project file says about the spec (names, the command in banners) changes the output too.
+    ctx = pipeline.context(spec, checked.layouts, checked.spec_path, out)
+
     def work() -> Ran:
-        return Ran(drift.compare(pipeline.render(spec, checked.layouts, checked.spec_path, out), out))
+        return Ran(drift.compare(pipeline.render(spec, checked.layouts, checked.spec_path, out), out, ctx.regenerate))
 
     def inputs() -> cache.Inputs:
         # What the render reads (the spec, and its path as banners print it) and every file compared.
-        return cache.Inputs("drift").add("spec", os.path.abspath(checked.spec_path), os.getcwd(), spec.digest).tree(out)
+        return (cache.Inputs("drift").add("spec", os.path.abspath(checked.spec_path), os.getcwd(), spec.digest)
+                .add("project", ctx.spec_label, ctx.regenerate, ctx.go_module, ctx.python_package).tree(out))
 
     return [Task("generated files", work, inputs)]
 
@@ -121,6 +125,8 @@ def _consumers(checked: Checked) -> Union[Skip, list]:
     found = consumers.tasks(checked.spec, checked.out, present)
     if found:
         return found
+    if not checked.consumer_folders:
+        return Skip("no consumer folder is named, by the project file or --consumers")
     if not present:
         return Skip(f"no {', '.join(absent)} folder of hand-written C and assembly")
     return Skip(f"no {SOURCE_KINDS} files in {', '.join(present)}")
@@ -157,9 +163,9 @@ def run_check(spec_path: str, out: str, consumer_folders: Optional[tuple] = None
     or the CPU count; `use_cache=False` (or LAYOUTGEN_CACHE=off) runs everything afresh."""
     spec, layouts = pipeline.build(spec_path)
     _require_folder(out)
-    # The CLI spells the default out; until it passes None, that spelling means the default.
-    named = consumer_folders is not None and tuple(consumer_folders) != DEFAULT_CONSUMERS
-    checked = Checked(spec, layouts, spec_path, out, tuple(consumer_folders or DEFAULT_CONSUMERS), named)
+    named = consumer_folders is not None
+    checked = Checked(spec, layouts, spec_path, out,
+                      DEFAULT_CONSUMERS if consumer_folders is None else tuple(consumer_folders), named)
     store = cache.open_store(out) if use_cache else None
     with jobs.Pool(jobs.job_count(jobs_count), store) as pool:
         started = [(step, _start(pool, step, checked)) for step in steps()]
