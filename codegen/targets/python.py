@@ -7,6 +7,7 @@ precompiled `struct.Struct`, and a zero-copy view class; plus a numpy dtype tabl
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct as pystruct
 from dataclasses import dataclass, replace
@@ -38,9 +39,9 @@ def render(ctx: Context) -> dict:
         model = _arch_model(ctx, layout)
         files[f"python/{package}/{key}.py"] = render_template("python/arch.py.j2", banner=banner, **model)
         files[f"python/{package}/{key}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
-    files[f"python/{package}/_runtime.py"] = render_template("python/_runtime.py.j2", banner=banner)
+    files[f"python/{package}/_runtime.py"] = _runtime_copy("_runtime.py", banner)
     if any(python_bits.has_bits(layout) for layout in ctx.layouts.values()):
-        files[f"python/{package}/_bits.py"] = render_template("python/_bits.py.j2", banner=banner)
+        files[f"python/{package}/_bits.py"] = _runtime_copy("_bits.py", banner)
     files[f"python/{package}/native.py"] = render_template(
         "python/native.py.j2", banner=banner,
         machines=[(machine, arch) for arch in ctx.spec.archs for machine in _MACHINES[arch]])
@@ -62,6 +63,16 @@ def render(ctx: Context) -> dict:
                            if "python" in c.targets and c.names.canonical in layout.constants])
                    for arch, layout in ctx.combinations.items()])
     return files
+
+
+# The runtime modules every generated package gets a copy of: real, importable Python files
+# (shipped as package data with the templates), copied verbatim under the banner.
+_RUNTIME_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates", "python")
+
+
+def _runtime_copy(name: str, banner: list) -> str:
+    with open(os.path.join(_RUNTIME_DIR, name), encoding="utf-8") as source:
+        return "".join(f"# {line}\n" for line in banner) + source.read()
 
 
 def _layout_facts(ctx: Context, layout: lay.Layout) -> list:
@@ -98,7 +109,7 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
         "constants": constants,
         "enums": enums,
         "structs": structs,
-        "exports": exports + _view_names(spec, structs, exports),
+        "exports": exports + _class_names(spec, structs, exports, "View") + _class_names(spec, structs, exports, "Value"),
         **fast,
         "extra_imports": _extra_imports(structs, fast),
         "then_change": then_change(spec, f"python/{spec.name}/{layout.variant.key}.py"),
@@ -152,15 +163,17 @@ def _enum_model(enum_layout: lay.EnumLayout) -> dict:
     return {"name": enum.names.python, "doc": esc.python_docstring(enum.doc) or enum.names.python, "members": members}
 
 
-def _view_names(spec, structs: list, exports: list) -> list:
-    """`MsgView` for `Msg`; refused when that name is already taken by another export."""
-    views = [s["name"] + "View" for s in structs]
-    for view in views:
-        if view in exports:
-            decl = next(d for d in spec.structs if d.names.python + "View" == view)
-            raise fail(decl.pos, f"the Python view class {view} clashes with another generated name",
+def _class_names(spec, structs: list, exports: list, suffix: str) -> list:
+    """`MsgView` (or `MsgValue`) for `Msg`; refused when that name is already taken by
+    another export."""
+    names = [s["name"] + suffix for s in structs]
+    for name in names:
+        if name in exports:
+            decl = next(d for d in spec.structs if d.names.python + suffix == name)
+            kind = "view" if suffix == "View" else "value"
+            raise fail(decl.pos, f"the Python {kind} class {name} clashes with another generated name",
                        "rename one of them for Python with `python:`")
-    return views
+    return names
 
 
 def _expr_comment(const, layout) -> str:
@@ -308,7 +321,7 @@ def _hint(spec, layout, slot) -> str:
 # ---- the fast path: one struct.Struct per struct, views, numpy dtypes ----
 
 # Attributes of the generated view classes that a field's property must not shadow.
-_VIEW_API = frozenset({"unpack", "pack", "SIZE", "PARSER"})
+_VIEW_API = frozenset({"unpack", "pack", "at", "SIZE", "PARSER"})
 
 
 def _fast_model(spec, layout: lay.Layout) -> dict:
@@ -378,6 +391,7 @@ class _Flattener:
         self.index = 0  # position in the unpacked tuple
         self.binds: list = []  # local assignments of the `values` function
         self.values: list = []  # items of the tuple the `values` function returns
+        self.raw: dict = {}  # index in `values` -> the item the fast pack passes unconverted
         self.tail = None  # the pack expression of a flexible array, once walked
 
     def walk(self, name: str, label: str, source: str, base: int = 0) -> list:
@@ -402,15 +416,29 @@ class _Flattener:
                 inner = self.spec.struct(slot.struct).names.python
                 local = f"o{len(self.binds) + 1}"
                 self.binds.append(f"{local} = {get}")
-                lines.append(f"{field}=Container(")
+                lines.append(f"{field}={inner}Value(")
                 lines += ["    " + line for line in self.walk(slot.struct, f"{where} -> {inner}", local,
                                                                base + slot.offset)]
                 lines.append("),")
             else:
                 expr, value = self.leaf(slot, where, get)
                 lines.append(f"{field}={expr},")
+                if self.struct_takes_raw(slot):
+                    self.raw[len(self.values)] = get
                 self.values.append(value)
         return lines
+
+    def struct_takes_raw(self, slot: lay.FieldSlot) -> bool:
+        """Whether `struct` itself takes what a mapping holds for a scalar whose `values`
+        item converts it (an enum member or int, a bool): the fast pack passes it as is and
+        leaves names and other values to the converting path, which it falls back to."""
+        return (slot.struct is None and not slot.shape and not PRIMITIVES[slot.scalar.prim].wide
+                and not slot.scalar.swapped(self.layout.variant.arch)
+                and python_bits.scalar_converters(self.spec, slot.scalar)[0] is not None)
+
+    def fast_values(self) -> list:
+        """The items the fast pack passes to `struct`: `values`, less the conversions."""
+        return [self.raw.get(index, value) for index, value in enumerate(self.values)]
 
     def anonymous(self, slot: lay.FieldSlot, where: str, source: str, base: int) -> list:
         # `where` names the parent only: the member has no name, its union labels itself.
@@ -543,6 +571,9 @@ def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str,
         "unpack": body,
         "binds": flat.binds,
         "pack_items": flat.values + ([flat.tail] if flat.tail else []),
+        "fast_items": flat.fast_values(),
+        "value_lines": _value_lines(layout, struct.name),
+        "view_slots": _view_slots(layout, struct.name),
         "slots": [_slot_entry(spec, layout, slot) for slot in _fixed_slots(layout, struct)
                   if not isinstance(slot, lay.FlexSlot)],
         "view": _view_lines(spec, layout, struct),
@@ -585,12 +616,36 @@ def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, s
         "reference": _reference_name(name),
         "format": f"{order}{struct.size}x",
         "members": members,
+        "value_lines": _value_lines(layout, struct.name),
+        "view_slots": _view_slots(layout, struct.name),
         "slots": [_slot_entry(spec, layout, slot) for slot in struct.fields]
                  + [f"(0, {struct.size}, '(tail padding)', None),"],
         "view": _view_lines(spec, layout, struct),
         "size": struct.size,
         "view_size": struct.size,
     }
+
+
+# Container's own methods: a field of that name still reads as the method, as before.
+_CONTAINER_API = frozenset({"clear", "copy", "fromkeys", "get", "items", "keys", "move_to_end", "pop", "popitem",
+                            "search", "search_all", "setdefault", "update", "values"})
+
+
+def _value_lines(layout: lay.Layout, name: str) -> list:
+    """A struct's value class: an attribute per key of its mapping."""
+    return [f"{field} = _field({field!r})" for field in _visible_names(layout, name) if field not in _CONTAINER_API]
+
+
+def _nested_slot(field: str) -> str:
+    """The slot of a view that keeps the view of its nested struct `field` once made."""
+    return f"_n_{field}"
+
+
+def _view_slots(layout: lay.Layout, name: str) -> str:
+    """A view class's `__slots__`: one per nested struct field (not arrays of them)."""
+    slots = tuple(_nested_slot(slot.field.names.python) for slot, _ in lay.visible_slots(layout.structs, name)
+                  if isinstance(slot, lay.FieldSlot) and slot.struct is not None and not slot.shape)
+    return repr(slots)
 
 
 def _gap_label(slot) -> str:
@@ -634,7 +689,7 @@ def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout) -> list:
                     f"{doc!r})")
         elif slot.struct is not None:
             inner = spec.struct(slot.struct).names.python + "View"
-            call = (f"_nested({inner}, {slot.offset}, {label!r}, {doc!r})" if not shape else
+            call = (f"_nested({inner}, {slot.offset}, {label!r}, {doc!r}, {_nested_slot(field)!r})" if not shape else
                     f"_structs({inner}, {slot.offset}, {shape}, {label!r}, {doc!r})")
         elif shape:
             call = f"_array({_codec_name(slot.scalar, layout)}, {slot.offset}, {shape}, {label!r}, {doc!r})"

@@ -8,23 +8,29 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
-from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, Value, View
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -222,14 +228,84 @@ _ArchState_fields = Named("ArchState", Struct(
     "fp_len" / Int32ul,  # offset 0, size 4
 ))
 
+# ---- parsed values ----
+
+
+class MsgValue(Value):
+    """A parsed Msg: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    self = _field('self')
+    ret_addr = _field('ret_addr')
+    syshandler = _field('syshandler')
+    syshandler_stack = _field('syshandler_stack')
+    app_stack = _field('app_stack')
+    interrupt = _field('interrupt')
+    state = _field('state')
+    context = _field('context')
+    fault_jump = _field('fault_jump')
+    err = _field('err')
+    err_line = _field('err_line')
+    debug = _field('debug')
+    thread_id = _field('thread_id')
+
+
+class PtraceRegsValue(Value):
+    """A parsed PtraceRegs: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    regs = _field('regs')
+    sp = _field('sp')
+    pc = _field('pc')
+    pstate = _field('pstate')
+
+
+class SignalInfoValue(Value):
+    """A parsed SignalInfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    signo = _field('signo')
+    errno = _field('errno')
+    code = _field('code')
+    fields = _field('fields')
+
+
+class ThreadContextValue(Value):
+    """A parsed ThreadContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fpstate = _field('fpstate')
+    fpstate_changed = _field('fpstate_changed')
+    ptregs = _field('ptregs')
+    siginfo = _field('siginfo')
+    signo = _field('signo')
+    state = _field('state')
+    interrupt = _field('interrupt')
+    thread_id = _field('thread_id')
+    last_thread_id = _field('last_thread_id')
+    sentry_fast_path = _field('sentry_fast_path')
+    acked = _field('acked')
+    tls = _field('tls')
+    debug = _field('debug')
+
+
+class ArchStateValue(Value):
+    """A parsed ArchState: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fp_len = _field('fp_len')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Msg = _Struct("<5Q2IQ3i4xQI4x")
 
 
 def _unpack_Msg(buffer, offset=0):
-    v = _FORMAT_Msg.unpack_from(buffer, offset)
-    return Container(
+    try:
+        v = _FORMAT_Msg.unpack_from(buffer, offset)
+    except _StructError:
+        raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
+    return MsgValue(
         self=v[0],
         ret_addr=v[1],
         syshandler=v[2],
@@ -264,6 +340,27 @@ def _values_Msg(obj, path):
     )
 
 
+def _pack_Msg(obj, path="(building)"):
+    try:
+        return _FORMAT_Msg.pack(
+            obj['self'],
+            obj['ret_addr'],
+            obj['syshandler'],
+            obj['syshandler_stack'],
+            obj['app_stack'],
+            obj['interrupt'],
+            obj['state'],
+            obj['context'],
+            obj['fault_jump'],
+            obj['err'],
+            obj['err_line'],
+            obj['debug'],
+            obj['thread_id'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Msg.pack_slow(obj, path)
+
+
 Msg = FastStruct(
     "Msg", _FORMAT_Msg, _unpack_Msg, _values_Msg, _Msg_fields,
     slots=(
@@ -283,14 +380,18 @@ Msg = FastStruct(
         (80, 4, 'thread_id', None),
         (84, 4, '(tail padding)', None),
     ),
+    pack=_pack_Msg,
 )
 
 _FORMAT_PtraceRegs = _Struct("<31Q3Q")
 
 
 def _unpack_PtraceRegs(buffer, offset=0):
-    v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
-    return Container(
+    try:
+        v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
+    except _StructError:
+        raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
+    return PtraceRegsValue(
         regs=ListContainer(v[0:31]),
         sp=v[31],
         pc=v[32],
@@ -307,6 +408,18 @@ def _values_PtraceRegs(obj, path):
     )
 
 
+def _pack_PtraceRegs(obj, path="(building)"):
+    try:
+        return _FORMAT_PtraceRegs.pack(
+            *_items(obj['regs'], 31, path, 'PtraceRegs -> regs'),
+            obj['sp'],
+            obj['pc'],
+            obj['pstate'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return PtraceRegs.pack_slow(obj, path)
+
+
 PtraceRegs = FastStruct(
     "PtraceRegs", _FORMAT_PtraceRegs, _unpack_PtraceRegs, _values_PtraceRegs, _PtraceRegs_fields,
     slots=(
@@ -315,14 +428,18 @@ PtraceRegs = FastStruct(
         (256, 8, 'pc', None),
         (264, 8, 'pstate', None),
     ),
+    pack=_pack_PtraceRegs,
 )
 
 _FORMAT_SignalInfo = _Struct("<3i4x112s")
 
 
 def _unpack_SignalInfo(buffer, offset=0):
-    v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
-    return Container(
+    try:
+        v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
+    return SignalInfoValue(
         signo=v[0],
         errno=v[1],
         code=v[2],
@@ -339,6 +456,18 @@ def _values_SignalInfo(obj, path):
     )
 
 
+def _pack_SignalInfo(obj, path="(building)"):
+    try:
+        return _FORMAT_SignalInfo.pack(
+            obj['signo'],
+            obj['errno'],
+            obj['code'],
+            _exact_bytes(obj['fields'], 112, path, 'SignalInfo -> fields'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SignalInfo.pack_slow(obj, path)
+
+
 SignalInfo = FastStruct(
     "SignalInfo", _FORMAT_SignalInfo, _unpack_SignalInfo, _values_SignalInfo, _SignalInfo_fields,
     slots=(
@@ -348,23 +477,27 @@ SignalInfo = FastStruct(
         (12, 4, '(padding at 12)', None),
         (16, 112, 'fields', None),
     ),
+    pack=_pack_SignalInfo,
 )
 
 _FORMAT_ThreadContext = _Struct("<3584sQ31Q3Q3i4x112sq6I2Q")
 
 
 def _unpack_ThreadContext(buffer, offset=0):
-    v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
-    return Container(
+    try:
+        v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
+    return ThreadContextValue(
         fpstate=v[0],
         fpstate_changed=v[1],
-        ptregs=Container(
+        ptregs=PtraceRegsValue(
             regs=ListContainer(v[2:33]),
             sp=v[33],
             pc=v[34],
             pstate=v[35],
         ),
-        siginfo=Container(
+        siginfo=SignalInfoValue(
             signo=v[36],
             errno=v[37],
             code=v[38],
@@ -408,6 +541,35 @@ def _values_ThreadContext(obj, path):
     )
 
 
+def _pack_ThreadContext(obj, path="(building)"):
+    try:
+        o1 = obj['ptregs']
+        o2 = obj['siginfo']
+        return _FORMAT_ThreadContext.pack(
+            _exact_bytes(obj['fpstate'], 3584, path, 'ThreadContext -> fpstate'),
+            obj['fpstate_changed'],
+            *_items(o1['regs'], 31, path, 'ThreadContext -> ptregs -> PtraceRegs -> regs'),
+            o1['sp'],
+            o1['pc'],
+            o1['pstate'],
+            o2['signo'],
+            o2['errno'],
+            o2['code'],
+            _exact_bytes(o2['fields'], 112, path, 'ThreadContext -> siginfo -> SignalInfo -> fields'),
+            obj['signo'],
+            obj['state'],
+            obj['interrupt'],
+            obj['thread_id'],
+            obj['last_thread_id'],
+            obj['sentry_fast_path'],
+            obj['acked'],
+            obj['tls'],
+            obj['debug'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return ThreadContext.pack_slow(obj, path)
+
+
 ThreadContext = FastStruct(
     "ThreadContext", _FORMAT_ThreadContext, _unpack_ThreadContext, _values_ThreadContext, _ThreadContext_fields,
     slots=(
@@ -425,14 +587,18 @@ ThreadContext = FastStruct(
         (4024, 8, 'tls', None),
         (4032, 8, 'debug', None),
     ),
+    pack=_pack_ThreadContext,
 )
 
 _FORMAT_ArchState = _Struct("<I")
 
 
 def _unpack_ArchState(buffer, offset=0):
-    v = _FORMAT_ArchState.unpack_from(buffer, offset)
-    return Container(
+    try:
+        v = _FORMAT_ArchState.unpack_from(buffer, offset)
+    except _StructError:
+        raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
+    return ArchStateValue(
         fp_len=v[0],
     )
 
@@ -443,11 +609,21 @@ def _values_ArchState(obj, path):
     )
 
 
+def _pack_ArchState(obj, path="(building)"):
+    try:
+        return _FORMAT_ArchState.pack(
+            obj['fp_len'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return ArchState.pack_slow(obj, path)
+
+
 ArchState = FastStruct(
     "ArchState", _FORMAT_ArchState, _unpack_ArchState, _values_ArchState, _ArchState_fields,
     slots=(
         (0, 4, 'fp_len', None),
     ),
+    pack=_pack_ArchState,
 )
 
 SIZES = {
@@ -516,13 +692,13 @@ class SignalInfoView(View):
 class ThreadContextView(View):
     """Zero-copy view of a ThreadContext (4040 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_ptregs', '_n_siginfo')
     SIZE = 4040
     PARSER = ThreadContext
     fpstate = _array(_u8, 0, (3584,), 'ThreadContextView.fpstate', 'Floating-point state, written by xsave/fxsave or copied from the signal frame.')
     fpstate_changed = _scalar(_u64, 3584, 'ThreadContextView.fpstate_changed', 'Set when the runtime changed fpstate and the stub must load it back.')
-    ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.')
-    siginfo = _nested(SignalInfoView, 3864, 'ThreadContextView.siginfo', 'The siginfo of the last signal.')
+    ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.', '_n_ptregs')
+    siginfo = _nested(SignalInfoView, 3864, 'ThreadContextView.siginfo', 'The siginfo of the last signal.', '_n_siginfo')
     signo = _scalar(_i64, 3992, 'ThreadContextView.signo', 'The signal the stub asks the runtime to handle.')
     state = _scalar(_u32, 4000, 'ThreadContextView.state', 'Why the context came back to the runtime.', enum_type=ContextState)
     interrupt = _scalar(_u32, 4004, 'ThreadContextView.interrupt', 'Set when the context has been interrupted.')
@@ -641,4 +817,9 @@ __all__ = [
     "SignalInfoView",
     "ThreadContextView",
     "ArchStateView",
+    "MsgValue",
+    "PtraceRegsValue",
+    "SignalInfoValue",
+    "ThreadContextValue",
+    "ArchStateValue",
 ]

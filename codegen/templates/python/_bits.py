@@ -1,6 +1,3 @@
-{% for line in banner %}
-# {{ line }}
-{% endfor %}
 """Bitfields: what the arch modules use to read and write fields a few bits wide.
 
 A bitfield lives in a storage unit read as one little-endian integer; its value is the
