@@ -40,6 +40,7 @@ def render(ctx: Context) -> dict:
         files[f"python/{package}/{key}.py"] = render_template("python/arch.py.j2", banner=banner, **model)
         files[f"python/{package}/{key}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
     files[f"python/{package}/_runtime.py"] = _runtime_copy("_runtime.py", banner)
+    files[f"python/{package}/_runtime.pyi"] = _runtime_copy("_runtime.pyi", banner)
     if any(python_bits.has_bits(layout) for layout in ctx.layouts.values()):
         files[f"python/{package}/_bits.py"] = _runtime_copy("_bits.py", banner)
     files[f"python/{package}/native.py"] = render_template(
