@@ -306,8 +306,9 @@ def goal_lines(rows: dict) -> list:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=0.05, help="seconds per timed run (default 0.05)")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved runs of every row (default 15)")
+    parser.add_argument("--budget", type=float, default=0.002,
+                        help="seconds per timed run (default 0.002: short runs are the likeliest to go uninterrupted on a busy machine)")
+    parser.add_argument("--rounds", type=int, default=300, help="interleaved runs of every row (default 300)")
     parser.add_argument("--records", type=int, default=10_000, help="records per numpy row (default 10,000)")
     parser.add_argument("--bulk", type=int, default=1_000_000, help="Msg records in the large numpy row")
     parser.add_argument("--seed", type=int, default=None, help="seed of the row order (default: random)")

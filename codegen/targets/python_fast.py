@@ -312,7 +312,7 @@ def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str,
         "pack_items": flat.values + ([flat.tail] if flat.tail else []),
         "fast_items": flat.fast_values(),
         "value_lines": _value_lines(layout, struct.name),
-        "view_slots": _view_slots(layout, struct.name),
+        "view_slots": _view_slots(spec, layout, struct.name),
         "slots": [_slot_entry(spec, layout, slot) for slot in fixed_slots(layout, struct)
                   if not isinstance(slot, lay.FlexSlot)],
         "view": _view_lines(spec, layout, struct, uses),
@@ -356,7 +356,7 @@ def _fast_union(spec, layout: lay.Layout, struct: lay.UnionLayout, order: str, s
         "format": f"{order}{struct.size}x",
         "members": members,
         "value_lines": _value_lines(layout, struct.name),
-        "view_slots": _view_slots(layout, struct.name),
+        "view_slots": _view_slots(spec, layout, struct.name),
         "slots": [_slot_entry(spec, layout, slot) for slot in struct.fields]
                  + [f"(0, {struct.size}, '(tail padding)', None),"],
         "view": _view_lines(spec, layout, struct, uses),
@@ -380,11 +380,18 @@ def _nested_slot(field: str) -> str:
     return f"_n_{field}"
 
 
-def _view_slots(layout: lay.Layout, name: str) -> str:
-    """A view class's `__slots__`: one per nested struct field (not arrays of them)."""
-    slots = tuple(_nested_slot(slot.field.names.python) for slot, _ in lay.visible_slots(layout.structs, name)
-                  if isinstance(slot, lay.FieldSlot) and slot.struct is not None and not slot.shape)
-    return repr(slots)
+def _nested_views(spec, layout: lay.Layout, name: str) -> list:
+    """(slot, view class, offset) of each nested struct field (not arrays of them) of a view."""
+    return [(_nested_slot(slot.field.names.python), spec.struct(slot.struct).names.python + "View", offset)
+            for slot, offset in lay.visible_slots(layout.structs, name)
+            if isinstance(slot, lay.FieldSlot) and slot.struct is not None and not slot.shape]
+
+
+def _view_slots(spec, layout: lay.Layout, name: str) -> dict:
+    """A view class's `__slots__` (one per nested struct) and its `_NESTED` table, or None."""
+    nested = _nested_views(spec, layout, name)
+    table = "(" + "".join(f"({slot!r}, {view}, {offset}), " for slot, view, offset in nested).rstrip(" ") + ")"
+    return {"slots": repr(tuple(slot for slot, _, _ in nested)), "nested": table if nested else None}
 
 
 def gap_label(slot) -> str:

@@ -728,13 +728,16 @@ class View:
     noticed by the read or write itself (`struct` refuses a short buffer), which then
     raises ValueError naming the view and field, so a field is never read short or stale.
 
-    A nested struct's view is made on its first read and kept in a slot of its parent
-    (`_n_<field>`), so later reads of `parent.nested` cost one C-level lookup.
+    The views of nested structs are made with their parent and kept in its slots
+    (`_NESTED` lists them: slot, view class, offset), so `parent.nested` is a C-level read
+    of a slot. (Made on first use instead, they would need a `__getattr__`, which would
+    slow every attribute read of every view.)
     """
 
     __slots__ = ("_buf", "_off")
     SIZE = 0
     PARSER: FastStruct
+    _NESTED: tuple = ()
 
     def __init__(self, buffer, offset: int = 0):
         if type(offset) is not int:
@@ -745,19 +748,18 @@ class View:
             raise _bounds_error(type(self), offset, available)
         self._buf = buffer
         self._off = offset
+        if self._NESTED:
+            self._nest()
+
+    def _nest(self) -> None:
+        for slot, view_type, at in self._NESTED:
+            setattr(self, slot, view_type._at(self._buf, self._off + at))
 
     def at(self, offset: int):
         """A view of the same struct at another offset of the same buffer (bounds checked),
         for walking along records: `view.at(view._off + view.SIZE)`."""
         return type(self)(self._buf, offset)
 
-    def __getattr__(self, name: str):
-        # Reached when a nested struct's slot is still empty (its property's read of the
-        # slot failed) or for a name the view does not have.
-        nested = getattr(type(self), name, None)
-        if isinstance(nested, _NestedProperty):
-            return nested.make(self)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
     def _at(cls, buffer, offset):
@@ -765,6 +767,8 @@ class View:
         view = object.__new__(cls)
         view._buf = buffer
         view._off = offset
+        if cls._NESTED:
+            view._nest()
         return view
 
     def unpack(self):
@@ -926,28 +930,12 @@ def _enum_member(enum_type: type, value, label: str):
     return value
 
 
-class _NestedProperty(property):
-    """A nested struct's property: reads the parent's slot `_n_<field>` in C; when the slot
-    is empty that read fails and `View.__getattr__` calls `make`, which fills it."""
-
-    make = None  # set per property (a property subclass takes attributes in its __dict__)
-
-
-def nested_property(view_type: "type[View]", at: int, label: str, doc: str, slot: str = ""):
-    """A nested struct: read as a view of it (made once, kept in `slot` of the parent);
+def nested_property(view_type: "type[View]", at: int, label: str, doc: str, slot: str):
+    """A nested struct: read as its view, kept in `slot` of the parent (see View._NESTED);
     assigned from a mapping or a view."""
-    new = view_type._at
-
-    def make(view):
-        nested = new(view._buf, view._off + at)
-        setattr(view, slot, nested)
-        return nested
-
     def set_(view, value):
         _put_struct(view_type.PARSER, view, at, value, label)
-    nested = _NestedProperty(operator.attrgetter(slot), set_, doc=doc)
-    nested.make = make
-    return nested
+    return property(operator.attrgetter(slot), set_, doc=doc)
 
 
 def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):

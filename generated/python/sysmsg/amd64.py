@@ -957,6 +957,7 @@ class ThreadContextView(View):
     __slots__ = ('_n_ptregs', '_n_siginfo')
     SIZE = 3984
     PARSER = ThreadContext
+    _NESTED = (('_n_ptregs', PtraceRegsView, 3592), ('_n_siginfo', SignalInfoView, 3808),)
     fpstate = _array(_u8, 0, (3584,), 'ThreadContextView.fpstate', 'Floating-point state, written by xsave/fxsave or copied from the signal frame.')
     fpstate_changed = _scalar(_u64, 3584, 'ThreadContextView.fpstate_changed', 'Set when the runtime changed fpstate and the stub must load it back.')
     ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.', '_n_ptregs')
