@@ -109,7 +109,7 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
         "constants": constants,
         "enums": enums,
         "structs": structs,
-        "exports": exports + _class_names(spec, structs, exports, "View") + _class_names(spec, structs, exports, "Value"),
+        "exports": exports + [name for suffix in ("View", "Value") for name in _class_names(spec, structs, exports, suffix)],
         **fast,
         "extra_imports": _extra_imports(uses, fast),
         "then_change": then_change(spec, f"python/{spec.name}/{layout.variant.key}.py"),
