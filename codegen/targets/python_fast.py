@@ -126,13 +126,16 @@ class _Flattener:
         self.values: list = []  # items of the tuple the `values` function returns
         self.raw: dict = {}  # index in `values` -> the item the fast pack passes unconverted
         self.tail = None  # the pack expression of a flexible array, once walked
+        self.nested = 0  # value objects of nested structs made so far (`n1`, `n2`, ...)
 
-    def walk(self, name: str, label: str, source: str, base: int = 0) -> list:
-        """Lines `field=expr,` of the Container for struct `name`, read from tuple `v`."""
+    def walk(self, name: str, label: str, source: str, base: int = 0, target: str = "r") -> list:
+        """Statements `target['field'] = expr` that fill the value object `target` of struct
+        `name` from the unpacked tuple `v`. (Item by item into an empty value: that is
+        cheaper than keyword arguments, which construct an intermediate dict first.)"""
         lines = []
         for slot in fixed_slots(self.layout, self.layout.structs[name]):
             if isinstance(slot, lay.BitsSlot):
-                lines += python_bits.flatten(self, slot, label, source)
+                lines += python_bits.flatten(self, slot, label, source, target)
                 continue
             if not isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
                 self.pieces.append(f"{slot.size}x")
@@ -141,21 +144,22 @@ class _Flattener:
             where = f"{label} -> {field}"
             get = f"{source}[{field!r}]"
             if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
-                lines += self.anonymous(slot, label, source, base)
+                lines += self.anonymous(slot, label, source, base, target)
             elif isinstance(slot, lay.FlexSlot):
                 expr, self.tail = self.flex(slot, base + slot.offset, where, get)
-                lines.append(f"{field}={expr},")
+                lines.append(f"{target}[{field!r}] = {expr}")
             elif slot.struct is not None and not slot.shape and not self.is_union(slot.struct):
                 inner = self.spec.struct(slot.struct).names.python
                 local = f"o{len(self.binds) + 1}"
                 self.binds.append(f"{local} = {get}")
-                lines.append(f"{field}={inner}Value(")
-                lines += ["    " + line for line in self.walk(slot.struct, f"{where} -> {inner}", local,
-                                                               base + slot.offset)]
-                lines.append("),")
+                self.nested += 1
+                value = f"n{self.nested}"
+                lines.append(f"{value} = {inner}Value()")
+                lines += self.walk(slot.struct, f"{where} -> {inner}", local, base + slot.offset, value)
+                lines.append(f"{target}[{field!r}] = {value}")
             else:
                 expr, value = self.leaf(slot, where, get)
-                lines.append(f"{field}={expr},")
+                lines.append(f"{target}[{field!r}] = {expr}")
                 if self.struct_takes_raw(slot):
                     self.raw[len(self.values)] = get
                 self.values.append(value)
@@ -173,16 +177,16 @@ class _Flattener:
         """The items the fast pack passes to `struct`: `values`, less the conversions."""
         return [self.raw.get(index, value) for index, value in enumerate(self.values)]
 
-    def anonymous(self, slot: lay.FieldSlot, where: str, source: str, base: int) -> list:
+    def anonymous(self, slot: lay.FieldSlot, where: str, source: str, base: int, target: str) -> list:
         # `where` names the parent only: the member has no name, its union labels itself.
         """An anonymous member's lines: a struct's fields inline, read from and built into the
         parent's mapping; a union unpacked by its own parser and merged into the parent's."""
         inner = self.spec.struct(slot.struct).names.python
         if not self.is_union(slot.struct):
-            return self.walk(slot.struct, f"{where} -> (anonymous struct)", source, base + slot.offset)
+            return self.walk(slot.struct, f"{where} -> (anonymous struct)", source, base + slot.offset, target)
         at = self.take(f"{slot.size}s", 1)
         self.values.append(f"{inner}.pack_anonymous({source}, path + {' -> ' + where!r})")  # `where`: the parent
-        return [f"**{inner}._unpack(v[{at}]),"]
+        return [f"{target}.update({inner}._unpack(v[{at}]))"]
 
     def is_union(self, name: str) -> bool:
         return isinstance(self.layout.structs[name], lay.UnionLayout)

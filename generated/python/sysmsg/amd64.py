@@ -375,21 +375,21 @@ def _unpack_Msg(buffer, offset=0):
         v = _FORMAT_Msg.unpack_from(buffer, offset)
     except _StructError:
         raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
-    return MsgValue(
-        self=v[0],
-        ret_addr=v[1],
-        syshandler=v[2],
-        syshandler_stack=v[3],
-        app_stack=v[4],
-        interrupt=v[5],
-        state=_to_ThreadState(v[6], v[6]),
-        context=v[7],
-        fault_jump=v[8],
-        err=v[9],
-        err_line=v[10],
-        debug=v[11],
-        thread_id=v[12],
-    )
+    r = MsgValue()
+    r['self'] = v[0]
+    r['ret_addr'] = v[1]
+    r['syshandler'] = v[2]
+    r['syshandler_stack'] = v[3]
+    r['app_stack'] = v[4]
+    r['interrupt'] = v[5]
+    r['state'] = _to_ThreadState(v[6], v[6])
+    r['context'] = v[7]
+    r['fault_jump'] = v[8]
+    r['err'] = v[9]
+    r['err_line'] = v[10]
+    r['debug'] = v[11]
+    r['thread_id'] = v[12]
+    return r
 
 
 def _values_Msg(obj, path):
@@ -461,35 +461,35 @@ def _unpack_PtraceRegs(buffer, offset=0):
         v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
     except _StructError:
         raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
-    return PtraceRegsValue(
-        r15=v[0],
-        r14=v[1],
-        r13=v[2],
-        r12=v[3],
-        rbp=v[4],
-        rbx=v[5],
-        r11=v[6],
-        r10=v[7],
-        r9=v[8],
-        r8=v[9],
-        rax=v[10],
-        rcx=v[11],
-        rdx=v[12],
-        rsi=v[13],
-        rdi=v[14],
-        orig_rax=v[15],
-        rip=v[16],
-        cs=v[17],
-        eflags=v[18],
-        rsp=v[19],
-        ss=v[20],
-        fs_base=v[21],
-        gs_base=v[22],
-        ds=v[23],
-        es=v[24],
-        fs=v[25],
-        gs=v[26],
-    )
+    r = PtraceRegsValue()
+    r['r15'] = v[0]
+    r['r14'] = v[1]
+    r['r13'] = v[2]
+    r['r12'] = v[3]
+    r['rbp'] = v[4]
+    r['rbx'] = v[5]
+    r['r11'] = v[6]
+    r['r10'] = v[7]
+    r['r9'] = v[8]
+    r['r8'] = v[9]
+    r['rax'] = v[10]
+    r['rcx'] = v[11]
+    r['rdx'] = v[12]
+    r['rsi'] = v[13]
+    r['rdi'] = v[14]
+    r['orig_rax'] = v[15]
+    r['rip'] = v[16]
+    r['cs'] = v[17]
+    r['eflags'] = v[18]
+    r['rsp'] = v[19]
+    r['ss'] = v[20]
+    r['fs_base'] = v[21]
+    r['gs_base'] = v[22]
+    r['ds'] = v[23]
+    r['es'] = v[24]
+    r['fs'] = v[25]
+    r['gs'] = v[26]
+    return r
 
 
 def _values_PtraceRegs(obj, path):
@@ -601,12 +601,12 @@ def _unpack_SignalInfo(buffer, offset=0):
         v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
     except _StructError:
         raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
-    return SignalInfoValue(
-        signo=v[0],
-        errno=v[1],
-        code=v[2],
-        fields=v[3],
-    )
+    r = SignalInfoValue()
+    r['signo'] = v[0]
+    r['errno'] = v[1]
+    r['code'] = v[2]
+    r['fields'] = v[3]
+    return r
 
 
 def _values_SignalInfo(obj, path):
@@ -650,54 +650,54 @@ def _unpack_ThreadContext(buffer, offset=0):
         v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
     except _StructError:
         raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
-    return ThreadContextValue(
-        fpstate=v[0],
-        fpstate_changed=v[1],
-        ptregs=PtraceRegsValue(
-            r15=v[2],
-            r14=v[3],
-            r13=v[4],
-            r12=v[5],
-            rbp=v[6],
-            rbx=v[7],
-            r11=v[8],
-            r10=v[9],
-            r9=v[10],
-            r8=v[11],
-            rax=v[12],
-            rcx=v[13],
-            rdx=v[14],
-            rsi=v[15],
-            rdi=v[16],
-            orig_rax=v[17],
-            rip=v[18],
-            cs=v[19],
-            eflags=v[20],
-            rsp=v[21],
-            ss=v[22],
-            fs_base=v[23],
-            gs_base=v[24],
-            ds=v[25],
-            es=v[26],
-            fs=v[27],
-            gs=v[28],
-        ),
-        siginfo=SignalInfoValue(
-            signo=v[29],
-            errno=v[30],
-            code=v[31],
-            fields=v[32],
-        ),
-        signo=v[33],
-        state=_to_ContextState(v[34], v[34]),
-        interrupt=v[35],
-        thread_id=v[36],
-        last_thread_id=v[37],
-        sentry_fast_path=v[38],
-        acked=v[39],
-        tls=v[40],
-        debug=v[41],
-    )
+    r = ThreadContextValue()
+    r['fpstate'] = v[0]
+    r['fpstate_changed'] = v[1]
+    n1 = PtraceRegsValue()
+    n1['r15'] = v[2]
+    n1['r14'] = v[3]
+    n1['r13'] = v[4]
+    n1['r12'] = v[5]
+    n1['rbp'] = v[6]
+    n1['rbx'] = v[7]
+    n1['r11'] = v[8]
+    n1['r10'] = v[9]
+    n1['r9'] = v[10]
+    n1['r8'] = v[11]
+    n1['rax'] = v[12]
+    n1['rcx'] = v[13]
+    n1['rdx'] = v[14]
+    n1['rsi'] = v[15]
+    n1['rdi'] = v[16]
+    n1['orig_rax'] = v[17]
+    n1['rip'] = v[18]
+    n1['cs'] = v[19]
+    n1['eflags'] = v[20]
+    n1['rsp'] = v[21]
+    n1['ss'] = v[22]
+    n1['fs_base'] = v[23]
+    n1['gs_base'] = v[24]
+    n1['ds'] = v[25]
+    n1['es'] = v[26]
+    n1['fs'] = v[27]
+    n1['gs'] = v[28]
+    r['ptregs'] = n1
+    n2 = SignalInfoValue()
+    n2['signo'] = v[29]
+    n2['errno'] = v[30]
+    n2['code'] = v[31]
+    n2['fields'] = v[32]
+    r['siginfo'] = n2
+    r['signo'] = v[33]
+    r['state'] = _to_ContextState(v[34], v[34])
+    r['interrupt'] = v[35]
+    r['thread_id'] = v[36]
+    r['last_thread_id'] = v[37]
+    r['sentry_fast_path'] = v[38]
+    r['acked'] = v[39]
+    r['tls'] = v[40]
+    r['debug'] = v[41]
+    return r
 
 
 def _values_ThreadContext(obj, path):
@@ -829,11 +829,11 @@ def _unpack_ArchState(buffer, offset=0):
         v = _FORMAT_ArchState.unpack_from(buffer, offset)
     except _StructError:
         raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
-    return ArchStateValue(
-        xsave_mode=v[0],
-        fp_len=v[1],
-        fsgsbase=v[2],
-    )
+    r = ArchStateValue()
+    r['xsave_mode'] = v[0]
+    r['fp_len'] = v[1]
+    r['fsgsbase'] = v[2]
+    return r
 
 
 def _values_ArchState(obj, path):

@@ -305,21 +305,21 @@ def _unpack_Msg(buffer, offset=0):
         v = _FORMAT_Msg.unpack_from(buffer, offset)
     except _StructError:
         raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
-    return MsgValue(
-        self=v[0],
-        ret_addr=v[1],
-        syshandler=v[2],
-        syshandler_stack=v[3],
-        app_stack=v[4],
-        interrupt=v[5],
-        state=_to_ThreadState(v[6], v[6]),
-        context=v[7],
-        fault_jump=v[8],
-        err=v[9],
-        err_line=v[10],
-        debug=v[11],
-        thread_id=v[12],
-    )
+    r = MsgValue()
+    r['self'] = v[0]
+    r['ret_addr'] = v[1]
+    r['syshandler'] = v[2]
+    r['syshandler_stack'] = v[3]
+    r['app_stack'] = v[4]
+    r['interrupt'] = v[5]
+    r['state'] = _to_ThreadState(v[6], v[6])
+    r['context'] = v[7]
+    r['fault_jump'] = v[8]
+    r['err'] = v[9]
+    r['err_line'] = v[10]
+    r['debug'] = v[11]
+    r['thread_id'] = v[12]
+    return r
 
 
 def _values_Msg(obj, path):
@@ -391,12 +391,12 @@ def _unpack_PtraceRegs(buffer, offset=0):
         v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
     except _StructError:
         raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
-    return PtraceRegsValue(
-        regs=ListContainer(v[0:31]),
-        sp=v[31],
-        pc=v[32],
-        pstate=v[33],
-    )
+    r = PtraceRegsValue()
+    r['regs'] = ListContainer(v[0:31])
+    r['sp'] = v[31]
+    r['pc'] = v[32]
+    r['pstate'] = v[33]
+    return r
 
 
 def _values_PtraceRegs(obj, path):
@@ -439,12 +439,12 @@ def _unpack_SignalInfo(buffer, offset=0):
         v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
     except _StructError:
         raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
-    return SignalInfoValue(
-        signo=v[0],
-        errno=v[1],
-        code=v[2],
-        fields=v[3],
-    )
+    r = SignalInfoValue()
+    r['signo'] = v[0]
+    r['errno'] = v[1]
+    r['code'] = v[2]
+    r['fields'] = v[3]
+    return r
 
 
 def _values_SignalInfo(obj, path):
@@ -488,31 +488,31 @@ def _unpack_ThreadContext(buffer, offset=0):
         v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
     except _StructError:
         raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
-    return ThreadContextValue(
-        fpstate=v[0],
-        fpstate_changed=v[1],
-        ptregs=PtraceRegsValue(
-            regs=ListContainer(v[2:33]),
-            sp=v[33],
-            pc=v[34],
-            pstate=v[35],
-        ),
-        siginfo=SignalInfoValue(
-            signo=v[36],
-            errno=v[37],
-            code=v[38],
-            fields=v[39],
-        ),
-        signo=v[40],
-        state=_to_ContextState(v[41], v[41]),
-        interrupt=v[42],
-        thread_id=v[43],
-        last_thread_id=v[44],
-        sentry_fast_path=v[45],
-        acked=v[46],
-        tls=v[47],
-        debug=v[48],
-    )
+    r = ThreadContextValue()
+    r['fpstate'] = v[0]
+    r['fpstate_changed'] = v[1]
+    n1 = PtraceRegsValue()
+    n1['regs'] = ListContainer(v[2:33])
+    n1['sp'] = v[33]
+    n1['pc'] = v[34]
+    n1['pstate'] = v[35]
+    r['ptregs'] = n1
+    n2 = SignalInfoValue()
+    n2['signo'] = v[36]
+    n2['errno'] = v[37]
+    n2['code'] = v[38]
+    n2['fields'] = v[39]
+    r['siginfo'] = n2
+    r['signo'] = v[40]
+    r['state'] = _to_ContextState(v[41], v[41])
+    r['interrupt'] = v[42]
+    r['thread_id'] = v[43]
+    r['last_thread_id'] = v[44]
+    r['sentry_fast_path'] = v[45]
+    r['acked'] = v[46]
+    r['tls'] = v[47]
+    r['debug'] = v[48]
+    return r
 
 
 def _values_ThreadContext(obj, path):
@@ -598,9 +598,9 @@ def _unpack_ArchState(buffer, offset=0):
         v = _FORMAT_ArchState.unpack_from(buffer, offset)
     except _StructError:
         raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
-    return ArchStateValue(
-        fp_len=v[0],
-    )
+    r = ArchStateValue()
+    r['fp_len'] = v[0]
+    return r
 
 
 def _values_ArchState(obj, path):
