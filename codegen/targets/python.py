@@ -1,8 +1,10 @@
 """Python target: a package of construct parsers, one module per arch, with type stubs.
 
 Each struct is generated three ways from the same layout: a field-by-field construct
-Struct (the reference), a fast construct object that unpacks the whole struct with one
-precompiled `struct.Struct`, and a zero-copy view class; plus a numpy dtype table.
+Struct (the reference, made here), a fast construct object that unpacks the whole struct
+with one precompiled `struct.Struct` into a value class of its own, and a zero-copy view
+class (both in `python_fast`); plus a numpy dtype table. The runtime the modules import
+is a real module, `templates/python/_runtime.py`, copied into each package as it is.
 """
 from __future__ import annotations
 
@@ -109,7 +111,8 @@ def _arch_model(ctx: Context, layout: lay.Layout) -> dict:
         "constants": constants,
         "enums": enums,
         "structs": structs,
-        "exports": exports + [name for suffix in ("View", "Value") for name in _class_names(spec, structs, exports, suffix)],
+        "exports": exports + _class_names(spec, structs, exports, "View")
+                   + _class_names(spec, structs, exports, "Value"),
         **fast,
         "extra_imports": _extra_imports(uses, fast),
         "then_change": then_change(spec, f"python/{spec.name}/{layout.variant.key}.py"),
