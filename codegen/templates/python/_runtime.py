@@ -17,6 +17,7 @@ import mmap
 import operator
 import struct
 import sys
+from typing import Literal
 
 from construct import (Adapter, Construct, ConstructError, Container, FormatFieldError, ListContainer, Padding,
                        RangeError, Renamed, SizeofError, StreamError, Subconstruct, Union, UnionError, stream_read,
@@ -216,6 +217,9 @@ def field_property(name: str) -> property:
 class MissingFieldError(ConstructError, KeyError):
     """A mapping given to `build` lacks a field: a construct error naming the struct and
     the field, and still a KeyError for code written against the old bare one."""
+
+    def __init__(self, message: str, path: str):
+        ConstructError.__init__(self, message, path=path)
 
     def __str__(self) -> str:
         return Exception.__str__(self)
@@ -493,7 +497,7 @@ def _nbytes(data) -> int:
 
 # Helpers the generated unpack functions call.
 
-def members(enum_type: type):
+def members(enum_type: "type[enum.Enum]"):
     """`lookup(value, default)` that finds the member of `enum_type` with that value."""
     return {member.value: member for member in enum_type}.get
 
@@ -525,7 +529,8 @@ class WideInts:
     read as bytes and converted here, as fields in the other byte order are."""
 
     def __init__(self, order: str, signed: bool, count: int = 1):
-        self.byteorder, self.signed, self.count = "little" if order == "<" else "big", signed, count
+        self.byteorder: Literal["little", "big"] = "little" if order == "<" else "big"
+        self.signed, self.count = signed, count
         self.size = 16 * count
         self.format = f"{order}{count if count > 1 else ''}{'i' if signed else 'u'}128"  # for error messages
         self._raw = struct.Struct(f"{self.size}s")
@@ -602,7 +607,7 @@ def flex_structs(inner: FastStruct, buffer, start: int, dims=()):
 
 # Helpers the generated `values` functions call; `label` is only formatted on error.
 
-def enum_int(enum_type: type, value, path, label):
+def enum_int(enum_type: "type[enum.IntEnum]", value, path, label):
     """The integer to store for an enum field given a member, an int or a member's name."""
     if isinstance(value, str):
         try:
@@ -788,7 +793,7 @@ class View:
 _LEN_IS_NBYTES = frozenset((bytes, bytearray, mmap.mmap))
 
 
-def _bounds_error(view_type: type, offset: int, available: int) -> ValueError:
+def _bounds_error(view_type: "type[View]", offset: int, available: int) -> ValueError:
     if offset < 0:  # `struct` would count it from the end of the buffer
         return ValueError(f"{view_type.__name__}: offset {offset} is negative")
     return ValueError(f"{view_type.__name__} needs {view_type.SIZE} bytes at offset {offset}; "
@@ -917,7 +922,7 @@ def scalar_property(codec: Scalar, at: int, label: str, doc: str, enum_type=None
     return property(get, set_, doc=doc)
 
 
-def _enum_member(enum_type: type, value, label: str):
+def _enum_member(enum_type: "type[enum.Enum]", value, label: str):
     """The value to store for an enum field given a member, an int or a member's name."""
     if isinstance(value, str):
         try:
@@ -978,7 +983,7 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
     return property(get, set_, doc=doc)
 
 
-def structs_property(view_type: type, at: int, shape: tuple, label: str, doc: str):
+def structs_property(view_type: "type[View]", at: int, shape: tuple, label: str, doc: str):
     """An array of structs: read as a (nested) tuple of views; assigned from a (nested)
     sequence of mappings."""
     count, step = _count(shape), view_type.SIZE
@@ -1035,7 +1040,7 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
     return property(get, set_, doc=doc)
 
 
-def flex_structs_property(view_type: type, at: int, label: str, doc: str, dims=()):
+def flex_structs_property(view_type: "type[View]", at: int, label: str, doc: str, dims=()):
     """A flexible array of structs (or of rows of them, shaped by `dims`): read as a tuple of
     views over every whole element to the end of the buffer (nested tuples for rows);
     assigned from a sequence of mappings (of rows of them), written from `at` on."""

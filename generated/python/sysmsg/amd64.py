@@ -24,7 +24,8 @@ from struct import error as _StructError
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
-from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, Value, View
+from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
 from ._runtime import available as _available
@@ -276,7 +277,7 @@ _ArchState_fields = Named("ArchState", Struct(
 # ---- parsed values ----
 
 
-class MsgValue(Value):
+class MsgValue(_Value):
     """A parsed Msg: a construct Container; every field also reads as an attribute."""
 
     __slots__ = ()
@@ -295,7 +296,7 @@ class MsgValue(Value):
     thread_id = _field('thread_id')
 
 
-class PtraceRegsValue(Value):
+class PtraceRegsValue(_Value):
     """A parsed PtraceRegs: a construct Container; every field also reads as an attribute."""
 
     __slots__ = ()
@@ -328,7 +329,7 @@ class PtraceRegsValue(Value):
     gs = _field('gs')
 
 
-class SignalInfoValue(Value):
+class SignalInfoValue(_Value):
     """A parsed SignalInfo: a construct Container; every field also reads as an attribute."""
 
     __slots__ = ()
@@ -338,7 +339,7 @@ class SignalInfoValue(Value):
     fields = _field('fields')
 
 
-class ThreadContextValue(Value):
+class ThreadContextValue(_Value):
     """A parsed ThreadContext: a construct Container; every field also reads as an attribute."""
 
     __slots__ = ()
@@ -357,7 +358,7 @@ class ThreadContextValue(Value):
     debug = _field('debug')
 
 
-class ArchStateValue(Value):
+class ArchStateValue(_Value):
     """A parsed ArchState: a construct Container; every field also reads as an attribute."""
 
     __slots__ = ()

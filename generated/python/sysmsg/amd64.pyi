@@ -5,7 +5,8 @@ import mmap
 from enum import IntEnum
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
-from ._runtime import Construct, FastStruct, Value, View
+from ._runtime import Construct, FastStruct, View
+from ._runtime import Value as _Value
 
 _Buffer = Union[bytes, bytearray, memoryview, mmap.mmap]
 
@@ -47,7 +48,7 @@ class XsaveMode(IntEnum):
     XSAVEOPT = 2
     XSAVEC = 3
 
-class MsgValue(Value):
+class MsgValue(_Value):
     self: int
     ret_addr: int
     syshandler: int
@@ -135,7 +136,7 @@ class MsgView(View):
     @thread_id.setter
     def thread_id(self, value: int) -> None: ...
 
-class PtraceRegsValue(Value):
+class PtraceRegsValue(_Value):
     r15: int
     r14: int
     r13: int
@@ -293,7 +294,7 @@ class PtraceRegsView(View):
     @gs.setter
     def gs(self, value: int) -> None: ...
 
-class SignalInfoValue(Value):
+class SignalInfoValue(_Value):
     signo: int
     errno: int
     code: int
@@ -336,7 +337,7 @@ class SignalInfoView(View):
     @fields.setter
     def fields(self, value: Union[bytes, Sequence[int]]) -> None: ...
 
-class ThreadContextValue(Value):
+class ThreadContextValue(_Value):
     fpstate: bytes
     fpstate_changed: int
     ptregs: PtraceRegsValue
@@ -424,7 +425,7 @@ class ThreadContextView(View):
     @debug.setter
     def debug(self, value: int) -> None: ...
 
-class ArchStateValue(Value):
+class ArchStateValue(_Value):
     xsave_mode: int
     fp_len: int
     fsgsbase: int

@@ -5,7 +5,8 @@ import mmap
 from enum import IntEnum
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
-from ._runtime import Construct, FastStruct, Value, View
+from ._runtime import Construct, FastStruct, View
+from ._runtime import Value as _Value
 
 _Buffer = Union[bytes, bytearray, memoryview, mmap.mmap]
 
@@ -40,7 +41,7 @@ class ContextState(IntEnum):
     SYSCALL_NEED_TRAP = 4
     INVALID = 5
 
-class MsgValue(Value):
+class MsgValue(_Value):
     self: int
     ret_addr: int
     syshandler: int
@@ -128,7 +129,7 @@ class MsgView(View):
     @thread_id.setter
     def thread_id(self, value: int) -> None: ...
 
-class PtraceRegsValue(Value):
+class PtraceRegsValue(_Value):
     regs: List[int]
     sp: int
     pc: int
@@ -171,7 +172,7 @@ class PtraceRegsView(View):
     @pstate.setter
     def pstate(self, value: int) -> None: ...
 
-class SignalInfoValue(Value):
+class SignalInfoValue(_Value):
     signo: int
     errno: int
     code: int
@@ -214,7 +215,7 @@ class SignalInfoView(View):
     @fields.setter
     def fields(self, value: Union[bytes, Sequence[int]]) -> None: ...
 
-class ThreadContextValue(Value):
+class ThreadContextValue(_Value):
     fpstate: bytes
     fpstate_changed: int
     ptregs: PtraceRegsValue
@@ -302,7 +303,7 @@ class ThreadContextView(View):
     @debug.setter
     def debug(self, value: int) -> None: ...
 
-class ArchStateValue(Value):
+class ArchStateValue(_Value):
     fp_len: int
 
 class _ArchStateConstruct(FastStruct):
