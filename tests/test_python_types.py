@@ -10,7 +10,8 @@ from conftest import ROOT, run_cli
 
 SPECS = {"sysmsg": os.path.join(ROOT, "spec", "sysmsg.yaml")}
 SPECS.update({name: os.path.join(ROOT, "tests", "cases", name, "spec.yaml")
-              for name in ("unions", "bitfields", "flexible_arrays", "int128", "page_size_axis", "anonymous")})
+              for name in ("unions", "bitfields", "flexible_arrays", "flexible_union_array", "int128", "page_size_axis",
+                           "anonymous")})
 
 PROGRAM = '''\
 import {package}.{module} as mod
