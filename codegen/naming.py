@@ -83,7 +83,7 @@ ARCH ARCHS PARAMS SIZES SPEC_SHA256 dtype annotations importlib platform native 
 PYTHON_MODULE_SCOPE_PREFIXES = ("_",)
 
 # Attributes a generated view (`XView`) or struct parser already has besides its fields.
-PYTHON_VIEW_ATTRIBUTES = frozenset("SIZE pack unpack".split())
+PYTHON_VIEW_ATTRIBUTES = frozenset("SIZE at pack unpack".split())
 
 _TOP_LEVEL = {
     "c": (frozenset(), C_FILE_SCOPE_PREFIXES, C_FILE_SCOPE_SUFFIXES, "the generated C headers define or include"),

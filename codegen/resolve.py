@@ -1132,11 +1132,13 @@ def _check_generated_names(top_level: list, problems: Problems) -> None:
             if what:
                 problems.add(pos, f"{kind} name '{spelled}' clashes with a name {what}",
                              f"rename it, or give it a {target}: spelling")
-    views = {names.python + "View": names.canonical for names, _, kind in top_level if kind in ("struct", "union")}
+    classes = {names.python + suffix: (kind_of, names.canonical) for names, _, kind in top_level
+               if kind in ("struct", "union") for suffix, kind_of in (("View", "view"), ("Value", "value"))}
     for names, pos, kind in top_level:
-        if kind != "enum value" and names.python in views:
-            problems.add(pos, f"{kind} name '{names.python}' clashes with the view class the generated Python "
-                         f"module defines for {views[names.python]}", "rename it, or give it a python: spelling")
+        if kind != "enum value" and names.python in classes:
+            problems.add(pos, f"{kind} name '{names.python}' clashes with the {classes[names.python][0]} class the "
+                         f"generated Python module defines for {classes[names.python][1]}",
+                         "rename it, or give it a python: spelling")
 
 
 def _check_view_attributes(fields: list, problems: Problems) -> None:

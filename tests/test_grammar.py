@@ -203,7 +203,8 @@ def test_python_modules_define_only_reserved_names(generated):
         try:
             modules = [importlib.import_module(f"{spec.name}.{v.key}") for v in spec.combinations]
             modules.append(importlib.import_module(f"{spec.name}.native"))  # the package holds no spec names
-            own = _top_level(spec, "python") | {s.names.python + "View" for s in spec.structs}
+            own = _top_level(spec, "python") | {s.names.python + suffix for s in spec.structs
+                                                for suffix in ("View", "Value")}
             for module in modules:
                 assert not _uncovered(set(dir(module)) - own, "python"), (spec.name, module.__name__)
         finally:

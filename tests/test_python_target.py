@@ -158,7 +158,7 @@ def test_type_stubs_list_every_field():
     import os
     import sysmsg
     stub = open(os.path.join(os.path.dirname(sysmsg.__file__), "amd64.pyi")).read()
-    assert "class MsgValue(Container):" in stub
+    assert "class MsgValue(_Value):" in stub
     assert "    state: Union[ThreadState, int]" in stub
     assert "    ptregs: PtraceRegsValue" in stub
     assert "def parse(self, data: bytes, **contextkw: Any) -> ThreadContextValue: ..." in stub

@@ -112,16 +112,17 @@ def frozen_bits(layout: lay.Layout, struct_name: str) -> list:
 # ---- the fast struct
 
 
-def flatten(flat, slot: lay.BitsSlot, label: str, source: str) -> list:
-    """Container lines of a run for `_Flattener.walk`, adding its chunks to the format and its
-    pack expressions to the `values` function."""
+def flatten(flat, slot: lay.BitsSlot, label: str, source: str, target: str) -> list:
+    """The statements of a run for `_Flattener.walk` (each field into the value object
+    `target`), adding its chunks to the format and its pack expressions to the `values`
+    function."""
     chunks = []
     for offset, size in slot.chunks:
         chunks.append((offset, size, flat.take(_CODES[size], 1)))
     lines, bound = [], {}
     for field in slot.fields:
         name = _name(field)
-        lines.append(f"{name}={_unpack(flat.spec, field, chunks)},")
+        lines.append(f"{target}[{name!r}] = {_unpack(flat.spec, field, chunks)}")
         where = f"{label} -> {name}"
         local = f"b{len(flat.binds) + 1}"
         flat.binds.append(f"{local} = {_pack(flat.spec, field, f'{source}[{name!r}]', where)}")

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -267,28 +274,123 @@ _ArchState_fields = Named("ArchState", Struct(
     "fsgsbase" / Int32ul,  # offset 8, size 4
 ))
 
+# ---- parsed values ----
+
+
+class MsgValue(_Value):
+    """A parsed Msg: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    self = _field('self')
+    ret_addr = _field('ret_addr')
+    syshandler = _field('syshandler')
+    syshandler_stack = _field('syshandler_stack')
+    app_stack = _field('app_stack')
+    interrupt = _field('interrupt')
+    state = _field('state')
+    context = _field('context')
+    fault_jump = _field('fault_jump')
+    err = _field('err')
+    err_line = _field('err_line')
+    debug = _field('debug')
+    thread_id = _field('thread_id')
+
+
+class PtraceRegsValue(_Value):
+    """A parsed PtraceRegs: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    r15 = _field('r15')
+    r14 = _field('r14')
+    r13 = _field('r13')
+    r12 = _field('r12')
+    rbp = _field('rbp')
+    rbx = _field('rbx')
+    r11 = _field('r11')
+    r10 = _field('r10')
+    r9 = _field('r9')
+    r8 = _field('r8')
+    rax = _field('rax')
+    rcx = _field('rcx')
+    rdx = _field('rdx')
+    rsi = _field('rsi')
+    rdi = _field('rdi')
+    orig_rax = _field('orig_rax')
+    rip = _field('rip')
+    cs = _field('cs')
+    eflags = _field('eflags')
+    rsp = _field('rsp')
+    ss = _field('ss')
+    fs_base = _field('fs_base')
+    gs_base = _field('gs_base')
+    ds = _field('ds')
+    es = _field('es')
+    fs = _field('fs')
+    gs = _field('gs')
+
+
+class SignalInfoValue(_Value):
+    """A parsed SignalInfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    signo = _field('signo')
+    errno = _field('errno')
+    code = _field('code')
+    fields = _field('fields')
+
+
+class ThreadContextValue(_Value):
+    """A parsed ThreadContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fpstate = _field('fpstate')
+    fpstate_changed = _field('fpstate_changed')
+    ptregs = _field('ptregs')
+    siginfo = _field('siginfo')
+    signo = _field('signo')
+    state = _field('state')
+    interrupt = _field('interrupt')
+    thread_id = _field('thread_id')
+    last_thread_id = _field('last_thread_id')
+    sentry_fast_path = _field('sentry_fast_path')
+    acked = _field('acked')
+    tls = _field('tls')
+    debug = _field('debug')
+
+
+class ArchStateValue(_Value):
+    """A parsed ArchState: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    xsave_mode = _field('xsave_mode')
+    fp_len = _field('fp_len')
+    fsgsbase = _field('fsgsbase')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Msg = _Struct("<5Q2IQ3i4xQI4x")
 
 
 def _unpack_Msg(buffer, offset=0):
-    v = _FORMAT_Msg.unpack_from(buffer, offset)
-    return Container(
-        self=v[0],
-        ret_addr=v[1],
-        syshandler=v[2],
-        syshandler_stack=v[3],
-        app_stack=v[4],
-        interrupt=v[5],
-        state=_to_ThreadState(v[6], v[6]),
-        context=v[7],
-        fault_jump=v[8],
-        err=v[9],
-        err_line=v[10],
-        debug=v[11],
-        thread_id=v[12],
-    )
+    try:
+        v = _FORMAT_Msg.unpack_from(buffer, offset)
+    except _StructError:
+        raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
+    r = MsgValue()
+    r['self'] = v[0]
+    r['ret_addr'] = v[1]
+    r['syshandler'] = v[2]
+    r['syshandler_stack'] = v[3]
+    r['app_stack'] = v[4]
+    r['interrupt'] = v[5]
+    r['state'] = _to_ThreadState(v[6], v[6])
+    r['context'] = v[7]
+    r['fault_jump'] = v[8]
+    r['err'] = v[9]
+    r['err_line'] = v[10]
+    r['debug'] = v[11]
+    r['thread_id'] = v[12]
+    return r
 
 
 def _values_Msg(obj, path):
@@ -307,6 +409,27 @@ def _values_Msg(obj, path):
         obj['debug'],
         obj['thread_id'],
     )
+
+
+def _pack_Msg(obj, path="(building)"):
+    try:
+        return _FORMAT_Msg.pack(
+            obj['self'],
+            obj['ret_addr'],
+            obj['syshandler'],
+            obj['syshandler_stack'],
+            obj['app_stack'],
+            obj['interrupt'],
+            obj['state'],
+            obj['context'],
+            obj['fault_jump'],
+            obj['err'],
+            obj['err_line'],
+            obj['debug'],
+            obj['thread_id'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Msg.pack_slow(obj, path)
 
 
 Msg = FastStruct(
@@ -328,42 +451,46 @@ Msg = FastStruct(
         (80, 4, 'thread_id', None),
         (84, 4, '(tail padding)', None),
     ),
+    pack=_pack_Msg,
 )
 
 _FORMAT_PtraceRegs = _Struct("<27Q")
 
 
 def _unpack_PtraceRegs(buffer, offset=0):
-    v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
-    return Container(
-        r15=v[0],
-        r14=v[1],
-        r13=v[2],
-        r12=v[3],
-        rbp=v[4],
-        rbx=v[5],
-        r11=v[6],
-        r10=v[7],
-        r9=v[8],
-        r8=v[9],
-        rax=v[10],
-        rcx=v[11],
-        rdx=v[12],
-        rsi=v[13],
-        rdi=v[14],
-        orig_rax=v[15],
-        rip=v[16],
-        cs=v[17],
-        eflags=v[18],
-        rsp=v[19],
-        ss=v[20],
-        fs_base=v[21],
-        gs_base=v[22],
-        ds=v[23],
-        es=v[24],
-        fs=v[25],
-        gs=v[26],
-    )
+    try:
+        v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
+    except _StructError:
+        raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
+    r = PtraceRegsValue()
+    r['r15'] = v[0]
+    r['r14'] = v[1]
+    r['r13'] = v[2]
+    r['r12'] = v[3]
+    r['rbp'] = v[4]
+    r['rbx'] = v[5]
+    r['r11'] = v[6]
+    r['r10'] = v[7]
+    r['r9'] = v[8]
+    r['r8'] = v[9]
+    r['rax'] = v[10]
+    r['rcx'] = v[11]
+    r['rdx'] = v[12]
+    r['rsi'] = v[13]
+    r['rdi'] = v[14]
+    r['orig_rax'] = v[15]
+    r['rip'] = v[16]
+    r['cs'] = v[17]
+    r['eflags'] = v[18]
+    r['rsp'] = v[19]
+    r['ss'] = v[20]
+    r['fs_base'] = v[21]
+    r['gs_base'] = v[22]
+    r['ds'] = v[23]
+    r['es'] = v[24]
+    r['fs'] = v[25]
+    r['gs'] = v[26]
+    return r
 
 
 def _values_PtraceRegs(obj, path):
@@ -398,6 +525,41 @@ def _values_PtraceRegs(obj, path):
     )
 
 
+def _pack_PtraceRegs(obj, path="(building)"):
+    try:
+        return _FORMAT_PtraceRegs.pack(
+            obj['r15'],
+            obj['r14'],
+            obj['r13'],
+            obj['r12'],
+            obj['rbp'],
+            obj['rbx'],
+            obj['r11'],
+            obj['r10'],
+            obj['r9'],
+            obj['r8'],
+            obj['rax'],
+            obj['rcx'],
+            obj['rdx'],
+            obj['rsi'],
+            obj['rdi'],
+            obj['orig_rax'],
+            obj['rip'],
+            obj['cs'],
+            obj['eflags'],
+            obj['rsp'],
+            obj['ss'],
+            obj['fs_base'],
+            obj['gs_base'],
+            obj['ds'],
+            obj['es'],
+            obj['fs'],
+            obj['gs'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return PtraceRegs.pack_slow(obj, path)
+
+
 PtraceRegs = FastStruct(
     "PtraceRegs", _FORMAT_PtraceRegs, _unpack_PtraceRegs, _values_PtraceRegs, _PtraceRegs_fields,
     slots=(
@@ -429,19 +591,23 @@ PtraceRegs = FastStruct(
         (200, 8, 'fs', None),
         (208, 8, 'gs', None),
     ),
+    pack=_pack_PtraceRegs,
 )
 
 _FORMAT_SignalInfo = _Struct("<3i4x112s")
 
 
 def _unpack_SignalInfo(buffer, offset=0):
-    v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
-    return Container(
-        signo=v[0],
-        errno=v[1],
-        code=v[2],
-        fields=v[3],
-    )
+    try:
+        v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SignalInfoValue()
+    r['signo'] = v[0]
+    r['errno'] = v[1]
+    r['code'] = v[2]
+    r['fields'] = v[3]
+    return r
 
 
 def _values_SignalInfo(obj, path):
@@ -453,6 +619,18 @@ def _values_SignalInfo(obj, path):
     )
 
 
+def _pack_SignalInfo(obj, path="(building)"):
+    try:
+        return _FORMAT_SignalInfo.pack(
+            obj['signo'],
+            obj['errno'],
+            obj['code'],
+            _exact_bytes(obj['fields'], 112, path, 'SignalInfo -> fields'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SignalInfo.pack_slow(obj, path)
+
+
 SignalInfo = FastStruct(
     "SignalInfo", _FORMAT_SignalInfo, _unpack_SignalInfo, _values_SignalInfo, _SignalInfo_fields,
     slots=(
@@ -462,61 +640,65 @@ SignalInfo = FastStruct(
         (12, 4, '(padding at 12)', None),
         (16, 112, 'fields', None),
     ),
+    pack=_pack_SignalInfo,
 )
 
 _FORMAT_ThreadContext = _Struct("<3584s28Q3i4x112sq6I2Q")
 
 
 def _unpack_ThreadContext(buffer, offset=0):
-    v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
-    return Container(
-        fpstate=v[0],
-        fpstate_changed=v[1],
-        ptregs=Container(
-            r15=v[2],
-            r14=v[3],
-            r13=v[4],
-            r12=v[5],
-            rbp=v[6],
-            rbx=v[7],
-            r11=v[8],
-            r10=v[9],
-            r9=v[10],
-            r8=v[11],
-            rax=v[12],
-            rcx=v[13],
-            rdx=v[14],
-            rsi=v[15],
-            rdi=v[16],
-            orig_rax=v[17],
-            rip=v[18],
-            cs=v[19],
-            eflags=v[20],
-            rsp=v[21],
-            ss=v[22],
-            fs_base=v[23],
-            gs_base=v[24],
-            ds=v[25],
-            es=v[26],
-            fs=v[27],
-            gs=v[28],
-        ),
-        siginfo=Container(
-            signo=v[29],
-            errno=v[30],
-            code=v[31],
-            fields=v[32],
-        ),
-        signo=v[33],
-        state=_to_ContextState(v[34], v[34]),
-        interrupt=v[35],
-        thread_id=v[36],
-        last_thread_id=v[37],
-        sentry_fast_path=v[38],
-        acked=v[39],
-        tls=v[40],
-        debug=v[41],
-    )
+    try:
+        v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
+    r = ThreadContextValue()
+    r['fpstate'] = v[0]
+    r['fpstate_changed'] = v[1]
+    n1 = PtraceRegsValue()
+    n1['r15'] = v[2]
+    n1['r14'] = v[3]
+    n1['r13'] = v[4]
+    n1['r12'] = v[5]
+    n1['rbp'] = v[6]
+    n1['rbx'] = v[7]
+    n1['r11'] = v[8]
+    n1['r10'] = v[9]
+    n1['r9'] = v[10]
+    n1['r8'] = v[11]
+    n1['rax'] = v[12]
+    n1['rcx'] = v[13]
+    n1['rdx'] = v[14]
+    n1['rsi'] = v[15]
+    n1['rdi'] = v[16]
+    n1['orig_rax'] = v[17]
+    n1['rip'] = v[18]
+    n1['cs'] = v[19]
+    n1['eflags'] = v[20]
+    n1['rsp'] = v[21]
+    n1['ss'] = v[22]
+    n1['fs_base'] = v[23]
+    n1['gs_base'] = v[24]
+    n1['ds'] = v[25]
+    n1['es'] = v[26]
+    n1['fs'] = v[27]
+    n1['gs'] = v[28]
+    r['ptregs'] = n1
+    n2 = SignalInfoValue()
+    n2['signo'] = v[29]
+    n2['errno'] = v[30]
+    n2['code'] = v[31]
+    n2['fields'] = v[32]
+    r['siginfo'] = n2
+    r['signo'] = v[33]
+    r['state'] = _to_ContextState(v[34], v[34])
+    r['interrupt'] = v[35]
+    r['thread_id'] = v[36]
+    r['last_thread_id'] = v[37]
+    r['sentry_fast_path'] = v[38]
+    r['acked'] = v[39]
+    r['tls'] = v[40]
+    r['debug'] = v[41]
+    return r
 
 
 def _values_ThreadContext(obj, path):
@@ -568,6 +750,58 @@ def _values_ThreadContext(obj, path):
     )
 
 
+def _pack_ThreadContext(obj, path="(building)"):
+    try:
+        o1 = obj['ptregs']
+        o2 = obj['siginfo']
+        return _FORMAT_ThreadContext.pack(
+            _exact_bytes(obj['fpstate'], 3584, path, 'ThreadContext -> fpstate'),
+            obj['fpstate_changed'],
+            o1['r15'],
+            o1['r14'],
+            o1['r13'],
+            o1['r12'],
+            o1['rbp'],
+            o1['rbx'],
+            o1['r11'],
+            o1['r10'],
+            o1['r9'],
+            o1['r8'],
+            o1['rax'],
+            o1['rcx'],
+            o1['rdx'],
+            o1['rsi'],
+            o1['rdi'],
+            o1['orig_rax'],
+            o1['rip'],
+            o1['cs'],
+            o1['eflags'],
+            o1['rsp'],
+            o1['ss'],
+            o1['fs_base'],
+            o1['gs_base'],
+            o1['ds'],
+            o1['es'],
+            o1['fs'],
+            o1['gs'],
+            o2['signo'],
+            o2['errno'],
+            o2['code'],
+            _exact_bytes(o2['fields'], 112, path, 'ThreadContext -> siginfo -> SignalInfo -> fields'),
+            obj['signo'],
+            obj['state'],
+            obj['interrupt'],
+            obj['thread_id'],
+            obj['last_thread_id'],
+            obj['sentry_fast_path'],
+            obj['acked'],
+            obj['tls'],
+            obj['debug'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return ThreadContext.pack_slow(obj, path)
+
+
 ThreadContext = FastStruct(
     "ThreadContext", _FORMAT_ThreadContext, _unpack_ThreadContext, _values_ThreadContext, _ThreadContext_fields,
     slots=(
@@ -585,18 +819,22 @@ ThreadContext = FastStruct(
         (3968, 8, 'tls', None),
         (3976, 8, 'debug', None),
     ),
+    pack=_pack_ThreadContext,
 )
 
 _FORMAT_ArchState = _Struct("<3I")
 
 
 def _unpack_ArchState(buffer, offset=0):
-    v = _FORMAT_ArchState.unpack_from(buffer, offset)
-    return Container(
-        xsave_mode=v[0],
-        fp_len=v[1],
-        fsgsbase=v[2],
-    )
+    try:
+        v = _FORMAT_ArchState.unpack_from(buffer, offset)
+    except _StructError:
+        raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
+    r = ArchStateValue()
+    r['xsave_mode'] = v[0]
+    r['fp_len'] = v[1]
+    r['fsgsbase'] = v[2]
+    return r
 
 
 def _values_ArchState(obj, path):
@@ -607,6 +845,17 @@ def _values_ArchState(obj, path):
     )
 
 
+def _pack_ArchState(obj, path="(building)"):
+    try:
+        return _FORMAT_ArchState.pack(
+            obj['xsave_mode'],
+            obj['fp_len'],
+            obj['fsgsbase'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return ArchState.pack_slow(obj, path)
+
+
 ArchState = FastStruct(
     "ArchState", _FORMAT_ArchState, _unpack_ArchState, _values_ArchState, _ArchState_fields,
     slots=(
@@ -614,6 +863,7 @@ ArchState = FastStruct(
         (4, 4, 'fp_len', None),
         (8, 4, 'fsgsbase', None),
     ),
+    pack=_pack_ArchState,
 )
 
 SIZES = {
@@ -705,13 +955,14 @@ class SignalInfoView(View):
 class ThreadContextView(View):
     """Zero-copy view of a ThreadContext (3984 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_ptregs', '_n_siginfo')
     SIZE = 3984
     PARSER = ThreadContext
+    _NESTED = (('_n_ptregs', PtraceRegsView, 3592), ('_n_siginfo', SignalInfoView, 3808),)
     fpstate = _array(_u8, 0, (3584,), 'ThreadContextView.fpstate', 'Floating-point state, written by xsave/fxsave or copied from the signal frame.')
     fpstate_changed = _scalar(_u64, 3584, 'ThreadContextView.fpstate_changed', 'Set when the runtime changed fpstate and the stub must load it back.')
-    ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.')
-    siginfo = _nested(SignalInfoView, 3808, 'ThreadContextView.siginfo', 'The siginfo of the last signal.')
+    ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.', '_n_ptregs')
+    siginfo = _nested(SignalInfoView, 3808, 'ThreadContextView.siginfo', 'The siginfo of the last signal.', '_n_siginfo')
     signo = _scalar(_i64, 3936, 'ThreadContextView.signo', 'The signal the stub asks the runtime to handle.')
     state = _scalar(_u32, 3944, 'ThreadContextView.state', 'Why the context came back to the runtime.', enum_type=ContextState)
     interrupt = _scalar(_u32, 3948, 'ThreadContextView.interrupt', 'Set when the context has been interrupted.')
@@ -859,4 +1110,9 @@ __all__ = [
     "SignalInfoView",
     "ThreadContextView",
     "ArchStateView",
+    "MsgValue",
+    "PtraceRegsValue",
+    "SignalInfoValue",
+    "ThreadContextValue",
+    "ArchStateValue",
 ]

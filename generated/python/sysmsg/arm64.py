@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -222,28 +229,98 @@ _ArchState_fields = Named("ArchState", Struct(
     "fp_len" / Int32ul,  # offset 0, size 4
 ))
 
+# ---- parsed values ----
+
+
+class MsgValue(_Value):
+    """A parsed Msg: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    self = _field('self')
+    ret_addr = _field('ret_addr')
+    syshandler = _field('syshandler')
+    syshandler_stack = _field('syshandler_stack')
+    app_stack = _field('app_stack')
+    interrupt = _field('interrupt')
+    state = _field('state')
+    context = _field('context')
+    fault_jump = _field('fault_jump')
+    err = _field('err')
+    err_line = _field('err_line')
+    debug = _field('debug')
+    thread_id = _field('thread_id')
+
+
+class PtraceRegsValue(_Value):
+    """A parsed PtraceRegs: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    regs = _field('regs')
+    sp = _field('sp')
+    pc = _field('pc')
+    pstate = _field('pstate')
+
+
+class SignalInfoValue(_Value):
+    """A parsed SignalInfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    signo = _field('signo')
+    errno = _field('errno')
+    code = _field('code')
+    fields = _field('fields')
+
+
+class ThreadContextValue(_Value):
+    """A parsed ThreadContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fpstate = _field('fpstate')
+    fpstate_changed = _field('fpstate_changed')
+    ptregs = _field('ptregs')
+    siginfo = _field('siginfo')
+    signo = _field('signo')
+    state = _field('state')
+    interrupt = _field('interrupt')
+    thread_id = _field('thread_id')
+    last_thread_id = _field('last_thread_id')
+    sentry_fast_path = _field('sentry_fast_path')
+    acked = _field('acked')
+    tls = _field('tls')
+    debug = _field('debug')
+
+
+class ArchStateValue(_Value):
+    """A parsed ArchState: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fp_len = _field('fp_len')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Msg = _Struct("<5Q2IQ3i4xQI4x")
 
 
 def _unpack_Msg(buffer, offset=0):
-    v = _FORMAT_Msg.unpack_from(buffer, offset)
-    return Container(
-        self=v[0],
-        ret_addr=v[1],
-        syshandler=v[2],
-        syshandler_stack=v[3],
-        app_stack=v[4],
-        interrupt=v[5],
-        state=_to_ThreadState(v[6], v[6]),
-        context=v[7],
-        fault_jump=v[8],
-        err=v[9],
-        err_line=v[10],
-        debug=v[11],
-        thread_id=v[12],
-    )
+    try:
+        v = _FORMAT_Msg.unpack_from(buffer, offset)
+    except _StructError:
+        raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
+    r = MsgValue()
+    r['self'] = v[0]
+    r['ret_addr'] = v[1]
+    r['syshandler'] = v[2]
+    r['syshandler_stack'] = v[3]
+    r['app_stack'] = v[4]
+    r['interrupt'] = v[5]
+    r['state'] = _to_ThreadState(v[6], v[6])
+    r['context'] = v[7]
+    r['fault_jump'] = v[8]
+    r['err'] = v[9]
+    r['err_line'] = v[10]
+    r['debug'] = v[11]
+    r['thread_id'] = v[12]
+    return r
 
 
 def _values_Msg(obj, path):
@@ -262,6 +339,27 @@ def _values_Msg(obj, path):
         obj['debug'],
         obj['thread_id'],
     )
+
+
+def _pack_Msg(obj, path="(building)"):
+    try:
+        return _FORMAT_Msg.pack(
+            obj['self'],
+            obj['ret_addr'],
+            obj['syshandler'],
+            obj['syshandler_stack'],
+            obj['app_stack'],
+            obj['interrupt'],
+            obj['state'],
+            obj['context'],
+            obj['fault_jump'],
+            obj['err'],
+            obj['err_line'],
+            obj['debug'],
+            obj['thread_id'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Msg.pack_slow(obj, path)
 
 
 Msg = FastStruct(
@@ -283,19 +381,23 @@ Msg = FastStruct(
         (80, 4, 'thread_id', None),
         (84, 4, '(tail padding)', None),
     ),
+    pack=_pack_Msg,
 )
 
 _FORMAT_PtraceRegs = _Struct("<31Q3Q")
 
 
 def _unpack_PtraceRegs(buffer, offset=0):
-    v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
-    return Container(
-        regs=ListContainer(v[0:31]),
-        sp=v[31],
-        pc=v[32],
-        pstate=v[33],
-    )
+    try:
+        v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
+    except _StructError:
+        raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
+    r = PtraceRegsValue()
+    r['regs'] = ListContainer(v[0:31])
+    r['sp'] = v[31]
+    r['pc'] = v[32]
+    r['pstate'] = v[33]
+    return r
 
 
 def _values_PtraceRegs(obj, path):
@@ -307,6 +409,18 @@ def _values_PtraceRegs(obj, path):
     )
 
 
+def _pack_PtraceRegs(obj, path="(building)"):
+    try:
+        return _FORMAT_PtraceRegs.pack(
+            *_items(obj['regs'], 31, path, 'PtraceRegs -> regs'),
+            obj['sp'],
+            obj['pc'],
+            obj['pstate'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return PtraceRegs.pack_slow(obj, path)
+
+
 PtraceRegs = FastStruct(
     "PtraceRegs", _FORMAT_PtraceRegs, _unpack_PtraceRegs, _values_PtraceRegs, _PtraceRegs_fields,
     slots=(
@@ -315,19 +429,23 @@ PtraceRegs = FastStruct(
         (256, 8, 'pc', None),
         (264, 8, 'pstate', None),
     ),
+    pack=_pack_PtraceRegs,
 )
 
 _FORMAT_SignalInfo = _Struct("<3i4x112s")
 
 
 def _unpack_SignalInfo(buffer, offset=0):
-    v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
-    return Container(
-        signo=v[0],
-        errno=v[1],
-        code=v[2],
-        fields=v[3],
-    )
+    try:
+        v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SignalInfoValue()
+    r['signo'] = v[0]
+    r['errno'] = v[1]
+    r['code'] = v[2]
+    r['fields'] = v[3]
+    return r
 
 
 def _values_SignalInfo(obj, path):
@@ -339,6 +457,18 @@ def _values_SignalInfo(obj, path):
     )
 
 
+def _pack_SignalInfo(obj, path="(building)"):
+    try:
+        return _FORMAT_SignalInfo.pack(
+            obj['signo'],
+            obj['errno'],
+            obj['code'],
+            _exact_bytes(obj['fields'], 112, path, 'SignalInfo -> fields'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SignalInfo.pack_slow(obj, path)
+
+
 SignalInfo = FastStruct(
     "SignalInfo", _FORMAT_SignalInfo, _unpack_SignalInfo, _values_SignalInfo, _SignalInfo_fields,
     slots=(
@@ -348,38 +478,42 @@ SignalInfo = FastStruct(
         (12, 4, '(padding at 12)', None),
         (16, 112, 'fields', None),
     ),
+    pack=_pack_SignalInfo,
 )
 
 _FORMAT_ThreadContext = _Struct("<3584sQ31Q3Q3i4x112sq6I2Q")
 
 
 def _unpack_ThreadContext(buffer, offset=0):
-    v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
-    return Container(
-        fpstate=v[0],
-        fpstate_changed=v[1],
-        ptregs=Container(
-            regs=ListContainer(v[2:33]),
-            sp=v[33],
-            pc=v[34],
-            pstate=v[35],
-        ),
-        siginfo=Container(
-            signo=v[36],
-            errno=v[37],
-            code=v[38],
-            fields=v[39],
-        ),
-        signo=v[40],
-        state=_to_ContextState(v[41], v[41]),
-        interrupt=v[42],
-        thread_id=v[43],
-        last_thread_id=v[44],
-        sentry_fast_path=v[45],
-        acked=v[46],
-        tls=v[47],
-        debug=v[48],
-    )
+    try:
+        v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
+    r = ThreadContextValue()
+    r['fpstate'] = v[0]
+    r['fpstate_changed'] = v[1]
+    n1 = PtraceRegsValue()
+    n1['regs'] = ListContainer(v[2:33])
+    n1['sp'] = v[33]
+    n1['pc'] = v[34]
+    n1['pstate'] = v[35]
+    r['ptregs'] = n1
+    n2 = SignalInfoValue()
+    n2['signo'] = v[36]
+    n2['errno'] = v[37]
+    n2['code'] = v[38]
+    n2['fields'] = v[39]
+    r['siginfo'] = n2
+    r['signo'] = v[40]
+    r['state'] = _to_ContextState(v[41], v[41])
+    r['interrupt'] = v[42]
+    r['thread_id'] = v[43]
+    r['last_thread_id'] = v[44]
+    r['sentry_fast_path'] = v[45]
+    r['acked'] = v[46]
+    r['tls'] = v[47]
+    r['debug'] = v[48]
+    return r
 
 
 def _values_ThreadContext(obj, path):
@@ -408,6 +542,35 @@ def _values_ThreadContext(obj, path):
     )
 
 
+def _pack_ThreadContext(obj, path="(building)"):
+    try:
+        o1 = obj['ptregs']
+        o2 = obj['siginfo']
+        return _FORMAT_ThreadContext.pack(
+            _exact_bytes(obj['fpstate'], 3584, path, 'ThreadContext -> fpstate'),
+            obj['fpstate_changed'],
+            *_items(o1['regs'], 31, path, 'ThreadContext -> ptregs -> PtraceRegs -> regs'),
+            o1['sp'],
+            o1['pc'],
+            o1['pstate'],
+            o2['signo'],
+            o2['errno'],
+            o2['code'],
+            _exact_bytes(o2['fields'], 112, path, 'ThreadContext -> siginfo -> SignalInfo -> fields'),
+            obj['signo'],
+            obj['state'],
+            obj['interrupt'],
+            obj['thread_id'],
+            obj['last_thread_id'],
+            obj['sentry_fast_path'],
+            obj['acked'],
+            obj['tls'],
+            obj['debug'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return ThreadContext.pack_slow(obj, path)
+
+
 ThreadContext = FastStruct(
     "ThreadContext", _FORMAT_ThreadContext, _unpack_ThreadContext, _values_ThreadContext, _ThreadContext_fields,
     slots=(
@@ -425,16 +588,20 @@ ThreadContext = FastStruct(
         (4024, 8, 'tls', None),
         (4032, 8, 'debug', None),
     ),
+    pack=_pack_ThreadContext,
 )
 
 _FORMAT_ArchState = _Struct("<I")
 
 
 def _unpack_ArchState(buffer, offset=0):
-    v = _FORMAT_ArchState.unpack_from(buffer, offset)
-    return Container(
-        fp_len=v[0],
-    )
+    try:
+        v = _FORMAT_ArchState.unpack_from(buffer, offset)
+    except _StructError:
+        raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
+    r = ArchStateValue()
+    r['fp_len'] = v[0]
+    return r
 
 
 def _values_ArchState(obj, path):
@@ -443,11 +610,21 @@ def _values_ArchState(obj, path):
     )
 
 
+def _pack_ArchState(obj, path="(building)"):
+    try:
+        return _FORMAT_ArchState.pack(
+            obj['fp_len'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return ArchState.pack_slow(obj, path)
+
+
 ArchState = FastStruct(
     "ArchState", _FORMAT_ArchState, _unpack_ArchState, _values_ArchState, _ArchState_fields,
     slots=(
         (0, 4, 'fp_len', None),
     ),
+    pack=_pack_ArchState,
 )
 
 SIZES = {
@@ -516,13 +693,14 @@ class SignalInfoView(View):
 class ThreadContextView(View):
     """Zero-copy view of a ThreadContext (4040 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_ptregs', '_n_siginfo')
     SIZE = 4040
     PARSER = ThreadContext
+    _NESTED = (('_n_ptregs', PtraceRegsView, 3592), ('_n_siginfo', SignalInfoView, 3864),)
     fpstate = _array(_u8, 0, (3584,), 'ThreadContextView.fpstate', 'Floating-point state, written by xsave/fxsave or copied from the signal frame.')
     fpstate_changed = _scalar(_u64, 3584, 'ThreadContextView.fpstate_changed', 'Set when the runtime changed fpstate and the stub must load it back.')
-    ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.')
-    siginfo = _nested(SignalInfoView, 3864, 'ThreadContextView.siginfo', 'The siginfo of the last signal.')
+    ptregs = _nested(PtraceRegsView, 3592, 'ThreadContextView.ptregs', 'The general-purpose registers of the context.', '_n_ptregs')
+    siginfo = _nested(SignalInfoView, 3864, 'ThreadContextView.siginfo', 'The siginfo of the last signal.', '_n_siginfo')
     signo = _scalar(_i64, 3992, 'ThreadContextView.signo', 'The signal the stub asks the runtime to handle.')
     state = _scalar(_u32, 4000, 'ThreadContextView.state', 'Why the context came back to the runtime.', enum_type=ContextState)
     interrupt = _scalar(_u32, 4004, 'ThreadContextView.interrupt', 'Set when the context has been interrupted.')
@@ -641,4 +819,9 @@ __all__ = [
     "SignalInfoView",
     "ThreadContextView",
     "ArchStateView",
+    "MsgValue",
+    "PtraceRegsValue",
+    "SignalInfoValue",
+    "ThreadContextValue",
+    "ArchStateValue",
 ]

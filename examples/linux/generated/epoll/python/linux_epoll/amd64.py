@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -67,6 +74,26 @@ _EpollEvent_fields = Named("EpollEvent", Struct(
     "data" / _EpollData_fields,  # offset 4, size 8
 ))
 
+# ---- parsed values ----
+
+
+class EpollDataValue(_Value):
+    """A parsed EpollData: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    ptr = _field('ptr')
+    fd = _field('fd')
+    u32 = _field('u32')
+    u64 = _field('u64')
+
+
+class EpollEventValue(_Value):
+    """A parsed EpollEvent: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    events = _field('events')
+    data = _field('data')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_EpollData = _Struct("<8x")
@@ -77,7 +104,10 @@ _FORMAT_EpollData_3 = _Struct("<Q")
 
 
 def _unpack_EpollData(buffer, offset=0):
-    _FORMAT_EpollData.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_EpollData.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise EpollData.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_EpollData_0.unpack_from(buffer, offset)
     m_ptr = v[0]
     v = _FORMAT_EpollData_1.unpack_from(buffer, offset)
@@ -86,7 +116,7 @@ def _unpack_EpollData(buffer, offset=0):
     m_u32 = v[0]
     v = _FORMAT_EpollData_3.unpack_from(buffer, offset)
     m_u64 = v[0]
-    return Container(
+    return EpollDataValue(
         ptr=m_ptr,
         fd=m_fd,
         u32=m_u32,
@@ -132,11 +162,14 @@ _FORMAT_EpollEvent = _Struct("<I8s")
 
 
 def _unpack_EpollEvent(buffer, offset=0):
-    v = _FORMAT_EpollEvent.unpack_from(buffer, offset)
-    return Container(
-        events=v[0],
-        data=EpollData._unpack(v[1]),
-    )
+    try:
+        v = _FORMAT_EpollEvent.unpack_from(buffer, offset)
+    except _StructError:
+        raise EpollEvent.short_error(_available(buffer, offset), "(parsing)") from None
+    r = EpollEventValue()
+    r['events'] = v[0]
+    r['data'] = EpollData._unpack(v[1])
+    return r
 
 
 def _values_EpollEvent(obj, path):
@@ -146,12 +179,23 @@ def _values_EpollEvent(obj, path):
     )
 
 
+def _pack_EpollEvent(obj, path="(building)"):
+    try:
+        return _FORMAT_EpollEvent.pack(
+            obj['events'],
+            EpollData.pack(obj['data'], path + ' -> EpollEvent -> data'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return EpollEvent.pack_slow(obj, path)
+
+
 EpollEvent = FastStruct(
     "EpollEvent", _FORMAT_EpollEvent, _unpack_EpollEvent, _values_EpollEvent, _EpollEvent_fields,
     slots=(
         (0, 4, 'events', None),
         (4, 8, 'data', EpollData),
     ),
+    pack=_pack_EpollEvent,
 )
 
 SIZES = {
@@ -182,11 +226,12 @@ class EpollDataView(View):
 class EpollEventView(View):
     """Zero-copy view of a EpollEvent (12 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_data',)
     SIZE = 12
     PARSER = EpollEvent
+    _NESTED = (('_n_data', EpollDataView, 4),)
     events = _scalar(_u32, 0, 'EpollEventView.events', 'EPOLLIN, EPOLLOUT, ... bits.')
-    data = _nested(EpollDataView, 4, 'EpollEventView.data', '')
+    data = _nested(EpollDataView, 4, 'EpollEventView.data', '', '_n_data')
 
 # ---- numpy ----
 
@@ -227,4 +272,6 @@ __all__ = [
     "dtype",
     "EpollDataView",
     "EpollEventView",
+    "EpollDataValue",
+    "EpollEventValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -85,17 +92,62 @@ _InputAbsinfo_fields = Named("InputAbsinfo", Struct(
     "resolution" / Int32sl,  # offset 20, size 4
 ))
 
+# ---- parsed values ----
+
+
+class TimevalValue(_Value):
+    """A parsed Timeval: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tv_sec = _field('tv_sec')
+    tv_usec = _field('tv_usec')
+
+
+class InputEventValue(_Value):
+    """A parsed InputEvent: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    time = _field('time')
+    type = _field('type')
+    code = _field('code')
+    value = _field('value')
+
+
+class InputIdValue(_Value):
+    """A parsed InputId: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    bustype = _field('bustype')
+    vendor = _field('vendor')
+    product = _field('product')
+    version = _field('version')
+
+
+class InputAbsinfoValue(_Value):
+    """A parsed InputAbsinfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    value = _field('value')
+    minimum = _field('minimum')
+    maximum = _field('maximum')
+    fuzz = _field('fuzz')
+    flat = _field('flat')
+    resolution = _field('resolution')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Timeval = _Struct("<2q")
 
 
 def _unpack_Timeval(buffer, offset=0):
-    v = _FORMAT_Timeval.unpack_from(buffer, offset)
-    return Container(
-        tv_sec=v[0],
-        tv_usec=v[1],
-    )
+    try:
+        v = _FORMAT_Timeval.unpack_from(buffer, offset)
+    except _StructError:
+        raise Timeval.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TimevalValue()
+    r['tv_sec'] = v[0]
+    r['tv_usec'] = v[1]
+    return r
 
 
 def _values_Timeval(obj, path):
@@ -105,28 +157,42 @@ def _values_Timeval(obj, path):
     )
 
 
+def _pack_Timeval(obj, path="(building)"):
+    try:
+        return _FORMAT_Timeval.pack(
+            obj['tv_sec'],
+            obj['tv_usec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Timeval.pack_slow(obj, path)
+
+
 Timeval = FastStruct(
     "Timeval", _FORMAT_Timeval, _unpack_Timeval, _values_Timeval, _Timeval_fields,
     slots=(
         (0, 8, 'tv_sec', None),
         (8, 8, 'tv_usec', None),
     ),
+    pack=_pack_Timeval,
 )
 
 _FORMAT_InputEvent = _Struct("<2q2Hi")
 
 
 def _unpack_InputEvent(buffer, offset=0):
-    v = _FORMAT_InputEvent.unpack_from(buffer, offset)
-    return Container(
-        time=Container(
-            tv_sec=v[0],
-            tv_usec=v[1],
-        ),
-        type=v[2],
-        code=v[3],
-        value=v[4],
-    )
+    try:
+        v = _FORMAT_InputEvent.unpack_from(buffer, offset)
+    except _StructError:
+        raise InputEvent.short_error(_available(buffer, offset), "(parsing)") from None
+    r = InputEventValue()
+    n1 = TimevalValue()
+    n1['tv_sec'] = v[0]
+    n1['tv_usec'] = v[1]
+    r['time'] = n1
+    r['type'] = v[2]
+    r['code'] = v[3]
+    r['value'] = v[4]
+    return r
 
 
 def _values_InputEvent(obj, path):
@@ -140,6 +206,20 @@ def _values_InputEvent(obj, path):
     )
 
 
+def _pack_InputEvent(obj, path="(building)"):
+    try:
+        o1 = obj['time']
+        return _FORMAT_InputEvent.pack(
+            o1['tv_sec'],
+            o1['tv_usec'],
+            obj['type'],
+            obj['code'],
+            obj['value'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return InputEvent.pack_slow(obj, path)
+
+
 InputEvent = FastStruct(
     "InputEvent", _FORMAT_InputEvent, _unpack_InputEvent, _values_InputEvent, _InputEvent_fields,
     slots=(
@@ -148,19 +228,23 @@ InputEvent = FastStruct(
         (18, 2, 'code', None),
         (20, 4, 'value', None),
     ),
+    pack=_pack_InputEvent,
 )
 
 _FORMAT_InputId = _Struct("<4H")
 
 
 def _unpack_InputId(buffer, offset=0):
-    v = _FORMAT_InputId.unpack_from(buffer, offset)
-    return Container(
-        bustype=v[0],
-        vendor=v[1],
-        product=v[2],
-        version=v[3],
-    )
+    try:
+        v = _FORMAT_InputId.unpack_from(buffer, offset)
+    except _StructError:
+        raise InputId.short_error(_available(buffer, offset), "(parsing)") from None
+    r = InputIdValue()
+    r['bustype'] = v[0]
+    r['vendor'] = v[1]
+    r['product'] = v[2]
+    r['version'] = v[3]
+    return r
 
 
 def _values_InputId(obj, path):
@@ -172,6 +256,18 @@ def _values_InputId(obj, path):
     )
 
 
+def _pack_InputId(obj, path="(building)"):
+    try:
+        return _FORMAT_InputId.pack(
+            obj['bustype'],
+            obj['vendor'],
+            obj['product'],
+            obj['version'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return InputId.pack_slow(obj, path)
+
+
 InputId = FastStruct(
     "InputId", _FORMAT_InputId, _unpack_InputId, _values_InputId, _InputId_fields,
     slots=(
@@ -180,21 +276,25 @@ InputId = FastStruct(
         (4, 2, 'product', None),
         (6, 2, 'version', None),
     ),
+    pack=_pack_InputId,
 )
 
 _FORMAT_InputAbsinfo = _Struct("<6i")
 
 
 def _unpack_InputAbsinfo(buffer, offset=0):
-    v = _FORMAT_InputAbsinfo.unpack_from(buffer, offset)
-    return Container(
-        value=v[0],
-        minimum=v[1],
-        maximum=v[2],
-        fuzz=v[3],
-        flat=v[4],
-        resolution=v[5],
-    )
+    try:
+        v = _FORMAT_InputAbsinfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise InputAbsinfo.short_error(_available(buffer, offset), "(parsing)") from None
+    r = InputAbsinfoValue()
+    r['value'] = v[0]
+    r['minimum'] = v[1]
+    r['maximum'] = v[2]
+    r['fuzz'] = v[3]
+    r['flat'] = v[4]
+    r['resolution'] = v[5]
+    return r
 
 
 def _values_InputAbsinfo(obj, path):
@@ -208,6 +308,20 @@ def _values_InputAbsinfo(obj, path):
     )
 
 
+def _pack_InputAbsinfo(obj, path="(building)"):
+    try:
+        return _FORMAT_InputAbsinfo.pack(
+            obj['value'],
+            obj['minimum'],
+            obj['maximum'],
+            obj['fuzz'],
+            obj['flat'],
+            obj['resolution'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return InputAbsinfo.pack_slow(obj, path)
+
+
 InputAbsinfo = FastStruct(
     "InputAbsinfo", _FORMAT_InputAbsinfo, _unpack_InputAbsinfo, _values_InputAbsinfo, _InputAbsinfo_fields,
     slots=(
@@ -218,6 +332,7 @@ InputAbsinfo = FastStruct(
         (16, 4, 'flat', None),
         (20, 4, 'resolution', None),
     ),
+    pack=_pack_InputAbsinfo,
 )
 
 SIZES = {
@@ -248,10 +363,11 @@ class TimevalView(View):
 class InputEventView(View):
     """Zero-copy view of a InputEvent (24 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_time',)
     SIZE = 24
     PARSER = InputEvent
-    time = _nested(TimevalView, 0, 'InputEventView.time', '')
+    _NESTED = (('_n_time', TimevalView, 0),)
+    time = _nested(TimevalView, 0, 'InputEventView.time', '', '_n_time')
     type = _scalar(_u16, 16, 'InputEventView.type', 'EV_KEY, EV_REL, ...')
     code = _scalar(_u16, 18, 'InputEventView.code', '')
     value = _scalar(_i32, 20, 'InputEventView.value', '')
@@ -342,4 +458,8 @@ __all__ = [
     "InputEventView",
     "InputIdView",
     "InputAbsinfoView",
+    "TimevalValue",
+    "InputEventValue",
+    "InputIdValue",
+    "InputAbsinfoValue",
 ]

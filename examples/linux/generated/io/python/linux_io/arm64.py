@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -105,18 +112,77 @@ _Flock_fields = Named("Flock", Struct(
     Gap(4, "tail padding"),  # offset 28
 ))
 
+# ---- parsed values ----
+
+
+class PollfdValue(_Value):
+    """A parsed Pollfd: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fd = _field('fd')
+    events = _field('events')
+    revents = _field('revents')
+
+
+class InotifyEventValue(_Value):
+    """A parsed InotifyEvent: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    wd = _field('wd')
+    mask = _field('mask')
+    cookie = _field('cookie')
+    len = _field('len')
+    name = _field('name')
+
+
+class FanotifyEventMetadataValue(_Value):
+    """A parsed FanotifyEventMetadata: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    event_len = _field('event_len')
+    vers = _field('vers')
+    reserved = _field('reserved')
+    metadata_len = _field('metadata_len')
+    mask = _field('mask')
+    fd = _field('fd')
+    pid = _field('pid')
+
+
+class WinsizeValue(_Value):
+    """A parsed Winsize: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    ws_row = _field('ws_row')
+    ws_col = _field('ws_col')
+    ws_xpixel = _field('ws_xpixel')
+    ws_ypixel = _field('ws_ypixel')
+
+
+class FlockValue(_Value):
+    """A parsed Flock: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    l_type = _field('l_type')
+    l_whence = _field('l_whence')
+    l_start = _field('l_start')
+    l_len = _field('l_len')
+    l_pid = _field('l_pid')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Pollfd = _Struct("<i2h")
 
 
 def _unpack_Pollfd(buffer, offset=0):
-    v = _FORMAT_Pollfd.unpack_from(buffer, offset)
-    return Container(
-        fd=v[0],
-        events=v[1],
-        revents=v[2],
-    )
+    try:
+        v = _FORMAT_Pollfd.unpack_from(buffer, offset)
+    except _StructError:
+        raise Pollfd.short_error(_available(buffer, offset), "(parsing)") from None
+    r = PollfdValue()
+    r['fd'] = v[0]
+    r['events'] = v[1]
+    r['revents'] = v[2]
+    return r
 
 
 def _values_Pollfd(obj, path):
@@ -127,6 +193,17 @@ def _values_Pollfd(obj, path):
     )
 
 
+def _pack_Pollfd(obj, path="(building)"):
+    try:
+        return _FORMAT_Pollfd.pack(
+            obj['fd'],
+            obj['events'],
+            obj['revents'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Pollfd.pack_slow(obj, path)
+
+
 Pollfd = FastStruct(
     "Pollfd", _FORMAT_Pollfd, _unpack_Pollfd, _values_Pollfd, _Pollfd_fields,
     slots=(
@@ -134,20 +211,24 @@ Pollfd = FastStruct(
         (4, 2, 'events', None),
         (6, 2, 'revents', None),
     ),
+    pack=_pack_Pollfd,
 )
 
 _FORMAT_InotifyEvent = _Struct("<i3I")
 
 
 def _unpack_InotifyEvent(buffer, offset=0):
-    v = _FORMAT_InotifyEvent.unpack_from(buffer, offset)
-    return Container(
-        wd=v[0],
-        mask=v[1],
-        cookie=v[2],
-        len=v[3],
-        name=_flex_bytes(buffer, offset + 16),
-    )
+    try:
+        v = _FORMAT_InotifyEvent.unpack_from(buffer, offset)
+    except _StructError:
+        raise InotifyEvent.short_error(_available(buffer, offset), "(parsing)") from None
+    r = InotifyEventValue()
+    r['wd'] = v[0]
+    r['mask'] = v[1]
+    r['cookie'] = v[2]
+    r['len'] = v[3]
+    r['name'] = _flex_bytes(buffer, offset + 16)
+    return r
 
 
 def _values_InotifyEvent(obj, path):
@@ -174,16 +255,19 @@ _FORMAT_FanotifyEventMetadata = _Struct("<I2BHQ2i")
 
 
 def _unpack_FanotifyEventMetadata(buffer, offset=0):
-    v = _FORMAT_FanotifyEventMetadata.unpack_from(buffer, offset)
-    return Container(
-        event_len=v[0],
-        vers=v[1],
-        reserved=v[2],
-        metadata_len=v[3],
-        mask=v[4],
-        fd=v[5],
-        pid=v[6],
-    )
+    try:
+        v = _FORMAT_FanotifyEventMetadata.unpack_from(buffer, offset)
+    except _StructError:
+        raise FanotifyEventMetadata.short_error(_available(buffer, offset), "(parsing)") from None
+    r = FanotifyEventMetadataValue()
+    r['event_len'] = v[0]
+    r['vers'] = v[1]
+    r['reserved'] = v[2]
+    r['metadata_len'] = v[3]
+    r['mask'] = v[4]
+    r['fd'] = v[5]
+    r['pid'] = v[6]
+    return r
 
 
 def _values_FanotifyEventMetadata(obj, path):
@@ -198,6 +282,21 @@ def _values_FanotifyEventMetadata(obj, path):
     )
 
 
+def _pack_FanotifyEventMetadata(obj, path="(building)"):
+    try:
+        return _FORMAT_FanotifyEventMetadata.pack(
+            obj['event_len'],
+            obj['vers'],
+            obj['reserved'],
+            obj['metadata_len'],
+            obj['mask'],
+            obj['fd'],
+            obj['pid'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return FanotifyEventMetadata.pack_slow(obj, path)
+
+
 FanotifyEventMetadata = FastStruct(
     "FanotifyEventMetadata", _FORMAT_FanotifyEventMetadata, _unpack_FanotifyEventMetadata, _values_FanotifyEventMetadata, _FanotifyEventMetadata_fields,
     slots=(
@@ -209,19 +308,23 @@ FanotifyEventMetadata = FastStruct(
         (16, 4, 'fd', None),
         (20, 4, 'pid', None),
     ),
+    pack=_pack_FanotifyEventMetadata,
 )
 
 _FORMAT_Winsize = _Struct("<4H")
 
 
 def _unpack_Winsize(buffer, offset=0):
-    v = _FORMAT_Winsize.unpack_from(buffer, offset)
-    return Container(
-        ws_row=v[0],
-        ws_col=v[1],
-        ws_xpixel=v[2],
-        ws_ypixel=v[3],
-    )
+    try:
+        v = _FORMAT_Winsize.unpack_from(buffer, offset)
+    except _StructError:
+        raise Winsize.short_error(_available(buffer, offset), "(parsing)") from None
+    r = WinsizeValue()
+    r['ws_row'] = v[0]
+    r['ws_col'] = v[1]
+    r['ws_xpixel'] = v[2]
+    r['ws_ypixel'] = v[3]
+    return r
 
 
 def _values_Winsize(obj, path):
@@ -233,6 +336,18 @@ def _values_Winsize(obj, path):
     )
 
 
+def _pack_Winsize(obj, path="(building)"):
+    try:
+        return _FORMAT_Winsize.pack(
+            obj['ws_row'],
+            obj['ws_col'],
+            obj['ws_xpixel'],
+            obj['ws_ypixel'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Winsize.pack_slow(obj, path)
+
+
 Winsize = FastStruct(
     "Winsize", _FORMAT_Winsize, _unpack_Winsize, _values_Winsize, _Winsize_fields,
     slots=(
@@ -241,20 +356,24 @@ Winsize = FastStruct(
         (4, 2, 'ws_xpixel', None),
         (6, 2, 'ws_ypixel', None),
     ),
+    pack=_pack_Winsize,
 )
 
 _FORMAT_Flock = _Struct("<2h4x2qi4x")
 
 
 def _unpack_Flock(buffer, offset=0):
-    v = _FORMAT_Flock.unpack_from(buffer, offset)
-    return Container(
-        l_type=v[0],
-        l_whence=v[1],
-        l_start=v[2],
-        l_len=v[3],
-        l_pid=v[4],
-    )
+    try:
+        v = _FORMAT_Flock.unpack_from(buffer, offset)
+    except _StructError:
+        raise Flock.short_error(_available(buffer, offset), "(parsing)") from None
+    r = FlockValue()
+    r['l_type'] = v[0]
+    r['l_whence'] = v[1]
+    r['l_start'] = v[2]
+    r['l_len'] = v[3]
+    r['l_pid'] = v[4]
+    return r
 
 
 def _values_Flock(obj, path):
@@ -265,6 +384,19 @@ def _values_Flock(obj, path):
         obj['l_len'],
         obj['l_pid'],
     )
+
+
+def _pack_Flock(obj, path="(building)"):
+    try:
+        return _FORMAT_Flock.pack(
+            obj['l_type'],
+            obj['l_whence'],
+            obj['l_start'],
+            obj['l_len'],
+            obj['l_pid'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Flock.pack_slow(obj, path)
 
 
 Flock = FastStruct(
@@ -278,6 +410,7 @@ Flock = FastStruct(
         (24, 4, 'l_pid', None),
         (28, 4, '(tail padding)', None),
     ),
+    pack=_pack_Flock,
 )
 
 SIZES = {
@@ -432,4 +565,9 @@ __all__ = [
     "FanotifyEventMetadataView",
     "WinsizeView",
     "FlockView",
+    "PollfdValue",
+    "InotifyEventValue",
+    "FanotifyEventMetadataValue",
+    "WinsizeValue",
+    "FlockValue",
 ]

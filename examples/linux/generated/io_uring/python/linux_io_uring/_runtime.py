@@ -6,7 +6,8 @@
 Three ways to read a struct, all generated from the same layout:
 
 * `FastStruct`: a construct object that parses and builds through one precompiled
-  `struct.Struct`; the arch modules' `Msg`, `ThreadContext`, ... are these.
+  `struct.Struct`; the arch modules' `Msg`, `ThreadContext`, ... are these. Parsing gives
+  a `Value`: a construct Container whose fields also read as attributes at dict speed.
 * `View`: a zero-copy window on live memory whose properties read or write one field.
 * `numpy_dtype`: a numpy structured dtype for decoding many records at once (numpy is
   imported only when a dtype is asked for).
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import enum
 import io
+import mmap
 import operator
 import struct
 import sys
+from typing import Literal
 
 from construct import (Adapter, Construct, ConstructError, Container, FormatFieldError, ListContainer, Padding,
                        RangeError, Renamed, SizeofError, StreamError, Subconstruct, Union, UnionError, stream_read,
@@ -193,6 +196,38 @@ def _member_names(subcons) -> str:
     return ", ".join(sub.name for sub in subcons if sub.name)
 
 
+# ---- parsed values
+
+
+class Value(Container):
+    """Base of the generated value classes (`MsgValue`, ...): a construct Container, so
+    equality, item access and assignment, `dict(value)` and printing work as before.
+
+    construct reads `value.field` through a Python `__getattr__`; each generated subclass
+    declares a property per field that reads the item in C instead (`field_property`),
+    about as fast as `value["field"]`. Setting an attribute still stores the item, through
+    Container's own `__setattr__`.
+    """
+
+    __slots__ = ()
+
+
+def field_property(name: str) -> property:
+    """A value class's read of item `name` as an attribute."""
+    return property(operator.itemgetter(name))
+
+
+class MissingFieldError(ConstructError, KeyError):
+    """A mapping given to `build` lacks a field: a construct error naming the struct and
+    the field, and still a KeyError for code written against the old bare one."""
+
+    def __init__(self, message: str, path: str):
+        ConstructError.__init__(self, message, path=path)
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
 # ---- the fast parsers
 
 
@@ -200,15 +235,22 @@ class FastStruct(Construct):
     """A fixed-size struct parsed and built by one precompiled `struct.Struct`.
 
     The generator flattens nested structs and arrays into one format string (padding as
-    `x`), and writes two functions per struct: `unpack_from(buffer, offset)`, which turns
-    the unpacked tuple back into nested Containers, and `values(obj, path)`, which flattens
-    a mapping into the tuple to pack. Everything construct needs (`_parse`, `_build`,
-    `_sizeof`) is implemented on top, so the object still composes with `Array`,
-    `Struct`, `Pointer` and the rest. `reference` is the equivalent field-by-field
-    construct Struct, kept for introspection and as the oracle of the tests.
+    `x`), and writes per struct: `unpack(buffer, offset=0)`, which unpacks the tuple and
+    builds the nested value objects from it (raising the short-buffer error itself);
+    `values(obj, path)`, which flattens a mapping into the tuple to pack, converting enum
+    names and checking lengths; and, for a fixed-size struct, `pack(obj, path)`, which
+    packs the mapping's items straight into the format and falls back to `pack_slow` (the
+    `values` path, whose errors name the field) only when that fails.
+
+    The calls users make are those generated functions themselves, set on the instance
+    (`Msg.parse(data)` is one call of a generated function, with no method in between).
+    Everything construct needs (`_parse`, `_build`, `_sizeof`) is implemented on top, so
+    the object still composes with `Array`, `Struct`, `Pointer` and the rest. `reference`
+    is the equivalent field-by-field construct Struct, kept for introspection and as the
+    oracle of the tests.
     """
 
-    def __init__(self, label, layout, unpack, values, reference, slots):
+    def __init__(self, label, layout, unpack, values, reference, slots, pack=None):
         super().__init__()
         self.label = label  # not `name`: construct reserves that for `"field" / X`
         self.format = layout
@@ -217,21 +259,19 @@ class FastStruct(Construct):
         self._values = values
         self.reference = reference
         self._slots = slots  # (start, size, path label, nested FastStruct or None)
+        # Instance attributes win over the methods below: one call on the hot path.
+        self.parse = self.unpack_from = unpack
+        if pack is not None:
+            self.build = self.pack = pack
 
-    # -- the calls users make; overridden to skip construct's per-call stream and context
+    # -- the calls users make (the generated functions above replace the first ones)
 
     def parse(self, data, **contextkw):
-        try:
-            return self._unpack(data)
-        except struct.error:
-            raise self.short_error(_nbytes(data), "(parsing)") from None
+        return self._unpack(data)
 
     def unpack_from(self, buffer, offset=0):
         """The value at `offset` in any buffer (an mmap, say), without copying the buffer."""
-        try:
-            return self._unpack(buffer, offset)
-        except struct.error:
-            raise self.short_error(_nbytes(buffer) - offset, "(parsing)") from None
+        return self._unpack(buffer, offset)
 
     def build(self, obj, **contextkw):
         return self.pack(obj, "(building)")
@@ -241,19 +281,39 @@ class FastStruct(Construct):
 
     def pack(self, obj, path="(building)") -> bytes:
         """The bytes of `obj` (a mapping shaped like the parsed Container)."""
-        values = self._values(obj, path)
+        return self.pack_slow(obj, path)
+
+    def pack_slow(self, obj, path="(building)") -> bytes:
+        """`pack` through the generated `values` function: enum names converted, lengths
+        checked, and a value `struct` refuses reported with the field's name."""
+        values = self.values(obj, path)
         try:
             return self.format.pack(*values)
         except struct.error as error:
             raise self._bad_value(obj, path, error) from None
 
+    def values(self, obj, path):
+        """The flat tuple to pack for `obj`; a missing field is a MissingFieldError."""
+        try:
+            return self._values(obj, path)
+        except MissingFieldError:
+            raise
+        except KeyError as error:
+            raise self.missing_error(obj, path, error) from None
+
     def pack_into(self, buffer, offset, obj) -> None:
         """Write `obj` into a writable buffer at `offset`, padding as zeros."""
-        values = self._values(obj, "(building)")
+        values = self.values(obj, "(building)")
         try:
             self.format.pack_into(buffer, offset, *values)
         except struct.error as error:
             raise self._bad_value(obj, "(building)", error) from None
+
+    def zero(self):
+        """A value with every field zero (enums as their zero member, arrays of zeros,
+        nested structs zero too, a flexible array empty): a start for `build` that sets
+        only the fields that matter, e.g. `Msg.build(dict(Msg.zero(), thread_id=7))`."""
+        return self._unpack(bytes(self.size))
 
     # -- construct's protocol, for use inside other constructs
 
@@ -274,6 +334,29 @@ class FastStruct(Construct):
         return self.size
 
     # -- errors that name the field, as the field-by-field parser would
+
+    def missing_error(self, obj, path: str, error: KeyError) -> MissingFieldError:
+        """The error for a mapping without a field this struct needs: the field's path below
+        the struct when the nested mappings show where it is missing, else the key."""
+        where = self.missing_key(obj) or str(error.args[0] if error.args else "")
+        return MissingFieldError(f"{self.label} needs a value for every field; {where!r} is missing",
+                                 path=f"{path} -> {self.label} -> {where}")
+
+    def missing_key(self, obj) -> str:
+        """The path of the first named field (nested structs searched) `obj` lacks, or ''."""
+        try:
+            for _, _, label, inner in self._slots:
+                if label.startswith("("):
+                    continue
+                if label not in obj:
+                    return label
+                if isinstance(inner, FastStruct) and not isinstance(inner, FastUnion):
+                    below = inner.missing_key(obj[label])
+                    if below:
+                        return f"{label} -> {below}"
+        except TypeError:  # not a mapping
+            return ""
+        return ""
 
     def short_error(self, available: int, path: str) -> StreamError:
         return StreamError(f"{self.label} needs {self.size} bytes, found {available}",
@@ -367,7 +450,7 @@ class FlexStruct(FastStruct):
     """
 
     def pack(self, obj, path="(building)") -> bytes:
-        values = self._values(obj, path)
+        values = self.values(obj, path)
         try:
             return self.format.pack(*values[:-1]) + values[-1]
         except struct.error as error:
@@ -402,6 +485,11 @@ class FlexStruct(FastStruct):
         return f"<FlexStruct {self.label} ({self.size} bytes and a flexible array)>"
 
 
+def available(buffer, offset: int) -> int:
+    """Bytes of `buffer` from `offset` on, for the short-buffer error of a generated unpack."""
+    return _nbytes(buffer) - offset
+
+
 def _nbytes(data) -> int:
     try:
         with memoryview(data) as view:
@@ -412,7 +500,7 @@ def _nbytes(data) -> int:
 
 # Helpers the generated unpack functions call.
 
-def members(enum_type: type):
+def members(enum_type: "type[enum.Enum]"):
     """`lookup(value, default)` that finds the member of `enum_type` with that value."""
     return {member.value: member for member in enum_type}.get
 
@@ -444,7 +532,8 @@ class WideInts:
     read as bytes and converted here, as fields in the other byte order are."""
 
     def __init__(self, order: str, signed: bool, count: int = 1):
-        self.byteorder, self.signed, self.count = "little" if order == "<" else "big", signed, count
+        self.byteorder: Literal["little", "big"] = "little" if order == "<" else "big"
+        self.signed, self.count = signed, count
         self.size = 16 * count
         self.format = f"{order}{count if count > 1 else ''}{'i' if signed else 'u'}128"  # for error messages
         self._raw = struct.Struct(f"{self.size}s")
@@ -521,7 +610,7 @@ def flex_structs(inner: FastStruct, buffer, start: int, dims=()):
 
 # Helpers the generated `values` functions call; `label` is only formatted on error.
 
-def enum_int(enum_type: type, value, path, label):
+def enum_int(enum_type: "type[enum.IntEnum]", value, path, label):
     """The integer to store for an enum field given a member, an int or a member's name."""
     if isinstance(value, str):
         try:
@@ -643,22 +732,39 @@ class View:
     The bounds are checked once, here; a buffer that shrinks (or an mmap closed) later is
     noticed by the read or write itself (`struct` refuses a short buffer), which then
     raises ValueError naming the view and field, so a field is never read short or stale.
+
+    The views of nested structs are made with their parent and kept in its slots
+    (`_NESTED` lists them: slot, view class, offset), so `parent.nested` is a C-level read
+    of a slot. (Made on first use instead, they would need a `__getattr__`, which would
+    slow every attribute read of every view.)
     """
 
     __slots__ = ("_buf", "_off")
     SIZE = 0
     PARSER: FastStruct
+    _NESTED: tuple = ()
 
     def __init__(self, buffer, offset: int = 0):
-        offset = operator.index(offset)
-        if offset < 0:  # `struct` would count it from the end of the buffer
-            raise ValueError(f"{type(self).__name__}: offset {offset} is negative")
-        available = _nbytes(buffer)
-        if offset + self.SIZE > available:
-            raise ValueError(f"{type(self).__name__} needs {self.SIZE} bytes at offset {offset}; "
-                             f"the buffer has {available}")
+        if type(offset) is not int:
+            offset = operator.index(offset)
+        # len() is the size in bytes of these types; a memoryview's len() counts items.
+        available = len(buffer) if type(buffer) in _LEN_IS_NBYTES else _nbytes(buffer)
+        if offset < 0 or offset + self.SIZE > available:
+            raise _bounds_error(type(self), offset, available)
         self._buf = buffer
         self._off = offset
+        if self._NESTED:
+            self._nest()
+
+    def _nest(self) -> None:
+        for slot, view_type, at in self._NESTED:
+            setattr(self, slot, view_type._at(self._buf, self._off + at))
+
+    def at(self, offset: int):
+        """A view of the same struct at another offset of the same buffer (bounds checked),
+        for walking along records: `view.at(view._off + view.SIZE)`."""
+        return type(self)(self._buf, offset)
+
 
     @classmethod
     def _at(cls, buffer, offset):
@@ -666,6 +772,8 @@ class View:
         view = object.__new__(cls)
         view._buf = buffer
         view._off = offset
+        if cls._NESTED:
+            view._nest()
         return view
 
     def unpack(self):
@@ -683,6 +791,16 @@ class View:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} at offset {self._off} of {type(self._buf).__name__}>"
+
+
+_LEN_IS_NBYTES = frozenset((bytes, bytearray, mmap.mmap))
+
+
+def _bounds_error(view_type: "type[View]", offset: int, available: int) -> ValueError:
+    if offset < 0:  # `struct` would count it from the end of the buffer
+        return ValueError(f"{view_type.__name__}: offset {offset} is negative")
+    return ValueError(f"{view_type.__name__} needs {view_type.SIZE} bytes at offset {offset}; "
+                      f"the buffer has {available}")
 
 
 def _reachable(view: View, at: int, size: int) -> bool:
@@ -807,7 +925,7 @@ def scalar_property(codec: Scalar, at: int, label: str, doc: str, enum_type=None
     return property(get, set_, doc=doc)
 
 
-def _enum_member(enum_type: type, value, label: str):
+def _enum_member(enum_type: "type[enum.Enum]", value, label: str):
     """The value to store for an enum field given a member, an int or a member's name."""
     if isinstance(value, str):
         try:
@@ -817,16 +935,12 @@ def _enum_member(enum_type: type, value, label: str):
     return value
 
 
-def nested_property(view_type: type, at: int, label: str, doc: str):
-    """A nested struct: read as a view of it; assigned from a mapping or a view."""
-    make = view_type._at
-
-    def get(view):
-        return make(view._buf, view._off + at)
-
+def nested_property(view_type: "type[View]", at: int, label: str, doc: str, slot: str):
+    """A nested struct: read as its view, kept in `slot` of the parent (see View._NESTED);
+    assigned from a mapping or a view."""
     def set_(view, value):
         _put_struct(view_type.PARSER, view, at, value, label)
-    return property(get, set_, doc=doc)
+    return property(operator.attrgetter(slot), set_, doc=doc)
 
 
 def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
@@ -872,7 +986,7 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
     return property(get, set_, doc=doc)
 
 
-def structs_property(view_type: type, at: int, shape: tuple, label: str, doc: str):
+def structs_property(view_type: "type[View]", at: int, shape: tuple, label: str, doc: str):
     """An array of structs: read as a (nested) tuple of views; assigned from a (nested)
     sequence of mappings."""
     count, step = _count(shape), view_type.SIZE
@@ -929,7 +1043,7 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
     return property(get, set_, doc=doc)
 
 
-def flex_structs_property(view_type: type, at: int, label: str, doc: str, dims=()):
+def flex_structs_property(view_type: "type[View]", at: int, label: str, doc: str, dims=()):
     """A flexible array of structs (or of rows of them, shaped by `dims`): read as a tuple of
     views over every whole element to the end of the buffer (nested tuples for rows);
     assigned from a sequence of mappings (of rows of them), written from `at` on."""
@@ -955,14 +1069,6 @@ def flex_structs_property(view_type: type, at: int, label: str, doc: str, dims=(
     return property(get, set_, doc=doc)
 
 
-def _nest(flat: tuple, shape: tuple) -> tuple:
-    """Nested tuples of `shape` from a flat tuple."""
-    if len(shape) == 1:
-        return flat
-    step = len(flat) // shape[0]
-    return tuple(_nest(flat[index * step:(index + 1) * step], shape[1:]) for index in range(shape[0]))
-
-
 def _count(shape: tuple) -> int:
     count = 1
     for length in shape:
@@ -978,7 +1084,8 @@ def _fits(codec: Scalar, value) -> bool:
         return False
 
 
-def _nest(flat: list, shape: tuple):
+def _nest(flat, shape: tuple) -> tuple:
+    """Nested tuples of `shape` from a flat sequence."""
     if len(shape) == 1:
         return tuple(flat)
     step = len(flat) // shape[0]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -319,17 +326,219 @@ _IoUringParams_fields = Named("IoUringParams", Struct(
     "cq_off" / _IoCqringOffsets_fields,  # offset 80, size 40
 ))
 
+# ---- parsed values ----
+
+
+class IoUringSqeAnon0Anon0Value(_Value):
+    """A parsed IoUringSqeAnon0Anon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    cmd_op = _field('cmd_op')
+    pad1 = _field('pad1')
+
+
+class IoUringSqeAnon0Value(_Value):
+    """A parsed IoUringSqeAnon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    off = _field('off')
+    addr2 = _field('addr2')
+    cmd_op = _field('cmd_op')
+    pad1 = _field('pad1')
+
+
+class IoUringSqeAnon1Value(_Value):
+    """A parsed IoUringSqeAnon1: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    addr = _field('addr')
+    splice_off_in = _field('splice_off_in')
+
+
+class IoUringSqeAnon2Value(_Value):
+    """A parsed IoUringSqeAnon2: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    rw_flags = _field('rw_flags')
+    fsync_flags = _field('fsync_flags')
+    poll_events = _field('poll_events')
+    poll32_events = _field('poll32_events')
+    sync_range_flags = _field('sync_range_flags')
+    msg_flags = _field('msg_flags')
+    timeout_flags = _field('timeout_flags')
+    accept_flags = _field('accept_flags')
+    cancel_flags = _field('cancel_flags')
+    open_flags = _field('open_flags')
+    statx_flags = _field('statx_flags')
+    fadvise_advice = _field('fadvise_advice')
+    splice_flags = _field('splice_flags')
+    rename_flags = _field('rename_flags')
+    unlink_flags = _field('unlink_flags')
+    hardlink_flags = _field('hardlink_flags')
+    xattr_flags = _field('xattr_flags')
+    msg_ring_flags = _field('msg_ring_flags')
+    uring_cmd_flags = _field('uring_cmd_flags')
+
+
+class IoUringSqeAnon3Value(_Value):
+    """A parsed IoUringSqeAnon3: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    buf_index = _field('buf_index')
+    buf_group = _field('buf_group')
+
+
+class IoUringSqeAnon4Anon0Value(_Value):
+    """A parsed IoUringSqeAnon4Anon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    addr_len = _field('addr_len')
+    pad3 = _field('pad3')
+
+
+class IoUringSqeAnon4Value(_Value):
+    """A parsed IoUringSqeAnon4: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    splice_fd_in = _field('splice_fd_in')
+    file_index = _field('file_index')
+    addr_len = _field('addr_len')
+    pad3 = _field('pad3')
+
+
+class IoUringSqeAnon5Anon0Value(_Value):
+    """A parsed IoUringSqeAnon5Anon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    addr3 = _field('addr3')
+    pad2 = _field('pad2')
+
+
+class IoUringSqeAnon5Value(_Value):
+    """A parsed IoUringSqeAnon5: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    addr3 = _field('addr3')
+    pad2 = _field('pad2')
+    cmd = _field('cmd')
+
+
+class IoUringSqeValue(_Value):
+    """A parsed IoUringSqe: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    opcode = _field('opcode')
+    flags = _field('flags')
+    ioprio = _field('ioprio')
+    fd = _field('fd')
+    off = _field('off')
+    addr2 = _field('addr2')
+    cmd_op = _field('cmd_op')
+    pad1 = _field('pad1')
+    addr = _field('addr')
+    splice_off_in = _field('splice_off_in')
+    len = _field('len')
+    rw_flags = _field('rw_flags')
+    fsync_flags = _field('fsync_flags')
+    poll_events = _field('poll_events')
+    poll32_events = _field('poll32_events')
+    sync_range_flags = _field('sync_range_flags')
+    msg_flags = _field('msg_flags')
+    timeout_flags = _field('timeout_flags')
+    accept_flags = _field('accept_flags')
+    cancel_flags = _field('cancel_flags')
+    open_flags = _field('open_flags')
+    statx_flags = _field('statx_flags')
+    fadvise_advice = _field('fadvise_advice')
+    splice_flags = _field('splice_flags')
+    rename_flags = _field('rename_flags')
+    unlink_flags = _field('unlink_flags')
+    hardlink_flags = _field('hardlink_flags')
+    xattr_flags = _field('xattr_flags')
+    msg_ring_flags = _field('msg_ring_flags')
+    uring_cmd_flags = _field('uring_cmd_flags')
+    user_data = _field('user_data')
+    buf_index = _field('buf_index')
+    buf_group = _field('buf_group')
+    personality = _field('personality')
+    splice_fd_in = _field('splice_fd_in')
+    file_index = _field('file_index')
+    addr_len = _field('addr_len')
+    pad3 = _field('pad3')
+    addr3 = _field('addr3')
+    pad2 = _field('pad2')
+    cmd = _field('cmd')
+
+
+class IoUringCqeValue(_Value):
+    """A parsed IoUringCqe: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    user_data = _field('user_data')
+    res = _field('res')
+    flags = _field('flags')
+    big_cqe = _field('big_cqe')
+
+
+class IoSqringOffsetsValue(_Value):
+    """A parsed IoSqringOffsets: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    head = _field('head')
+    tail = _field('tail')
+    ring_mask = _field('ring_mask')
+    ring_entries = _field('ring_entries')
+    flags = _field('flags')
+    dropped = _field('dropped')
+    array = _field('array')
+    resv1 = _field('resv1')
+    resv2 = _field('resv2')
+
+
+class IoCqringOffsetsValue(_Value):
+    """A parsed IoCqringOffsets: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    head = _field('head')
+    tail = _field('tail')
+    ring_mask = _field('ring_mask')
+    ring_entries = _field('ring_entries')
+    overflow = _field('overflow')
+    cqes = _field('cqes')
+    flags = _field('flags')
+    resv1 = _field('resv1')
+    resv2 = _field('resv2')
+
+
+class IoUringParamsValue(_Value):
+    """A parsed IoUringParams: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sq_entries = _field('sq_entries')
+    cq_entries = _field('cq_entries')
+    flags = _field('flags')
+    sq_thread_cpu = _field('sq_thread_cpu')
+    sq_thread_idle = _field('sq_thread_idle')
+    features = _field('features')
+    wq_fd = _field('wq_fd')
+    resv = _field('resv')
+    sq_off = _field('sq_off')
+    cq_off = _field('cq_off')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_IoUringSqeAnon0Anon0 = _Struct("<2I")
 
 
 def _unpack_IoUringSqeAnon0Anon0(buffer, offset=0):
-    v = _FORMAT_IoUringSqeAnon0Anon0.unpack_from(buffer, offset)
-    return Container(
-        cmd_op=v[0],
-        pad1=v[1],
-    )
+    try:
+        v = _FORMAT_IoUringSqeAnon0Anon0.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoUringSqeAnon0Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoUringSqeAnon0Anon0Value()
+    r['cmd_op'] = v[0]
+    r['pad1'] = v[1]
+    return r
 
 
 def _values_IoUringSqeAnon0Anon0(obj, path):
@@ -339,12 +548,23 @@ def _values_IoUringSqeAnon0Anon0(obj, path):
     )
 
 
+def _pack_IoUringSqeAnon0Anon0(obj, path="(building)"):
+    try:
+        return _FORMAT_IoUringSqeAnon0Anon0.pack(
+            obj['cmd_op'],
+            obj['pad1'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoUringSqeAnon0Anon0.pack_slow(obj, path)
+
+
 IoUringSqeAnon0Anon0 = FastStruct(
     "(anonymous struct)", _FORMAT_IoUringSqeAnon0Anon0, _unpack_IoUringSqeAnon0Anon0, _values_IoUringSqeAnon0Anon0, _IoUringSqeAnon0Anon0_fields,
     slots=(
         (0, 4, 'cmd_op', None),
         (4, 4, 'pad1', None),
     ),
+    pack=_pack_IoUringSqeAnon0Anon0,
 )
 
 _FORMAT_IoUringSqeAnon0 = _Struct("<8x")
@@ -353,13 +573,16 @@ _FORMAT_IoUringSqeAnon0_1 = _Struct("<Q")
 
 
 def _unpack_IoUringSqeAnon0(buffer, offset=0):
-    _FORMAT_IoUringSqeAnon0.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IoUringSqeAnon0.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IoUringSqeAnon0.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_IoUringSqeAnon0_0.unpack_from(buffer, offset)
     m_off = v[0]
     v = _FORMAT_IoUringSqeAnon0_1.unpack_from(buffer, offset)
     m_addr2 = v[0]
     m_IoUringSqeAnon0Anon0 = _unpack_IoUringSqeAnon0Anon0(buffer, offset)
-    return Container(
+    return IoUringSqeAnon0Value(
         off=m_off,
         addr2=m_addr2,
         **m_IoUringSqeAnon0Anon0,
@@ -400,12 +623,15 @@ _FORMAT_IoUringSqeAnon1_1 = _Struct("<Q")
 
 
 def _unpack_IoUringSqeAnon1(buffer, offset=0):
-    _FORMAT_IoUringSqeAnon1.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IoUringSqeAnon1.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IoUringSqeAnon1.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_IoUringSqeAnon1_0.unpack_from(buffer, offset)
     m_addr = v[0]
     v = _FORMAT_IoUringSqeAnon1_1.unpack_from(buffer, offset)
     m_splice_off_in = v[0]
-    return Container(
+    return IoUringSqeAnon1Value(
         addr=m_addr,
         splice_off_in=m_splice_off_in,
     )
@@ -456,7 +682,10 @@ _FORMAT_IoUringSqeAnon2_18 = _Struct("<I")
 
 
 def _unpack_IoUringSqeAnon2(buffer, offset=0):
-    _FORMAT_IoUringSqeAnon2.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IoUringSqeAnon2.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IoUringSqeAnon2.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_IoUringSqeAnon2_0.unpack_from(buffer, offset)
     m_rw_flags = v[0]
     v = _FORMAT_IoUringSqeAnon2_1.unpack_from(buffer, offset)
@@ -495,7 +724,7 @@ def _unpack_IoUringSqeAnon2(buffer, offset=0):
     m_msg_ring_flags = v[0]
     v = _FORMAT_IoUringSqeAnon2_18.unpack_from(buffer, offset)
     m_uring_cmd_flags = v[0]
-    return Container(
+    return IoUringSqeAnon2Value(
         rw_flags=m_rw_flags,
         fsync_flags=m_fsync_flags,
         poll_events=m_poll_events,
@@ -648,12 +877,15 @@ _FORMAT_IoUringSqeAnon3_1 = _Struct("<H")
 
 
 def _unpack_IoUringSqeAnon3(buffer, offset=0):
-    _FORMAT_IoUringSqeAnon3.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IoUringSqeAnon3.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IoUringSqeAnon3.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_IoUringSqeAnon3_0.unpack_from(buffer, offset)
     m_buf_index = v[0]
     v = _FORMAT_IoUringSqeAnon3_1.unpack_from(buffer, offset)
     m_buf_group = v[0]
-    return Container(
+    return IoUringSqeAnon3Value(
         buf_index=m_buf_index,
         buf_group=m_buf_group,
     )
@@ -685,11 +917,14 @@ _FORMAT_IoUringSqeAnon4Anon0 = _Struct("<H1H")
 
 
 def _unpack_IoUringSqeAnon4Anon0(buffer, offset=0):
-    v = _FORMAT_IoUringSqeAnon4Anon0.unpack_from(buffer, offset)
-    return Container(
-        addr_len=v[0],
-        pad3=ListContainer(v[1:2]),
-    )
+    try:
+        v = _FORMAT_IoUringSqeAnon4Anon0.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoUringSqeAnon4Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoUringSqeAnon4Anon0Value()
+    r['addr_len'] = v[0]
+    r['pad3'] = ListContainer(v[1:2])
+    return r
 
 
 def _values_IoUringSqeAnon4Anon0(obj, path):
@@ -699,12 +934,23 @@ def _values_IoUringSqeAnon4Anon0(obj, path):
     )
 
 
+def _pack_IoUringSqeAnon4Anon0(obj, path="(building)"):
+    try:
+        return _FORMAT_IoUringSqeAnon4Anon0.pack(
+            obj['addr_len'],
+            *_items(obj['pad3'], 1, path, '(anonymous struct) -> pad3'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoUringSqeAnon4Anon0.pack_slow(obj, path)
+
+
 IoUringSqeAnon4Anon0 = FastStruct(
     "(anonymous struct)", _FORMAT_IoUringSqeAnon4Anon0, _unpack_IoUringSqeAnon4Anon0, _values_IoUringSqeAnon4Anon0, _IoUringSqeAnon4Anon0_fields,
     slots=(
         (0, 2, 'addr_len', None),
         (2, 2, 'pad3', None),
     ),
+    pack=_pack_IoUringSqeAnon4Anon0,
 )
 
 _FORMAT_IoUringSqeAnon4 = _Struct("<4x")
@@ -713,13 +959,16 @@ _FORMAT_IoUringSqeAnon4_1 = _Struct("<I")
 
 
 def _unpack_IoUringSqeAnon4(buffer, offset=0):
-    _FORMAT_IoUringSqeAnon4.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IoUringSqeAnon4.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IoUringSqeAnon4.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_IoUringSqeAnon4_0.unpack_from(buffer, offset)
     m_splice_fd_in = v[0]
     v = _FORMAT_IoUringSqeAnon4_1.unpack_from(buffer, offset)
     m_file_index = v[0]
     m_IoUringSqeAnon4Anon0 = _unpack_IoUringSqeAnon4Anon0(buffer, offset)
-    return Container(
+    return IoUringSqeAnon4Value(
         splice_fd_in=m_splice_fd_in,
         file_index=m_file_index,
         **m_IoUringSqeAnon4Anon0,
@@ -758,11 +1007,14 @@ _FORMAT_IoUringSqeAnon5Anon0 = _Struct("<Q1Q")
 
 
 def _unpack_IoUringSqeAnon5Anon0(buffer, offset=0):
-    v = _FORMAT_IoUringSqeAnon5Anon0.unpack_from(buffer, offset)
-    return Container(
-        addr3=v[0],
-        pad2=ListContainer(v[1:2]),
-    )
+    try:
+        v = _FORMAT_IoUringSqeAnon5Anon0.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoUringSqeAnon5Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoUringSqeAnon5Anon0Value()
+    r['addr3'] = v[0]
+    r['pad2'] = ListContainer(v[1:2])
+    return r
 
 
 def _values_IoUringSqeAnon5Anon0(obj, path):
@@ -772,12 +1024,23 @@ def _values_IoUringSqeAnon5Anon0(obj, path):
     )
 
 
+def _pack_IoUringSqeAnon5Anon0(obj, path="(building)"):
+    try:
+        return _FORMAT_IoUringSqeAnon5Anon0.pack(
+            obj['addr3'],
+            *_items(obj['pad2'], 1, path, '(anonymous struct) -> pad2'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoUringSqeAnon5Anon0.pack_slow(obj, path)
+
+
 IoUringSqeAnon5Anon0 = FastStruct(
     "(anonymous struct)", _FORMAT_IoUringSqeAnon5Anon0, _unpack_IoUringSqeAnon5Anon0, _values_IoUringSqeAnon5Anon0, _IoUringSqeAnon5Anon0_fields,
     slots=(
         (0, 8, 'addr3', None),
         (8, 8, 'pad2', None),
     ),
+    pack=_pack_IoUringSqeAnon5Anon0,
 )
 
 _FORMAT_IoUringSqeAnon5 = _Struct("<16x")
@@ -785,11 +1048,14 @@ _FORMAT_IoUringSqeAnon5_1 = _Struct("<0s16x")
 
 
 def _unpack_IoUringSqeAnon5(buffer, offset=0):
-    _FORMAT_IoUringSqeAnon5.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IoUringSqeAnon5.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IoUringSqeAnon5.short_error(_available(buffer, offset), "(parsing)") from None
     m_IoUringSqeAnon5Anon0 = _unpack_IoUringSqeAnon5Anon0(buffer, offset)
     v = _FORMAT_IoUringSqeAnon5_1.unpack_from(buffer, offset)
     m_cmd = v[0]
-    return Container(
+    return IoUringSqeAnon5Value(
         **m_IoUringSqeAnon5Anon0,
         cmd=m_cmd,
     )
@@ -821,22 +1087,25 @@ _FORMAT_IoUringSqe = _Struct("<2BHi8s8sI4sQ2sH4s16s")
 
 
 def _unpack_IoUringSqe(buffer, offset=0):
-    v = _FORMAT_IoUringSqe.unpack_from(buffer, offset)
-    return Container(
-        opcode=v[0],
-        flags=v[1],
-        ioprio=v[2],
-        fd=v[3],
-        **IoUringSqeAnon0._unpack(v[4]),
-        **IoUringSqeAnon1._unpack(v[5]),
-        len=v[6],
-        **IoUringSqeAnon2._unpack(v[7]),
-        user_data=v[8],
-        **IoUringSqeAnon3._unpack(v[9]),
-        personality=v[10],
-        **IoUringSqeAnon4._unpack(v[11]),
-        **IoUringSqeAnon5._unpack(v[12]),
-    )
+    try:
+        v = _FORMAT_IoUringSqe.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoUringSqe.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoUringSqeValue()
+    r['opcode'] = v[0]
+    r['flags'] = v[1]
+    r['ioprio'] = v[2]
+    r['fd'] = v[3]
+    r.update(IoUringSqeAnon0._unpack(v[4]))
+    r.update(IoUringSqeAnon1._unpack(v[5]))
+    r['len'] = v[6]
+    r.update(IoUringSqeAnon2._unpack(v[7]))
+    r['user_data'] = v[8]
+    r.update(IoUringSqeAnon3._unpack(v[9]))
+    r['personality'] = v[10]
+    r.update(IoUringSqeAnon4._unpack(v[11]))
+    r.update(IoUringSqeAnon5._unpack(v[12]))
+    return r
 
 
 def _values_IoUringSqe(obj, path):
@@ -857,6 +1126,27 @@ def _values_IoUringSqe(obj, path):
     )
 
 
+def _pack_IoUringSqe(obj, path="(building)"):
+    try:
+        return _FORMAT_IoUringSqe.pack(
+            obj['opcode'],
+            obj['flags'],
+            obj['ioprio'],
+            obj['fd'],
+            IoUringSqeAnon0.pack_anonymous(obj, path + ' -> IoUringSqe'),
+            IoUringSqeAnon1.pack_anonymous(obj, path + ' -> IoUringSqe'),
+            obj['len'],
+            IoUringSqeAnon2.pack_anonymous(obj, path + ' -> IoUringSqe'),
+            obj['user_data'],
+            IoUringSqeAnon3.pack_anonymous(obj, path + ' -> IoUringSqe'),
+            obj['personality'],
+            IoUringSqeAnon4.pack_anonymous(obj, path + ' -> IoUringSqe'),
+            IoUringSqeAnon5.pack_anonymous(obj, path + ' -> IoUringSqe'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoUringSqe.pack_slow(obj, path)
+
+
 IoUringSqe = FastStruct(
     "IoUringSqe", _FORMAT_IoUringSqe, _unpack_IoUringSqe, _values_IoUringSqe, _IoUringSqe_fields,
     slots=(
@@ -874,19 +1164,23 @@ IoUringSqe = FastStruct(
         (44, 4, 'IoUringSqeAnon4', IoUringSqeAnon4),
         (48, 16, 'IoUringSqeAnon5', IoUringSqeAnon5),
     ),
+    pack=_pack_IoUringSqe,
 )
 
 _FORMAT_IoUringCqe = _Struct("<QiI")
 
 
 def _unpack_IoUringCqe(buffer, offset=0):
-    v = _FORMAT_IoUringCqe.unpack_from(buffer, offset)
-    return Container(
-        user_data=v[0],
-        res=v[1],
-        flags=v[2],
-        big_cqe=_flex_items(buffer, offset + 16, '<', 'Q', (), None, False),
-    )
+    try:
+        v = _FORMAT_IoUringCqe.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoUringCqe.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoUringCqeValue()
+    r['user_data'] = v[0]
+    r['res'] = v[1]
+    r['flags'] = v[2]
+    r['big_cqe'] = _flex_items(buffer, offset + 16, '<', 'Q', (), None, False)
+    return r
 
 
 def _values_IoUringCqe(obj, path):
@@ -911,18 +1205,21 @@ _FORMAT_IoSqringOffsets = _Struct("<8IQ")
 
 
 def _unpack_IoSqringOffsets(buffer, offset=0):
-    v = _FORMAT_IoSqringOffsets.unpack_from(buffer, offset)
-    return Container(
-        head=v[0],
-        tail=v[1],
-        ring_mask=v[2],
-        ring_entries=v[3],
-        flags=v[4],
-        dropped=v[5],
-        array=v[6],
-        resv1=v[7],
-        resv2=v[8],
-    )
+    try:
+        v = _FORMAT_IoSqringOffsets.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoSqringOffsets.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoSqringOffsetsValue()
+    r['head'] = v[0]
+    r['tail'] = v[1]
+    r['ring_mask'] = v[2]
+    r['ring_entries'] = v[3]
+    r['flags'] = v[4]
+    r['dropped'] = v[5]
+    r['array'] = v[6]
+    r['resv1'] = v[7]
+    r['resv2'] = v[8]
+    return r
 
 
 def _values_IoSqringOffsets(obj, path):
@@ -939,6 +1236,23 @@ def _values_IoSqringOffsets(obj, path):
     )
 
 
+def _pack_IoSqringOffsets(obj, path="(building)"):
+    try:
+        return _FORMAT_IoSqringOffsets.pack(
+            obj['head'],
+            obj['tail'],
+            obj['ring_mask'],
+            obj['ring_entries'],
+            obj['flags'],
+            obj['dropped'],
+            obj['array'],
+            obj['resv1'],
+            obj['resv2'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoSqringOffsets.pack_slow(obj, path)
+
+
 IoSqringOffsets = FastStruct(
     "IoSqringOffsets", _FORMAT_IoSqringOffsets, _unpack_IoSqringOffsets, _values_IoSqringOffsets, _IoSqringOffsets_fields,
     slots=(
@@ -952,24 +1266,28 @@ IoSqringOffsets = FastStruct(
         (28, 4, 'resv1', None),
         (32, 8, 'resv2', None),
     ),
+    pack=_pack_IoSqringOffsets,
 )
 
 _FORMAT_IoCqringOffsets = _Struct("<8IQ")
 
 
 def _unpack_IoCqringOffsets(buffer, offset=0):
-    v = _FORMAT_IoCqringOffsets.unpack_from(buffer, offset)
-    return Container(
-        head=v[0],
-        tail=v[1],
-        ring_mask=v[2],
-        ring_entries=v[3],
-        overflow=v[4],
-        cqes=v[5],
-        flags=v[6],
-        resv1=v[7],
-        resv2=v[8],
-    )
+    try:
+        v = _FORMAT_IoCqringOffsets.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoCqringOffsets.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoCqringOffsetsValue()
+    r['head'] = v[0]
+    r['tail'] = v[1]
+    r['ring_mask'] = v[2]
+    r['ring_entries'] = v[3]
+    r['overflow'] = v[4]
+    r['cqes'] = v[5]
+    r['flags'] = v[6]
+    r['resv1'] = v[7]
+    r['resv2'] = v[8]
+    return r
 
 
 def _values_IoCqringOffsets(obj, path):
@@ -986,6 +1304,23 @@ def _values_IoCqringOffsets(obj, path):
     )
 
 
+def _pack_IoCqringOffsets(obj, path="(building)"):
+    try:
+        return _FORMAT_IoCqringOffsets.pack(
+            obj['head'],
+            obj['tail'],
+            obj['ring_mask'],
+            obj['ring_entries'],
+            obj['overflow'],
+            obj['cqes'],
+            obj['flags'],
+            obj['resv1'],
+            obj['resv2'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoCqringOffsets.pack_slow(obj, path)
+
+
 IoCqringOffsets = FastStruct(
     "IoCqringOffsets", _FORMAT_IoCqringOffsets, _unpack_IoCqringOffsets, _values_IoCqringOffsets, _IoCqringOffsets_fields,
     slots=(
@@ -999,45 +1334,49 @@ IoCqringOffsets = FastStruct(
         (28, 4, 'resv1', None),
         (32, 8, 'resv2', None),
     ),
+    pack=_pack_IoCqringOffsets,
 )
 
 _FORMAT_IoUringParams = _Struct("<7I3I8IQ8IQ")
 
 
 def _unpack_IoUringParams(buffer, offset=0):
-    v = _FORMAT_IoUringParams.unpack_from(buffer, offset)
-    return Container(
-        sq_entries=v[0],
-        cq_entries=v[1],
-        flags=v[2],
-        sq_thread_cpu=v[3],
-        sq_thread_idle=v[4],
-        features=v[5],
-        wq_fd=v[6],
-        resv=ListContainer(v[7:10]),
-        sq_off=Container(
-            head=v[10],
-            tail=v[11],
-            ring_mask=v[12],
-            ring_entries=v[13],
-            flags=v[14],
-            dropped=v[15],
-            array=v[16],
-            resv1=v[17],
-            resv2=v[18],
-        ),
-        cq_off=Container(
-            head=v[19],
-            tail=v[20],
-            ring_mask=v[21],
-            ring_entries=v[22],
-            overflow=v[23],
-            cqes=v[24],
-            flags=v[25],
-            resv1=v[26],
-            resv2=v[27],
-        ),
-    )
+    try:
+        v = _FORMAT_IoUringParams.unpack_from(buffer, offset)
+    except _StructError:
+        raise IoUringParams.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IoUringParamsValue()
+    r['sq_entries'] = v[0]
+    r['cq_entries'] = v[1]
+    r['flags'] = v[2]
+    r['sq_thread_cpu'] = v[3]
+    r['sq_thread_idle'] = v[4]
+    r['features'] = v[5]
+    r['wq_fd'] = v[6]
+    r['resv'] = ListContainer(v[7:10])
+    n1 = IoSqringOffsetsValue()
+    n1['head'] = v[10]
+    n1['tail'] = v[11]
+    n1['ring_mask'] = v[12]
+    n1['ring_entries'] = v[13]
+    n1['flags'] = v[14]
+    n1['dropped'] = v[15]
+    n1['array'] = v[16]
+    n1['resv1'] = v[17]
+    n1['resv2'] = v[18]
+    r['sq_off'] = n1
+    n2 = IoCqringOffsetsValue()
+    n2['head'] = v[19]
+    n2['tail'] = v[20]
+    n2['ring_mask'] = v[21]
+    n2['ring_entries'] = v[22]
+    n2['overflow'] = v[23]
+    n2['cqes'] = v[24]
+    n2['flags'] = v[25]
+    n2['resv1'] = v[26]
+    n2['resv2'] = v[27]
+    r['cq_off'] = n2
+    return r
 
 
 def _values_IoUringParams(obj, path):
@@ -1073,6 +1412,42 @@ def _values_IoUringParams(obj, path):
     )
 
 
+def _pack_IoUringParams(obj, path="(building)"):
+    try:
+        o1 = obj['sq_off']
+        o2 = obj['cq_off']
+        return _FORMAT_IoUringParams.pack(
+            obj['sq_entries'],
+            obj['cq_entries'],
+            obj['flags'],
+            obj['sq_thread_cpu'],
+            obj['sq_thread_idle'],
+            obj['features'],
+            obj['wq_fd'],
+            *_items(obj['resv'], 3, path, 'IoUringParams -> resv'),
+            o1['head'],
+            o1['tail'],
+            o1['ring_mask'],
+            o1['ring_entries'],
+            o1['flags'],
+            o1['dropped'],
+            o1['array'],
+            o1['resv1'],
+            o1['resv2'],
+            o2['head'],
+            o2['tail'],
+            o2['ring_mask'],
+            o2['ring_entries'],
+            o2['overflow'],
+            o2['cqes'],
+            o2['flags'],
+            o2['resv1'],
+            o2['resv2'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IoUringParams.pack_slow(obj, path)
+
+
 IoUringParams = FastStruct(
     "IoUringParams", _FORMAT_IoUringParams, _unpack_IoUringParams, _values_IoUringParams, _IoUringParams_fields,
     slots=(
@@ -1087,6 +1462,7 @@ IoUringParams = FastStruct(
         (40, 40, 'sq_off', IoSqringOffsets),
         (80, 40, 'cq_off', IoCqringOffsets),
     ),
+    pack=_pack_IoUringParams,
 )
 
 SIZES = {
@@ -1327,9 +1703,10 @@ class IoCqringOffsetsView(View):
 class IoUringParamsView(View):
     """Zero-copy view of a IoUringParams (120 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_sq_off', '_n_cq_off')
     SIZE = 120
     PARSER = IoUringParams
+    _NESTED = (('_n_sq_off', IoSqringOffsetsView, 40), ('_n_cq_off', IoCqringOffsetsView, 80),)
     sq_entries = _scalar(_u32, 0, 'IoUringParamsView.sq_entries', '')
     cq_entries = _scalar(_u32, 4, 'IoUringParamsView.cq_entries', '')
     flags = _scalar(_u32, 8, 'IoUringParamsView.flags', 'IORING_SETUP_* flags.')
@@ -1338,8 +1715,8 @@ class IoUringParamsView(View):
     features = _scalar(_u32, 20, 'IoUringParamsView.features', 'IORING_FEAT_* flags the kernel has.')
     wq_fd = _scalar(_u32, 24, 'IoUringParamsView.wq_fd', '')
     resv = _array(_u32, 28, (3,), 'IoUringParamsView.resv', '')
-    sq_off = _nested(IoSqringOffsetsView, 40, 'IoUringParamsView.sq_off', '')
-    cq_off = _nested(IoCqringOffsetsView, 80, 'IoUringParamsView.cq_off', '')
+    sq_off = _nested(IoSqringOffsetsView, 40, 'IoUringParamsView.sq_off', '', '_n_sq_off')
+    cq_off = _nested(IoCqringOffsetsView, 80, 'IoUringParamsView.cq_off', '', '_n_cq_off')
 
 # ---- numpy ----
 
@@ -1554,4 +1931,18 @@ __all__ = [
     "IoSqringOffsetsView",
     "IoCqringOffsetsView",
     "IoUringParamsView",
+    "IoUringSqeAnon0Anon0Value",
+    "IoUringSqeAnon0Value",
+    "IoUringSqeAnon1Value",
+    "IoUringSqeAnon2Value",
+    "IoUringSqeAnon3Value",
+    "IoUringSqeAnon4Anon0Value",
+    "IoUringSqeAnon4Value",
+    "IoUringSqeAnon5Anon0Value",
+    "IoUringSqeAnon5Value",
+    "IoUringSqeValue",
+    "IoUringCqeValue",
+    "IoSqringOffsetsValue",
+    "IoCqringOffsetsValue",
+    "IoUringParamsValue",
 ]

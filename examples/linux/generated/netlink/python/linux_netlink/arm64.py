@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -75,20 +82,53 @@ _Nlattr_fields = Named("Nlattr", Struct(
     "nla_type" / Int16ul,  # offset 2, size 2
 ))
 
+# ---- parsed values ----
+
+
+class NlmsghdrValue(_Value):
+    """A parsed Nlmsghdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    nlmsg_len = _field('nlmsg_len')
+    nlmsg_type = _field('nlmsg_type')
+    nlmsg_flags = _field('nlmsg_flags')
+    nlmsg_seq = _field('nlmsg_seq')
+    nlmsg_pid = _field('nlmsg_pid')
+
+
+class SockaddrNlValue(_Value):
+    """A parsed SockaddrNl: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    nl_family = _field('nl_family')
+    nl_pid = _field('nl_pid')
+    nl_groups = _field('nl_groups')
+
+
+class NlattrValue(_Value):
+    """A parsed Nlattr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    nla_len = _field('nla_len')
+    nla_type = _field('nla_type')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Nlmsghdr = _Struct("<I2H2I")
 
 
 def _unpack_Nlmsghdr(buffer, offset=0):
-    v = _FORMAT_Nlmsghdr.unpack_from(buffer, offset)
-    return Container(
-        nlmsg_len=v[0],
-        nlmsg_type=v[1],
-        nlmsg_flags=v[2],
-        nlmsg_seq=v[3],
-        nlmsg_pid=v[4],
-    )
+    try:
+        v = _FORMAT_Nlmsghdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise Nlmsghdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = NlmsghdrValue()
+    r['nlmsg_len'] = v[0]
+    r['nlmsg_type'] = v[1]
+    r['nlmsg_flags'] = v[2]
+    r['nlmsg_seq'] = v[3]
+    r['nlmsg_pid'] = v[4]
+    return r
 
 
 def _values_Nlmsghdr(obj, path):
@@ -101,6 +141,19 @@ def _values_Nlmsghdr(obj, path):
     )
 
 
+def _pack_Nlmsghdr(obj, path="(building)"):
+    try:
+        return _FORMAT_Nlmsghdr.pack(
+            obj['nlmsg_len'],
+            obj['nlmsg_type'],
+            obj['nlmsg_flags'],
+            obj['nlmsg_seq'],
+            obj['nlmsg_pid'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Nlmsghdr.pack_slow(obj, path)
+
+
 Nlmsghdr = FastStruct(
     "Nlmsghdr", _FORMAT_Nlmsghdr, _unpack_Nlmsghdr, _values_Nlmsghdr, _Nlmsghdr_fields,
     slots=(
@@ -110,18 +163,22 @@ Nlmsghdr = FastStruct(
         (8, 4, 'nlmsg_seq', None),
         (12, 4, 'nlmsg_pid', None),
     ),
+    pack=_pack_Nlmsghdr,
 )
 
 _FORMAT_SockaddrNl = _Struct("<H2x2I")
 
 
 def _unpack_SockaddrNl(buffer, offset=0):
-    v = _FORMAT_SockaddrNl.unpack_from(buffer, offset)
-    return Container(
-        nl_family=v[0],
-        nl_pid=v[1],
-        nl_groups=v[2],
-    )
+    try:
+        v = _FORMAT_SockaddrNl.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockaddrNl.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockaddrNlValue()
+    r['nl_family'] = v[0]
+    r['nl_pid'] = v[1]
+    r['nl_groups'] = v[2]
+    return r
 
 
 def _values_SockaddrNl(obj, path):
@@ -132,6 +189,17 @@ def _values_SockaddrNl(obj, path):
     )
 
 
+def _pack_SockaddrNl(obj, path="(building)"):
+    try:
+        return _FORMAT_SockaddrNl.pack(
+            obj['nl_family'],
+            obj['nl_pid'],
+            obj['nl_groups'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockaddrNl.pack_slow(obj, path)
+
+
 SockaddrNl = FastStruct(
     "SockaddrNl", _FORMAT_SockaddrNl, _unpack_SockaddrNl, _values_SockaddrNl, _SockaddrNl_fields,
     slots=(
@@ -140,17 +208,21 @@ SockaddrNl = FastStruct(
         (4, 4, 'nl_pid', None),
         (8, 4, 'nl_groups', None),
     ),
+    pack=_pack_SockaddrNl,
 )
 
 _FORMAT_Nlattr = _Struct("<2H")
 
 
 def _unpack_Nlattr(buffer, offset=0):
-    v = _FORMAT_Nlattr.unpack_from(buffer, offset)
-    return Container(
-        nla_len=v[0],
-        nla_type=v[1],
-    )
+    try:
+        v = _FORMAT_Nlattr.unpack_from(buffer, offset)
+    except _StructError:
+        raise Nlattr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = NlattrValue()
+    r['nla_len'] = v[0]
+    r['nla_type'] = v[1]
+    return r
 
 
 def _values_Nlattr(obj, path):
@@ -160,12 +232,23 @@ def _values_Nlattr(obj, path):
     )
 
 
+def _pack_Nlattr(obj, path="(building)"):
+    try:
+        return _FORMAT_Nlattr.pack(
+            obj['nla_len'],
+            obj['nla_type'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Nlattr.pack_slow(obj, path)
+
+
 Nlattr = FastStruct(
     "Nlattr", _FORMAT_Nlattr, _unpack_Nlattr, _values_Nlattr, _Nlattr_fields,
     slots=(
         (0, 2, 'nla_len', None),
         (2, 2, 'nla_type', None),
     ),
+    pack=_pack_Nlattr,
 )
 
 SIZES = {
@@ -264,4 +347,7 @@ __all__ = [
     "NlmsghdrView",
     "SockaddrNlView",
     "NlattrView",
+    "NlmsghdrValue",
+    "SockaddrNlValue",
+    "NlattrValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -105,6 +112,66 @@ _Icmphdr_fields = Named("Icmphdr", Struct(
     "un" / _IcmpUn_fields,  # offset 4, size 4
 ))
 
+# ---- parsed values ----
+
+
+class EthhdrValue(_Value):
+    """A parsed Ethhdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    h_dest = _field('h_dest')
+    h_source = _field('h_source')
+    h_proto = _field('h_proto')
+
+
+class SockaddrLlValue(_Value):
+    """A parsed SockaddrLl: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sll_family = _field('sll_family')
+    sll_protocol = _field('sll_protocol')
+    sll_ifindex = _field('sll_ifindex')
+    sll_hatype = _field('sll_hatype')
+    sll_pkttype = _field('sll_pkttype')
+    sll_halen = _field('sll_halen')
+    sll_addr = _field('sll_addr')
+
+
+class IcmpEchoValue(_Value):
+    """A parsed IcmpEcho: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    id = _field('id')
+    sequence = _field('sequence')
+
+
+class IcmpFragValue(_Value):
+    """A parsed IcmpFrag: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    unused = _field('unused')
+    mtu = _field('mtu')
+
+
+class IcmpUnValue(_Value):
+    """A parsed IcmpUn: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    reserved = _field('reserved')
+    echo = _field('echo')
+    gateway = _field('gateway')
+    frag = _field('frag')
+
+
+class IcmphdrValue(_Value):
+    """A parsed Icmphdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    type = _field('type')
+    code = _field('code')
+    checksum = _field('checksum')
+    un = _field('un')
+
 # ---- structs, one struct.Struct each ----
 
 # Scalars read as bytes: stored in the other byte order than this arch's, or 128-bit.
@@ -115,12 +182,15 @@ _FORMAT_Ethhdr = _Struct("<6s6s2s")
 
 
 def _unpack_Ethhdr(buffer, offset=0):
-    v = _FORMAT_Ethhdr.unpack_from(buffer, offset)
-    return Container(
-        h_dest=v[0],
-        h_source=v[1],
-        h_proto=_swapped(_SWAP_BE_H, v[2], None),
-    )
+    try:
+        v = _FORMAT_Ethhdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise Ethhdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = EthhdrValue()
+    r['h_dest'] = v[0]
+    r['h_source'] = v[1]
+    r['h_proto'] = _swapped(_SWAP_BE_H, v[2], None)
+    return r
 
 
 def _values_Ethhdr(obj, path):
@@ -131,6 +201,17 @@ def _values_Ethhdr(obj, path):
     )
 
 
+def _pack_Ethhdr(obj, path="(building)"):
+    try:
+        return _FORMAT_Ethhdr.pack(
+            _exact_bytes(obj['h_dest'], 6, path, 'Ethhdr -> h_dest'),
+            _exact_bytes(obj['h_source'], 6, path, 'Ethhdr -> h_source'),
+            _pack_swapped(_SWAP_BE_H, obj['h_proto'], path, 'Ethhdr -> h_proto', None),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Ethhdr.pack_slow(obj, path)
+
+
 Ethhdr = FastStruct(
     "Ethhdr", _FORMAT_Ethhdr, _unpack_Ethhdr, _values_Ethhdr, _Ethhdr_fields,
     slots=(
@@ -138,22 +219,26 @@ Ethhdr = FastStruct(
         (6, 6, 'h_source', None),
         (12, 2, 'h_proto', None),
     ),
+    pack=_pack_Ethhdr,
 )
 
 _FORMAT_SockaddrLl = _Struct("<H2siH2B8s")
 
 
 def _unpack_SockaddrLl(buffer, offset=0):
-    v = _FORMAT_SockaddrLl.unpack_from(buffer, offset)
-    return Container(
-        sll_family=v[0],
-        sll_protocol=_swapped(_SWAP_BE_H, v[1], None),
-        sll_ifindex=v[2],
-        sll_hatype=v[3],
-        sll_pkttype=v[4],
-        sll_halen=v[5],
-        sll_addr=v[6],
-    )
+    try:
+        v = _FORMAT_SockaddrLl.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockaddrLl.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockaddrLlValue()
+    r['sll_family'] = v[0]
+    r['sll_protocol'] = _swapped(_SWAP_BE_H, v[1], None)
+    r['sll_ifindex'] = v[2]
+    r['sll_hatype'] = v[3]
+    r['sll_pkttype'] = v[4]
+    r['sll_halen'] = v[5]
+    r['sll_addr'] = v[6]
+    return r
 
 
 def _values_SockaddrLl(obj, path):
@@ -168,6 +253,21 @@ def _values_SockaddrLl(obj, path):
     )
 
 
+def _pack_SockaddrLl(obj, path="(building)"):
+    try:
+        return _FORMAT_SockaddrLl.pack(
+            obj['sll_family'],
+            _pack_swapped(_SWAP_BE_H, obj['sll_protocol'], path, 'SockaddrLl -> sll_protocol', None),
+            obj['sll_ifindex'],
+            obj['sll_hatype'],
+            obj['sll_pkttype'],
+            obj['sll_halen'],
+            _exact_bytes(obj['sll_addr'], 8, path, 'SockaddrLl -> sll_addr'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockaddrLl.pack_slow(obj, path)
+
+
 SockaddrLl = FastStruct(
     "SockaddrLl", _FORMAT_SockaddrLl, _unpack_SockaddrLl, _values_SockaddrLl, _SockaddrLl_fields,
     slots=(
@@ -179,17 +279,21 @@ SockaddrLl = FastStruct(
         (11, 1, 'sll_halen', None),
         (12, 8, 'sll_addr', None),
     ),
+    pack=_pack_SockaddrLl,
 )
 
 _FORMAT_IcmpEcho = _Struct("<2s2s")
 
 
 def _unpack_IcmpEcho(buffer, offset=0):
-    v = _FORMAT_IcmpEcho.unpack_from(buffer, offset)
-    return Container(
-        id=_swapped(_SWAP_BE_H, v[0], None),
-        sequence=_swapped(_SWAP_BE_H, v[1], None),
-    )
+    try:
+        v = _FORMAT_IcmpEcho.unpack_from(buffer, offset)
+    except _StructError:
+        raise IcmpEcho.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IcmpEchoValue()
+    r['id'] = _swapped(_SWAP_BE_H, v[0], None)
+    r['sequence'] = _swapped(_SWAP_BE_H, v[1], None)
+    return r
 
 
 def _values_IcmpEcho(obj, path):
@@ -199,23 +303,37 @@ def _values_IcmpEcho(obj, path):
     )
 
 
+def _pack_IcmpEcho(obj, path="(building)"):
+    try:
+        return _FORMAT_IcmpEcho.pack(
+            _pack_swapped(_SWAP_BE_H, obj['id'], path, 'IcmpEcho -> id', None),
+            _pack_swapped(_SWAP_BE_H, obj['sequence'], path, 'IcmpEcho -> sequence', None),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IcmpEcho.pack_slow(obj, path)
+
+
 IcmpEcho = FastStruct(
     "IcmpEcho", _FORMAT_IcmpEcho, _unpack_IcmpEcho, _values_IcmpEcho, _IcmpEcho_fields,
     slots=(
         (0, 2, 'id', None),
         (2, 2, 'sequence', None),
     ),
+    pack=_pack_IcmpEcho,
 )
 
 _FORMAT_IcmpFrag = _Struct("<2s2s")
 
 
 def _unpack_IcmpFrag(buffer, offset=0):
-    v = _FORMAT_IcmpFrag.unpack_from(buffer, offset)
-    return Container(
-        unused=_swapped(_SWAP_BE_H, v[0], None),
-        mtu=_swapped(_SWAP_BE_H, v[1], None),
-    )
+    try:
+        v = _FORMAT_IcmpFrag.unpack_from(buffer, offset)
+    except _StructError:
+        raise IcmpFrag.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IcmpFragValue()
+    r['unused'] = _swapped(_SWAP_BE_H, v[0], None)
+    r['mtu'] = _swapped(_SWAP_BE_H, v[1], None)
+    return r
 
 
 def _values_IcmpFrag(obj, path):
@@ -225,12 +343,23 @@ def _values_IcmpFrag(obj, path):
     )
 
 
+def _pack_IcmpFrag(obj, path="(building)"):
+    try:
+        return _FORMAT_IcmpFrag.pack(
+            _pack_swapped(_SWAP_BE_H, obj['unused'], path, 'IcmpFrag -> unused', None),
+            _pack_swapped(_SWAP_BE_H, obj['mtu'], path, 'IcmpFrag -> mtu', None),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return IcmpFrag.pack_slow(obj, path)
+
+
 IcmpFrag = FastStruct(
     "IcmpFrag", _FORMAT_IcmpFrag, _unpack_IcmpFrag, _values_IcmpFrag, _IcmpFrag_fields,
     slots=(
         (0, 2, 'unused', None),
         (2, 2, 'mtu', None),
     ),
+    pack=_pack_IcmpFrag,
 )
 
 _FORMAT_IcmpUn = _Struct("<4x")
@@ -239,14 +368,17 @@ _FORMAT_IcmpUn_2 = _Struct("<4s")
 
 
 def _unpack_IcmpUn(buffer, offset=0):
-    _FORMAT_IcmpUn.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_IcmpUn.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise IcmpUn.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_IcmpUn_0.unpack_from(buffer, offset)
     m_reserved = v[0]
     m_echo = _unpack_IcmpEcho(buffer, offset)
     v = _FORMAT_IcmpUn_2.unpack_from(buffer, offset)
     m_gateway = _swapped(_SWAP_BE_I, v[0], None)
     m_frag = _unpack_IcmpFrag(buffer, offset)
-    return Container(
+    return IcmpUnValue(
         reserved=m_reserved,
         echo=m_echo,
         gateway=m_gateway,
@@ -292,13 +424,16 @@ _FORMAT_Icmphdr = _Struct("<2B2s4s")
 
 
 def _unpack_Icmphdr(buffer, offset=0):
-    v = _FORMAT_Icmphdr.unpack_from(buffer, offset)
-    return Container(
-        type=v[0],
-        code=v[1],
-        checksum=_swapped(_SWAP_BE_H, v[2], None),
-        un=IcmpUn._unpack(v[3]),
-    )
+    try:
+        v = _FORMAT_Icmphdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise Icmphdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IcmphdrValue()
+    r['type'] = v[0]
+    r['code'] = v[1]
+    r['checksum'] = _swapped(_SWAP_BE_H, v[2], None)
+    r['un'] = IcmpUn._unpack(v[3])
+    return r
 
 
 def _values_Icmphdr(obj, path):
@@ -310,6 +445,18 @@ def _values_Icmphdr(obj, path):
     )
 
 
+def _pack_Icmphdr(obj, path="(building)"):
+    try:
+        return _FORMAT_Icmphdr.pack(
+            obj['type'],
+            obj['code'],
+            _pack_swapped(_SWAP_BE_H, obj['checksum'], path, 'Icmphdr -> checksum', None),
+            IcmpUn.pack(obj['un'], path + ' -> Icmphdr -> un'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Icmphdr.pack_slow(obj, path)
+
+
 Icmphdr = FastStruct(
     "Icmphdr", _FORMAT_Icmphdr, _unpack_Icmphdr, _values_Icmphdr, _Icmphdr_fields,
     slots=(
@@ -318,6 +465,7 @@ Icmphdr = FastStruct(
         (2, 2, 'checksum', None),
         (4, 4, 'un', IcmpUn),
     ),
+    pack=_pack_Icmphdr,
 )
 
 SIZES = {
@@ -388,25 +536,27 @@ class IcmpFragView(View):
 class IcmpUnView(View):
     """Zero-copy view of a IcmpUn (4 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_echo', '_n_frag')
     SIZE = 4
     PARSER = IcmpUn
+    _NESTED = (('_n_echo', IcmpEchoView, 0), ('_n_frag', IcmpFragView, 0),)
     reserved = _array(_u8, 0, (4,), 'IcmpUnView.reserved', 'Covers the whole word; listed first so building from a parse round-trips.')
-    echo = _nested(IcmpEchoView, 0, 'IcmpUnView.echo', '')
+    echo = _nested(IcmpEchoView, 0, 'IcmpUnView.echo', '', '_n_echo')
     gateway = _scalar(_u32_be, 0, 'IcmpUnView.gateway', 'ICMP_REDIRECT.')
-    frag = _nested(IcmpFragView, 0, 'IcmpUnView.frag', '')
+    frag = _nested(IcmpFragView, 0, 'IcmpUnView.frag', '', '_n_frag')
 
 
 class IcmphdrView(View):
     """Zero-copy view of a Icmphdr (8 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_un',)
     SIZE = 8
     PARSER = Icmphdr
+    _NESTED = (('_n_un', IcmpUnView, 4),)
     type = _scalar(_u8, 0, 'IcmphdrView.type', '')
     code = _scalar(_u8, 1, 'IcmphdrView.code', '')
     checksum = _scalar(_u16_be, 2, 'IcmphdrView.checksum', '')
-    un = _nested(IcmpUnView, 4, 'IcmphdrView.un', '')
+    un = _nested(IcmpUnView, 4, 'IcmphdrView.un', '', '_n_un')
 
 # ---- numpy ----
 
@@ -479,4 +629,10 @@ __all__ = [
     "IcmpFragView",
     "IcmpUnView",
     "IcmphdrView",
+    "EthhdrValue",
+    "SockaddrLlValue",
+    "IcmpEchoValue",
+    "IcmpFragValue",
+    "IcmpUnValue",
+    "IcmphdrValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -203,6 +210,179 @@ _PerfEventMmapPage_fields = Named("PerfEventMmapPage", Flattened(('PerfEventMmap
     "aux_size" / Int64ul,  # offset 1080, size 8
 )))
 
+# ---- parsed values ----
+
+
+class PerfEventAttrAnon0Value(_Value):
+    """A parsed PerfEventAttrAnon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sample_period = _field('sample_period')
+    sample_freq = _field('sample_freq')
+
+
+class PerfEventAttrAnon1Value(_Value):
+    """A parsed PerfEventAttrAnon1: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    wakeup_events = _field('wakeup_events')
+    wakeup_watermark = _field('wakeup_watermark')
+
+
+class PerfEventAttrAnon2Value(_Value):
+    """A parsed PerfEventAttrAnon2: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    bp_addr = _field('bp_addr')
+    kprobe_func = _field('kprobe_func')
+    uprobe_path = _field('uprobe_path')
+    config1 = _field('config1')
+
+
+class PerfEventAttrAnon3Value(_Value):
+    """A parsed PerfEventAttrAnon3: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    bp_len = _field('bp_len')
+    kprobe_addr = _field('kprobe_addr')
+    probe_offset = _field('probe_offset')
+    config2 = _field('config2')
+
+
+class PerfEventAttrValue(_Value):
+    """A parsed PerfEventAttr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    type = _field('type')
+    size = _field('size')
+    config = _field('config')
+    sample_period = _field('sample_period')
+    sample_freq = _field('sample_freq')
+    sample_type = _field('sample_type')
+    read_format = _field('read_format')
+    wakeup_events = _field('wakeup_events')
+    wakeup_watermark = _field('wakeup_watermark')
+    bp_type = _field('bp_type')
+    bp_addr = _field('bp_addr')
+    kprobe_func = _field('kprobe_func')
+    uprobe_path = _field('uprobe_path')
+    config1 = _field('config1')
+    bp_len = _field('bp_len')
+    kprobe_addr = _field('kprobe_addr')
+    probe_offset = _field('probe_offset')
+    config2 = _field('config2')
+    branch_sample_type = _field('branch_sample_type')
+    sample_regs_user = _field('sample_regs_user')
+    sample_stack_user = _field('sample_stack_user')
+    clockid = _field('clockid')
+    sample_regs_intr = _field('sample_regs_intr')
+    aux_watermark = _field('aux_watermark')
+    sample_max_stack = _field('sample_max_stack')
+    aux_sample_size = _field('aux_sample_size')
+    sig_data = _field('sig_data')
+    disabled = _field('disabled')
+    inherit = _field('inherit')
+    pinned = _field('pinned')
+    exclusive = _field('exclusive')
+    exclude_user = _field('exclude_user')
+    exclude_kernel = _field('exclude_kernel')
+    exclude_hv = _field('exclude_hv')
+    exclude_idle = _field('exclude_idle')
+    mmap = _field('mmap')
+    comm = _field('comm')
+    freq = _field('freq')
+    inherit_stat = _field('inherit_stat')
+    enable_on_exec = _field('enable_on_exec')
+    task = _field('task')
+    watermark = _field('watermark')
+    precise_ip = _field('precise_ip')
+    mmap_data = _field('mmap_data')
+    sample_id_all = _field('sample_id_all')
+    exclude_host = _field('exclude_host')
+    exclude_guest = _field('exclude_guest')
+    exclude_callchain_kernel = _field('exclude_callchain_kernel')
+    exclude_callchain_user = _field('exclude_callchain_user')
+    mmap2 = _field('mmap2')
+    comm_exec = _field('comm_exec')
+    use_clockid = _field('use_clockid')
+    context_switch = _field('context_switch')
+    write_backward = _field('write_backward')
+    namespaces = _field('namespaces')
+    ksymbol = _field('ksymbol')
+    bpf_event = _field('bpf_event')
+    aux_output = _field('aux_output')
+    cgroup = _field('cgroup')
+    text_poke = _field('text_poke')
+    build_id = _field('build_id')
+    inherit_thread = _field('inherit_thread')
+    remove_on_exec = _field('remove_on_exec')
+    sigtrap = _field('sigtrap')
+    reserved_1 = _field('reserved_1')
+
+
+class PerfEventMmapPageAnon0Anon0Value(_Value):
+    """A parsed PerfEventMmapPageAnon0Anon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    cap_bit0 = _field('cap_bit0')
+    cap_bit0_is_deprecated = _field('cap_bit0_is_deprecated')
+    cap_user_rdpmc = _field('cap_user_rdpmc')
+    cap_user_time = _field('cap_user_time')
+    cap_user_time_zero = _field('cap_user_time_zero')
+    cap_user_time_short = _field('cap_user_time_short')
+    cap_____res = _field('cap_____res')
+
+
+class PerfEventMmapPageAnon0Value(_Value):
+    """A parsed PerfEventMmapPageAnon0: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    capabilities = _field('capabilities')
+    cap_bit0 = _field('cap_bit0')
+    cap_bit0_is_deprecated = _field('cap_bit0_is_deprecated')
+    cap_user_rdpmc = _field('cap_user_rdpmc')
+    cap_user_time = _field('cap_user_time')
+    cap_user_time_zero = _field('cap_user_time_zero')
+    cap_user_time_short = _field('cap_user_time_short')
+    cap_____res = _field('cap_____res')
+
+
+class PerfEventMmapPageValue(_Value):
+    """A parsed PerfEventMmapPage: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    version = _field('version')
+    compat_version = _field('compat_version')
+    lock = _field('lock')
+    index = _field('index')
+    offset = _field('offset')
+    time_enabled = _field('time_enabled')
+    time_running = _field('time_running')
+    capabilities = _field('capabilities')
+    pmc_width = _field('pmc_width')
+    time_shift = _field('time_shift')
+    time_mult = _field('time_mult')
+    time_offset = _field('time_offset')
+    time_zero = _field('time_zero')
+    size = _field('size')
+    time_cycles = _field('time_cycles')
+    time_mask = _field('time_mask')
+    data_head = _field('data_head')
+    data_tail = _field('data_tail')
+    data_offset = _field('data_offset')
+    data_size = _field('data_size')
+    aux_head = _field('aux_head')
+    aux_tail = _field('aux_tail')
+    aux_offset = _field('aux_offset')
+    aux_size = _field('aux_size')
+    cap_bit0 = _field('cap_bit0')
+    cap_bit0_is_deprecated = _field('cap_bit0_is_deprecated')
+    cap_user_rdpmc = _field('cap_user_rdpmc')
+    cap_user_time = _field('cap_user_time')
+    cap_user_time_zero = _field('cap_user_time_zero')
+    cap_user_time_short = _field('cap_user_time_short')
+    cap_____res = _field('cap_____res')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_PerfEventAttrAnon0 = _Struct("<8x")
@@ -211,12 +391,15 @@ _FORMAT_PerfEventAttrAnon0_1 = _Struct("<Q")
 
 
 def _unpack_PerfEventAttrAnon0(buffer, offset=0):
-    _FORMAT_PerfEventAttrAnon0.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_PerfEventAttrAnon0.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise PerfEventAttrAnon0.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_PerfEventAttrAnon0_0.unpack_from(buffer, offset)
     m_sample_period = v[0]
     v = _FORMAT_PerfEventAttrAnon0_1.unpack_from(buffer, offset)
     m_sample_freq = v[0]
-    return Container(
+    return PerfEventAttrAnon0Value(
         sample_period=m_sample_period,
         sample_freq=m_sample_freq,
     )
@@ -250,12 +433,15 @@ _FORMAT_PerfEventAttrAnon1_1 = _Struct("<I")
 
 
 def _unpack_PerfEventAttrAnon1(buffer, offset=0):
-    _FORMAT_PerfEventAttrAnon1.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_PerfEventAttrAnon1.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise PerfEventAttrAnon1.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_PerfEventAttrAnon1_0.unpack_from(buffer, offset)
     m_wakeup_events = v[0]
     v = _FORMAT_PerfEventAttrAnon1_1.unpack_from(buffer, offset)
     m_wakeup_watermark = v[0]
-    return Container(
+    return PerfEventAttrAnon1Value(
         wakeup_events=m_wakeup_events,
         wakeup_watermark=m_wakeup_watermark,
     )
@@ -291,7 +477,10 @@ _FORMAT_PerfEventAttrAnon2_3 = _Struct("<Q")
 
 
 def _unpack_PerfEventAttrAnon2(buffer, offset=0):
-    _FORMAT_PerfEventAttrAnon2.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_PerfEventAttrAnon2.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise PerfEventAttrAnon2.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_PerfEventAttrAnon2_0.unpack_from(buffer, offset)
     m_bp_addr = v[0]
     v = _FORMAT_PerfEventAttrAnon2_1.unpack_from(buffer, offset)
@@ -300,7 +489,7 @@ def _unpack_PerfEventAttrAnon2(buffer, offset=0):
     m_uprobe_path = v[0]
     v = _FORMAT_PerfEventAttrAnon2_3.unpack_from(buffer, offset)
     m_config1 = v[0]
-    return Container(
+    return PerfEventAttrAnon2Value(
         bp_addr=m_bp_addr,
         kprobe_func=m_kprobe_func,
         uprobe_path=m_uprobe_path,
@@ -350,7 +539,10 @@ _FORMAT_PerfEventAttrAnon3_3 = _Struct("<Q")
 
 
 def _unpack_PerfEventAttrAnon3(buffer, offset=0):
-    _FORMAT_PerfEventAttrAnon3.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_PerfEventAttrAnon3.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise PerfEventAttrAnon3.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_PerfEventAttrAnon3_0.unpack_from(buffer, offset)
     m_bp_len = v[0]
     v = _FORMAT_PerfEventAttrAnon3_1.unpack_from(buffer, offset)
@@ -359,7 +551,7 @@ def _unpack_PerfEventAttrAnon3(buffer, offset=0):
     m_probe_offset = v[0]
     v = _FORMAT_PerfEventAttrAnon3_3.unpack_from(buffer, offset)
     m_config2 = v[0]
-    return Container(
+    return PerfEventAttrAnon3Value(
         bp_len=m_bp_len,
         kprobe_addr=m_kprobe_addr,
         probe_offset=m_probe_offset,
@@ -405,66 +597,69 @@ _FORMAT_PerfEventAttr = _Struct("<2IQ8s3Q4sI8s8s2QIiQIH2xI4xQ")
 
 
 def _unpack_PerfEventAttr(buffer, offset=0):
-    v = _FORMAT_PerfEventAttr.unpack_from(buffer, offset)
-    return Container(
-        type=v[0],
-        size=v[1],
-        config=v[2],
-        **PerfEventAttrAnon0._unpack(v[3]),
-        sample_type=v[4],
-        read_format=v[5],
-        disabled=v[6] & 0x1,
-        inherit=v[6] >> 1 & 0x1,
-        pinned=v[6] >> 2 & 0x1,
-        exclusive=v[6] >> 3 & 0x1,
-        exclude_user=v[6] >> 4 & 0x1,
-        exclude_kernel=v[6] >> 5 & 0x1,
-        exclude_hv=v[6] >> 6 & 0x1,
-        exclude_idle=v[6] >> 7 & 0x1,
-        mmap=v[6] >> 8 & 0x1,
-        comm=v[6] >> 9 & 0x1,
-        freq=v[6] >> 10 & 0x1,
-        inherit_stat=v[6] >> 11 & 0x1,
-        enable_on_exec=v[6] >> 12 & 0x1,
-        task=v[6] >> 13 & 0x1,
-        watermark=v[6] >> 14 & 0x1,
-        precise_ip=v[6] >> 15 & 0x3,
-        mmap_data=v[6] >> 17 & 0x1,
-        sample_id_all=v[6] >> 18 & 0x1,
-        exclude_host=v[6] >> 19 & 0x1,
-        exclude_guest=v[6] >> 20 & 0x1,
-        exclude_callchain_kernel=v[6] >> 21 & 0x1,
-        exclude_callchain_user=v[6] >> 22 & 0x1,
-        mmap2=v[6] >> 23 & 0x1,
-        comm_exec=v[6] >> 24 & 0x1,
-        use_clockid=v[6] >> 25 & 0x1,
-        context_switch=v[6] >> 26 & 0x1,
-        write_backward=v[6] >> 27 & 0x1,
-        namespaces=v[6] >> 28 & 0x1,
-        ksymbol=v[6] >> 29 & 0x1,
-        bpf_event=v[6] >> 30 & 0x1,
-        aux_output=v[6] >> 31 & 0x1,
-        cgroup=v[6] >> 32 & 0x1,
-        text_poke=v[6] >> 33 & 0x1,
-        build_id=v[6] >> 34 & 0x1,
-        inherit_thread=v[6] >> 35 & 0x1,
-        remove_on_exec=v[6] >> 36 & 0x1,
-        sigtrap=v[6] >> 37 & 0x1,
-        reserved_1=v[6] >> 38 & 0x3ffffff,
-        **PerfEventAttrAnon1._unpack(v[7]),
-        bp_type=v[8],
-        **PerfEventAttrAnon2._unpack(v[9]),
-        **PerfEventAttrAnon3._unpack(v[10]),
-        branch_sample_type=v[11],
-        sample_regs_user=v[12],
-        sample_stack_user=v[13],
-        clockid=v[14],
-        sample_regs_intr=v[15],
-        aux_watermark=v[16],
-        sample_max_stack=v[17],
-        aux_sample_size=v[18],
-        sig_data=v[19],
-    )
+    try:
+        v = _FORMAT_PerfEventAttr.unpack_from(buffer, offset)
+    except _StructError:
+        raise PerfEventAttr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = PerfEventAttrValue()
+    r['type'] = v[0]
+    r['size'] = v[1]
+    r['config'] = v[2]
+    r.update(PerfEventAttrAnon0._unpack(v[3]))
+    r['sample_type'] = v[4]
+    r['read_format'] = v[5]
+    r['disabled'] = v[6] & 0x1
+    r['inherit'] = v[6] >> 1 & 0x1
+    r['pinned'] = v[6] >> 2 & 0x1
+    r['exclusive'] = v[6] >> 3 & 0x1
+    r['exclude_user'] = v[6] >> 4 & 0x1
+    r['exclude_kernel'] = v[6] >> 5 & 0x1
+    r['exclude_hv'] = v[6] >> 6 & 0x1
+    r['exclude_idle'] = v[6] >> 7 & 0x1
+    r['mmap'] = v[6] >> 8 & 0x1
+    r['comm'] = v[6] >> 9 & 0x1
+    r['freq'] = v[6] >> 10 & 0x1
+    r['inherit_stat'] = v[6] >> 11 & 0x1
+    r['enable_on_exec'] = v[6] >> 12 & 0x1
+    r['task'] = v[6] >> 13 & 0x1
+    r['watermark'] = v[6] >> 14 & 0x1
+    r['precise_ip'] = v[6] >> 15 & 0x3
+    r['mmap_data'] = v[6] >> 17 & 0x1
+    r['sample_id_all'] = v[6] >> 18 & 0x1
+    r['exclude_host'] = v[6] >> 19 & 0x1
+    r['exclude_guest'] = v[6] >> 20 & 0x1
+    r['exclude_callchain_kernel'] = v[6] >> 21 & 0x1
+    r['exclude_callchain_user'] = v[6] >> 22 & 0x1
+    r['mmap2'] = v[6] >> 23 & 0x1
+    r['comm_exec'] = v[6] >> 24 & 0x1
+    r['use_clockid'] = v[6] >> 25 & 0x1
+    r['context_switch'] = v[6] >> 26 & 0x1
+    r['write_backward'] = v[6] >> 27 & 0x1
+    r['namespaces'] = v[6] >> 28 & 0x1
+    r['ksymbol'] = v[6] >> 29 & 0x1
+    r['bpf_event'] = v[6] >> 30 & 0x1
+    r['aux_output'] = v[6] >> 31 & 0x1
+    r['cgroup'] = v[6] >> 32 & 0x1
+    r['text_poke'] = v[6] >> 33 & 0x1
+    r['build_id'] = v[6] >> 34 & 0x1
+    r['inherit_thread'] = v[6] >> 35 & 0x1
+    r['remove_on_exec'] = v[6] >> 36 & 0x1
+    r['sigtrap'] = v[6] >> 37 & 0x1
+    r['reserved_1'] = v[6] >> 38 & 0x3ffffff
+    r.update(PerfEventAttrAnon1._unpack(v[7]))
+    r['bp_type'] = v[8]
+    r.update(PerfEventAttrAnon2._unpack(v[9]))
+    r.update(PerfEventAttrAnon3._unpack(v[10]))
+    r['branch_sample_type'] = v[11]
+    r['sample_regs_user'] = v[12]
+    r['sample_stack_user'] = v[13]
+    r['clockid'] = v[14]
+    r['sample_regs_intr'] = v[15]
+    r['aux_watermark'] = v[16]
+    r['sample_max_stack'] = v[17]
+    r['aux_sample_size'] = v[18]
+    r['sig_data'] = v[19]
+    return r
 
 
 def _values_PerfEventAttr(obj, path):
@@ -530,6 +725,72 @@ def _values_PerfEventAttr(obj, path):
     )
 
 
+def _pack_PerfEventAttr(obj, path="(building)"):
+    try:
+        b1 = _bits_int(obj['disabled'], 1, False, path, 'PerfEventAttr -> disabled')
+        b2 = _bits_int(obj['inherit'], 1, False, path, 'PerfEventAttr -> inherit')
+        b3 = _bits_int(obj['pinned'], 1, False, path, 'PerfEventAttr -> pinned')
+        b4 = _bits_int(obj['exclusive'], 1, False, path, 'PerfEventAttr -> exclusive')
+        b5 = _bits_int(obj['exclude_user'], 1, False, path, 'PerfEventAttr -> exclude_user')
+        b6 = _bits_int(obj['exclude_kernel'], 1, False, path, 'PerfEventAttr -> exclude_kernel')
+        b7 = _bits_int(obj['exclude_hv'], 1, False, path, 'PerfEventAttr -> exclude_hv')
+        b8 = _bits_int(obj['exclude_idle'], 1, False, path, 'PerfEventAttr -> exclude_idle')
+        b9 = _bits_int(obj['mmap'], 1, False, path, 'PerfEventAttr -> mmap')
+        b10 = _bits_int(obj['comm'], 1, False, path, 'PerfEventAttr -> comm')
+        b11 = _bits_int(obj['freq'], 1, False, path, 'PerfEventAttr -> freq')
+        b12 = _bits_int(obj['inherit_stat'], 1, False, path, 'PerfEventAttr -> inherit_stat')
+        b13 = _bits_int(obj['enable_on_exec'], 1, False, path, 'PerfEventAttr -> enable_on_exec')
+        b14 = _bits_int(obj['task'], 1, False, path, 'PerfEventAttr -> task')
+        b15 = _bits_int(obj['watermark'], 1, False, path, 'PerfEventAttr -> watermark')
+        b16 = _bits_int(obj['precise_ip'], 2, False, path, 'PerfEventAttr -> precise_ip')
+        b17 = _bits_int(obj['mmap_data'], 1, False, path, 'PerfEventAttr -> mmap_data')
+        b18 = _bits_int(obj['sample_id_all'], 1, False, path, 'PerfEventAttr -> sample_id_all')
+        b19 = _bits_int(obj['exclude_host'], 1, False, path, 'PerfEventAttr -> exclude_host')
+        b20 = _bits_int(obj['exclude_guest'], 1, False, path, 'PerfEventAttr -> exclude_guest')
+        b21 = _bits_int(obj['exclude_callchain_kernel'], 1, False, path, 'PerfEventAttr -> exclude_callchain_kernel')
+        b22 = _bits_int(obj['exclude_callchain_user'], 1, False, path, 'PerfEventAttr -> exclude_callchain_user')
+        b23 = _bits_int(obj['mmap2'], 1, False, path, 'PerfEventAttr -> mmap2')
+        b24 = _bits_int(obj['comm_exec'], 1, False, path, 'PerfEventAttr -> comm_exec')
+        b25 = _bits_int(obj['use_clockid'], 1, False, path, 'PerfEventAttr -> use_clockid')
+        b26 = _bits_int(obj['context_switch'], 1, False, path, 'PerfEventAttr -> context_switch')
+        b27 = _bits_int(obj['write_backward'], 1, False, path, 'PerfEventAttr -> write_backward')
+        b28 = _bits_int(obj['namespaces'], 1, False, path, 'PerfEventAttr -> namespaces')
+        b29 = _bits_int(obj['ksymbol'], 1, False, path, 'PerfEventAttr -> ksymbol')
+        b30 = _bits_int(obj['bpf_event'], 1, False, path, 'PerfEventAttr -> bpf_event')
+        b31 = _bits_int(obj['aux_output'], 1, False, path, 'PerfEventAttr -> aux_output')
+        b32 = _bits_int(obj['cgroup'], 1, False, path, 'PerfEventAttr -> cgroup')
+        b33 = _bits_int(obj['text_poke'], 1, False, path, 'PerfEventAttr -> text_poke')
+        b34 = _bits_int(obj['build_id'], 1, False, path, 'PerfEventAttr -> build_id')
+        b35 = _bits_int(obj['inherit_thread'], 1, False, path, 'PerfEventAttr -> inherit_thread')
+        b36 = _bits_int(obj['remove_on_exec'], 1, False, path, 'PerfEventAttr -> remove_on_exec')
+        b37 = _bits_int(obj['sigtrap'], 1, False, path, 'PerfEventAttr -> sigtrap')
+        b38 = _bits_int(obj['reserved_1'], 26, False, path, 'PerfEventAttr -> reserved_1')
+        return _FORMAT_PerfEventAttr.pack(
+            obj['type'],
+            obj['size'],
+            obj['config'],
+            PerfEventAttrAnon0.pack_anonymous(obj, path + ' -> PerfEventAttr'),
+            obj['sample_type'],
+            obj['read_format'],
+            b1 | b2 << 1 | b3 << 2 | b4 << 3 | b5 << 4 | b6 << 5 | b7 << 6 | b8 << 7 | b9 << 8 | b10 << 9 | b11 << 10 | b12 << 11 | b13 << 12 | b14 << 13 | b15 << 14 | b16 << 15 | b17 << 17 | b18 << 18 | b19 << 19 | b20 << 20 | b21 << 21 | b22 << 22 | b23 << 23 | b24 << 24 | b25 << 25 | b26 << 26 | b27 << 27 | b28 << 28 | b29 << 29 | b30 << 30 | b31 << 31 | b32 << 32 | b33 << 33 | b34 << 34 | b35 << 35 | b36 << 36 | b37 << 37 | b38 << 38,
+            PerfEventAttrAnon1.pack_anonymous(obj, path + ' -> PerfEventAttr'),
+            obj['bp_type'],
+            PerfEventAttrAnon2.pack_anonymous(obj, path + ' -> PerfEventAttr'),
+            PerfEventAttrAnon3.pack_anonymous(obj, path + ' -> PerfEventAttr'),
+            obj['branch_sample_type'],
+            obj['sample_regs_user'],
+            obj['sample_stack_user'],
+            obj['clockid'],
+            obj['sample_regs_intr'],
+            obj['aux_watermark'],
+            obj['sample_max_stack'],
+            obj['aux_sample_size'],
+            obj['sig_data'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return PerfEventAttr.pack_slow(obj, path)
+
+
 PerfEventAttr = FastStruct(
     "PerfEventAttr", _FORMAT_PerfEventAttr, _unpack_PerfEventAttr, _values_PerfEventAttr, _PerfEventAttr_fields,
     slots=(
@@ -556,22 +817,26 @@ PerfEventAttr = FastStruct(
         (116, 4, '(reserved at 116)', None),
         (120, 8, 'sig_data', None),
     ),
+    pack=_pack_PerfEventAttr,
 )
 
 _FORMAT_PerfEventMmapPageAnon0Anon0 = _Struct("<Q")
 
 
 def _unpack_PerfEventMmapPageAnon0Anon0(buffer, offset=0):
-    v = _FORMAT_PerfEventMmapPageAnon0Anon0.unpack_from(buffer, offset)
-    return Container(
-        cap_bit0=v[0] & 0x1,
-        cap_bit0_is_deprecated=v[0] >> 1 & 0x1,
-        cap_user_rdpmc=v[0] >> 2 & 0x1,
-        cap_user_time=v[0] >> 3 & 0x1,
-        cap_user_time_zero=v[0] >> 4 & 0x1,
-        cap_user_time_short=v[0] >> 5 & 0x1,
-        cap_____res=v[0] >> 6 & 0x3ffffffffffffff,
-    )
+    try:
+        v = _FORMAT_PerfEventMmapPageAnon0Anon0.unpack_from(buffer, offset)
+    except _StructError:
+        raise PerfEventMmapPageAnon0Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+    r = PerfEventMmapPageAnon0Anon0Value()
+    r['cap_bit0'] = v[0] & 0x1
+    r['cap_bit0_is_deprecated'] = v[0] >> 1 & 0x1
+    r['cap_user_rdpmc'] = v[0] >> 2 & 0x1
+    r['cap_user_time'] = v[0] >> 3 & 0x1
+    r['cap_user_time_zero'] = v[0] >> 4 & 0x1
+    r['cap_user_time_short'] = v[0] >> 5 & 0x1
+    r['cap_____res'] = v[0] >> 6 & 0x3ffffffffffffff
+    return r
 
 
 def _values_PerfEventMmapPageAnon0Anon0(obj, path):
@@ -587,11 +852,28 @@ def _values_PerfEventMmapPageAnon0Anon0(obj, path):
     )
 
 
+def _pack_PerfEventMmapPageAnon0Anon0(obj, path="(building)"):
+    try:
+        b1 = _bits_int(obj['cap_bit0'], 1, False, path, '(anonymous struct) -> cap_bit0')
+        b2 = _bits_int(obj['cap_bit0_is_deprecated'], 1, False, path, '(anonymous struct) -> cap_bit0_is_deprecated')
+        b3 = _bits_int(obj['cap_user_rdpmc'], 1, False, path, '(anonymous struct) -> cap_user_rdpmc')
+        b4 = _bits_int(obj['cap_user_time'], 1, False, path, '(anonymous struct) -> cap_user_time')
+        b5 = _bits_int(obj['cap_user_time_zero'], 1, False, path, '(anonymous struct) -> cap_user_time_zero')
+        b6 = _bits_int(obj['cap_user_time_short'], 1, False, path, '(anonymous struct) -> cap_user_time_short')
+        b7 = _bits_int(obj['cap_____res'], 58, False, path, '(anonymous struct) -> cap_____res')
+        return _FORMAT_PerfEventMmapPageAnon0Anon0.pack(
+            b1 | b2 << 1 | b3 << 2 | b4 << 3 | b5 << 4 | b6 << 5 | b7 << 6,
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return PerfEventMmapPageAnon0Anon0.pack_slow(obj, path)
+
+
 PerfEventMmapPageAnon0Anon0 = FastStruct(
     "(anonymous struct)", _FORMAT_PerfEventMmapPageAnon0Anon0, _unpack_PerfEventMmapPageAnon0Anon0, _values_PerfEventMmapPageAnon0Anon0, _PerfEventMmapPageAnon0Anon0_fields,
     slots=(
         (0, 8, 'cap_bit0', None),
     ),
+    pack=_pack_PerfEventMmapPageAnon0Anon0,
 )
 
 _FORMAT_PerfEventMmapPageAnon0 = _Struct("<8x")
@@ -599,11 +881,14 @@ _FORMAT_PerfEventMmapPageAnon0_0 = _Struct("<Q")
 
 
 def _unpack_PerfEventMmapPageAnon0(buffer, offset=0):
-    _FORMAT_PerfEventMmapPageAnon0.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_PerfEventMmapPageAnon0.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise PerfEventMmapPageAnon0.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_PerfEventMmapPageAnon0_0.unpack_from(buffer, offset)
     m_capabilities = v[0]
     m_PerfEventMmapPageAnon0Anon0 = _unpack_PerfEventMmapPageAnon0Anon0(buffer, offset)
-    return Container(
+    return PerfEventMmapPageAnon0Value(
         capabilities=m_capabilities,
         **m_PerfEventMmapPageAnon0Anon0,
     )
@@ -635,33 +920,36 @@ _FORMAT_PerfEventMmapPage = _Struct("<4Iq2Q8s2HI2QI4x2Q928x8Q")
 
 
 def _unpack_PerfEventMmapPage(buffer, offset=0):
-    v = _FORMAT_PerfEventMmapPage.unpack_from(buffer, offset)
-    return Container(
-        version=v[0],
-        compat_version=v[1],
-        lock=v[2],
-        index=v[3],
-        offset=v[4],
-        time_enabled=v[5],
-        time_running=v[6],
-        **PerfEventMmapPageAnon0._unpack(v[7]),
-        pmc_width=v[8],
-        time_shift=v[9],
-        time_mult=v[10],
-        time_offset=v[11],
-        time_zero=v[12],
-        size=v[13],
-        time_cycles=v[14],
-        time_mask=v[15],
-        data_head=v[16],
-        data_tail=v[17],
-        data_offset=v[18],
-        data_size=v[19],
-        aux_head=v[20],
-        aux_tail=v[21],
-        aux_offset=v[22],
-        aux_size=v[23],
-    )
+    try:
+        v = _FORMAT_PerfEventMmapPage.unpack_from(buffer, offset)
+    except _StructError:
+        raise PerfEventMmapPage.short_error(_available(buffer, offset), "(parsing)") from None
+    r = PerfEventMmapPageValue()
+    r['version'] = v[0]
+    r['compat_version'] = v[1]
+    r['lock'] = v[2]
+    r['index'] = v[3]
+    r['offset'] = v[4]
+    r['time_enabled'] = v[5]
+    r['time_running'] = v[6]
+    r.update(PerfEventMmapPageAnon0._unpack(v[7]))
+    r['pmc_width'] = v[8]
+    r['time_shift'] = v[9]
+    r['time_mult'] = v[10]
+    r['time_offset'] = v[11]
+    r['time_zero'] = v[12]
+    r['size'] = v[13]
+    r['time_cycles'] = v[14]
+    r['time_mask'] = v[15]
+    r['data_head'] = v[16]
+    r['data_tail'] = v[17]
+    r['data_offset'] = v[18]
+    r['data_size'] = v[19]
+    r['aux_head'] = v[20]
+    r['aux_tail'] = v[21]
+    r['aux_offset'] = v[22]
+    r['aux_size'] = v[23]
+    return r
 
 
 def _values_PerfEventMmapPage(obj, path):
@@ -691,6 +979,38 @@ def _values_PerfEventMmapPage(obj, path):
         obj['aux_offset'],
         obj['aux_size'],
     )
+
+
+def _pack_PerfEventMmapPage(obj, path="(building)"):
+    try:
+        return _FORMAT_PerfEventMmapPage.pack(
+            obj['version'],
+            obj['compat_version'],
+            obj['lock'],
+            obj['index'],
+            obj['offset'],
+            obj['time_enabled'],
+            obj['time_running'],
+            PerfEventMmapPageAnon0.pack_anonymous(obj, path + ' -> PerfEventMmapPage'),
+            obj['pmc_width'],
+            obj['time_shift'],
+            obj['time_mult'],
+            obj['time_offset'],
+            obj['time_zero'],
+            obj['size'],
+            obj['time_cycles'],
+            obj['time_mask'],
+            obj['data_head'],
+            obj['data_tail'],
+            obj['data_offset'],
+            obj['data_size'],
+            obj['aux_head'],
+            obj['aux_tail'],
+            obj['aux_offset'],
+            obj['aux_size'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return PerfEventMmapPage.pack_slow(obj, path)
 
 
 PerfEventMmapPage = FastStruct(
@@ -723,6 +1043,7 @@ PerfEventMmapPage = FastStruct(
         (1072, 8, 'aux_offset', None),
         (1080, 8, 'aux_size', None),
     ),
+    pack=_pack_PerfEventMmapPage,
 )
 
 SIZES = {
@@ -1056,4 +1377,12 @@ __all__ = [
     "PerfEventMmapPageAnon0Anon0View",
     "PerfEventMmapPageAnon0View",
     "PerfEventMmapPageView",
+    "PerfEventAttrAnon0Value",
+    "PerfEventAttrAnon1Value",
+    "PerfEventAttrAnon2Value",
+    "PerfEventAttrAnon3Value",
+    "PerfEventAttrValue",
+    "PerfEventMmapPageAnon0Anon0Value",
+    "PerfEventMmapPageAnon0Value",
+    "PerfEventMmapPageValue",
 ]

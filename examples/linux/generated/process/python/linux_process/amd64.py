@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -104,17 +111,83 @@ _Tms_fields = Named("Tms", Struct(
     "tms_cstime" / Int64sl,  # offset 24, size 8
 ))
 
+# ---- parsed values ----
+
+
+class RlimitValue(_Value):
+    """A parsed Rlimit: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    rlim_cur = _field('rlim_cur')
+    rlim_max = _field('rlim_max')
+
+
+class UtsnameValue(_Value):
+    """A parsed Utsname: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sysname = _field('sysname')
+    nodename = _field('nodename')
+    release = _field('release')
+    version = _field('version')
+    machine = _field('machine')
+    domainname = _field('domainname')
+
+
+class SchedParamValue(_Value):
+    """A parsed SchedParam: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sched_priority = _field('sched_priority')
+
+
+class TimespecValue(_Value):
+    """A parsed Timespec: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tv_sec = _field('tv_sec')
+    tv_nsec = _field('tv_nsec')
+
+
+class ItimerspecValue(_Value):
+    """A parsed Itimerspec: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    it_interval = _field('it_interval')
+    it_value = _field('it_value')
+
+
+class TimevalValue(_Value):
+    """A parsed Timeval: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tv_sec = _field('tv_sec')
+    tv_usec = _field('tv_usec')
+
+
+class TmsValue(_Value):
+    """A parsed Tms: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tms_utime = _field('tms_utime')
+    tms_stime = _field('tms_stime')
+    tms_cutime = _field('tms_cutime')
+    tms_cstime = _field('tms_cstime')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Rlimit = _Struct("<2Q")
 
 
 def _unpack_Rlimit(buffer, offset=0):
-    v = _FORMAT_Rlimit.unpack_from(buffer, offset)
-    return Container(
-        rlim_cur=v[0],
-        rlim_max=v[1],
-    )
+    try:
+        v = _FORMAT_Rlimit.unpack_from(buffer, offset)
+    except _StructError:
+        raise Rlimit.short_error(_available(buffer, offset), "(parsing)") from None
+    r = RlimitValue()
+    r['rlim_cur'] = v[0]
+    r['rlim_max'] = v[1]
+    return r
 
 
 def _values_Rlimit(obj, path):
@@ -124,27 +197,41 @@ def _values_Rlimit(obj, path):
     )
 
 
+def _pack_Rlimit(obj, path="(building)"):
+    try:
+        return _FORMAT_Rlimit.pack(
+            obj['rlim_cur'],
+            obj['rlim_max'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Rlimit.pack_slow(obj, path)
+
+
 Rlimit = FastStruct(
     "Rlimit", _FORMAT_Rlimit, _unpack_Rlimit, _values_Rlimit, _Rlimit_fields,
     slots=(
         (0, 8, 'rlim_cur', None),
         (8, 8, 'rlim_max', None),
     ),
+    pack=_pack_Rlimit,
 )
 
 _FORMAT_Utsname = _Struct("<65s65s65s65s65s65s")
 
 
 def _unpack_Utsname(buffer, offset=0):
-    v = _FORMAT_Utsname.unpack_from(buffer, offset)
-    return Container(
-        sysname=v[0],
-        nodename=v[1],
-        release=v[2],
-        version=v[3],
-        machine=v[4],
-        domainname=v[5],
-    )
+    try:
+        v = _FORMAT_Utsname.unpack_from(buffer, offset)
+    except _StructError:
+        raise Utsname.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UtsnameValue()
+    r['sysname'] = v[0]
+    r['nodename'] = v[1]
+    r['release'] = v[2]
+    r['version'] = v[3]
+    r['machine'] = v[4]
+    r['domainname'] = v[5]
+    return r
 
 
 def _values_Utsname(obj, path):
@@ -158,6 +245,20 @@ def _values_Utsname(obj, path):
     )
 
 
+def _pack_Utsname(obj, path="(building)"):
+    try:
+        return _FORMAT_Utsname.pack(
+            _exact_bytes(obj['sysname'], 65, path, 'Utsname -> sysname'),
+            _exact_bytes(obj['nodename'], 65, path, 'Utsname -> nodename'),
+            _exact_bytes(obj['release'], 65, path, 'Utsname -> release'),
+            _exact_bytes(obj['version'], 65, path, 'Utsname -> version'),
+            _exact_bytes(obj['machine'], 65, path, 'Utsname -> machine'),
+            _exact_bytes(obj['domainname'], 65, path, 'Utsname -> domainname'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Utsname.pack_slow(obj, path)
+
+
 Utsname = FastStruct(
     "Utsname", _FORMAT_Utsname, _unpack_Utsname, _values_Utsname, _Utsname_fields,
     slots=(
@@ -168,16 +269,20 @@ Utsname = FastStruct(
         (260, 65, 'machine', None),
         (325, 65, 'domainname', None),
     ),
+    pack=_pack_Utsname,
 )
 
 _FORMAT_SchedParam = _Struct("<i")
 
 
 def _unpack_SchedParam(buffer, offset=0):
-    v = _FORMAT_SchedParam.unpack_from(buffer, offset)
-    return Container(
-        sched_priority=v[0],
-    )
+    try:
+        v = _FORMAT_SchedParam.unpack_from(buffer, offset)
+    except _StructError:
+        raise SchedParam.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SchedParamValue()
+    r['sched_priority'] = v[0]
+    return r
 
 
 def _values_SchedParam(obj, path):
@@ -186,22 +291,35 @@ def _values_SchedParam(obj, path):
     )
 
 
+def _pack_SchedParam(obj, path="(building)"):
+    try:
+        return _FORMAT_SchedParam.pack(
+            obj['sched_priority'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SchedParam.pack_slow(obj, path)
+
+
 SchedParam = FastStruct(
     "SchedParam", _FORMAT_SchedParam, _unpack_SchedParam, _values_SchedParam, _SchedParam_fields,
     slots=(
         (0, 4, 'sched_priority', None),
     ),
+    pack=_pack_SchedParam,
 )
 
 _FORMAT_Timespec = _Struct("<2q")
 
 
 def _unpack_Timespec(buffer, offset=0):
-    v = _FORMAT_Timespec.unpack_from(buffer, offset)
-    return Container(
-        tv_sec=v[0],
-        tv_nsec=v[1],
-    )
+    try:
+        v = _FORMAT_Timespec.unpack_from(buffer, offset)
+    except _StructError:
+        raise Timespec.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TimespecValue()
+    r['tv_sec'] = v[0]
+    r['tv_nsec'] = v[1]
+    return r
 
 
 def _values_Timespec(obj, path):
@@ -211,29 +329,43 @@ def _values_Timespec(obj, path):
     )
 
 
+def _pack_Timespec(obj, path="(building)"):
+    try:
+        return _FORMAT_Timespec.pack(
+            obj['tv_sec'],
+            obj['tv_nsec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Timespec.pack_slow(obj, path)
+
+
 Timespec = FastStruct(
     "Timespec", _FORMAT_Timespec, _unpack_Timespec, _values_Timespec, _Timespec_fields,
     slots=(
         (0, 8, 'tv_sec', None),
         (8, 8, 'tv_nsec', None),
     ),
+    pack=_pack_Timespec,
 )
 
 _FORMAT_Itimerspec = _Struct("<4q")
 
 
 def _unpack_Itimerspec(buffer, offset=0):
-    v = _FORMAT_Itimerspec.unpack_from(buffer, offset)
-    return Container(
-        it_interval=Container(
-            tv_sec=v[0],
-            tv_nsec=v[1],
-        ),
-        it_value=Container(
-            tv_sec=v[2],
-            tv_nsec=v[3],
-        ),
-    )
+    try:
+        v = _FORMAT_Itimerspec.unpack_from(buffer, offset)
+    except _StructError:
+        raise Itimerspec.short_error(_available(buffer, offset), "(parsing)") from None
+    r = ItimerspecValue()
+    n1 = TimespecValue()
+    n1['tv_sec'] = v[0]
+    n1['tv_nsec'] = v[1]
+    r['it_interval'] = n1
+    n2 = TimespecValue()
+    n2['tv_sec'] = v[2]
+    n2['tv_nsec'] = v[3]
+    r['it_value'] = n2
+    return r
 
 
 def _values_Itimerspec(obj, path):
@@ -247,23 +379,41 @@ def _values_Itimerspec(obj, path):
     )
 
 
+def _pack_Itimerspec(obj, path="(building)"):
+    try:
+        o1 = obj['it_interval']
+        o2 = obj['it_value']
+        return _FORMAT_Itimerspec.pack(
+            o1['tv_sec'],
+            o1['tv_nsec'],
+            o2['tv_sec'],
+            o2['tv_nsec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Itimerspec.pack_slow(obj, path)
+
+
 Itimerspec = FastStruct(
     "Itimerspec", _FORMAT_Itimerspec, _unpack_Itimerspec, _values_Itimerspec, _Itimerspec_fields,
     slots=(
         (0, 16, 'it_interval', Timespec),
         (16, 16, 'it_value', Timespec),
     ),
+    pack=_pack_Itimerspec,
 )
 
 _FORMAT_Timeval = _Struct("<2q")
 
 
 def _unpack_Timeval(buffer, offset=0):
-    v = _FORMAT_Timeval.unpack_from(buffer, offset)
-    return Container(
-        tv_sec=v[0],
-        tv_usec=v[1],
-    )
+    try:
+        v = _FORMAT_Timeval.unpack_from(buffer, offset)
+    except _StructError:
+        raise Timeval.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TimevalValue()
+    r['tv_sec'] = v[0]
+    r['tv_usec'] = v[1]
+    return r
 
 
 def _values_Timeval(obj, path):
@@ -273,25 +423,39 @@ def _values_Timeval(obj, path):
     )
 
 
+def _pack_Timeval(obj, path="(building)"):
+    try:
+        return _FORMAT_Timeval.pack(
+            obj['tv_sec'],
+            obj['tv_usec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Timeval.pack_slow(obj, path)
+
+
 Timeval = FastStruct(
     "Timeval", _FORMAT_Timeval, _unpack_Timeval, _values_Timeval, _Timeval_fields,
     slots=(
         (0, 8, 'tv_sec', None),
         (8, 8, 'tv_usec', None),
     ),
+    pack=_pack_Timeval,
 )
 
 _FORMAT_Tms = _Struct("<4q")
 
 
 def _unpack_Tms(buffer, offset=0):
-    v = _FORMAT_Tms.unpack_from(buffer, offset)
-    return Container(
-        tms_utime=v[0],
-        tms_stime=v[1],
-        tms_cutime=v[2],
-        tms_cstime=v[3],
-    )
+    try:
+        v = _FORMAT_Tms.unpack_from(buffer, offset)
+    except _StructError:
+        raise Tms.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TmsValue()
+    r['tms_utime'] = v[0]
+    r['tms_stime'] = v[1]
+    r['tms_cutime'] = v[2]
+    r['tms_cstime'] = v[3]
+    return r
 
 
 def _values_Tms(obj, path):
@@ -303,6 +467,18 @@ def _values_Tms(obj, path):
     )
 
 
+def _pack_Tms(obj, path="(building)"):
+    try:
+        return _FORMAT_Tms.pack(
+            obj['tms_utime'],
+            obj['tms_stime'],
+            obj['tms_cutime'],
+            obj['tms_cstime'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Tms.pack_slow(obj, path)
+
+
 Tms = FastStruct(
     "Tms", _FORMAT_Tms, _unpack_Tms, _values_Tms, _Tms_fields,
     slots=(
@@ -311,6 +487,7 @@ Tms = FastStruct(
         (16, 8, 'tms_cutime', None),
         (24, 8, 'tms_cstime', None),
     ),
+    pack=_pack_Tms,
 )
 
 SIZES = {
@@ -378,11 +555,12 @@ class TimespecView(View):
 class ItimerspecView(View):
     """Zero-copy view of a Itimerspec (32 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_it_interval', '_n_it_value')
     SIZE = 32
     PARSER = Itimerspec
-    it_interval = _nested(TimespecView, 0, 'ItimerspecView.it_interval', '')
-    it_value = _nested(TimespecView, 16, 'ItimerspecView.it_value', '')
+    _NESTED = (('_n_it_interval', TimespecView, 0), ('_n_it_value', TimespecView, 16),)
+    it_interval = _nested(TimespecView, 0, 'ItimerspecView.it_interval', '', '_n_it_interval')
+    it_value = _nested(TimespecView, 16, 'ItimerspecView.it_value', '', '_n_it_value')
 
 
 class TimevalView(View):
@@ -482,4 +660,11 @@ __all__ = [
     "ItimerspecView",
     "TimevalView",
     "TmsView",
+    "RlimitValue",
+    "UtsnameValue",
+    "SchedParamValue",
+    "TimespecValue",
+    "ItimerspecValue",
+    "TimevalValue",
+    "TmsValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -97,42 +104,97 @@ _UserFpregsStruct_fields = Named("UserFpregsStruct", Struct(
     "padding" / Array(24, Int32ul),  # offset 416, size 96
 ))
 
+# ---- parsed values ----
+
+
+class UserRegsStructValue(_Value):
+    """A parsed UserRegsStruct: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    r15 = _field('r15')
+    r14 = _field('r14')
+    r13 = _field('r13')
+    r12 = _field('r12')
+    rbp = _field('rbp')
+    rbx = _field('rbx')
+    r11 = _field('r11')
+    r10 = _field('r10')
+    r9 = _field('r9')
+    r8 = _field('r8')
+    rax = _field('rax')
+    rcx = _field('rcx')
+    rdx = _field('rdx')
+    rsi = _field('rsi')
+    rdi = _field('rdi')
+    orig_rax = _field('orig_rax')
+    rip = _field('rip')
+    cs = _field('cs')
+    eflags = _field('eflags')
+    rsp = _field('rsp')
+    ss = _field('ss')
+    fs_base = _field('fs_base')
+    gs_base = _field('gs_base')
+    ds = _field('ds')
+    es = _field('es')
+    fs = _field('fs')
+    gs = _field('gs')
+
+
+class UserFpregsStructValue(_Value):
+    """A parsed UserFpregsStruct: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    cwd = _field('cwd')
+    swd = _field('swd')
+    ftw = _field('ftw')
+    fop = _field('fop')
+    rip = _field('rip')
+    rdp = _field('rdp')
+    mxcsr = _field('mxcsr')
+    mxcr_mask = _field('mxcr_mask')
+    st_space = _field('st_space')
+    xmm_space = _field('xmm_space')
+    padding = _field('padding')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_UserRegsStruct = _Struct("<27Q")
 
 
 def _unpack_UserRegsStruct(buffer, offset=0):
-    v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
-    return Container(
-        r15=v[0],
-        r14=v[1],
-        r13=v[2],
-        r12=v[3],
-        rbp=v[4],
-        rbx=v[5],
-        r11=v[6],
-        r10=v[7],
-        r9=v[8],
-        r8=v[9],
-        rax=v[10],
-        rcx=v[11],
-        rdx=v[12],
-        rsi=v[13],
-        rdi=v[14],
-        orig_rax=v[15],
-        rip=v[16],
-        cs=v[17],
-        eflags=v[18],
-        rsp=v[19],
-        ss=v[20],
-        fs_base=v[21],
-        gs_base=v[22],
-        ds=v[23],
-        es=v[24],
-        fs=v[25],
-        gs=v[26],
-    )
+    try:
+        v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
+    except _StructError:
+        raise UserRegsStruct.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UserRegsStructValue()
+    r['r15'] = v[0]
+    r['r14'] = v[1]
+    r['r13'] = v[2]
+    r['r12'] = v[3]
+    r['rbp'] = v[4]
+    r['rbx'] = v[5]
+    r['r11'] = v[6]
+    r['r10'] = v[7]
+    r['r9'] = v[8]
+    r['r8'] = v[9]
+    r['rax'] = v[10]
+    r['rcx'] = v[11]
+    r['rdx'] = v[12]
+    r['rsi'] = v[13]
+    r['rdi'] = v[14]
+    r['orig_rax'] = v[15]
+    r['rip'] = v[16]
+    r['cs'] = v[17]
+    r['eflags'] = v[18]
+    r['rsp'] = v[19]
+    r['ss'] = v[20]
+    r['fs_base'] = v[21]
+    r['gs_base'] = v[22]
+    r['ds'] = v[23]
+    r['es'] = v[24]
+    r['fs'] = v[25]
+    r['gs'] = v[26]
+    return r
 
 
 def _values_UserRegsStruct(obj, path):
@@ -167,6 +229,41 @@ def _values_UserRegsStruct(obj, path):
     )
 
 
+def _pack_UserRegsStruct(obj, path="(building)"):
+    try:
+        return _FORMAT_UserRegsStruct.pack(
+            obj['r15'],
+            obj['r14'],
+            obj['r13'],
+            obj['r12'],
+            obj['rbp'],
+            obj['rbx'],
+            obj['r11'],
+            obj['r10'],
+            obj['r9'],
+            obj['r8'],
+            obj['rax'],
+            obj['rcx'],
+            obj['rdx'],
+            obj['rsi'],
+            obj['rdi'],
+            obj['orig_rax'],
+            obj['rip'],
+            obj['cs'],
+            obj['eflags'],
+            obj['rsp'],
+            obj['ss'],
+            obj['fs_base'],
+            obj['gs_base'],
+            obj['ds'],
+            obj['es'],
+            obj['fs'],
+            obj['gs'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UserRegsStruct.pack_slow(obj, path)
+
+
 UserRegsStruct = FastStruct(
     "UserRegsStruct", _FORMAT_UserRegsStruct, _unpack_UserRegsStruct, _values_UserRegsStruct, _UserRegsStruct_fields,
     slots=(
@@ -198,26 +295,30 @@ UserRegsStruct = FastStruct(
         (200, 8, 'fs', None),
         (208, 8, 'gs', None),
     ),
+    pack=_pack_UserRegsStruct,
 )
 
 _FORMAT_UserFpregsStruct = _Struct("<4H2Q2I32I64I24I")
 
 
 def _unpack_UserFpregsStruct(buffer, offset=0):
-    v = _FORMAT_UserFpregsStruct.unpack_from(buffer, offset)
-    return Container(
-        cwd=v[0],
-        swd=v[1],
-        ftw=v[2],
-        fop=v[3],
-        rip=v[4],
-        rdp=v[5],
-        mxcsr=v[6],
-        mxcr_mask=v[7],
-        st_space=ListContainer(v[8:40]),
-        xmm_space=ListContainer(v[40:104]),
-        padding=ListContainer(v[104:128]),
-    )
+    try:
+        v = _FORMAT_UserFpregsStruct.unpack_from(buffer, offset)
+    except _StructError:
+        raise UserFpregsStruct.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UserFpregsStructValue()
+    r['cwd'] = v[0]
+    r['swd'] = v[1]
+    r['ftw'] = v[2]
+    r['fop'] = v[3]
+    r['rip'] = v[4]
+    r['rdp'] = v[5]
+    r['mxcsr'] = v[6]
+    r['mxcr_mask'] = v[7]
+    r['st_space'] = ListContainer(v[8:40])
+    r['xmm_space'] = ListContainer(v[40:104])
+    r['padding'] = ListContainer(v[104:128])
+    return r
 
 
 def _values_UserFpregsStruct(obj, path):
@@ -236,6 +337,25 @@ def _values_UserFpregsStruct(obj, path):
     )
 
 
+def _pack_UserFpregsStruct(obj, path="(building)"):
+    try:
+        return _FORMAT_UserFpregsStruct.pack(
+            obj['cwd'],
+            obj['swd'],
+            obj['ftw'],
+            obj['fop'],
+            obj['rip'],
+            obj['rdp'],
+            obj['mxcsr'],
+            obj['mxcr_mask'],
+            *_items(obj['st_space'], 32, path, 'UserFpregsStruct -> st_space'),
+            *_items(obj['xmm_space'], 64, path, 'UserFpregsStruct -> xmm_space'),
+            *_items(obj['padding'], 24, path, 'UserFpregsStruct -> padding'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UserFpregsStruct.pack_slow(obj, path)
+
+
 UserFpregsStruct = FastStruct(
     "UserFpregsStruct", _FORMAT_UserFpregsStruct, _unpack_UserFpregsStruct, _values_UserFpregsStruct, _UserFpregsStruct_fields,
     slots=(
@@ -251,6 +371,7 @@ UserFpregsStruct = FastStruct(
         (160, 256, 'xmm_space', None),
         (416, 96, 'padding', None),
     ),
+    pack=_pack_UserFpregsStruct,
 )
 
 SIZES = {
@@ -390,4 +511,6 @@ __all__ = [
     "dtype",
     "UserRegsStructView",
     "UserFpregsStructView",
+    "UserRegsStructValue",
+    "UserFpregsStructValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -83,6 +90,37 @@ _UserFpsimdState_fields = Named("UserFpsimdState", Struct(
     "reserved" / Array(2, Int32ul),  # offset 520, size 8
 ))
 
+# ---- parsed values ----
+
+
+class UserRegsStructValue(_Value):
+    """A parsed UserRegsStruct: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    regs = _field('regs')
+    sp = _field('sp')
+    pc = _field('pc')
+    pstate = _field('pstate')
+
+
+class UserFpsimdStructValue(_Value):
+    """A parsed UserFpsimdStruct: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    vregs = _field('vregs')
+    fpsr = _field('fpsr')
+    fpcr = _field('fpcr')
+
+
+class UserFpsimdStateValue(_Value):
+    """A parsed UserFpsimdState: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    vregs = _field('vregs')
+    fpsr = _field('fpsr')
+    fpcr = _field('fpcr')
+    reserved = _field('reserved')
+
 # ---- structs, one struct.Struct each ----
 
 # Scalars read as bytes: stored in the other byte order than this arch's, or 128-bit.
@@ -92,13 +130,16 @@ _FORMAT_UserRegsStruct = _Struct("<31Q3Q")
 
 
 def _unpack_UserRegsStruct(buffer, offset=0):
-    v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
-    return Container(
-        regs=ListContainer(v[0:31]),
-        sp=v[31],
-        pc=v[32],
-        pstate=v[33],
-    )
+    try:
+        v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
+    except _StructError:
+        raise UserRegsStruct.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UserRegsStructValue()
+    r['regs'] = ListContainer(v[0:31])
+    r['sp'] = v[31]
+    r['pc'] = v[32]
+    r['pstate'] = v[33]
+    return r
 
 
 def _values_UserRegsStruct(obj, path):
@@ -110,6 +151,18 @@ def _values_UserRegsStruct(obj, path):
     )
 
 
+def _pack_UserRegsStruct(obj, path="(building)"):
+    try:
+        return _FORMAT_UserRegsStruct.pack(
+            *_items(obj['regs'], 31, path, 'UserRegsStruct -> regs'),
+            obj['sp'],
+            obj['pc'],
+            obj['pstate'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UserRegsStruct.pack_slow(obj, path)
+
+
 UserRegsStruct = FastStruct(
     "UserRegsStruct", _FORMAT_UserRegsStruct, _unpack_UserRegsStruct, _values_UserRegsStruct, _UserRegsStruct_fields,
     slots=(
@@ -118,18 +171,22 @@ UserRegsStruct = FastStruct(
         (256, 8, 'pc', None),
         (264, 8, 'pstate', None),
     ),
+    pack=_pack_UserRegsStruct,
 )
 
 _FORMAT_UserFpsimdStruct = _Struct("<512s2I8x")
 
 
 def _unpack_UserFpsimdStruct(buffer, offset=0):
-    v = _FORMAT_UserFpsimdStruct.unpack_from(buffer, offset)
-    return Container(
-        vregs=_swapped_items(_WIDE_LE_32U128, v[0], (32,), None),
-        fpsr=v[1],
-        fpcr=v[2],
-    )
+    try:
+        v = _FORMAT_UserFpsimdStruct.unpack_from(buffer, offset)
+    except _StructError:
+        raise UserFpsimdStruct.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UserFpsimdStructValue()
+    r['vregs'] = _swapped_items(_WIDE_LE_32U128, v[0], (32,), None)
+    r['fpsr'] = v[1]
+    r['fpcr'] = v[2]
+    return r
 
 
 def _values_UserFpsimdStruct(obj, path):
@@ -140,6 +197,17 @@ def _values_UserFpsimdStruct(obj, path):
     )
 
 
+def _pack_UserFpsimdStruct(obj, path="(building)"):
+    try:
+        return _FORMAT_UserFpsimdStruct.pack(
+            _pack_swapped_items(_WIDE_LE_32U128, obj['vregs'], (32,), path, 'UserFpsimdStruct -> vregs', None),
+            obj['fpsr'],
+            obj['fpcr'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UserFpsimdStruct.pack_slow(obj, path)
+
+
 UserFpsimdStruct = FastStruct(
     "UserFpsimdStruct", _FORMAT_UserFpsimdStruct, _unpack_UserFpsimdStruct, _values_UserFpsimdStruct, _UserFpsimdStruct_fields,
     slots=(
@@ -148,19 +216,23 @@ UserFpsimdStruct = FastStruct(
         (516, 4, 'fpcr', None),
         (520, 8, '(tail padding)', None),
     ),
+    pack=_pack_UserFpsimdStruct,
 )
 
 _FORMAT_UserFpsimdState = _Struct("<512s2I2I")
 
 
 def _unpack_UserFpsimdState(buffer, offset=0):
-    v = _FORMAT_UserFpsimdState.unpack_from(buffer, offset)
-    return Container(
-        vregs=_swapped_items(_WIDE_LE_32U128, v[0], (32,), None),
-        fpsr=v[1],
-        fpcr=v[2],
-        reserved=ListContainer(v[3:5]),
-    )
+    try:
+        v = _FORMAT_UserFpsimdState.unpack_from(buffer, offset)
+    except _StructError:
+        raise UserFpsimdState.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UserFpsimdStateValue()
+    r['vregs'] = _swapped_items(_WIDE_LE_32U128, v[0], (32,), None)
+    r['fpsr'] = v[1]
+    r['fpcr'] = v[2]
+    r['reserved'] = ListContainer(v[3:5])
+    return r
 
 
 def _values_UserFpsimdState(obj, path):
@@ -172,6 +244,18 @@ def _values_UserFpsimdState(obj, path):
     )
 
 
+def _pack_UserFpsimdState(obj, path="(building)"):
+    try:
+        return _FORMAT_UserFpsimdState.pack(
+            _pack_swapped_items(_WIDE_LE_32U128, obj['vregs'], (32,), path, 'UserFpsimdState -> vregs', None),
+            obj['fpsr'],
+            obj['fpcr'],
+            *_items(obj['reserved'], 2, path, 'UserFpsimdState -> reserved'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UserFpsimdState.pack_slow(obj, path)
+
+
 UserFpsimdState = FastStruct(
     "UserFpsimdState", _FORMAT_UserFpsimdState, _unpack_UserFpsimdState, _values_UserFpsimdState, _UserFpsimdState_fields,
     slots=(
@@ -180,6 +264,7 @@ UserFpsimdState = FastStruct(
         (516, 4, 'fpcr', None),
         (520, 8, 'reserved', None),
     ),
+    pack=_pack_UserFpsimdState,
 )
 
 SIZES = {
@@ -278,4 +363,7 @@ __all__ = [
     "UserRegsStructView",
     "UserFpsimdStructView",
     "UserFpsimdStateView",
+    "UserRegsStructValue",
+    "UserFpsimdStructValue",
+    "UserFpsimdStateValue",
 ]

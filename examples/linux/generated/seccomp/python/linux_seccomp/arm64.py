@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -93,19 +100,72 @@ _SeccompNotifResp_fields = Named("SeccompNotifResp", Struct(
     "flags" / Int32ul,  # offset 20, size 4
 ))
 
+# ---- parsed values ----
+
+
+class SockFilterValue(_Value):
+    """A parsed SockFilter: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    code = _field('code')
+    jt = _field('jt')
+    jf = _field('jf')
+    k = _field('k')
+
+
+class SockFprogValue(_Value):
+    """A parsed SockFprog: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    len = _field('len')
+    filter = _field('filter')
+
+
+class SeccompDataValue(_Value):
+    """A parsed SeccompData: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    nr = _field('nr')
+    arch = _field('arch')
+    instruction_pointer = _field('instruction_pointer')
+    args = _field('args')
+
+
+class SeccompNotifValue(_Value):
+    """A parsed SeccompNotif: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    id = _field('id')
+    pid = _field('pid')
+    flags = _field('flags')
+    data = _field('data')
+
+
+class SeccompNotifRespValue(_Value):
+    """A parsed SeccompNotifResp: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    id = _field('id')
+    val = _field('val')
+    error = _field('error')
+    flags = _field('flags')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_SockFilter = _Struct("<H2BI")
 
 
 def _unpack_SockFilter(buffer, offset=0):
-    v = _FORMAT_SockFilter.unpack_from(buffer, offset)
-    return Container(
-        code=v[0],
-        jt=v[1],
-        jf=v[2],
-        k=v[3],
-    )
+    try:
+        v = _FORMAT_SockFilter.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockFilter.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockFilterValue()
+    r['code'] = v[0]
+    r['jt'] = v[1]
+    r['jf'] = v[2]
+    r['k'] = v[3]
+    return r
 
 
 def _values_SockFilter(obj, path):
@@ -117,6 +177,18 @@ def _values_SockFilter(obj, path):
     )
 
 
+def _pack_SockFilter(obj, path="(building)"):
+    try:
+        return _FORMAT_SockFilter.pack(
+            obj['code'],
+            obj['jt'],
+            obj['jf'],
+            obj['k'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockFilter.pack_slow(obj, path)
+
+
 SockFilter = FastStruct(
     "SockFilter", _FORMAT_SockFilter, _unpack_SockFilter, _values_SockFilter, _SockFilter_fields,
     slots=(
@@ -125,17 +197,21 @@ SockFilter = FastStruct(
         (3, 1, 'jf', None),
         (4, 4, 'k', None),
     ),
+    pack=_pack_SockFilter,
 )
 
 _FORMAT_SockFprog = _Struct("<H6xQ")
 
 
 def _unpack_SockFprog(buffer, offset=0):
-    v = _FORMAT_SockFprog.unpack_from(buffer, offset)
-    return Container(
-        len=v[0],
-        filter=v[1],
-    )
+    try:
+        v = _FORMAT_SockFprog.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockFprog.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockFprogValue()
+    r['len'] = v[0]
+    r['filter'] = v[1]
+    return r
 
 
 def _values_SockFprog(obj, path):
@@ -145,6 +221,16 @@ def _values_SockFprog(obj, path):
     )
 
 
+def _pack_SockFprog(obj, path="(building)"):
+    try:
+        return _FORMAT_SockFprog.pack(
+            obj['len'],
+            obj['filter'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockFprog.pack_slow(obj, path)
+
+
 SockFprog = FastStruct(
     "SockFprog", _FORMAT_SockFprog, _unpack_SockFprog, _values_SockFprog, _SockFprog_fields,
     slots=(
@@ -152,19 +238,23 @@ SockFprog = FastStruct(
         (2, 6, '(hole after len)', None),
         (8, 8, 'filter', None),
     ),
+    pack=_pack_SockFprog,
 )
 
 _FORMAT_SeccompData = _Struct("<iIQ6Q")
 
 
 def _unpack_SeccompData(buffer, offset=0):
-    v = _FORMAT_SeccompData.unpack_from(buffer, offset)
-    return Container(
-        nr=v[0],
-        arch=v[1],
-        instruction_pointer=v[2],
-        args=ListContainer(v[3:9]),
-    )
+    try:
+        v = _FORMAT_SeccompData.unpack_from(buffer, offset)
+    except _StructError:
+        raise SeccompData.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SeccompDataValue()
+    r['nr'] = v[0]
+    r['arch'] = v[1]
+    r['instruction_pointer'] = v[2]
+    r['args'] = ListContainer(v[3:9])
+    return r
 
 
 def _values_SeccompData(obj, path):
@@ -176,6 +266,18 @@ def _values_SeccompData(obj, path):
     )
 
 
+def _pack_SeccompData(obj, path="(building)"):
+    try:
+        return _FORMAT_SeccompData.pack(
+            obj['nr'],
+            obj['arch'],
+            obj['instruction_pointer'],
+            *_items(obj['args'], 6, path, 'SeccompData -> args'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SeccompData.pack_slow(obj, path)
+
+
 SeccompData = FastStruct(
     "SeccompData", _FORMAT_SeccompData, _unpack_SeccompData, _values_SeccompData, _SeccompData_fields,
     slots=(
@@ -184,24 +286,28 @@ SeccompData = FastStruct(
         (8, 8, 'instruction_pointer', None),
         (16, 48, 'args', None),
     ),
+    pack=_pack_SeccompData,
 )
 
 _FORMAT_SeccompNotif = _Struct("<Q2IiIQ6Q")
 
 
 def _unpack_SeccompNotif(buffer, offset=0):
-    v = _FORMAT_SeccompNotif.unpack_from(buffer, offset)
-    return Container(
-        id=v[0],
-        pid=v[1],
-        flags=v[2],
-        data=Container(
-            nr=v[3],
-            arch=v[4],
-            instruction_pointer=v[5],
-            args=ListContainer(v[6:12]),
-        ),
-    )
+    try:
+        v = _FORMAT_SeccompNotif.unpack_from(buffer, offset)
+    except _StructError:
+        raise SeccompNotif.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SeccompNotifValue()
+    r['id'] = v[0]
+    r['pid'] = v[1]
+    r['flags'] = v[2]
+    n1 = SeccompDataValue()
+    n1['nr'] = v[3]
+    n1['arch'] = v[4]
+    n1['instruction_pointer'] = v[5]
+    n1['args'] = ListContainer(v[6:12])
+    r['data'] = n1
+    return r
 
 
 def _values_SeccompNotif(obj, path):
@@ -217,6 +323,22 @@ def _values_SeccompNotif(obj, path):
     )
 
 
+def _pack_SeccompNotif(obj, path="(building)"):
+    try:
+        o1 = obj['data']
+        return _FORMAT_SeccompNotif.pack(
+            obj['id'],
+            obj['pid'],
+            obj['flags'],
+            o1['nr'],
+            o1['arch'],
+            o1['instruction_pointer'],
+            *_items(o1['args'], 6, path, 'SeccompNotif -> data -> SeccompData -> args'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SeccompNotif.pack_slow(obj, path)
+
+
 SeccompNotif = FastStruct(
     "SeccompNotif", _FORMAT_SeccompNotif, _unpack_SeccompNotif, _values_SeccompNotif, _SeccompNotif_fields,
     slots=(
@@ -225,19 +347,23 @@ SeccompNotif = FastStruct(
         (12, 4, 'flags', None),
         (16, 64, 'data', SeccompData),
     ),
+    pack=_pack_SeccompNotif,
 )
 
 _FORMAT_SeccompNotifResp = _Struct("<QqiI")
 
 
 def _unpack_SeccompNotifResp(buffer, offset=0):
-    v = _FORMAT_SeccompNotifResp.unpack_from(buffer, offset)
-    return Container(
-        id=v[0],
-        val=v[1],
-        error=v[2],
-        flags=v[3],
-    )
+    try:
+        v = _FORMAT_SeccompNotifResp.unpack_from(buffer, offset)
+    except _StructError:
+        raise SeccompNotifResp.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SeccompNotifRespValue()
+    r['id'] = v[0]
+    r['val'] = v[1]
+    r['error'] = v[2]
+    r['flags'] = v[3]
+    return r
 
 
 def _values_SeccompNotifResp(obj, path):
@@ -249,6 +375,18 @@ def _values_SeccompNotifResp(obj, path):
     )
 
 
+def _pack_SeccompNotifResp(obj, path="(building)"):
+    try:
+        return _FORMAT_SeccompNotifResp.pack(
+            obj['id'],
+            obj['val'],
+            obj['error'],
+            obj['flags'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SeccompNotifResp.pack_slow(obj, path)
+
+
 SeccompNotifResp = FastStruct(
     "SeccompNotifResp", _FORMAT_SeccompNotifResp, _unpack_SeccompNotifResp, _values_SeccompNotifResp, _SeccompNotifResp_fields,
     slots=(
@@ -257,6 +395,7 @@ SeccompNotifResp = FastStruct(
         (16, 4, 'error', None),
         (20, 4, 'flags', None),
     ),
+    pack=_pack_SeccompNotifResp,
 )
 
 SIZES = {
@@ -315,13 +454,14 @@ class SeccompDataView(View):
 class SeccompNotifView(View):
     """Zero-copy view of a SeccompNotif (80 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_data',)
     SIZE = 80
     PARSER = SeccompNotif
+    _NESTED = (('_n_data', SeccompDataView, 16),)
     id = _scalar(_u64, 0, 'SeccompNotifView.id', '')
     pid = _scalar(_u32, 8, 'SeccompNotifView.pid', '')
     flags = _scalar(_u32, 12, 'SeccompNotifView.flags', '')
-    data = _nested(SeccompDataView, 16, 'SeccompNotifView.data', '')
+    data = _nested(SeccompDataView, 16, 'SeccompNotifView.data', '', '_n_data')
 
 
 class SeccompNotifRespView(View):
@@ -401,4 +541,9 @@ __all__ = [
     "SeccompDataView",
     "SeccompNotifView",
     "SeccompNotifRespView",
+    "SockFilterValue",
+    "SockFprogValue",
+    "SeccompDataValue",
+    "SeccompNotifValue",
+    "SeccompNotifRespValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -180,17 +187,159 @@ _SignalfdSiginfo_fields = Named("SignalfdSiginfo", Struct(
     Gap(28, "reserved at 100"),  # offset 100
 ))
 
+# ---- parsed values ----
+
+
+class SigKillValue(_Value):
+    """A parsed SigKill: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_pid = _field('si_pid')
+    si_uid = _field('si_uid')
+
+
+class SigValValue(_Value):
+    """A parsed SigVal: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sival_int = _field('sival_int')
+    sival_ptr = _field('sival_ptr')
+
+
+class SigTimerValue(_Value):
+    """A parsed SigTimer: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_tid = _field('si_tid')
+    si_overrun = _field('si_overrun')
+    si_sigval = _field('si_sigval')
+
+
+class SigRtValue(_Value):
+    """A parsed SigRt: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_pid = _field('si_pid')
+    si_uid = _field('si_uid')
+    si_sigval = _field('si_sigval')
+
+
+class SigChldValue(_Value):
+    """A parsed SigChld: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_pid = _field('si_pid')
+    si_uid = _field('si_uid')
+    si_status = _field('si_status')
+    si_utime = _field('si_utime')
+    si_stime = _field('si_stime')
+
+
+class SigAddrBoundsValue(_Value):
+    """A parsed SigAddrBounds: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    lower = _field('lower')
+    upper = _field('upper')
+
+
+class SigBoundsValue(_Value):
+    """A parsed SigBounds: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    addr_bnd = _field('addr_bnd')
+    pkey = _field('pkey')
+
+
+class SigFaultValue(_Value):
+    """A parsed SigFault: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_addr = _field('si_addr')
+    si_addr_lsb = _field('si_addr_lsb')
+    bounds = _field('bounds')
+
+
+class SigPollValue(_Value):
+    """A parsed SigPoll: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_band = _field('si_band')
+    si_fd = _field('si_fd')
+
+
+class SigSysValue(_Value):
+    """A parsed SigSys: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    call_addr = _field('call_addr')
+    syscall = _field('syscall')
+    arch = _field('arch')
+
+
+class SigFieldsValue(_Value):
+    """A parsed SigFields: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    pad = _field('pad')
+    kill = _field('kill')
+    timer = _field('timer')
+    rt = _field('rt')
+    sigchld = _field('sigchld')
+    sigfault = _field('sigfault')
+    sigpoll = _field('sigpoll')
+    sigsys = _field('sigsys')
+
+
+class SigInfoValue(_Value):
+    """A parsed SigInfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    si_signo = _field('si_signo')
+    si_errno = _field('si_errno')
+    si_code = _field('si_code')
+    sifields = _field('sifields')
+
+
+class SignalfdSiginfoValue(_Value):
+    """A parsed SignalfdSiginfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    ssi_signo = _field('ssi_signo')
+    ssi_errno = _field('ssi_errno')
+    ssi_code = _field('ssi_code')
+    ssi_pid = _field('ssi_pid')
+    ssi_uid = _field('ssi_uid')
+    ssi_fd = _field('ssi_fd')
+    ssi_tid = _field('ssi_tid')
+    ssi_band = _field('ssi_band')
+    ssi_overrun = _field('ssi_overrun')
+    ssi_trapno = _field('ssi_trapno')
+    ssi_status = _field('ssi_status')
+    ssi_int = _field('ssi_int')
+    ssi_ptr = _field('ssi_ptr')
+    ssi_utime = _field('ssi_utime')
+    ssi_stime = _field('ssi_stime')
+    ssi_addr = _field('ssi_addr')
+    ssi_addr_lsb = _field('ssi_addr_lsb')
+    ssi_syscall = _field('ssi_syscall')
+    ssi_call_addr = _field('ssi_call_addr')
+    ssi_arch = _field('ssi_arch')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_SigKill = _Struct("<iI")
 
 
 def _unpack_SigKill(buffer, offset=0):
-    v = _FORMAT_SigKill.unpack_from(buffer, offset)
-    return Container(
-        si_pid=v[0],
-        si_uid=v[1],
-    )
+    try:
+        v = _FORMAT_SigKill.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigKill.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigKillValue()
+    r['si_pid'] = v[0]
+    r['si_uid'] = v[1]
+    return r
 
 
 def _values_SigKill(obj, path):
@@ -200,12 +349,23 @@ def _values_SigKill(obj, path):
     )
 
 
+def _pack_SigKill(obj, path="(building)"):
+    try:
+        return _FORMAT_SigKill.pack(
+            obj['si_pid'],
+            obj['si_uid'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigKill.pack_slow(obj, path)
+
+
 SigKill = FastStruct(
     "SigKill", _FORMAT_SigKill, _unpack_SigKill, _values_SigKill, _SigKill_fields,
     slots=(
         (0, 4, 'si_pid', None),
         (4, 4, 'si_uid', None),
     ),
+    pack=_pack_SigKill,
 )
 
 _FORMAT_SigVal = _Struct("<8x")
@@ -214,12 +374,15 @@ _FORMAT_SigVal_1 = _Struct("<Q")
 
 
 def _unpack_SigVal(buffer, offset=0):
-    _FORMAT_SigVal.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_SigVal.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise SigVal.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_SigVal_0.unpack_from(buffer, offset)
     m_sival_int = v[0]
     v = _FORMAT_SigVal_1.unpack_from(buffer, offset)
     m_sival_ptr = v[0]
-    return Container(
+    return SigValValue(
         sival_int=m_sival_int,
         sival_ptr=m_sival_ptr,
     )
@@ -251,12 +414,15 @@ _FORMAT_SigTimer = _Struct("<2i8s")
 
 
 def _unpack_SigTimer(buffer, offset=0):
-    v = _FORMAT_SigTimer.unpack_from(buffer, offset)
-    return Container(
-        si_tid=v[0],
-        si_overrun=v[1],
-        si_sigval=SigVal._unpack(v[2]),
-    )
+    try:
+        v = _FORMAT_SigTimer.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigTimer.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigTimerValue()
+    r['si_tid'] = v[0]
+    r['si_overrun'] = v[1]
+    r['si_sigval'] = SigVal._unpack(v[2])
+    return r
 
 
 def _values_SigTimer(obj, path):
@@ -267,6 +433,17 @@ def _values_SigTimer(obj, path):
     )
 
 
+def _pack_SigTimer(obj, path="(building)"):
+    try:
+        return _FORMAT_SigTimer.pack(
+            obj['si_tid'],
+            obj['si_overrun'],
+            SigVal.pack(obj['si_sigval'], path + ' -> SigTimer -> si_sigval'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigTimer.pack_slow(obj, path)
+
+
 SigTimer = FastStruct(
     "SigTimer", _FORMAT_SigTimer, _unpack_SigTimer, _values_SigTimer, _SigTimer_fields,
     slots=(
@@ -274,18 +451,22 @@ SigTimer = FastStruct(
         (4, 4, 'si_overrun', None),
         (8, 8, 'si_sigval', SigVal),
     ),
+    pack=_pack_SigTimer,
 )
 
 _FORMAT_SigRt = _Struct("<iI8s")
 
 
 def _unpack_SigRt(buffer, offset=0):
-    v = _FORMAT_SigRt.unpack_from(buffer, offset)
-    return Container(
-        si_pid=v[0],
-        si_uid=v[1],
-        si_sigval=SigVal._unpack(v[2]),
-    )
+    try:
+        v = _FORMAT_SigRt.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigRt.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigRtValue()
+    r['si_pid'] = v[0]
+    r['si_uid'] = v[1]
+    r['si_sigval'] = SigVal._unpack(v[2])
+    return r
 
 
 def _values_SigRt(obj, path):
@@ -296,6 +477,17 @@ def _values_SigRt(obj, path):
     )
 
 
+def _pack_SigRt(obj, path="(building)"):
+    try:
+        return _FORMAT_SigRt.pack(
+            obj['si_pid'],
+            obj['si_uid'],
+            SigVal.pack(obj['si_sigval'], path + ' -> SigRt -> si_sigval'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigRt.pack_slow(obj, path)
+
+
 SigRt = FastStruct(
     "SigRt", _FORMAT_SigRt, _unpack_SigRt, _values_SigRt, _SigRt_fields,
     slots=(
@@ -303,20 +495,24 @@ SigRt = FastStruct(
         (4, 4, 'si_uid', None),
         (8, 8, 'si_sigval', SigVal),
     ),
+    pack=_pack_SigRt,
 )
 
 _FORMAT_SigChld = _Struct("<iIi4x2q")
 
 
 def _unpack_SigChld(buffer, offset=0):
-    v = _FORMAT_SigChld.unpack_from(buffer, offset)
-    return Container(
-        si_pid=v[0],
-        si_uid=v[1],
-        si_status=v[2],
-        si_utime=v[3],
-        si_stime=v[4],
-    )
+    try:
+        v = _FORMAT_SigChld.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigChld.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigChldValue()
+    r['si_pid'] = v[0]
+    r['si_uid'] = v[1]
+    r['si_status'] = v[2]
+    r['si_utime'] = v[3]
+    r['si_stime'] = v[4]
+    return r
 
 
 def _values_SigChld(obj, path):
@@ -329,6 +525,19 @@ def _values_SigChld(obj, path):
     )
 
 
+def _pack_SigChld(obj, path="(building)"):
+    try:
+        return _FORMAT_SigChld.pack(
+            obj['si_pid'],
+            obj['si_uid'],
+            obj['si_status'],
+            obj['si_utime'],
+            obj['si_stime'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigChld.pack_slow(obj, path)
+
+
 SigChld = FastStruct(
     "SigChld", _FORMAT_SigChld, _unpack_SigChld, _values_SigChld, _SigChld_fields,
     slots=(
@@ -339,17 +548,21 @@ SigChld = FastStruct(
         (16, 8, 'si_utime', None),
         (24, 8, 'si_stime', None),
     ),
+    pack=_pack_SigChld,
 )
 
 _FORMAT_SigAddrBounds = _Struct("<2Q")
 
 
 def _unpack_SigAddrBounds(buffer, offset=0):
-    v = _FORMAT_SigAddrBounds.unpack_from(buffer, offset)
-    return Container(
-        lower=v[0],
-        upper=v[1],
-    )
+    try:
+        v = _FORMAT_SigAddrBounds.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigAddrBounds.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigAddrBoundsValue()
+    r['lower'] = v[0]
+    r['upper'] = v[1]
+    return r
 
 
 def _values_SigAddrBounds(obj, path):
@@ -359,12 +572,23 @@ def _values_SigAddrBounds(obj, path):
     )
 
 
+def _pack_SigAddrBounds(obj, path="(building)"):
+    try:
+        return _FORMAT_SigAddrBounds.pack(
+            obj['lower'],
+            obj['upper'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigAddrBounds.pack_slow(obj, path)
+
+
 SigAddrBounds = FastStruct(
     "SigAddrBounds", _FORMAT_SigAddrBounds, _unpack_SigAddrBounds, _values_SigAddrBounds, _SigAddrBounds_fields,
     slots=(
         (0, 8, 'lower', None),
         (8, 8, 'upper', None),
     ),
+    pack=_pack_SigAddrBounds,
 )
 
 _FORMAT_SigBounds = _Struct("<16x")
@@ -372,11 +596,14 @@ _FORMAT_SigBounds_1 = _Struct("<I12x")
 
 
 def _unpack_SigBounds(buffer, offset=0):
-    _FORMAT_SigBounds.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_SigBounds.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise SigBounds.short_error(_available(buffer, offset), "(parsing)") from None
     m_addr_bnd = _unpack_SigAddrBounds(buffer, offset)
     v = _FORMAT_SigBounds_1.unpack_from(buffer, offset)
     m_pkey = v[0]
-    return Container(
+    return SigBoundsValue(
         addr_bnd=m_addr_bnd,
         pkey=m_pkey,
     )
@@ -408,12 +635,15 @@ _FORMAT_SigFault = _Struct("<Qh6x16s")
 
 
 def _unpack_SigFault(buffer, offset=0):
-    v = _FORMAT_SigFault.unpack_from(buffer, offset)
-    return Container(
-        si_addr=v[0],
-        si_addr_lsb=v[1],
-        bounds=SigBounds._unpack(v[2]),
-    )
+    try:
+        v = _FORMAT_SigFault.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigFault.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigFaultValue()
+    r['si_addr'] = v[0]
+    r['si_addr_lsb'] = v[1]
+    r['bounds'] = SigBounds._unpack(v[2])
+    return r
 
 
 def _values_SigFault(obj, path):
@@ -424,6 +654,17 @@ def _values_SigFault(obj, path):
     )
 
 
+def _pack_SigFault(obj, path="(building)"):
+    try:
+        return _FORMAT_SigFault.pack(
+            obj['si_addr'],
+            obj['si_addr_lsb'],
+            SigBounds.pack(obj['bounds'], path + ' -> SigFault -> bounds'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigFault.pack_slow(obj, path)
+
+
 SigFault = FastStruct(
     "SigFault", _FORMAT_SigFault, _unpack_SigFault, _values_SigFault, _SigFault_fields,
     slots=(
@@ -432,17 +673,21 @@ SigFault = FastStruct(
         (10, 6, '(hole after si_addr_lsb)', None),
         (16, 16, 'bounds', SigBounds),
     ),
+    pack=_pack_SigFault,
 )
 
 _FORMAT_SigPoll = _Struct("<qi4x")
 
 
 def _unpack_SigPoll(buffer, offset=0):
-    v = _FORMAT_SigPoll.unpack_from(buffer, offset)
-    return Container(
-        si_band=v[0],
-        si_fd=v[1],
-    )
+    try:
+        v = _FORMAT_SigPoll.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigPoll.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigPollValue()
+    r['si_band'] = v[0]
+    r['si_fd'] = v[1]
+    return r
 
 
 def _values_SigPoll(obj, path):
@@ -452,6 +697,16 @@ def _values_SigPoll(obj, path):
     )
 
 
+def _pack_SigPoll(obj, path="(building)"):
+    try:
+        return _FORMAT_SigPoll.pack(
+            obj['si_band'],
+            obj['si_fd'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigPoll.pack_slow(obj, path)
+
+
 SigPoll = FastStruct(
     "SigPoll", _FORMAT_SigPoll, _unpack_SigPoll, _values_SigPoll, _SigPoll_fields,
     slots=(
@@ -459,18 +714,22 @@ SigPoll = FastStruct(
         (8, 4, 'si_fd', None),
         (12, 4, '(tail padding)', None),
     ),
+    pack=_pack_SigPoll,
 )
 
 _FORMAT_SigSys = _Struct("<QiI")
 
 
 def _unpack_SigSys(buffer, offset=0):
-    v = _FORMAT_SigSys.unpack_from(buffer, offset)
-    return Container(
-        call_addr=v[0],
-        syscall=v[1],
-        arch=v[2],
-    )
+    try:
+        v = _FORMAT_SigSys.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigSys.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigSysValue()
+    r['call_addr'] = v[0]
+    r['syscall'] = v[1]
+    r['arch'] = v[2]
+    return r
 
 
 def _values_SigSys(obj, path):
@@ -481,6 +740,17 @@ def _values_SigSys(obj, path):
     )
 
 
+def _pack_SigSys(obj, path="(building)"):
+    try:
+        return _FORMAT_SigSys.pack(
+            obj['call_addr'],
+            obj['syscall'],
+            obj['arch'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigSys.pack_slow(obj, path)
+
+
 SigSys = FastStruct(
     "SigSys", _FORMAT_SigSys, _unpack_SigSys, _values_SigSys, _SigSys_fields,
     slots=(
@@ -488,6 +758,7 @@ SigSys = FastStruct(
         (8, 4, 'syscall', None),
         (12, 4, 'arch', None),
     ),
+    pack=_pack_SigSys,
 )
 
 _FORMAT_SigFields = _Struct("<112x")
@@ -495,7 +766,10 @@ _FORMAT_SigFields_0 = _Struct("<28i")
 
 
 def _unpack_SigFields(buffer, offset=0):
-    _FORMAT_SigFields.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_SigFields.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise SigFields.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_SigFields_0.unpack_from(buffer, offset)
     m_pad = ListContainer(v[0:28])
     m_kill = _unpack_SigKill(buffer, offset)
@@ -505,7 +779,7 @@ def _unpack_SigFields(buffer, offset=0):
     m_sigfault = _unpack_SigFault(buffer, offset)
     m_sigpoll = _unpack_SigPoll(buffer, offset)
     m_sigsys = _unpack_SigSys(buffer, offset)
-    return Container(
+    return SigFieldsValue(
         pad=m_pad,
         kill=m_kill,
         timer=m_timer,
@@ -579,13 +853,16 @@ _FORMAT_SigInfo = _Struct("<3i4x112s")
 
 
 def _unpack_SigInfo(buffer, offset=0):
-    v = _FORMAT_SigInfo.unpack_from(buffer, offset)
-    return Container(
-        si_signo=v[0],
-        si_errno=v[1],
-        si_code=v[2],
-        sifields=SigFields._unpack(v[3]),
-    )
+    try:
+        v = _FORMAT_SigInfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigInfo.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigInfoValue()
+    r['si_signo'] = v[0]
+    r['si_errno'] = v[1]
+    r['si_code'] = v[2]
+    r['sifields'] = SigFields._unpack(v[3])
+    return r
 
 
 def _values_SigInfo(obj, path):
@@ -597,6 +874,18 @@ def _values_SigInfo(obj, path):
     )
 
 
+def _pack_SigInfo(obj, path="(building)"):
+    try:
+        return _FORMAT_SigInfo.pack(
+            obj['si_signo'],
+            obj['si_errno'],
+            obj['si_code'],
+            SigFields.pack(obj['sifields'], path + ' -> SigInfo -> sifields'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigInfo.pack_slow(obj, path)
+
+
 SigInfo = FastStruct(
     "SigInfo", _FORMAT_SigInfo, _unpack_SigInfo, _values_SigInfo, _SigInfo_fields,
     slots=(
@@ -606,35 +895,39 @@ SigInfo = FastStruct(
         (12, 4, '(padding at 12)', None),
         (16, 112, 'sifields', SigFields),
     ),
+    pack=_pack_SigInfo,
 )
 
 _FORMAT_SignalfdSiginfo = _Struct("<I2i2Ii4I2i4QH2xiQI28x")
 
 
 def _unpack_SignalfdSiginfo(buffer, offset=0):
-    v = _FORMAT_SignalfdSiginfo.unpack_from(buffer, offset)
-    return Container(
-        ssi_signo=v[0],
-        ssi_errno=v[1],
-        ssi_code=v[2],
-        ssi_pid=v[3],
-        ssi_uid=v[4],
-        ssi_fd=v[5],
-        ssi_tid=v[6],
-        ssi_band=v[7],
-        ssi_overrun=v[8],
-        ssi_trapno=v[9],
-        ssi_status=v[10],
-        ssi_int=v[11],
-        ssi_ptr=v[12],
-        ssi_utime=v[13],
-        ssi_stime=v[14],
-        ssi_addr=v[15],
-        ssi_addr_lsb=v[16],
-        ssi_syscall=v[17],
-        ssi_call_addr=v[18],
-        ssi_arch=v[19],
-    )
+    try:
+        v = _FORMAT_SignalfdSiginfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise SignalfdSiginfo.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SignalfdSiginfoValue()
+    r['ssi_signo'] = v[0]
+    r['ssi_errno'] = v[1]
+    r['ssi_code'] = v[2]
+    r['ssi_pid'] = v[3]
+    r['ssi_uid'] = v[4]
+    r['ssi_fd'] = v[5]
+    r['ssi_tid'] = v[6]
+    r['ssi_band'] = v[7]
+    r['ssi_overrun'] = v[8]
+    r['ssi_trapno'] = v[9]
+    r['ssi_status'] = v[10]
+    r['ssi_int'] = v[11]
+    r['ssi_ptr'] = v[12]
+    r['ssi_utime'] = v[13]
+    r['ssi_stime'] = v[14]
+    r['ssi_addr'] = v[15]
+    r['ssi_addr_lsb'] = v[16]
+    r['ssi_syscall'] = v[17]
+    r['ssi_call_addr'] = v[18]
+    r['ssi_arch'] = v[19]
+    return r
 
 
 def _values_SignalfdSiginfo(obj, path):
@@ -660,6 +953,34 @@ def _values_SignalfdSiginfo(obj, path):
         obj['ssi_call_addr'],
         obj['ssi_arch'],
     )
+
+
+def _pack_SignalfdSiginfo(obj, path="(building)"):
+    try:
+        return _FORMAT_SignalfdSiginfo.pack(
+            obj['ssi_signo'],
+            obj['ssi_errno'],
+            obj['ssi_code'],
+            obj['ssi_pid'],
+            obj['ssi_uid'],
+            obj['ssi_fd'],
+            obj['ssi_tid'],
+            obj['ssi_band'],
+            obj['ssi_overrun'],
+            obj['ssi_trapno'],
+            obj['ssi_status'],
+            obj['ssi_int'],
+            obj['ssi_ptr'],
+            obj['ssi_utime'],
+            obj['ssi_stime'],
+            obj['ssi_addr'],
+            obj['ssi_addr_lsb'],
+            obj['ssi_syscall'],
+            obj['ssi_call_addr'],
+            obj['ssi_arch'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SignalfdSiginfo.pack_slow(obj, path)
 
 
 SignalfdSiginfo = FastStruct(
@@ -688,6 +1009,7 @@ SignalfdSiginfo = FastStruct(
         (96, 4, 'ssi_arch', None),
         (100, 28, '(reserved at 100)', None),
     ),
+    pack=_pack_SignalfdSiginfo,
 )
 
 SIZES = {
@@ -740,23 +1062,25 @@ class SigValView(View):
 class SigTimerView(View):
     """Zero-copy view of a SigTimer (16 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_si_sigval',)
     SIZE = 16
     PARSER = SigTimer
+    _NESTED = (('_n_si_sigval', SigValView, 8),)
     si_tid = _scalar(_i32, 0, 'SigTimerView.si_tid', '')
     si_overrun = _scalar(_i32, 4, 'SigTimerView.si_overrun', '')
-    si_sigval = _nested(SigValView, 8, 'SigTimerView.si_sigval', '')
+    si_sigval = _nested(SigValView, 8, 'SigTimerView.si_sigval', '', '_n_si_sigval')
 
 
 class SigRtView(View):
     """Zero-copy view of a SigRt (16 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_si_sigval',)
     SIZE = 16
     PARSER = SigRt
+    _NESTED = (('_n_si_sigval', SigValView, 8),)
     si_pid = _scalar(_i32, 0, 'SigRtView.si_pid', '')
     si_uid = _scalar(_u32, 4, 'SigRtView.si_uid', '')
-    si_sigval = _nested(SigValView, 8, 'SigRtView.si_sigval', '')
+    si_sigval = _nested(SigValView, 8, 'SigRtView.si_sigval', '', '_n_si_sigval')
 
 
 class SigChldView(View):
@@ -785,22 +1109,24 @@ class SigAddrBoundsView(View):
 class SigBoundsView(View):
     """Zero-copy view of a SigBounds (16 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_addr_bnd',)
     SIZE = 16
     PARSER = SigBounds
-    addr_bnd = _nested(SigAddrBoundsView, 0, 'SigBoundsView.addr_bnd', '')
+    _NESTED = (('_n_addr_bnd', SigAddrBoundsView, 0),)
+    addr_bnd = _nested(SigAddrBoundsView, 0, 'SigBoundsView.addr_bnd', '', '_n_addr_bnd')
     pkey = _scalar(_u32, 0, 'SigBoundsView.pkey', '')
 
 
 class SigFaultView(View):
     """Zero-copy view of a SigFault (32 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_bounds',)
     SIZE = 32
     PARSER = SigFault
+    _NESTED = (('_n_bounds', SigBoundsView, 16),)
     si_addr = _scalar(_u64, 0, 'SigFaultView.si_addr', '')
     si_addr_lsb = _scalar(_i16, 8, 'SigFaultView.si_addr_lsb', '')
-    bounds = _nested(SigBoundsView, 16, 'SigFaultView.bounds', '')
+    bounds = _nested(SigBoundsView, 16, 'SigFaultView.bounds', '', '_n_bounds')
 
 
 class SigPollView(View):
@@ -827,29 +1153,31 @@ class SigSysView(View):
 class SigFieldsView(View):
     """Zero-copy view of a SigFields (112 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_kill', '_n_timer', '_n_rt', '_n_sigchld', '_n_sigfault', '_n_sigpoll', '_n_sigsys')
     SIZE = 112
     PARSER = SigFields
+    _NESTED = (('_n_kill', SigKillView, 0), ('_n_timer', SigTimerView, 0), ('_n_rt', SigRtView, 0), ('_n_sigchld', SigChldView, 0), ('_n_sigfault', SigFaultView, 0), ('_n_sigpoll', SigPollView, 0), ('_n_sigsys', SigSysView, 0),)
     pad = _array(_i32, 0, (28,), 'SigFieldsView.pad', "Fixes the union's size.")
-    kill = _nested(SigKillView, 0, 'SigFieldsView.kill', 'kill, tkill.')
-    timer = _nested(SigTimerView, 0, 'SigFieldsView.timer', 'POSIX timers.')
-    rt = _nested(SigRtView, 0, 'SigFieldsView.rt', 'sigqueue.')
-    sigchld = _nested(SigChldView, 0, 'SigFieldsView.sigchld', '')
-    sigfault = _nested(SigFaultView, 0, 'SigFieldsView.sigfault', 'SIGILL, SIGFPE, SIGSEGV, SIGBUS.')
-    sigpoll = _nested(SigPollView, 0, 'SigFieldsView.sigpoll', '')
-    sigsys = _nested(SigSysView, 0, 'SigFieldsView.sigsys', '')
+    kill = _nested(SigKillView, 0, 'SigFieldsView.kill', 'kill, tkill.', '_n_kill')
+    timer = _nested(SigTimerView, 0, 'SigFieldsView.timer', 'POSIX timers.', '_n_timer')
+    rt = _nested(SigRtView, 0, 'SigFieldsView.rt', 'sigqueue.', '_n_rt')
+    sigchld = _nested(SigChldView, 0, 'SigFieldsView.sigchld', '', '_n_sigchld')
+    sigfault = _nested(SigFaultView, 0, 'SigFieldsView.sigfault', 'SIGILL, SIGFPE, SIGSEGV, SIGBUS.', '_n_sigfault')
+    sigpoll = _nested(SigPollView, 0, 'SigFieldsView.sigpoll', '', '_n_sigpoll')
+    sigsys = _nested(SigSysView, 0, 'SigFieldsView.sigsys', '', '_n_sigsys')
 
 
 class SigInfoView(View):
     """Zero-copy view of a SigInfo (128 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_sifields',)
     SIZE = 128
     PARSER = SigInfo
+    _NESTED = (('_n_sifields', SigFieldsView, 16),)
     si_signo = _scalar(_i32, 0, 'SigInfoView.si_signo', '')
     si_errno = _scalar(_i32, 4, 'SigInfoView.si_errno', '')
     si_code = _scalar(_i32, 8, 'SigInfoView.si_code', '')
-    sifields = _nested(SigFieldsView, 16, 'SigInfoView.sifields', '')
+    sifields = _nested(SigFieldsView, 16, 'SigInfoView.sifields', '', '_n_sifields')
 
 
 class SignalfdSiginfoView(View):
@@ -1018,4 +1346,17 @@ __all__ = [
     "SigFieldsView",
     "SigInfoView",
     "SignalfdSiginfoView",
+    "SigKillValue",
+    "SigValValue",
+    "SigTimerValue",
+    "SigRtValue",
+    "SigChldValue",
+    "SigAddrBoundsValue",
+    "SigBoundsValue",
+    "SigFaultValue",
+    "SigPollValue",
+    "SigSysValue",
+    "SigFieldsValue",
+    "SigInfoValue",
+    "SignalfdSiginfoValue",
 ]

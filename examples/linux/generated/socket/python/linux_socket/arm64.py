@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -141,6 +148,99 @@ _Linger_fields = Named("Linger", Struct(
     "l_linger" / Int32sl,  # offset 4, size 4
 ))
 
+# ---- parsed values ----
+
+
+class InAddrValue(_Value):
+    """A parsed InAddr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    s_addr = _field('s_addr')
+
+
+class In6AddrWordsValue(_Value):
+    """A parsed In6AddrWords: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    addr8 = _field('addr8')
+    addr16 = _field('addr16')
+    addr32 = _field('addr32')
+
+
+class In6AddrValue(_Value):
+    """A parsed In6Addr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    in6_u = _field('in6_u')
+
+
+class SockaddrInValue(_Value):
+    """A parsed SockaddrIn: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sin_family = _field('sin_family')
+    sin_port = _field('sin_port')
+    sin_addr = _field('sin_addr')
+    sin_zero = _field('sin_zero')
+
+
+class SockaddrIn6Value(_Value):
+    """A parsed SockaddrIn6: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sin6_family = _field('sin6_family')
+    sin6_port = _field('sin6_port')
+    sin6_flowinfo = _field('sin6_flowinfo')
+    sin6_addr = _field('sin6_addr')
+    sin6_scope_id = _field('sin6_scope_id')
+
+
+class SockaddrUnValue(_Value):
+    """A parsed SockaddrUn: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    sun_family = _field('sun_family')
+    sun_path = _field('sun_path')
+
+
+class IovecValue(_Value):
+    """A parsed Iovec: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    iov_base = _field('iov_base')
+    iov_len = _field('iov_len')
+
+
+class MsghdrValue(_Value):
+    """A parsed Msghdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    msg_name = _field('msg_name')
+    msg_namelen = _field('msg_namelen')
+    msg_iov = _field('msg_iov')
+    msg_iovlen = _field('msg_iovlen')
+    msg_control = _field('msg_control')
+    msg_controllen = _field('msg_controllen')
+    msg_flags = _field('msg_flags')
+
+
+class CmsghdrValue(_Value):
+    """A parsed Cmsghdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    cmsg_len = _field('cmsg_len')
+    cmsg_level = _field('cmsg_level')
+    cmsg_type = _field('cmsg_type')
+    cmsg_data = _field('cmsg_data')
+
+
+class LingerValue(_Value):
+    """A parsed Linger: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    l_onoff = _field('l_onoff')
+    l_linger = _field('l_linger')
+
 # ---- structs, one struct.Struct each ----
 
 # Scalars read as bytes: stored in the other byte order than this arch's, or 128-bit.
@@ -153,10 +253,13 @@ _FORMAT_InAddr = _Struct("<4s")
 
 
 def _unpack_InAddr(buffer, offset=0):
-    v = _FORMAT_InAddr.unpack_from(buffer, offset)
-    return Container(
-        s_addr=_swapped(_SWAP_BE_I, v[0], None),
-    )
+    try:
+        v = _FORMAT_InAddr.unpack_from(buffer, offset)
+    except _StructError:
+        raise InAddr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = InAddrValue()
+    r['s_addr'] = _swapped(_SWAP_BE_I, v[0], None)
+    return r
 
 
 def _values_InAddr(obj, path):
@@ -165,11 +268,21 @@ def _values_InAddr(obj, path):
     )
 
 
+def _pack_InAddr(obj, path="(building)"):
+    try:
+        return _FORMAT_InAddr.pack(
+            _pack_swapped(_SWAP_BE_I, obj['s_addr'], path, 'InAddr -> s_addr', None),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return InAddr.pack_slow(obj, path)
+
+
 InAddr = FastStruct(
     "InAddr", _FORMAT_InAddr, _unpack_InAddr, _values_InAddr, _InAddr_fields,
     slots=(
         (0, 4, 's_addr', None),
     ),
+    pack=_pack_InAddr,
 )
 
 _FORMAT_In6AddrWords = _Struct("<16x")
@@ -179,14 +292,17 @@ _FORMAT_In6AddrWords_2 = _Struct("<16s")
 
 
 def _unpack_In6AddrWords(buffer, offset=0):
-    _FORMAT_In6AddrWords.unpack_from(buffer, offset)  # the whole union must be there
+    try:
+        _FORMAT_In6AddrWords.unpack_from(buffer, offset)  # the whole union must be there
+    except _StructError:
+        raise In6AddrWords.short_error(_available(buffer, offset), "(parsing)") from None
     v = _FORMAT_In6AddrWords_0.unpack_from(buffer, offset)
     m_addr8 = v[0]
     v = _FORMAT_In6AddrWords_1.unpack_from(buffer, offset)
     m_addr16 = _swapped_items(_SWAP_BE_8H, v[0], (8,), None)
     v = _FORMAT_In6AddrWords_2.unpack_from(buffer, offset)
     m_addr32 = _swapped_items(_SWAP_BE_4I, v[0], (4,), None)
-    return Container(
+    return In6AddrWordsValue(
         addr8=m_addr8,
         addr16=m_addr16,
         addr32=m_addr32,
@@ -225,10 +341,13 @@ _FORMAT_In6Addr = _Struct("<16s")
 
 
 def _unpack_In6Addr(buffer, offset=0):
-    v = _FORMAT_In6Addr.unpack_from(buffer, offset)
-    return Container(
-        in6_u=In6AddrWords._unpack(v[0]),
-    )
+    try:
+        v = _FORMAT_In6Addr.unpack_from(buffer, offset)
+    except _StructError:
+        raise In6Addr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = In6AddrValue()
+    r['in6_u'] = In6AddrWords._unpack(v[0])
+    return r
 
 
 def _values_In6Addr(obj, path):
@@ -237,26 +356,39 @@ def _values_In6Addr(obj, path):
     )
 
 
+def _pack_In6Addr(obj, path="(building)"):
+    try:
+        return _FORMAT_In6Addr.pack(
+            In6AddrWords.pack(obj['in6_u'], path + ' -> In6Addr -> in6_u'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return In6Addr.pack_slow(obj, path)
+
+
 In6Addr = FastStruct(
     "In6Addr", _FORMAT_In6Addr, _unpack_In6Addr, _values_In6Addr, _In6Addr_fields,
     slots=(
         (0, 16, 'in6_u', In6AddrWords),
     ),
+    pack=_pack_In6Addr,
 )
 
 _FORMAT_SockaddrIn = _Struct("<H2s4s8s")
 
 
 def _unpack_SockaddrIn(buffer, offset=0):
-    v = _FORMAT_SockaddrIn.unpack_from(buffer, offset)
-    return Container(
-        sin_family=v[0],
-        sin_port=_swapped(_SWAP_BE_H, v[1], None),
-        sin_addr=Container(
-            s_addr=_swapped(_SWAP_BE_I, v[2], None),
-        ),
-        sin_zero=v[3],
-    )
+    try:
+        v = _FORMAT_SockaddrIn.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockaddrIn.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockaddrInValue()
+    r['sin_family'] = v[0]
+    r['sin_port'] = _swapped(_SWAP_BE_H, v[1], None)
+    n1 = InAddrValue()
+    n1['s_addr'] = _swapped(_SWAP_BE_I, v[2], None)
+    r['sin_addr'] = n1
+    r['sin_zero'] = v[3]
+    return r
 
 
 def _values_SockaddrIn(obj, path):
@@ -269,6 +401,19 @@ def _values_SockaddrIn(obj, path):
     )
 
 
+def _pack_SockaddrIn(obj, path="(building)"):
+    try:
+        o1 = obj['sin_addr']
+        return _FORMAT_SockaddrIn.pack(
+            obj['sin_family'],
+            _pack_swapped(_SWAP_BE_H, obj['sin_port'], path, 'SockaddrIn -> sin_port', None),
+            _pack_swapped(_SWAP_BE_I, o1['s_addr'], path, 'SockaddrIn -> sin_addr -> InAddr -> s_addr', None),
+            _exact_bytes(obj['sin_zero'], 8, path, 'SockaddrIn -> sin_zero'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockaddrIn.pack_slow(obj, path)
+
+
 SockaddrIn = FastStruct(
     "SockaddrIn", _FORMAT_SockaddrIn, _unpack_SockaddrIn, _values_SockaddrIn, _SockaddrIn_fields,
     slots=(
@@ -277,22 +422,26 @@ SockaddrIn = FastStruct(
         (4, 4, 'sin_addr', InAddr),
         (8, 8, 'sin_zero', None),
     ),
+    pack=_pack_SockaddrIn,
 )
 
 _FORMAT_SockaddrIn6 = _Struct("<H2s4s16sI")
 
 
 def _unpack_SockaddrIn6(buffer, offset=0):
-    v = _FORMAT_SockaddrIn6.unpack_from(buffer, offset)
-    return Container(
-        sin6_family=v[0],
-        sin6_port=_swapped(_SWAP_BE_H, v[1], None),
-        sin6_flowinfo=_swapped(_SWAP_BE_I, v[2], None),
-        sin6_addr=Container(
-            in6_u=In6AddrWords._unpack(v[3]),
-        ),
-        sin6_scope_id=v[4],
-    )
+    try:
+        v = _FORMAT_SockaddrIn6.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockaddrIn6.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockaddrIn6Value()
+    r['sin6_family'] = v[0]
+    r['sin6_port'] = _swapped(_SWAP_BE_H, v[1], None)
+    r['sin6_flowinfo'] = _swapped(_SWAP_BE_I, v[2], None)
+    n1 = In6AddrValue()
+    n1['in6_u'] = In6AddrWords._unpack(v[3])
+    r['sin6_addr'] = n1
+    r['sin6_scope_id'] = v[4]
+    return r
 
 
 def _values_SockaddrIn6(obj, path):
@@ -306,6 +455,20 @@ def _values_SockaddrIn6(obj, path):
     )
 
 
+def _pack_SockaddrIn6(obj, path="(building)"):
+    try:
+        o1 = obj['sin6_addr']
+        return _FORMAT_SockaddrIn6.pack(
+            obj['sin6_family'],
+            _pack_swapped(_SWAP_BE_H, obj['sin6_port'], path, 'SockaddrIn6 -> sin6_port', None),
+            _pack_swapped(_SWAP_BE_I, obj['sin6_flowinfo'], path, 'SockaddrIn6 -> sin6_flowinfo', None),
+            In6AddrWords.pack(o1['in6_u'], path + ' -> SockaddrIn6 -> sin6_addr -> In6Addr -> in6_u'),
+            obj['sin6_scope_id'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockaddrIn6.pack_slow(obj, path)
+
+
 SockaddrIn6 = FastStruct(
     "SockaddrIn6", _FORMAT_SockaddrIn6, _unpack_SockaddrIn6, _values_SockaddrIn6, _SockaddrIn6_fields,
     slots=(
@@ -315,17 +478,21 @@ SockaddrIn6 = FastStruct(
         (8, 16, 'sin6_addr', In6Addr),
         (24, 4, 'sin6_scope_id', None),
     ),
+    pack=_pack_SockaddrIn6,
 )
 
 _FORMAT_SockaddrUn = _Struct("<H108s")
 
 
 def _unpack_SockaddrUn(buffer, offset=0):
-    v = _FORMAT_SockaddrUn.unpack_from(buffer, offset)
-    return Container(
-        sun_family=v[0],
-        sun_path=v[1],
-    )
+    try:
+        v = _FORMAT_SockaddrUn.unpack_from(buffer, offset)
+    except _StructError:
+        raise SockaddrUn.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SockaddrUnValue()
+    r['sun_family'] = v[0]
+    r['sun_path'] = v[1]
+    return r
 
 
 def _values_SockaddrUn(obj, path):
@@ -335,23 +502,37 @@ def _values_SockaddrUn(obj, path):
     )
 
 
+def _pack_SockaddrUn(obj, path="(building)"):
+    try:
+        return _FORMAT_SockaddrUn.pack(
+            obj['sun_family'],
+            _exact_bytes(obj['sun_path'], 108, path, 'SockaddrUn -> sun_path'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SockaddrUn.pack_slow(obj, path)
+
+
 SockaddrUn = FastStruct(
     "SockaddrUn", _FORMAT_SockaddrUn, _unpack_SockaddrUn, _values_SockaddrUn, _SockaddrUn_fields,
     slots=(
         (0, 2, 'sun_family', None),
         (2, 108, 'sun_path', None),
     ),
+    pack=_pack_SockaddrUn,
 )
 
 _FORMAT_Iovec = _Struct("<2Q")
 
 
 def _unpack_Iovec(buffer, offset=0):
-    v = _FORMAT_Iovec.unpack_from(buffer, offset)
-    return Container(
-        iov_base=v[0],
-        iov_len=v[1],
-    )
+    try:
+        v = _FORMAT_Iovec.unpack_from(buffer, offset)
+    except _StructError:
+        raise Iovec.short_error(_available(buffer, offset), "(parsing)") from None
+    r = IovecValue()
+    r['iov_base'] = v[0]
+    r['iov_len'] = v[1]
+    return r
 
 
 def _values_Iovec(obj, path):
@@ -361,28 +542,42 @@ def _values_Iovec(obj, path):
     )
 
 
+def _pack_Iovec(obj, path="(building)"):
+    try:
+        return _FORMAT_Iovec.pack(
+            obj['iov_base'],
+            obj['iov_len'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Iovec.pack_slow(obj, path)
+
+
 Iovec = FastStruct(
     "Iovec", _FORMAT_Iovec, _unpack_Iovec, _values_Iovec, _Iovec_fields,
     slots=(
         (0, 8, 'iov_base', None),
         (8, 8, 'iov_len', None),
     ),
+    pack=_pack_Iovec,
 )
 
 _FORMAT_Msghdr = _Struct("<QI4x4Qi4x")
 
 
 def _unpack_Msghdr(buffer, offset=0):
-    v = _FORMAT_Msghdr.unpack_from(buffer, offset)
-    return Container(
-        msg_name=v[0],
-        msg_namelen=v[1],
-        msg_iov=v[2],
-        msg_iovlen=v[3],
-        msg_control=v[4],
-        msg_controllen=v[5],
-        msg_flags=v[6],
-    )
+    try:
+        v = _FORMAT_Msghdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise Msghdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = MsghdrValue()
+    r['msg_name'] = v[0]
+    r['msg_namelen'] = v[1]
+    r['msg_iov'] = v[2]
+    r['msg_iovlen'] = v[3]
+    r['msg_control'] = v[4]
+    r['msg_controllen'] = v[5]
+    r['msg_flags'] = v[6]
+    return r
 
 
 def _values_Msghdr(obj, path):
@@ -395,6 +590,21 @@ def _values_Msghdr(obj, path):
         obj['msg_controllen'],
         obj['msg_flags'],
     )
+
+
+def _pack_Msghdr(obj, path="(building)"):
+    try:
+        return _FORMAT_Msghdr.pack(
+            obj['msg_name'],
+            obj['msg_namelen'],
+            obj['msg_iov'],
+            obj['msg_iovlen'],
+            obj['msg_control'],
+            obj['msg_controllen'],
+            obj['msg_flags'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Msghdr.pack_slow(obj, path)
 
 
 Msghdr = FastStruct(
@@ -410,19 +620,23 @@ Msghdr = FastStruct(
         (48, 4, 'msg_flags', None),
         (52, 4, '(tail padding)', None),
     ),
+    pack=_pack_Msghdr,
 )
 
 _FORMAT_Cmsghdr = _Struct("<Q2i")
 
 
 def _unpack_Cmsghdr(buffer, offset=0):
-    v = _FORMAT_Cmsghdr.unpack_from(buffer, offset)
-    return Container(
-        cmsg_len=v[0],
-        cmsg_level=v[1],
-        cmsg_type=v[2],
-        cmsg_data=_flex_bytes(buffer, offset + 16),
-    )
+    try:
+        v = _FORMAT_Cmsghdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise Cmsghdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = CmsghdrValue()
+    r['cmsg_len'] = v[0]
+    r['cmsg_level'] = v[1]
+    r['cmsg_type'] = v[2]
+    r['cmsg_data'] = _flex_bytes(buffer, offset + 16)
+    return r
 
 
 def _values_Cmsghdr(obj, path):
@@ -447,11 +661,14 @@ _FORMAT_Linger = _Struct("<2i")
 
 
 def _unpack_Linger(buffer, offset=0):
-    v = _FORMAT_Linger.unpack_from(buffer, offset)
-    return Container(
-        l_onoff=v[0],
-        l_linger=v[1],
-    )
+    try:
+        v = _FORMAT_Linger.unpack_from(buffer, offset)
+    except _StructError:
+        raise Linger.short_error(_available(buffer, offset), "(parsing)") from None
+    r = LingerValue()
+    r['l_onoff'] = v[0]
+    r['l_linger'] = v[1]
+    return r
 
 
 def _values_Linger(obj, path):
@@ -461,12 +678,23 @@ def _values_Linger(obj, path):
     )
 
 
+def _pack_Linger(obj, path="(building)"):
+    try:
+        return _FORMAT_Linger.pack(
+            obj['l_onoff'],
+            obj['l_linger'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Linger.pack_slow(obj, path)
+
+
 Linger = FastStruct(
     "Linger", _FORMAT_Linger, _unpack_Linger, _values_Linger, _Linger_fields,
     slots=(
         (0, 4, 'l_onoff', None),
         (4, 4, 'l_linger', None),
     ),
+    pack=_pack_Linger,
 )
 
 SIZES = {
@@ -517,34 +745,37 @@ class In6AddrWordsView(View):
 class In6AddrView(View):
     """Zero-copy view of a In6Addr (16 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_in6_u',)
     SIZE = 16
     PARSER = In6Addr
-    in6_u = _nested(In6AddrWordsView, 0, 'In6AddrView.in6_u', '')
+    _NESTED = (('_n_in6_u', In6AddrWordsView, 0),)
+    in6_u = _nested(In6AddrWordsView, 0, 'In6AddrView.in6_u', '', '_n_in6_u')
 
 
 class SockaddrInView(View):
     """Zero-copy view of a SockaddrIn (16 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_sin_addr',)
     SIZE = 16
     PARSER = SockaddrIn
+    _NESTED = (('_n_sin_addr', InAddrView, 4),)
     sin_family = _scalar(_u16, 0, 'SockaddrInView.sin_family', 'AF_INET.')
     sin_port = _scalar(_u16_be, 2, 'SockaddrInView.sin_port', '')
-    sin_addr = _nested(InAddrView, 4, 'SockaddrInView.sin_addr', '')
+    sin_addr = _nested(InAddrView, 4, 'SockaddrInView.sin_addr', '', '_n_sin_addr')
     sin_zero = _array(_u8, 8, (8,), 'SockaddrInView.sin_zero', '')
 
 
 class SockaddrIn6View(View):
     """Zero-copy view of a SockaddrIn6 (28 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_sin6_addr',)
     SIZE = 28
     PARSER = SockaddrIn6
+    _NESTED = (('_n_sin6_addr', In6AddrView, 8),)
     sin6_family = _scalar(_u16, 0, 'SockaddrIn6View.sin6_family', 'AF_INET6.')
     sin6_port = _scalar(_u16_be, 2, 'SockaddrIn6View.sin6_port', '')
     sin6_flowinfo = _scalar(_u32_be, 4, 'SockaddrIn6View.sin6_flowinfo', '')
-    sin6_addr = _nested(In6AddrView, 8, 'SockaddrIn6View.sin6_addr', '')
+    sin6_addr = _nested(In6AddrView, 8, 'SockaddrIn6View.sin6_addr', '', '_n_sin6_addr')
     sin6_scope_id = _scalar(_u32, 24, 'SockaddrIn6View.sin6_scope_id', 'An interface index (host order).')
 
 
@@ -700,4 +931,14 @@ __all__ = [
     "MsghdrView",
     "CmsghdrView",
     "LingerView",
+    "InAddrValue",
+    "In6AddrWordsValue",
+    "In6AddrValue",
+    "SockaddrInValue",
+    "SockaddrIn6Value",
+    "SockaddrUnValue",
+    "IovecValue",
+    "MsghdrValue",
+    "CmsghdrValue",
+    "LingerValue",
 ]

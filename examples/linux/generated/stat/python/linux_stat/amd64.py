@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -111,17 +118,85 @@ _Statx_fields = Named("Statx", Struct(
     Gap(96, "reserved at 160"),  # offset 160
 ))
 
+# ---- parsed values ----
+
+
+class TimespecValue(_Value):
+    """A parsed Timespec: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tv_sec = _field('tv_sec')
+    tv_nsec = _field('tv_nsec')
+
+
+class StatValue(_Value):
+    """A parsed Stat: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    st_dev = _field('st_dev')
+    st_ino = _field('st_ino')
+    st_nlink = _field('st_nlink')
+    st_mode = _field('st_mode')
+    st_uid = _field('st_uid')
+    st_gid = _field('st_gid')
+    st_rdev = _field('st_rdev')
+    st_size = _field('st_size')
+    st_blksize = _field('st_blksize')
+    st_blocks = _field('st_blocks')
+    st_atim = _field('st_atim')
+    st_mtim = _field('st_mtim')
+    st_ctim = _field('st_ctim')
+
+
+class StatxTimestampValue(_Value):
+    """A parsed StatxTimestamp: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tv_sec = _field('tv_sec')
+    tv_nsec = _field('tv_nsec')
+
+
+class StatxValue(_Value):
+    """A parsed Statx: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    stx_mask = _field('stx_mask')
+    stx_blksize = _field('stx_blksize')
+    stx_attributes = _field('stx_attributes')
+    stx_nlink = _field('stx_nlink')
+    stx_uid = _field('stx_uid')
+    stx_gid = _field('stx_gid')
+    stx_mode = _field('stx_mode')
+    stx_ino = _field('stx_ino')
+    stx_size = _field('stx_size')
+    stx_blocks = _field('stx_blocks')
+    stx_attributes_mask = _field('stx_attributes_mask')
+    stx_atime = _field('stx_atime')
+    stx_btime = _field('stx_btime')
+    stx_ctime = _field('stx_ctime')
+    stx_mtime = _field('stx_mtime')
+    stx_rdev_major = _field('stx_rdev_major')
+    stx_rdev_minor = _field('stx_rdev_minor')
+    stx_dev_major = _field('stx_dev_major')
+    stx_dev_minor = _field('stx_dev_minor')
+    stx_mnt_id = _field('stx_mnt_id')
+    stx_dio_mem_align = _field('stx_dio_mem_align')
+    stx_dio_offset_align = _field('stx_dio_offset_align')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_Timespec = _Struct("<2q")
 
 
 def _unpack_Timespec(buffer, offset=0):
-    v = _FORMAT_Timespec.unpack_from(buffer, offset)
-    return Container(
-        tv_sec=v[0],
-        tv_nsec=v[1],
-    )
+    try:
+        v = _FORMAT_Timespec.unpack_from(buffer, offset)
+    except _StructError:
+        raise Timespec.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TimespecValue()
+    r['tv_sec'] = v[0]
+    r['tv_nsec'] = v[1]
+    return r
 
 
 def _values_Timespec(obj, path):
@@ -131,43 +206,57 @@ def _values_Timespec(obj, path):
     )
 
 
+def _pack_Timespec(obj, path="(building)"):
+    try:
+        return _FORMAT_Timespec.pack(
+            obj['tv_sec'],
+            obj['tv_nsec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Timespec.pack_slow(obj, path)
+
+
 Timespec = FastStruct(
     "Timespec", _FORMAT_Timespec, _unpack_Timespec, _values_Timespec, _Timespec_fields,
     slots=(
         (0, 8, 'tv_sec', None),
         (8, 8, 'tv_nsec', None),
     ),
+    pack=_pack_Timespec,
 )
 
 _FORMAT_Stat = _Struct("<3Q3I4xQ9q24x")
 
 
 def _unpack_Stat(buffer, offset=0):
-    v = _FORMAT_Stat.unpack_from(buffer, offset)
-    return Container(
-        st_dev=v[0],
-        st_ino=v[1],
-        st_nlink=v[2],
-        st_mode=v[3],
-        st_uid=v[4],
-        st_gid=v[5],
-        st_rdev=v[6],
-        st_size=v[7],
-        st_blksize=v[8],
-        st_blocks=v[9],
-        st_atim=Container(
-            tv_sec=v[10],
-            tv_nsec=v[11],
-        ),
-        st_mtim=Container(
-            tv_sec=v[12],
-            tv_nsec=v[13],
-        ),
-        st_ctim=Container(
-            tv_sec=v[14],
-            tv_nsec=v[15],
-        ),
-    )
+    try:
+        v = _FORMAT_Stat.unpack_from(buffer, offset)
+    except _StructError:
+        raise Stat.short_error(_available(buffer, offset), "(parsing)") from None
+    r = StatValue()
+    r['st_dev'] = v[0]
+    r['st_ino'] = v[1]
+    r['st_nlink'] = v[2]
+    r['st_mode'] = v[3]
+    r['st_uid'] = v[4]
+    r['st_gid'] = v[5]
+    r['st_rdev'] = v[6]
+    r['st_size'] = v[7]
+    r['st_blksize'] = v[8]
+    r['st_blocks'] = v[9]
+    n1 = TimespecValue()
+    n1['tv_sec'] = v[10]
+    n1['tv_nsec'] = v[11]
+    r['st_atim'] = n1
+    n2 = TimespecValue()
+    n2['tv_sec'] = v[12]
+    n2['tv_nsec'] = v[13]
+    r['st_mtim'] = n2
+    n3 = TimespecValue()
+    n3['tv_sec'] = v[14]
+    n3['tv_nsec'] = v[15]
+    r['st_ctim'] = n3
+    return r
 
 
 def _values_Stat(obj, path):
@@ -194,6 +283,33 @@ def _values_Stat(obj, path):
     )
 
 
+def _pack_Stat(obj, path="(building)"):
+    try:
+        o1 = obj['st_atim']
+        o2 = obj['st_mtim']
+        o3 = obj['st_ctim']
+        return _FORMAT_Stat.pack(
+            obj['st_dev'],
+            obj['st_ino'],
+            obj['st_nlink'],
+            obj['st_mode'],
+            obj['st_uid'],
+            obj['st_gid'],
+            obj['st_rdev'],
+            obj['st_size'],
+            obj['st_blksize'],
+            obj['st_blocks'],
+            o1['tv_sec'],
+            o1['tv_nsec'],
+            o2['tv_sec'],
+            o2['tv_nsec'],
+            o3['tv_sec'],
+            o3['tv_nsec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Stat.pack_slow(obj, path)
+
+
 Stat = FastStruct(
     "Stat", _FORMAT_Stat, _unpack_Stat, _values_Stat, _Stat_fields,
     slots=(
@@ -213,17 +329,21 @@ Stat = FastStruct(
         (104, 16, 'st_ctim', Timespec),
         (120, 24, '(reserved at 120)', None),
     ),
+    pack=_pack_Stat,
 )
 
 _FORMAT_StatxTimestamp = _Struct("<qI4x")
 
 
 def _unpack_StatxTimestamp(buffer, offset=0):
-    v = _FORMAT_StatxTimestamp.unpack_from(buffer, offset)
-    return Container(
-        tv_sec=v[0],
-        tv_nsec=v[1],
-    )
+    try:
+        v = _FORMAT_StatxTimestamp.unpack_from(buffer, offset)
+    except _StructError:
+        raise StatxTimestamp.short_error(_available(buffer, offset), "(parsing)") from None
+    r = StatxTimestampValue()
+    r['tv_sec'] = v[0]
+    r['tv_nsec'] = v[1]
+    return r
 
 
 def _values_StatxTimestamp(obj, path):
@@ -233,6 +353,16 @@ def _values_StatxTimestamp(obj, path):
     )
 
 
+def _pack_StatxTimestamp(obj, path="(building)"):
+    try:
+        return _FORMAT_StatxTimestamp.pack(
+            obj['tv_sec'],
+            obj['tv_nsec'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return StatxTimestamp.pack_slow(obj, path)
+
+
 StatxTimestamp = FastStruct(
     "StatxTimestamp", _FORMAT_StatxTimestamp, _unpack_StatxTimestamp, _values_StatxTimestamp, _StatxTimestamp_fields,
     slots=(
@@ -240,49 +370,53 @@ StatxTimestamp = FastStruct(
         (8, 4, 'tv_nsec', None),
         (12, 4, '(reserved at 12)', None),
     ),
+    pack=_pack_StatxTimestamp,
 )
 
 _FORMAT_Statx = _Struct("<2IQ3IH2x4QqI4xqI4xqI4xqI4x4IQ2I96x")
 
 
 def _unpack_Statx(buffer, offset=0):
-    v = _FORMAT_Statx.unpack_from(buffer, offset)
-    return Container(
-        stx_mask=v[0],
-        stx_blksize=v[1],
-        stx_attributes=v[2],
-        stx_nlink=v[3],
-        stx_uid=v[4],
-        stx_gid=v[5],
-        stx_mode=v[6],
-        stx_ino=v[7],
-        stx_size=v[8],
-        stx_blocks=v[9],
-        stx_attributes_mask=v[10],
-        stx_atime=Container(
-            tv_sec=v[11],
-            tv_nsec=v[12],
-        ),
-        stx_btime=Container(
-            tv_sec=v[13],
-            tv_nsec=v[14],
-        ),
-        stx_ctime=Container(
-            tv_sec=v[15],
-            tv_nsec=v[16],
-        ),
-        stx_mtime=Container(
-            tv_sec=v[17],
-            tv_nsec=v[18],
-        ),
-        stx_rdev_major=v[19],
-        stx_rdev_minor=v[20],
-        stx_dev_major=v[21],
-        stx_dev_minor=v[22],
-        stx_mnt_id=v[23],
-        stx_dio_mem_align=v[24],
-        stx_dio_offset_align=v[25],
-    )
+    try:
+        v = _FORMAT_Statx.unpack_from(buffer, offset)
+    except _StructError:
+        raise Statx.short_error(_available(buffer, offset), "(parsing)") from None
+    r = StatxValue()
+    r['stx_mask'] = v[0]
+    r['stx_blksize'] = v[1]
+    r['stx_attributes'] = v[2]
+    r['stx_nlink'] = v[3]
+    r['stx_uid'] = v[4]
+    r['stx_gid'] = v[5]
+    r['stx_mode'] = v[6]
+    r['stx_ino'] = v[7]
+    r['stx_size'] = v[8]
+    r['stx_blocks'] = v[9]
+    r['stx_attributes_mask'] = v[10]
+    n1 = StatxTimestampValue()
+    n1['tv_sec'] = v[11]
+    n1['tv_nsec'] = v[12]
+    r['stx_atime'] = n1
+    n2 = StatxTimestampValue()
+    n2['tv_sec'] = v[13]
+    n2['tv_nsec'] = v[14]
+    r['stx_btime'] = n2
+    n3 = StatxTimestampValue()
+    n3['tv_sec'] = v[15]
+    n3['tv_nsec'] = v[16]
+    r['stx_ctime'] = n3
+    n4 = StatxTimestampValue()
+    n4['tv_sec'] = v[17]
+    n4['tv_nsec'] = v[18]
+    r['stx_mtime'] = n4
+    r['stx_rdev_major'] = v[19]
+    r['stx_rdev_minor'] = v[20]
+    r['stx_dev_major'] = v[21]
+    r['stx_dev_minor'] = v[22]
+    r['stx_mnt_id'] = v[23]
+    r['stx_dio_mem_align'] = v[24]
+    r['stx_dio_offset_align'] = v[25]
+    return r
 
 
 def _values_Statx(obj, path):
@@ -320,6 +454,44 @@ def _values_Statx(obj, path):
     )
 
 
+def _pack_Statx(obj, path="(building)"):
+    try:
+        o1 = obj['stx_atime']
+        o2 = obj['stx_btime']
+        o3 = obj['stx_ctime']
+        o4 = obj['stx_mtime']
+        return _FORMAT_Statx.pack(
+            obj['stx_mask'],
+            obj['stx_blksize'],
+            obj['stx_attributes'],
+            obj['stx_nlink'],
+            obj['stx_uid'],
+            obj['stx_gid'],
+            obj['stx_mode'],
+            obj['stx_ino'],
+            obj['stx_size'],
+            obj['stx_blocks'],
+            obj['stx_attributes_mask'],
+            o1['tv_sec'],
+            o1['tv_nsec'],
+            o2['tv_sec'],
+            o2['tv_nsec'],
+            o3['tv_sec'],
+            o3['tv_nsec'],
+            o4['tv_sec'],
+            o4['tv_nsec'],
+            obj['stx_rdev_major'],
+            obj['stx_rdev_minor'],
+            obj['stx_dev_major'],
+            obj['stx_dev_minor'],
+            obj['stx_mnt_id'],
+            obj['stx_dio_mem_align'],
+            obj['stx_dio_offset_align'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return Statx.pack_slow(obj, path)
+
+
 Statx = FastStruct(
     "Statx", _FORMAT_Statx, _unpack_Statx, _values_Statx, _Statx_fields,
     slots=(
@@ -348,6 +520,7 @@ Statx = FastStruct(
         (156, 4, 'stx_dio_offset_align', None),
         (160, 96, '(reserved at 160)', None),
     ),
+    pack=_pack_Statx,
 )
 
 SIZES = {
@@ -379,9 +552,10 @@ class TimespecView(View):
 class StatView(View):
     """Zero-copy view of a Stat (144 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_st_atim', '_n_st_mtim', '_n_st_ctim')
     SIZE = 144
     PARSER = Stat
+    _NESTED = (('_n_st_atim', TimespecView, 72), ('_n_st_mtim', TimespecView, 88), ('_n_st_ctim', TimespecView, 104),)
     st_dev = _scalar(_u64, 0, 'StatView.st_dev', '')
     st_ino = _scalar(_u64, 8, 'StatView.st_ino', '')
     st_nlink = _scalar(_u64, 16, 'StatView.st_nlink', '')
@@ -392,9 +566,9 @@ class StatView(View):
     st_size = _scalar(_i64, 48, 'StatView.st_size', '')
     st_blksize = _scalar(_i64, 56, 'StatView.st_blksize', '')
     st_blocks = _scalar(_i64, 64, 'StatView.st_blocks', '')
-    st_atim = _nested(TimespecView, 72, 'StatView.st_atim', '')
-    st_mtim = _nested(TimespecView, 88, 'StatView.st_mtim', '')
-    st_ctim = _nested(TimespecView, 104, 'StatView.st_ctim', '')
+    st_atim = _nested(TimespecView, 72, 'StatView.st_atim', '', '_n_st_atim')
+    st_mtim = _nested(TimespecView, 88, 'StatView.st_mtim', '', '_n_st_mtim')
+    st_ctim = _nested(TimespecView, 104, 'StatView.st_ctim', '', '_n_st_ctim')
 
 
 class StatxTimestampView(View):
@@ -410,9 +584,10 @@ class StatxTimestampView(View):
 class StatxView(View):
     """Zero-copy view of a Statx (256 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_stx_atime', '_n_stx_btime', '_n_stx_ctime', '_n_stx_mtime')
     SIZE = 256
     PARSER = Statx
+    _NESTED = (('_n_stx_atime', StatxTimestampView, 64), ('_n_stx_btime', StatxTimestampView, 80), ('_n_stx_ctime', StatxTimestampView, 96), ('_n_stx_mtime', StatxTimestampView, 112),)
     stx_mask = _scalar(_u32, 0, 'StatxView.stx_mask', '')
     stx_blksize = _scalar(_u32, 4, 'StatxView.stx_blksize', '')
     stx_attributes = _scalar(_u64, 8, 'StatxView.stx_attributes', '')
@@ -424,10 +599,10 @@ class StatxView(View):
     stx_size = _scalar(_u64, 40, 'StatxView.stx_size', '')
     stx_blocks = _scalar(_u64, 48, 'StatxView.stx_blocks', '')
     stx_attributes_mask = _scalar(_u64, 56, 'StatxView.stx_attributes_mask', '')
-    stx_atime = _nested(StatxTimestampView, 64, 'StatxView.stx_atime', '')
-    stx_btime = _nested(StatxTimestampView, 80, 'StatxView.stx_btime', '')
-    stx_ctime = _nested(StatxTimestampView, 96, 'StatxView.stx_ctime', '')
-    stx_mtime = _nested(StatxTimestampView, 112, 'StatxView.stx_mtime', '')
+    stx_atime = _nested(StatxTimestampView, 64, 'StatxView.stx_atime', '', '_n_stx_atime')
+    stx_btime = _nested(StatxTimestampView, 80, 'StatxView.stx_btime', '', '_n_stx_btime')
+    stx_ctime = _nested(StatxTimestampView, 96, 'StatxView.stx_ctime', '', '_n_stx_ctime')
+    stx_mtime = _nested(StatxTimestampView, 112, 'StatxView.stx_mtime', '', '_n_stx_mtime')
     stx_rdev_major = _scalar(_u32, 128, 'StatxView.stx_rdev_major', '')
     stx_rdev_minor = _scalar(_u32, 132, 'StatxView.stx_rdev_minor', '')
     stx_dev_major = _scalar(_u32, 136, 'StatxView.stx_dev_major', '')
@@ -519,4 +694,8 @@ __all__ = [
     "StatView",
     "StatxTimestampView",
     "StatxView",
+    "TimespecValue",
+    "StatValue",
+    "StatxTimestampValue",
+    "StatxValue",
 ]

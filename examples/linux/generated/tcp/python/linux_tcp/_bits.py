@@ -11,6 +11,7 @@ helpers shift and mask instead.
 """
 from __future__ import annotations
 
+import enum
 import struct
 
 from construct import Construct, IntegerError, SizeofError, stream_read, stream_seek, stream_tell, stream_write
@@ -173,7 +174,7 @@ def _window(at: int, size: int) -> tuple:
     return load_bytes, store_bytes
 
 
-def _member(enum_type: type, name: str, label: str):
+def _member(enum_type: "type[enum.Enum]", name: str, label: str):
     try:
         return enum_type[name]
     except KeyError:

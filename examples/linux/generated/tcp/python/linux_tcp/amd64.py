@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -151,6 +158,103 @@ _UdpHdr_fields = Named("UdpHdr", Struct(
     "check" / Int16ub,  # offset 6, size 2
 ))
 
+# ---- parsed values ----
+
+
+class TcpInfoValue(_Value):
+    """A parsed TcpInfo: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    tcpi_state = _field('tcpi_state')
+    tcpi_ca_state = _field('tcpi_ca_state')
+    tcpi_retransmits = _field('tcpi_retransmits')
+    tcpi_probes = _field('tcpi_probes')
+    tcpi_backoff = _field('tcpi_backoff')
+    tcpi_options = _field('tcpi_options')
+    tcpi_rto = _field('tcpi_rto')
+    tcpi_ato = _field('tcpi_ato')
+    tcpi_snd_mss = _field('tcpi_snd_mss')
+    tcpi_rcv_mss = _field('tcpi_rcv_mss')
+    tcpi_unacked = _field('tcpi_unacked')
+    tcpi_sacked = _field('tcpi_sacked')
+    tcpi_lost = _field('tcpi_lost')
+    tcpi_retrans = _field('tcpi_retrans')
+    tcpi_fackets = _field('tcpi_fackets')
+    tcpi_last_data_sent = _field('tcpi_last_data_sent')
+    tcpi_last_ack_sent = _field('tcpi_last_ack_sent')
+    tcpi_last_data_recv = _field('tcpi_last_data_recv')
+    tcpi_last_ack_recv = _field('tcpi_last_ack_recv')
+    tcpi_pmtu = _field('tcpi_pmtu')
+    tcpi_rcv_ssthresh = _field('tcpi_rcv_ssthresh')
+    tcpi_rtt = _field('tcpi_rtt')
+    tcpi_rttvar = _field('tcpi_rttvar')
+    tcpi_snd_ssthresh = _field('tcpi_snd_ssthresh')
+    tcpi_snd_cwnd = _field('tcpi_snd_cwnd')
+    tcpi_advmss = _field('tcpi_advmss')
+    tcpi_reordering = _field('tcpi_reordering')
+    tcpi_rcv_rtt = _field('tcpi_rcv_rtt')
+    tcpi_rcv_space = _field('tcpi_rcv_space')
+    tcpi_total_retrans = _field('tcpi_total_retrans')
+    tcpi_pacing_rate = _field('tcpi_pacing_rate')
+    tcpi_max_pacing_rate = _field('tcpi_max_pacing_rate')
+    tcpi_bytes_acked = _field('tcpi_bytes_acked')
+    tcpi_bytes_received = _field('tcpi_bytes_received')
+    tcpi_segs_out = _field('tcpi_segs_out')
+    tcpi_segs_in = _field('tcpi_segs_in')
+    tcpi_notsent_bytes = _field('tcpi_notsent_bytes')
+    tcpi_min_rtt = _field('tcpi_min_rtt')
+    tcpi_data_segs_in = _field('tcpi_data_segs_in')
+    tcpi_data_segs_out = _field('tcpi_data_segs_out')
+    tcpi_delivery_rate = _field('tcpi_delivery_rate')
+    tcpi_busy_time = _field('tcpi_busy_time')
+    tcpi_rwnd_limited = _field('tcpi_rwnd_limited')
+    tcpi_sndbuf_limited = _field('tcpi_sndbuf_limited')
+    tcpi_delivered = _field('tcpi_delivered')
+    tcpi_delivered_ce = _field('tcpi_delivered_ce')
+    tcpi_bytes_sent = _field('tcpi_bytes_sent')
+    tcpi_bytes_retrans = _field('tcpi_bytes_retrans')
+    tcpi_dsack_dups = _field('tcpi_dsack_dups')
+    tcpi_reord_seen = _field('tcpi_reord_seen')
+    tcpi_rcv_ooopack = _field('tcpi_rcv_ooopack')
+    tcpi_snd_wnd = _field('tcpi_snd_wnd')
+    tcpi_snd_wscale = _field('tcpi_snd_wscale')
+    tcpi_rcv_wscale = _field('tcpi_rcv_wscale')
+    tcpi_delivery_rate_app_limited = _field('tcpi_delivery_rate_app_limited')
+    tcpi_fastopen_client_fail = _field('tcpi_fastopen_client_fail')
+
+
+class TcpHdrValue(_Value):
+    """A parsed TcpHdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    source = _field('source')
+    dest = _field('dest')
+    seq = _field('seq')
+    ack_seq = _field('ack_seq')
+    window = _field('window')
+    check = _field('check')
+    urg_ptr = _field('urg_ptr')
+    res1 = _field('res1')
+    doff = _field('doff')
+    fin = _field('fin')
+    syn = _field('syn')
+    rst = _field('rst')
+    psh = _field('psh')
+    ack = _field('ack')
+    urg = _field('urg')
+    ece = _field('ece')
+    cwr = _field('cwr')
+
+
+class UdpHdrValue(_Value):
+    """A parsed UdpHdr: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    source = _field('source')
+    dest = _field('dest')
+    len = _field('len')
+    check = _field('check')
+
 # ---- structs, one struct.Struct each ----
 
 # Scalars read as bytes: stored in the other byte order than this arch's, or 128-bit.
@@ -161,65 +265,68 @@ _FORMAT_TcpInfo = _Struct("<8B24I4Q6I4Q2I2Q4I")
 
 
 def _unpack_TcpInfo(buffer, offset=0):
-    v = _FORMAT_TcpInfo.unpack_from(buffer, offset)
-    return Container(
-        tcpi_state=v[0],
-        tcpi_ca_state=v[1],
-        tcpi_retransmits=v[2],
-        tcpi_probes=v[3],
-        tcpi_backoff=v[4],
-        tcpi_options=v[5],
-        tcpi_snd_wscale=v[6] & 0xf,
-        tcpi_rcv_wscale=v[6] >> 4 & 0xf,
-        tcpi_delivery_rate_app_limited=v[7] & 0x1,
-        tcpi_fastopen_client_fail=v[7] >> 1 & 0x3,
-        tcpi_rto=v[8],
-        tcpi_ato=v[9],
-        tcpi_snd_mss=v[10],
-        tcpi_rcv_mss=v[11],
-        tcpi_unacked=v[12],
-        tcpi_sacked=v[13],
-        tcpi_lost=v[14],
-        tcpi_retrans=v[15],
-        tcpi_fackets=v[16],
-        tcpi_last_data_sent=v[17],
-        tcpi_last_ack_sent=v[18],
-        tcpi_last_data_recv=v[19],
-        tcpi_last_ack_recv=v[20],
-        tcpi_pmtu=v[21],
-        tcpi_rcv_ssthresh=v[22],
-        tcpi_rtt=v[23],
-        tcpi_rttvar=v[24],
-        tcpi_snd_ssthresh=v[25],
-        tcpi_snd_cwnd=v[26],
-        tcpi_advmss=v[27],
-        tcpi_reordering=v[28],
-        tcpi_rcv_rtt=v[29],
-        tcpi_rcv_space=v[30],
-        tcpi_total_retrans=v[31],
-        tcpi_pacing_rate=v[32],
-        tcpi_max_pacing_rate=v[33],
-        tcpi_bytes_acked=v[34],
-        tcpi_bytes_received=v[35],
-        tcpi_segs_out=v[36],
-        tcpi_segs_in=v[37],
-        tcpi_notsent_bytes=v[38],
-        tcpi_min_rtt=v[39],
-        tcpi_data_segs_in=v[40],
-        tcpi_data_segs_out=v[41],
-        tcpi_delivery_rate=v[42],
-        tcpi_busy_time=v[43],
-        tcpi_rwnd_limited=v[44],
-        tcpi_sndbuf_limited=v[45],
-        tcpi_delivered=v[46],
-        tcpi_delivered_ce=v[47],
-        tcpi_bytes_sent=v[48],
-        tcpi_bytes_retrans=v[49],
-        tcpi_dsack_dups=v[50],
-        tcpi_reord_seen=v[51],
-        tcpi_rcv_ooopack=v[52],
-        tcpi_snd_wnd=v[53],
-    )
+    try:
+        v = _FORMAT_TcpInfo.unpack_from(buffer, offset)
+    except _StructError:
+        raise TcpInfo.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TcpInfoValue()
+    r['tcpi_state'] = v[0]
+    r['tcpi_ca_state'] = v[1]
+    r['tcpi_retransmits'] = v[2]
+    r['tcpi_probes'] = v[3]
+    r['tcpi_backoff'] = v[4]
+    r['tcpi_options'] = v[5]
+    r['tcpi_snd_wscale'] = v[6] & 0xf
+    r['tcpi_rcv_wscale'] = v[6] >> 4 & 0xf
+    r['tcpi_delivery_rate_app_limited'] = v[7] & 0x1
+    r['tcpi_fastopen_client_fail'] = v[7] >> 1 & 0x3
+    r['tcpi_rto'] = v[8]
+    r['tcpi_ato'] = v[9]
+    r['tcpi_snd_mss'] = v[10]
+    r['tcpi_rcv_mss'] = v[11]
+    r['tcpi_unacked'] = v[12]
+    r['tcpi_sacked'] = v[13]
+    r['tcpi_lost'] = v[14]
+    r['tcpi_retrans'] = v[15]
+    r['tcpi_fackets'] = v[16]
+    r['tcpi_last_data_sent'] = v[17]
+    r['tcpi_last_ack_sent'] = v[18]
+    r['tcpi_last_data_recv'] = v[19]
+    r['tcpi_last_ack_recv'] = v[20]
+    r['tcpi_pmtu'] = v[21]
+    r['tcpi_rcv_ssthresh'] = v[22]
+    r['tcpi_rtt'] = v[23]
+    r['tcpi_rttvar'] = v[24]
+    r['tcpi_snd_ssthresh'] = v[25]
+    r['tcpi_snd_cwnd'] = v[26]
+    r['tcpi_advmss'] = v[27]
+    r['tcpi_reordering'] = v[28]
+    r['tcpi_rcv_rtt'] = v[29]
+    r['tcpi_rcv_space'] = v[30]
+    r['tcpi_total_retrans'] = v[31]
+    r['tcpi_pacing_rate'] = v[32]
+    r['tcpi_max_pacing_rate'] = v[33]
+    r['tcpi_bytes_acked'] = v[34]
+    r['tcpi_bytes_received'] = v[35]
+    r['tcpi_segs_out'] = v[36]
+    r['tcpi_segs_in'] = v[37]
+    r['tcpi_notsent_bytes'] = v[38]
+    r['tcpi_min_rtt'] = v[39]
+    r['tcpi_data_segs_in'] = v[40]
+    r['tcpi_data_segs_out'] = v[41]
+    r['tcpi_delivery_rate'] = v[42]
+    r['tcpi_busy_time'] = v[43]
+    r['tcpi_rwnd_limited'] = v[44]
+    r['tcpi_sndbuf_limited'] = v[45]
+    r['tcpi_delivered'] = v[46]
+    r['tcpi_delivered_ce'] = v[47]
+    r['tcpi_bytes_sent'] = v[48]
+    r['tcpi_bytes_retrans'] = v[49]
+    r['tcpi_dsack_dups'] = v[50]
+    r['tcpi_reord_seen'] = v[51]
+    r['tcpi_rcv_ooopack'] = v[52]
+    r['tcpi_snd_wnd'] = v[53]
+    return r
 
 
 def _values_TcpInfo(obj, path):
@@ -285,6 +392,72 @@ def _values_TcpInfo(obj, path):
     )
 
 
+def _pack_TcpInfo(obj, path="(building)"):
+    try:
+        b1 = _bits_int(obj['tcpi_snd_wscale'], 4, False, path, 'TcpInfo -> tcpi_snd_wscale')
+        b2 = _bits_int(obj['tcpi_rcv_wscale'], 4, False, path, 'TcpInfo -> tcpi_rcv_wscale')
+        b3 = _bits_int(obj['tcpi_delivery_rate_app_limited'], 1, False, path, 'TcpInfo -> tcpi_delivery_rate_app_limited')
+        b4 = _bits_int(obj['tcpi_fastopen_client_fail'], 2, False, path, 'TcpInfo -> tcpi_fastopen_client_fail')
+        return _FORMAT_TcpInfo.pack(
+            obj['tcpi_state'],
+            obj['tcpi_ca_state'],
+            obj['tcpi_retransmits'],
+            obj['tcpi_probes'],
+            obj['tcpi_backoff'],
+            obj['tcpi_options'],
+            b1 | b2 << 4,
+            b3 | b4 << 1,
+            obj['tcpi_rto'],
+            obj['tcpi_ato'],
+            obj['tcpi_snd_mss'],
+            obj['tcpi_rcv_mss'],
+            obj['tcpi_unacked'],
+            obj['tcpi_sacked'],
+            obj['tcpi_lost'],
+            obj['tcpi_retrans'],
+            obj['tcpi_fackets'],
+            obj['tcpi_last_data_sent'],
+            obj['tcpi_last_ack_sent'],
+            obj['tcpi_last_data_recv'],
+            obj['tcpi_last_ack_recv'],
+            obj['tcpi_pmtu'],
+            obj['tcpi_rcv_ssthresh'],
+            obj['tcpi_rtt'],
+            obj['tcpi_rttvar'],
+            obj['tcpi_snd_ssthresh'],
+            obj['tcpi_snd_cwnd'],
+            obj['tcpi_advmss'],
+            obj['tcpi_reordering'],
+            obj['tcpi_rcv_rtt'],
+            obj['tcpi_rcv_space'],
+            obj['tcpi_total_retrans'],
+            obj['tcpi_pacing_rate'],
+            obj['tcpi_max_pacing_rate'],
+            obj['tcpi_bytes_acked'],
+            obj['tcpi_bytes_received'],
+            obj['tcpi_segs_out'],
+            obj['tcpi_segs_in'],
+            obj['tcpi_notsent_bytes'],
+            obj['tcpi_min_rtt'],
+            obj['tcpi_data_segs_in'],
+            obj['tcpi_data_segs_out'],
+            obj['tcpi_delivery_rate'],
+            obj['tcpi_busy_time'],
+            obj['tcpi_rwnd_limited'],
+            obj['tcpi_sndbuf_limited'],
+            obj['tcpi_delivered'],
+            obj['tcpi_delivered_ce'],
+            obj['tcpi_bytes_sent'],
+            obj['tcpi_bytes_retrans'],
+            obj['tcpi_dsack_dups'],
+            obj['tcpi_reord_seen'],
+            obj['tcpi_rcv_ooopack'],
+            obj['tcpi_snd_wnd'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return TcpInfo.pack_slow(obj, path)
+
+
 TcpInfo = FastStruct(
     "TcpInfo", _FORMAT_TcpInfo, _unpack_TcpInfo, _values_TcpInfo, _TcpInfo_fields,
     slots=(
@@ -342,32 +515,36 @@ TcpInfo = FastStruct(
         (224, 4, 'tcpi_rcv_ooopack', None),
         (228, 4, 'tcpi_snd_wnd', None),
     ),
+    pack=_pack_TcpInfo,
 )
 
 _FORMAT_TcpHdr = _Struct("<2s2s4s4sH2s2s2s")
 
 
 def _unpack_TcpHdr(buffer, offset=0):
-    v = _FORMAT_TcpHdr.unpack_from(buffer, offset)
-    return Container(
-        source=_swapped(_SWAP_BE_H, v[0], None),
-        dest=_swapped(_SWAP_BE_H, v[1], None),
-        seq=_swapped(_SWAP_BE_I, v[2], None),
-        ack_seq=_swapped(_SWAP_BE_I, v[3], None),
-        res1=v[4] & 0xf,
-        doff=v[4] >> 4 & 0xf,
-        fin=v[4] >> 8 & 0x1,
-        syn=v[4] >> 9 & 0x1,
-        rst=v[4] >> 10 & 0x1,
-        psh=v[4] >> 11 & 0x1,
-        ack=v[4] >> 12 & 0x1,
-        urg=v[4] >> 13 & 0x1,
-        ece=v[4] >> 14 & 0x1,
-        cwr=v[4] >> 15 & 0x1,
-        window=_swapped(_SWAP_BE_H, v[5], None),
-        check=_swapped(_SWAP_BE_H, v[6], None),
-        urg_ptr=_swapped(_SWAP_BE_H, v[7], None),
-    )
+    try:
+        v = _FORMAT_TcpHdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise TcpHdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = TcpHdrValue()
+    r['source'] = _swapped(_SWAP_BE_H, v[0], None)
+    r['dest'] = _swapped(_SWAP_BE_H, v[1], None)
+    r['seq'] = _swapped(_SWAP_BE_I, v[2], None)
+    r['ack_seq'] = _swapped(_SWAP_BE_I, v[3], None)
+    r['res1'] = v[4] & 0xf
+    r['doff'] = v[4] >> 4 & 0xf
+    r['fin'] = v[4] >> 8 & 0x1
+    r['syn'] = v[4] >> 9 & 0x1
+    r['rst'] = v[4] >> 10 & 0x1
+    r['psh'] = v[4] >> 11 & 0x1
+    r['ack'] = v[4] >> 12 & 0x1
+    r['urg'] = v[4] >> 13 & 0x1
+    r['ece'] = v[4] >> 14 & 0x1
+    r['cwr'] = v[4] >> 15 & 0x1
+    r['window'] = _swapped(_SWAP_BE_H, v[5], None)
+    r['check'] = _swapped(_SWAP_BE_H, v[6], None)
+    r['urg_ptr'] = _swapped(_SWAP_BE_H, v[7], None)
+    return r
 
 
 def _values_TcpHdr(obj, path):
@@ -393,6 +570,32 @@ def _values_TcpHdr(obj, path):
     )
 
 
+def _pack_TcpHdr(obj, path="(building)"):
+    try:
+        b1 = _bits_int(obj['res1'], 4, False, path, 'TcpHdr -> res1')
+        b2 = _bits_int(obj['doff'], 4, False, path, 'TcpHdr -> doff')
+        b3 = _bits_int(obj['fin'], 1, False, path, 'TcpHdr -> fin')
+        b4 = _bits_int(obj['syn'], 1, False, path, 'TcpHdr -> syn')
+        b5 = _bits_int(obj['rst'], 1, False, path, 'TcpHdr -> rst')
+        b6 = _bits_int(obj['psh'], 1, False, path, 'TcpHdr -> psh')
+        b7 = _bits_int(obj['ack'], 1, False, path, 'TcpHdr -> ack')
+        b8 = _bits_int(obj['urg'], 1, False, path, 'TcpHdr -> urg')
+        b9 = _bits_int(obj['ece'], 1, False, path, 'TcpHdr -> ece')
+        b10 = _bits_int(obj['cwr'], 1, False, path, 'TcpHdr -> cwr')
+        return _FORMAT_TcpHdr.pack(
+            _pack_swapped(_SWAP_BE_H, obj['source'], path, 'TcpHdr -> source', None),
+            _pack_swapped(_SWAP_BE_H, obj['dest'], path, 'TcpHdr -> dest', None),
+            _pack_swapped(_SWAP_BE_I, obj['seq'], path, 'TcpHdr -> seq', None),
+            _pack_swapped(_SWAP_BE_I, obj['ack_seq'], path, 'TcpHdr -> ack_seq', None),
+            b1 | b2 << 4 | b3 << 8 | b4 << 9 | b5 << 10 | b6 << 11 | b7 << 12 | b8 << 13 | b9 << 14 | b10 << 15,
+            _pack_swapped(_SWAP_BE_H, obj['window'], path, 'TcpHdr -> window', None),
+            _pack_swapped(_SWAP_BE_H, obj['check'], path, 'TcpHdr -> check', None),
+            _pack_swapped(_SWAP_BE_H, obj['urg_ptr'], path, 'TcpHdr -> urg_ptr', None),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return TcpHdr.pack_slow(obj, path)
+
+
 TcpHdr = FastStruct(
     "TcpHdr", _FORMAT_TcpHdr, _unpack_TcpHdr, _values_TcpHdr, _TcpHdr_fields,
     slots=(
@@ -405,19 +608,23 @@ TcpHdr = FastStruct(
         (16, 2, 'check', None),
         (18, 2, 'urg_ptr', None),
     ),
+    pack=_pack_TcpHdr,
 )
 
 _FORMAT_UdpHdr = _Struct("<2s2s2s2s")
 
 
 def _unpack_UdpHdr(buffer, offset=0):
-    v = _FORMAT_UdpHdr.unpack_from(buffer, offset)
-    return Container(
-        source=_swapped(_SWAP_BE_H, v[0], None),
-        dest=_swapped(_SWAP_BE_H, v[1], None),
-        len=_swapped(_SWAP_BE_H, v[2], None),
-        check=_swapped(_SWAP_BE_H, v[3], None),
-    )
+    try:
+        v = _FORMAT_UdpHdr.unpack_from(buffer, offset)
+    except _StructError:
+        raise UdpHdr.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UdpHdrValue()
+    r['source'] = _swapped(_SWAP_BE_H, v[0], None)
+    r['dest'] = _swapped(_SWAP_BE_H, v[1], None)
+    r['len'] = _swapped(_SWAP_BE_H, v[2], None)
+    r['check'] = _swapped(_SWAP_BE_H, v[3], None)
+    return r
 
 
 def _values_UdpHdr(obj, path):
@@ -429,6 +636,18 @@ def _values_UdpHdr(obj, path):
     )
 
 
+def _pack_UdpHdr(obj, path="(building)"):
+    try:
+        return _FORMAT_UdpHdr.pack(
+            _pack_swapped(_SWAP_BE_H, obj['source'], path, 'UdpHdr -> source', None),
+            _pack_swapped(_SWAP_BE_H, obj['dest'], path, 'UdpHdr -> dest', None),
+            _pack_swapped(_SWAP_BE_H, obj['len'], path, 'UdpHdr -> len', None),
+            _pack_swapped(_SWAP_BE_H, obj['check'], path, 'UdpHdr -> check', None),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UdpHdr.pack_slow(obj, path)
+
+
 UdpHdr = FastStruct(
     "UdpHdr", _FORMAT_UdpHdr, _unpack_UdpHdr, _values_UdpHdr, _UdpHdr_fields,
     slots=(
@@ -437,6 +656,7 @@ UdpHdr = FastStruct(
         (4, 2, 'len', None),
         (6, 2, 'check', None),
     ),
+    pack=_pack_UdpHdr,
 )
 
 SIZES = {
@@ -658,4 +878,7 @@ __all__ = [
     "TcpInfoView",
     "TcpHdrView",
     "UdpHdrView",
+    "TcpInfoValue",
+    "TcpHdrValue",
+    "UdpHdrValue",
 ]

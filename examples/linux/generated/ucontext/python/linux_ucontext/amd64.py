@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -114,18 +121,94 @@ _UContext_fields = Named("UContext", Struct(
     "ssp" / Array(4, Int64ul),  # offset 936, size 32
 ))
 
+# ---- parsed values ----
+
+
+class StackTValue(_Value):
+    """A parsed StackT: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    ss_sp = _field('ss_sp')
+    ss_flags = _field('ss_flags')
+    ss_size = _field('ss_size')
+
+
+class SigSetValue(_Value):
+    """A parsed SigSet: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    val = _field('val')
+
+
+class LibcFpxregValue(_Value):
+    """A parsed LibcFpxreg: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    significand = _field('significand')
+    exponent = _field('exponent')
+    reserved = _field('reserved')
+
+
+class LibcXmmregValue(_Value):
+    """A parsed LibcXmmreg: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    element = _field('element')
+
+
+class LibcFpstateValue(_Value):
+    """A parsed LibcFpstate: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    cwd = _field('cwd')
+    swd = _field('swd')
+    ftw = _field('ftw')
+    fop = _field('fop')
+    rip = _field('rip')
+    rdp = _field('rdp')
+    mxcsr = _field('mxcsr')
+    mxcr_mask = _field('mxcr_mask')
+    st = _field('st')
+    xmm = _field('xmm')
+    reserved = _field('reserved')
+
+
+class MContextValue(_Value):
+    """A parsed MContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    gregs = _field('gregs')
+    fpregs = _field('fpregs')
+    reserved1 = _field('reserved1')
+
+
+class UContextValue(_Value):
+    """A parsed UContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    uc_flags = _field('uc_flags')
+    uc_link = _field('uc_link')
+    uc_stack = _field('uc_stack')
+    uc_mcontext = _field('uc_mcontext')
+    uc_sigmask = _field('uc_sigmask')
+    fpregs_mem = _field('fpregs_mem')
+    ssp = _field('ssp')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_StackT = _Struct("<Qi4xQ")
 
 
 def _unpack_StackT(buffer, offset=0):
-    v = _FORMAT_StackT.unpack_from(buffer, offset)
-    return Container(
-        ss_sp=v[0],
-        ss_flags=v[1],
-        ss_size=v[2],
-    )
+    try:
+        v = _FORMAT_StackT.unpack_from(buffer, offset)
+    except _StructError:
+        raise StackT.short_error(_available(buffer, offset), "(parsing)") from None
+    r = StackTValue()
+    r['ss_sp'] = v[0]
+    r['ss_flags'] = v[1]
+    r['ss_size'] = v[2]
+    return r
 
 
 def _values_StackT(obj, path):
@@ -136,6 +219,17 @@ def _values_StackT(obj, path):
     )
 
 
+def _pack_StackT(obj, path="(building)"):
+    try:
+        return _FORMAT_StackT.pack(
+            obj['ss_sp'],
+            obj['ss_flags'],
+            obj['ss_size'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return StackT.pack_slow(obj, path)
+
+
 StackT = FastStruct(
     "StackT", _FORMAT_StackT, _unpack_StackT, _values_StackT, _StackT_fields,
     slots=(
@@ -144,16 +238,20 @@ StackT = FastStruct(
         (12, 4, '(hole after ss_flags)', None),
         (16, 8, 'ss_size', None),
     ),
+    pack=_pack_StackT,
 )
 
 _FORMAT_SigSet = _Struct("<16Q")
 
 
 def _unpack_SigSet(buffer, offset=0):
-    v = _FORMAT_SigSet.unpack_from(buffer, offset)
-    return Container(
-        val=ListContainer(v[0:16]),
-    )
+    try:
+        v = _FORMAT_SigSet.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigSet.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigSetValue()
+    r['val'] = ListContainer(v[0:16])
+    return r
 
 
 def _values_SigSet(obj, path):
@@ -162,23 +260,36 @@ def _values_SigSet(obj, path):
     )
 
 
+def _pack_SigSet(obj, path="(building)"):
+    try:
+        return _FORMAT_SigSet.pack(
+            *_items(obj['val'], 16, path, 'SigSet -> val'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigSet.pack_slow(obj, path)
+
+
 SigSet = FastStruct(
     "SigSet", _FORMAT_SigSet, _unpack_SigSet, _values_SigSet, _SigSet_fields,
     slots=(
         (0, 128, 'val', None),
     ),
+    pack=_pack_SigSet,
 )
 
 _FORMAT_LibcFpxreg = _Struct("<4HH3H")
 
 
 def _unpack_LibcFpxreg(buffer, offset=0):
-    v = _FORMAT_LibcFpxreg.unpack_from(buffer, offset)
-    return Container(
-        significand=ListContainer(v[0:4]),
-        exponent=v[4],
-        reserved=ListContainer(v[5:8]),
-    )
+    try:
+        v = _FORMAT_LibcFpxreg.unpack_from(buffer, offset)
+    except _StructError:
+        raise LibcFpxreg.short_error(_available(buffer, offset), "(parsing)") from None
+    r = LibcFpxregValue()
+    r['significand'] = ListContainer(v[0:4])
+    r['exponent'] = v[4]
+    r['reserved'] = ListContainer(v[5:8])
+    return r
 
 
 def _values_LibcFpxreg(obj, path):
@@ -189,6 +300,17 @@ def _values_LibcFpxreg(obj, path):
     )
 
 
+def _pack_LibcFpxreg(obj, path="(building)"):
+    try:
+        return _FORMAT_LibcFpxreg.pack(
+            *_items(obj['significand'], 4, path, 'LibcFpxreg -> significand'),
+            obj['exponent'],
+            *_items(obj['reserved'], 3, path, 'LibcFpxreg -> reserved'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return LibcFpxreg.pack_slow(obj, path)
+
+
 LibcFpxreg = FastStruct(
     "LibcFpxreg", _FORMAT_LibcFpxreg, _unpack_LibcFpxreg, _values_LibcFpxreg, _LibcFpxreg_fields,
     slots=(
@@ -196,16 +318,20 @@ LibcFpxreg = FastStruct(
         (8, 2, 'exponent', None),
         (10, 6, 'reserved', None),
     ),
+    pack=_pack_LibcFpxreg,
 )
 
 _FORMAT_LibcXmmreg = _Struct("<4I")
 
 
 def _unpack_LibcXmmreg(buffer, offset=0):
-    v = _FORMAT_LibcXmmreg.unpack_from(buffer, offset)
-    return Container(
-        element=ListContainer(v[0:4]),
-    )
+    try:
+        v = _FORMAT_LibcXmmreg.unpack_from(buffer, offset)
+    except _StructError:
+        raise LibcXmmreg.short_error(_available(buffer, offset), "(parsing)") from None
+    r = LibcXmmregValue()
+    r['element'] = ListContainer(v[0:4])
+    return r
 
 
 def _values_LibcXmmreg(obj, path):
@@ -214,31 +340,44 @@ def _values_LibcXmmreg(obj, path):
     )
 
 
+def _pack_LibcXmmreg(obj, path="(building)"):
+    try:
+        return _FORMAT_LibcXmmreg.pack(
+            *_items(obj['element'], 4, path, 'LibcXmmreg -> element'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return LibcXmmreg.pack_slow(obj, path)
+
+
 LibcXmmreg = FastStruct(
     "LibcXmmreg", _FORMAT_LibcXmmreg, _unpack_LibcXmmreg, _values_LibcXmmreg, _LibcXmmreg_fields,
     slots=(
         (0, 16, 'element', None),
     ),
+    pack=_pack_LibcXmmreg,
 )
 
 _FORMAT_LibcFpstate = _Struct("<4H2Q2I128s256s24I")
 
 
 def _unpack_LibcFpstate(buffer, offset=0):
-    v = _FORMAT_LibcFpstate.unpack_from(buffer, offset)
-    return Container(
-        cwd=v[0],
-        swd=v[1],
-        ftw=v[2],
-        fop=v[3],
-        rip=v[4],
-        rdp=v[5],
-        mxcsr=v[6],
-        mxcr_mask=v[7],
-        st=_struct_array(LibcFpxreg, v[8], (8,)),
-        xmm=_struct_array(LibcXmmreg, v[9], (16,)),
-        reserved=ListContainer(v[10:34]),
-    )
+    try:
+        v = _FORMAT_LibcFpstate.unpack_from(buffer, offset)
+    except _StructError:
+        raise LibcFpstate.short_error(_available(buffer, offset), "(parsing)") from None
+    r = LibcFpstateValue()
+    r['cwd'] = v[0]
+    r['swd'] = v[1]
+    r['ftw'] = v[2]
+    r['fop'] = v[3]
+    r['rip'] = v[4]
+    r['rdp'] = v[5]
+    r['mxcsr'] = v[6]
+    r['mxcr_mask'] = v[7]
+    r['st'] = _struct_array(LibcFpxreg, v[8], (8,))
+    r['xmm'] = _struct_array(LibcXmmreg, v[9], (16,))
+    r['reserved'] = ListContainer(v[10:34])
+    return r
 
 
 def _values_LibcFpstate(obj, path):
@@ -257,6 +396,25 @@ def _values_LibcFpstate(obj, path):
     )
 
 
+def _pack_LibcFpstate(obj, path="(building)"):
+    try:
+        return _FORMAT_LibcFpstate.pack(
+            obj['cwd'],
+            obj['swd'],
+            obj['ftw'],
+            obj['fop'],
+            obj['rip'],
+            obj['rdp'],
+            obj['mxcsr'],
+            obj['mxcr_mask'],
+            _pack_structs(LibcFpxreg, obj['st'], (8,), path, 'LibcFpstate -> st'),
+            _pack_structs(LibcXmmreg, obj['xmm'], (16,), path, 'LibcFpstate -> xmm'),
+            *_items(obj['reserved'], 24, path, 'LibcFpstate -> reserved'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return LibcFpstate.pack_slow(obj, path)
+
+
 LibcFpstate = FastStruct(
     "LibcFpstate", _FORMAT_LibcFpstate, _unpack_LibcFpstate, _values_LibcFpstate, _LibcFpstate_fields,
     slots=(
@@ -272,18 +430,22 @@ LibcFpstate = FastStruct(
         (160, 256, 'xmm', LibcXmmreg),
         (416, 96, 'reserved', None),
     ),
+    pack=_pack_LibcFpstate,
 )
 
 _FORMAT_MContext = _Struct("<23qQ8Q")
 
 
 def _unpack_MContext(buffer, offset=0):
-    v = _FORMAT_MContext.unpack_from(buffer, offset)
-    return Container(
-        gregs=ListContainer(v[0:23]),
-        fpregs=v[23],
-        reserved1=ListContainer(v[24:32]),
-    )
+    try:
+        v = _FORMAT_MContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise MContext.short_error(_available(buffer, offset), "(parsing)") from None
+    r = MContextValue()
+    r['gregs'] = ListContainer(v[0:23])
+    r['fpregs'] = v[23]
+    r['reserved1'] = ListContainer(v[24:32])
+    return r
 
 
 def _values_MContext(obj, path):
@@ -294,6 +456,17 @@ def _values_MContext(obj, path):
     )
 
 
+def _pack_MContext(obj, path="(building)"):
+    try:
+        return _FORMAT_MContext.pack(
+            *_items(obj['gregs'], 23, path, 'MContext -> gregs'),
+            obj['fpregs'],
+            *_items(obj['reserved1'], 8, path, 'MContext -> reserved1'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return MContext.pack_slow(obj, path)
+
+
 MContext = FastStruct(
     "MContext", _FORMAT_MContext, _unpack_MContext, _values_MContext, _MContext_fields,
     slots=(
@@ -301,44 +474,48 @@ MContext = FastStruct(
         (184, 8, 'fpregs', None),
         (192, 64, 'reserved1', None),
     ),
+    pack=_pack_MContext,
 )
 
 _FORMAT_UContext = _Struct("<3Qi4xQ23qQ8Q16Q4H2Q2I128s256s24I4Q")
 
 
 def _unpack_UContext(buffer, offset=0):
-    v = _FORMAT_UContext.unpack_from(buffer, offset)
-    return Container(
-        uc_flags=v[0],
-        uc_link=v[1],
-        uc_stack=Container(
-            ss_sp=v[2],
-            ss_flags=v[3],
-            ss_size=v[4],
-        ),
-        uc_mcontext=Container(
-            gregs=ListContainer(v[5:28]),
-            fpregs=v[28],
-            reserved1=ListContainer(v[29:37]),
-        ),
-        uc_sigmask=Container(
-            val=ListContainer(v[37:53]),
-        ),
-        fpregs_mem=Container(
-            cwd=v[53],
-            swd=v[54],
-            ftw=v[55],
-            fop=v[56],
-            rip=v[57],
-            rdp=v[58],
-            mxcsr=v[59],
-            mxcr_mask=v[60],
-            st=_struct_array(LibcFpxreg, v[61], (8,)),
-            xmm=_struct_array(LibcXmmreg, v[62], (16,)),
-            reserved=ListContainer(v[63:87]),
-        ),
-        ssp=ListContainer(v[87:91]),
-    )
+    try:
+        v = _FORMAT_UContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise UContext.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UContextValue()
+    r['uc_flags'] = v[0]
+    r['uc_link'] = v[1]
+    n1 = StackTValue()
+    n1['ss_sp'] = v[2]
+    n1['ss_flags'] = v[3]
+    n1['ss_size'] = v[4]
+    r['uc_stack'] = n1
+    n2 = MContextValue()
+    n2['gregs'] = ListContainer(v[5:28])
+    n2['fpregs'] = v[28]
+    n2['reserved1'] = ListContainer(v[29:37])
+    r['uc_mcontext'] = n2
+    n3 = SigSetValue()
+    n3['val'] = ListContainer(v[37:53])
+    r['uc_sigmask'] = n3
+    n4 = LibcFpstateValue()
+    n4['cwd'] = v[53]
+    n4['swd'] = v[54]
+    n4['ftw'] = v[55]
+    n4['fop'] = v[56]
+    n4['rip'] = v[57]
+    n4['rdp'] = v[58]
+    n4['mxcsr'] = v[59]
+    n4['mxcr_mask'] = v[60]
+    n4['st'] = _struct_array(LibcFpxreg, v[61], (8,))
+    n4['xmm'] = _struct_array(LibcXmmreg, v[62], (16,))
+    n4['reserved'] = ListContainer(v[63:87])
+    r['fpregs_mem'] = n4
+    r['ssp'] = ListContainer(v[87:91])
+    return r
 
 
 def _values_UContext(obj, path):
@@ -371,6 +548,39 @@ def _values_UContext(obj, path):
     )
 
 
+def _pack_UContext(obj, path="(building)"):
+    try:
+        o1 = obj['uc_stack']
+        o2 = obj['uc_mcontext']
+        o3 = obj['uc_sigmask']
+        o4 = obj['fpregs_mem']
+        return _FORMAT_UContext.pack(
+            obj['uc_flags'],
+            obj['uc_link'],
+            o1['ss_sp'],
+            o1['ss_flags'],
+            o1['ss_size'],
+            *_items(o2['gregs'], 23, path, 'UContext -> uc_mcontext -> MContext -> gregs'),
+            o2['fpregs'],
+            *_items(o2['reserved1'], 8, path, 'UContext -> uc_mcontext -> MContext -> reserved1'),
+            *_items(o3['val'], 16, path, 'UContext -> uc_sigmask -> SigSet -> val'),
+            o4['cwd'],
+            o4['swd'],
+            o4['ftw'],
+            o4['fop'],
+            o4['rip'],
+            o4['rdp'],
+            o4['mxcsr'],
+            o4['mxcr_mask'],
+            _pack_structs(LibcFpxreg, o4['st'], (8,), path, 'UContext -> fpregs_mem -> LibcFpstate -> st'),
+            _pack_structs(LibcXmmreg, o4['xmm'], (16,), path, 'UContext -> fpregs_mem -> LibcFpstate -> xmm'),
+            *_items(o4['reserved'], 24, path, 'UContext -> fpregs_mem -> LibcFpstate -> reserved'),
+            *_items(obj['ssp'], 4, path, 'UContext -> ssp'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UContext.pack_slow(obj, path)
+
+
 UContext = FastStruct(
     "UContext", _FORMAT_UContext, _unpack_UContext, _values_UContext, _UContext_fields,
     slots=(
@@ -382,6 +592,7 @@ UContext = FastStruct(
         (424, 512, 'fpregs_mem', LibcFpstate),
         (936, 32, 'ssp', None),
     ),
+    pack=_pack_UContext,
 )
 
 SIZES = {
@@ -477,15 +688,16 @@ class MContextView(View):
 class UContextView(View):
     """Zero-copy view of a UContext (968 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_uc_stack', '_n_uc_mcontext', '_n_uc_sigmask', '_n_fpregs_mem')
     SIZE = 968
     PARSER = UContext
+    _NESTED = (('_n_uc_stack', StackTView, 16), ('_n_uc_mcontext', MContextView, 40), ('_n_uc_sigmask', SigSetView, 296), ('_n_fpregs_mem', LibcFpstateView, 424),)
     uc_flags = _scalar(_u64, 0, 'UContextView.uc_flags', '')
     uc_link = _scalar(_u64, 8, 'UContextView.uc_link', '')
-    uc_stack = _nested(StackTView, 16, 'UContextView.uc_stack', '')
-    uc_mcontext = _nested(MContextView, 40, 'UContextView.uc_mcontext', '')
-    uc_sigmask = _nested(SigSetView, 296, 'UContextView.uc_sigmask', '')
-    fpregs_mem = _nested(LibcFpstateView, 424, 'UContextView.fpregs_mem', 'Where fpregs points for a context from getcontext.')
+    uc_stack = _nested(StackTView, 16, 'UContextView.uc_stack', '', '_n_uc_stack')
+    uc_mcontext = _nested(MContextView, 40, 'UContextView.uc_mcontext', '', '_n_uc_mcontext')
+    uc_sigmask = _nested(SigSetView, 296, 'UContextView.uc_sigmask', '', '_n_uc_sigmask')
+    fpregs_mem = _nested(LibcFpstateView, 424, 'UContextView.fpregs_mem', 'Where fpregs points for a context from getcontext.', '_n_fpregs_mem')
     ssp = _array(_u64, 936, (4,), 'UContextView.ssp', 'Shadow-stack state.')
 
 # ---- numpy ----
@@ -570,4 +782,11 @@ __all__ = [
     "LibcFpstateView",
     "MContextView",
     "UContextView",
+    "StackTValue",
+    "SigSetValue",
+    "LibcFpxregValue",
+    "LibcXmmregValue",
+    "LibcFpstateValue",
+    "MContextValue",
+    "UContextValue",
 ]

@@ -8,23 +8,30 @@ Per struct (say `Msg`):
 * `Msg`: a construct object (parse, build, sizeof, parse_stream, usable inside Array,
   Struct, Pointer, ...) that unpacks and packs the whole struct with one precompiled
   `struct.Struct`. `Msg.unpack_from(buffer, offset)` and `Msg.pack_into(buffer, offset,
-  value)` skip construct's stream; `Msg.reference` is the same struct field by field.
+  value)` skip construct's stream; `Msg.zero()` is a value with every field zero;
+  `Msg.reference` is the same struct field by field.
+* `MsgValue`: what parsing gives, a construct Container whose fields read as attributes
+  at dict speed.
 * `MsgView(buffer, offset=0)`: a zero-copy view; each field is a property that reads or
-  writes only its own bytes of the buffer.
+  writes only its own bytes of the buffer; `view.at(offset)` moves along records.
 * `dtype("Msg")`: the numpy structured dtype (numpy is imported on the first call).
 """
 from __future__ import annotations
 
 from struct import Struct as _Struct
+from struct import error as _StructError
 
 from construct import (Array, Bytes, Container, Int8sl, Int8ul, Int16sl, Int16ul, Int32sl, Int32ul, Int64sl,
                        Int64ul, ListContainer, Struct)
 
 from ._runtime import EnumField, FastStruct, Flag, Gap, IntEnum, Named, View
+from ._runtime import Value as _Value
 from ._runtime import Scalar as _Scalar
 from ._runtime import array_property as _array
+from ._runtime import available as _available
 from ._runtime import enum_int as _enum_int
 from ._runtime import exact_bytes as _exact_bytes
+from ._runtime import field_property as _field
 from ._runtime import flag as _flag
 from ._runtime import flag_int as _flag_int
 from ._runtime import flat_items as _flat_items
@@ -86,18 +93,62 @@ _UContext_fields = Named("UContext", Struct(
     "uc_mcontext" / _MContext_fields,  # offset 176, size 4384
 ))
 
+# ---- parsed values ----
+
+
+class StackTValue(_Value):
+    """A parsed StackT: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    ss_sp = _field('ss_sp')
+    ss_flags = _field('ss_flags')
+    ss_size = _field('ss_size')
+
+
+class SigSetValue(_Value):
+    """A parsed SigSet: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    val = _field('val')
+
+
+class MContextValue(_Value):
+    """A parsed MContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    fault_address = _field('fault_address')
+    regs = _field('regs')
+    sp = _field('sp')
+    pc = _field('pc')
+    pstate = _field('pstate')
+    reserved = _field('reserved')
+
+
+class UContextValue(_Value):
+    """A parsed UContext: a construct Container; every field also reads as an attribute."""
+
+    __slots__ = ()
+    uc_flags = _field('uc_flags')
+    uc_link = _field('uc_link')
+    uc_stack = _field('uc_stack')
+    uc_sigmask = _field('uc_sigmask')
+    uc_mcontext = _field('uc_mcontext')
+
 # ---- structs, one struct.Struct each ----
 
 _FORMAT_StackT = _Struct("<Qi4xQ")
 
 
 def _unpack_StackT(buffer, offset=0):
-    v = _FORMAT_StackT.unpack_from(buffer, offset)
-    return Container(
-        ss_sp=v[0],
-        ss_flags=v[1],
-        ss_size=v[2],
-    )
+    try:
+        v = _FORMAT_StackT.unpack_from(buffer, offset)
+    except _StructError:
+        raise StackT.short_error(_available(buffer, offset), "(parsing)") from None
+    r = StackTValue()
+    r['ss_sp'] = v[0]
+    r['ss_flags'] = v[1]
+    r['ss_size'] = v[2]
+    return r
 
 
 def _values_StackT(obj, path):
@@ -108,6 +159,17 @@ def _values_StackT(obj, path):
     )
 
 
+def _pack_StackT(obj, path="(building)"):
+    try:
+        return _FORMAT_StackT.pack(
+            obj['ss_sp'],
+            obj['ss_flags'],
+            obj['ss_size'],
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return StackT.pack_slow(obj, path)
+
+
 StackT = FastStruct(
     "StackT", _FORMAT_StackT, _unpack_StackT, _values_StackT, _StackT_fields,
     slots=(
@@ -116,16 +178,20 @@ StackT = FastStruct(
         (12, 4, '(hole after ss_flags)', None),
         (16, 8, 'ss_size', None),
     ),
+    pack=_pack_StackT,
 )
 
 _FORMAT_SigSet = _Struct("<16Q")
 
 
 def _unpack_SigSet(buffer, offset=0):
-    v = _FORMAT_SigSet.unpack_from(buffer, offset)
-    return Container(
-        val=ListContainer(v[0:16]),
-    )
+    try:
+        v = _FORMAT_SigSet.unpack_from(buffer, offset)
+    except _StructError:
+        raise SigSet.short_error(_available(buffer, offset), "(parsing)") from None
+    r = SigSetValue()
+    r['val'] = ListContainer(v[0:16])
+    return r
 
 
 def _values_SigSet(obj, path):
@@ -134,26 +200,39 @@ def _values_SigSet(obj, path):
     )
 
 
+def _pack_SigSet(obj, path="(building)"):
+    try:
+        return _FORMAT_SigSet.pack(
+            *_items(obj['val'], 16, path, 'SigSet -> val'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return SigSet.pack_slow(obj, path)
+
+
 SigSet = FastStruct(
     "SigSet", _FORMAT_SigSet, _unpack_SigSet, _values_SigSet, _SigSet_fields,
     slots=(
         (0, 128, 'val', None),
     ),
+    pack=_pack_SigSet,
 )
 
 _FORMAT_MContext = _Struct("<Q31Q3Q8x4096s")
 
 
 def _unpack_MContext(buffer, offset=0):
-    v = _FORMAT_MContext.unpack_from(buffer, offset)
-    return Container(
-        fault_address=v[0],
-        regs=ListContainer(v[1:32]),
-        sp=v[32],
-        pc=v[33],
-        pstate=v[34],
-        reserved=v[35],
-    )
+    try:
+        v = _FORMAT_MContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise MContext.short_error(_available(buffer, offset), "(parsing)") from None
+    r = MContextValue()
+    r['fault_address'] = v[0]
+    r['regs'] = ListContainer(v[1:32])
+    r['sp'] = v[32]
+    r['pc'] = v[33]
+    r['pstate'] = v[34]
+    r['reserved'] = v[35]
+    return r
 
 
 def _values_MContext(obj, path):
@@ -167,6 +246,20 @@ def _values_MContext(obj, path):
     )
 
 
+def _pack_MContext(obj, path="(building)"):
+    try:
+        return _FORMAT_MContext.pack(
+            obj['fault_address'],
+            *_items(obj['regs'], 31, path, 'MContext -> regs'),
+            obj['sp'],
+            obj['pc'],
+            obj['pstate'],
+            _exact_bytes(obj['reserved'], 4096, path, 'MContext -> reserved'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return MContext.pack_slow(obj, path)
+
+
 MContext = FastStruct(
     "MContext", _FORMAT_MContext, _unpack_MContext, _values_MContext, _MContext_fields,
     slots=(
@@ -178,33 +271,37 @@ MContext = FastStruct(
         (280, 8, '(hole after pstate)', None),
         (288, 4096, 'reserved', None),
     ),
+    pack=_pack_MContext,
 )
 
 _FORMAT_UContext = _Struct("<3Qi4xQ16Q8xQ31Q3Q8x4096s")
 
 
 def _unpack_UContext(buffer, offset=0):
-    v = _FORMAT_UContext.unpack_from(buffer, offset)
-    return Container(
-        uc_flags=v[0],
-        uc_link=v[1],
-        uc_stack=Container(
-            ss_sp=v[2],
-            ss_flags=v[3],
-            ss_size=v[4],
-        ),
-        uc_sigmask=Container(
-            val=ListContainer(v[5:21]),
-        ),
-        uc_mcontext=Container(
-            fault_address=v[21],
-            regs=ListContainer(v[22:53]),
-            sp=v[53],
-            pc=v[54],
-            pstate=v[55],
-            reserved=v[56],
-        ),
-    )
+    try:
+        v = _FORMAT_UContext.unpack_from(buffer, offset)
+    except _StructError:
+        raise UContext.short_error(_available(buffer, offset), "(parsing)") from None
+    r = UContextValue()
+    r['uc_flags'] = v[0]
+    r['uc_link'] = v[1]
+    n1 = StackTValue()
+    n1['ss_sp'] = v[2]
+    n1['ss_flags'] = v[3]
+    n1['ss_size'] = v[4]
+    r['uc_stack'] = n1
+    n2 = SigSetValue()
+    n2['val'] = ListContainer(v[5:21])
+    r['uc_sigmask'] = n2
+    n3 = MContextValue()
+    n3['fault_address'] = v[21]
+    n3['regs'] = ListContainer(v[22:53])
+    n3['sp'] = v[53]
+    n3['pc'] = v[54]
+    n3['pstate'] = v[55]
+    n3['reserved'] = v[56]
+    r['uc_mcontext'] = n3
+    return r
 
 
 def _values_UContext(obj, path):
@@ -227,6 +324,29 @@ def _values_UContext(obj, path):
     )
 
 
+def _pack_UContext(obj, path="(building)"):
+    try:
+        o1 = obj['uc_stack']
+        o2 = obj['uc_sigmask']
+        o3 = obj['uc_mcontext']
+        return _FORMAT_UContext.pack(
+            obj['uc_flags'],
+            obj['uc_link'],
+            o1['ss_sp'],
+            o1['ss_flags'],
+            o1['ss_size'],
+            *_items(o2['val'], 16, path, 'UContext -> uc_sigmask -> SigSet -> val'),
+            o3['fault_address'],
+            *_items(o3['regs'], 31, path, 'UContext -> uc_mcontext -> MContext -> regs'),
+            o3['sp'],
+            o3['pc'],
+            o3['pstate'],
+            _exact_bytes(o3['reserved'], 4096, path, 'UContext -> uc_mcontext -> MContext -> reserved'),
+        )
+    except Exception:  # a name for an enum, a missing field, a bad value: the converting path
+        return UContext.pack_slow(obj, path)
+
+
 UContext = FastStruct(
     "UContext", _FORMAT_UContext, _unpack_UContext, _values_UContext, _UContext_fields,
     slots=(
@@ -237,6 +357,7 @@ UContext = FastStruct(
         (168, 8, '(hole after uc_sigmask)', None),
         (176, 4384, 'uc_mcontext', MContext),
     ),
+    pack=_pack_UContext,
 )
 
 SIZES = {
@@ -291,14 +412,15 @@ class MContextView(View):
 class UContextView(View):
     """Zero-copy view of a UContext (4560 bytes) at `offset` in a buffer."""
 
-    __slots__ = ()
+    __slots__ = ('_n_uc_stack', '_n_uc_sigmask', '_n_uc_mcontext')
     SIZE = 4560
     PARSER = UContext
+    _NESTED = (('_n_uc_stack', StackTView, 16), ('_n_uc_sigmask', SigSetView, 40), ('_n_uc_mcontext', MContextView, 176),)
     uc_flags = _scalar(_u64, 0, 'UContextView.uc_flags', '')
     uc_link = _scalar(_u64, 8, 'UContextView.uc_link', '')
-    uc_stack = _nested(StackTView, 16, 'UContextView.uc_stack', '')
-    uc_sigmask = _nested(SigSetView, 40, 'UContextView.uc_sigmask', '')
-    uc_mcontext = _nested(MContextView, 176, 'UContextView.uc_mcontext', '')
+    uc_stack = _nested(StackTView, 16, 'UContextView.uc_stack', '', '_n_uc_stack')
+    uc_sigmask = _nested(SigSetView, 40, 'UContextView.uc_sigmask', '', '_n_uc_sigmask')
+    uc_mcontext = _nested(MContextView, 176, 'UContextView.uc_mcontext', '', '_n_uc_mcontext')
 
 # ---- numpy ----
 
@@ -356,4 +478,8 @@ __all__ = [
     "SigSetView",
     "MContextView",
     "UContextView",
+    "StackTValue",
+    "SigSetValue",
+    "MContextValue",
+    "UContextValue",
 ]

@@ -1,6 +1,3 @@
-{% for line in banner %}
-# {{ line }}
-{% endfor %}
 """Bitfields: what the arch modules use to read and write fields a few bits wide.
 
 A bitfield lives in a storage unit read as one little-endian integer; its value is the
@@ -11,6 +8,7 @@ helpers shift and mask instead.
 """
 from __future__ import annotations
 
+import enum
 import struct
 
 from construct import Construct, IntegerError, SizeofError, stream_read, stream_seek, stream_tell, stream_write
@@ -173,7 +171,7 @@ def _window(at: int, size: int) -> tuple:
     return load_bytes, store_bytes
 
 
-def _member(enum_type: type, name: str, label: str):
+def _member(enum_type: "type[enum.Enum]", name: str, label: str):
     try:
         return enum_type[name]
     except KeyError:
