@@ -27,6 +27,10 @@ class Read:
     macros: dict  # arch -> {macro: value}
     alignments: dict  # arch -> {key of a struct or union: its alignment, as _Alignof says}
     units: dict  # arch -> read.Unit, the probe's top-level declarations
+    header: object = None  # probe.Header read
+    defines: tuple = ()
+    include_dirs: tuple = ()
+    skipped: list = field(default_factory=list)  # what the probes left out, one line each
 
 
 @dataclass
