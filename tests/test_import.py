@@ -258,3 +258,38 @@ def test_a_header_that_does_not_compile_on_one_arch_names_it(tmp_path):
     header.write_text("#ifndef __x86_64__\n#error amd64 only\n#endif\nstruct s { int a; };\n")
     with pytest.raises(ImportFailure, match=r"does not compile on arm64 \(aarch64-linux-gnu-gcc\): .*amd64 only"):
         run_import(str(header), "--type", "s")
+
+
+ANONYMOUS_PACKING = """\
+#include <stdint.h>
+struct anon_pack {
+  uint8_t a;
+  union { uint32_t x; uint16_t y; } __attribute__((packed));
+  uint8_t b;
+  struct { uint8_t c; uint32_t d; } __attribute__((aligned(16)));
+#if defined(__aarch64__)
+  struct { uint8_t p; uint16_t q; } __attribute__((packed));
+#else
+  struct { uint8_t p; uint16_t q; };
+#endif
+};
+struct __attribute__((packed)) bits_pack { uint8_t x : 3; uint32_t : 0; uint8_t y; };
+"""
+
+
+def test_packing_is_read_where_the_header_states_it(tmp_path):
+    """`packed` on an anonymous member is read on that member, not its parent (C refuses a packed
+    parent around an aligned member), per arch; a `:0` before a byte member is read as one
+    rather than as padding bits (on arm64 it also aligns the struct, so only it is right)."""
+    header = tmp_path / "anon_pack.h"
+    header.write_text(ANONYMOUS_PACKING)
+    text, problems = run_import(str(header), "--type", "anon_pack", "bits_pack", "--spec-name", "anon")
+    assert problems == []
+    spec = yaml.safe_load(text)
+    anon = spec["structs"]["AnonPack"]
+    assert "packed" not in anon
+    union, aligned, per_arch = (item for item in anon["fields"] if "name" not in item)
+    assert union["packed"] is True and "packed" not in aligned and aligned["align"] == 16
+    assert per_arch["packed"] == ["arm64"]
+    assert spec["structs"]["BitsPack"]["fields"] == [  # packing changes nothing more here: none is needed
+        {"name": "x", "type": "u8", "bits": 3}, {"type": "u32", "bits": 0}, {"name": "y", "type": "u8"}]
