@@ -398,3 +398,74 @@ def test_perf_event_attr_growing_by_sig_data_is_compatible_by_its_size_field(wri
     plain = edited(current, "    extensible: {size_field: size}", "   ")
     document = diff_json(write("ver6-plain", edited(plain, SIG_DATA, "")), write("ver7-plain", plain), 1)
     assert changes_of(document, "amd64")[("struct-grown", "PerfEventAttr")]["breaking"] is True
+
+
+# ---- layout changes and changes that move no byte -----------------------------------------
+
+NAMING = """\
+layoutgen: 1
+name: naming
+archs: [amd64, arm64]
+constants:
+  LIMIT: 7
+enums:
+  Mode:
+    type: u32
+    values: [{{name: IDLE}}, {{name: BUSY}}]
+structs:
+  Rec:
+    doc: {doc}
+    fields:
+      - {{name: mode, type: {mode}}}
+      - {{name: ready, type: {flag}}}
+{spare}      - {{name: {count}, type: u64}}
+"""
+OLD_NAMING = dict(doc="Before.", mode="Mode", flag="bool8", count="count",
+                  spare="      - {pad: 3, c: __pad0}\n      - {reserved: 4, c: __spare}\n")
+# The same bytes, named and typed as a header would: the enum and the flag as plain integers,
+# the padding and the reserved bytes as fields under their C names, the constant gone.
+NEW_NAMING = dict(doc="After.", mode="u32", flag="u8", count="total",
+                  spare="      - {name: pad0, type: 'u8[3]', c: __pad0}\n      - {name: spare, type: u32, c: __spare}\n")
+
+
+def naming_spec(**values) -> str:
+    text = NAMING.format(**values)
+    if values.get("drop_declarations"):  # what a header describing Rec would not declare
+        text = text[:text.index("constants:")] + text[text.index("structs:"):]
+    return text
+
+
+def test_names_docs_and_same_representation_types_are_no_layout_change(write):
+    old = write("old", naming_spec(**OLD_NAMING))
+    new = write("new", naming_spec(**NEW_NAMING, drop_declarations=True))
+    document = diff_json(old, new, 0)
+    assert document["breaking"] is False and document["layout"] is False
+    found = changes_of(document, "amd64")
+    assert set(found) == {("constant-removed", "LIMIT"), ("enum-removed", "Mode"), ("doc-changed", "Rec"),
+                          ("field-retyped-same-bytes", "Rec.mode"), ("field-retyped-same-bytes", "Rec.ready"),
+                          ("field-names-spare", "Rec.pad0"), ("field-names-spare", "Rec.spare"),
+                          ("field-renamed", "Rec.count")}, found
+    assert all(c["layout"] is False and c["breaking"] is False for c in document["changes"])
+    lines = run_cli("abi-diff", old, new).stdout.splitlines()
+    assert lines[1].endswith("declarations on one side only):") and lines[2] == "  amd64:"
+    assert lines[-1] == "no layout changes"
+
+
+@pytest.mark.parametrize("edit, kind, subject", [
+    (("type: Mode}", "type: Mode, endian: big}"), "field-retyped", "Rec.mode"),  # byte order
+    (("bool8", "i8"), "field-retyped", "Rec.ready"),  # signedness
+    (("{pad: 3, c: __pad0}", "{name: pad0, type: 'u8[2]', c: __pad0}"), "field-added", "Rec.pad0"),  # part only
+])
+def test_byte_order_signedness_and_new_bytes_are_layout_changes(edit, kind, subject, write):
+    text = naming_spec(**OLD_NAMING)
+    old, new = write("old", text), write("new", edited(text, *edit))
+    document = json.loads(run_cli("abi-diff", "--format", "json", old, new).stdout)
+    change = changes_of(document, "amd64")[(kind, subject)]
+    assert change["layout"] is True and document["layout"] is True
+    assert run_cli("abi-diff", old, new).stdout.splitlines()[-1] != "no layout changes"
+
+
+def test_what_changes_no_byte_is_never_breaking():
+    from codegen.tools import abidiff
+    assert abidiff.NOT_LAYOUT < set(abidiff.KINDS)
+    assert not any(abidiff.KINDS[kind][0] for kind in abidiff.NOT_LAYOUT)

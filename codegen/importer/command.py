@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from .. import grammar
 from ..check.toolchain import ToolMissing
@@ -62,33 +63,52 @@ def import_header(args) -> tuple:
     return text, problems
 
 
-def import_spec(args) -> tuple:
-    """(the spec's YAML, problems, writer.Read): the last is what the probes gave, per arch."""
-    archs = tuple(a for a in ARCHS if a in (args.archs or ARCHS))
-    include_dirs, defines = tuple(args.include_dirs), tuple(args.defines)
-    header = probe.locate(args.header, include_dirs)
-    found = writer.Read(archs, {}, {}, {}, {}, {})
-    skipped, seen = [], set()
-    for arch in archs:
-        macros = probe.macro_names(header, arch, tuple(args.macros), defines, include_dirs)
-        data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
-        found.units[arch] = read.Unit(data, arch)
-        found.keys[arch], found.decls[arch] = _read_types(found.units[arch], args.types, seen)
-        found.macros[arch] = values
-        found.alignments[arch] = probe.alignments(header, arch, _aggregate_keys(found.decls[arch]), defines,
-                                                  include_dirs)
-        skipped += [f"macro {name} on {arch} is not an integer constant; left out" for name in dropped]
-    missing = [s for s in args.types if s not in seen]
-    if missing:  # a type may be missing on some arches (it becomes arch-only), not on all
-        raise ImportFailure(f"type {missing[0]} does not exist on {', '.join(archs)}")
-    options = writer.Options(spec_name=_spec_name(args), include=_include(header), renames=_renames(args.renames))
+def import_spec(args, found=None) -> tuple:
+    """(the spec's YAML, problems, writer.Read): the last is what the probes gave, per arch.
+    `found` (a `read_header` result for the same header, types and macros) skips the probes:
+    the spec describing a header and the one owning it come from one read."""
+    found = found or read_header(args)
+    options = writer.Options(spec_name=_spec_name(args), include=_include(found.header),
+                             renames=_renames(args.renames))
     if args.own:
-        options.includes = _system_owners(args.header, archs, found, defines, include_dirs)
+        options.includes = _system_owners(args.header, found.archs, found, found.defines, found.include_dirs)
         options.own = frozenset(k for d in found.decls.values() for k in d if k not in options.includes)
     builder = writer.Builder(found, options)
     root, mismatches = builder.build()
     problems = builder.lost + [f"the header's layout cannot be expressed: {m}" for m in mismatches]
-    return writer.render(root, problems + skipped), problems, found
+    return writer.render(root, problems + found.skipped), problems, found
+
+
+def read_header(args) -> writer.Read:
+    """Compile the header on each arch and read the types asked for (and all they reach). The
+    arches are read side by side (each waits mostly on its compiler); results and the first
+    error are taken in arch order, so the outcome is the same as one arch after the other."""
+    archs = tuple(a for a in ARCHS if a in (args.archs or ARCHS))
+    include_dirs, defines = tuple(args.include_dirs), tuple(args.defines)
+    header = probe.locate(args.header, include_dirs)
+    found = writer.Read(archs, {}, {}, {}, {}, {}, header=header, defines=defines, include_dirs=include_dirs)
+    with ThreadPoolExecutor(max_workers=len(archs)) as pool:
+        futures = [pool.submit(_read_arch, args, header, arch, defines, include_dirs) for arch in archs]
+        reads = [future.result() for future in futures]
+    seen = set()
+    for arch, (unit, keys, decls, values, alignments, dropped, spellings) in zip(archs, reads):
+        found.units[arch], found.keys[arch], found.decls[arch] = unit, keys, decls
+        found.macros[arch], found.alignments[arch] = values, alignments
+        found.skipped += [f"macro {name} on {arch} is not an integer constant; left out" for name in dropped]
+        seen |= spellings
+    missing = [s for s in args.types if s not in seen]
+    if missing:  # a type may be missing on some arches (it becomes arch-only), not on all
+        raise ImportFailure(f"type {missing[0]} does not exist on {', '.join(archs)}")
+    return found
+
+
+def _read_arch(args, header, arch: str, defines: tuple, include_dirs: tuple) -> tuple:
+    macros = probe.macro_names(header, arch, tuple(args.macros), defines, include_dirs)
+    data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
+    unit, seen = read.Unit(data, arch), set()
+    keys, decls = _read_types(unit, args.types, seen)
+    alignments = probe.alignments(header, arch, _aggregate_keys(decls), defines, include_dirs)
+    return unit, keys, decls, values, alignments, dropped, seen
 
 
 def _read_types(unit, spellings, seen: set) -> tuple:

@@ -15,9 +15,12 @@ TAGS = {**AGGREGATE_TAGS, "DW_TAG_enumeration_type": "enum"}
 _INTEGERS = {("signed", n): f"i{n * 8}" for n in (1, 2, 4, 8, 16)}
 _INTEGERS.update({("unsigned", n): f"u{n * 8}" for n in (1, 2, 4, 8, 16)})
 _INTEGERS.update({("signed_char", 1): "i8", ("unsigned_char", 1): "u8", ("boolean", 1): "bool8"})
-# The only byte order a C type states: the kernel's sparse annotations (glibc's in_port_t is a
-# plain uint16_t, so a spec must add `endian: big` for it by hand).
-BIG_ENDIAN_TYPEDEFS = frozenset({"__be16", "__be32", "__be64", "__sum16"})  # __sum16: a checksum in network order
+# The byte order a C type states: the kernel's sparse annotations, and the two typedefs POSIX
+# defines for network byte order (<netinet/in.h>: sin_port and sin_addr "shall be in network byte
+# order"; inet_addr returns an in_addr_t in it). Anything else glibc declares as a plain integer
+# (sin6_flowinfo, in6_addr's words), so a spec must add `endian: big` for it by hand.
+BIG_ENDIAN_TYPEDEFS = frozenset({"__be16", "__be32", "__be64", "__sum16",  # __sum16: a checksum in network order
+                                 "in_port_t", "in_addr_t"})
 
 
 class Unit:

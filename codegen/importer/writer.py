@@ -13,7 +13,8 @@ from ..errors import SpecError
 from . import merge, names
 from .model import Aggregate, Array, Enum, EnumType, ImportFailure, Named, Pointer, Prim, Unsupported, typeof_parts
 
-ROUNDS = 4  # packing is chosen inside out: a struct packed in one round can fix its parent in the next
+ROUNDS = 32  # one explanation per differing type and arch a round, inside out; each round adds one or stops
+ZERO, BITS = ":0", "bits"  # how a break DWARF cannot show is written: a `:0` field, or unnamed padding bits
 
 
 @dataclass
@@ -26,6 +27,10 @@ class Read:
     macros: dict  # arch -> {macro: value}
     alignments: dict  # arch -> {key of a struct or union: its alignment, as _Alignof says}
     units: dict  # arch -> read.Unit, the probe's top-level declarations
+    header: object = None  # probe.Header read
+    defines: tuple = ()
+    include_dirs: tuple = ()
+    skipped: list = field(default_factory=list)  # what the probes left out, one line each
 
 
 @dataclass
@@ -41,7 +46,8 @@ class Builder:
     def __init__(self, read: Read, options: Options):
         self.read, self.options = read, options
         self.packed = {}  # key -> arches where the spec says `packed`, chosen by `build`
-        self.breaks = set()  # (spec name, arch, member): a `:0` break DWARF cannot show goes before it
+        self.packed_anon = set()  # (key, arch, index path): a packed anonymous member, chosen by `build`
+        self.breaks = {}  # (spec name, arch, member) -> ZERO or BITS: a gap DWARF cannot show goes before it
         self.losses = {}  # (what was lost, where) -> arches; kept across the rebuilds of `build`
         self.order = _reach_order(read)
         self.name = {key: names.type_name(key, options.renames) for key in self.order}
@@ -49,26 +55,27 @@ class Builder:
 
     # ---- members -------------------------------------------------------------
 
-    def fields(self, agg: Aggregate, arch: str, where: str) -> list:
+    def fields(self, agg: Aggregate, arch: str, where: str, path: tuple = ()) -> list:
+        """The spec's members of one arch's declaration; `path` is the index path of the
+        anonymous member `agg` is, inside the named type `where` (() for the type itself)."""
         items, end_bit = [], 0
-        for member in agg.members:
+        for index, member in enumerate(agg.members):
             if agg.kind == "union":
                 end_bit = 0
             if member.inline is not None:
-                item = {member.inline.kind: self.fields(member.inline, arch, where)}
-                if member.align:
-                    item["align"] = member.align
+                item = self._anonymous(member, arch, where, path + (index,))
                 end_bit = (member.offset + member.size) * 8
             elif member.bits is not None:
-                packed = arch in self.packed.get(self._key_of(where), ())
-                items += _bit_gap(member, end_bit, packed, (where, arch, member.name) in self.breaks)
+                packed = self._packed(self._key_of(where), arch, path)
+                items += _bit_gap(member, end_bit, packed, self.breaks.get((where, arch, member.name)))
                 item = {**names.field(member.name), "type": self.type_text(member.type, member.size, arch,
                                                                            f"{where}.{member.name}"),
                         "bits": member.bits}
                 end_bit = member.bit + member.bits
             else:
-                if (where, arch, member.name) in self.breaks:
-                    items += _padding_bits(end_bit, member.offset * 8)
+                style = self.breaks.get((where, arch, member.name))
+                if style:
+                    items += _byte_gap(end_bit, member.offset * 8, style)
                 item = {**names.field(member.name),
                         "type": self.type_text(member.type, member.size, arch, f"{where}.{member.name}")}
                 if _endian(member.type):
@@ -78,6 +85,25 @@ class Builder:
                 end_bit = (member.offset + member.size) * 8
             items.append(item)
         return items
+
+    def _anonymous(self, member, arch: str, where: str, path: tuple) -> dict:
+        """An anonymous struct or union member, with `packed` where `build` chose it (on the
+        arches that chose it, said the same way in every arch's list so the lists still merge)."""
+        item = {member.inline.kind: self.fields(member.inline, arch, where, path)}
+        key = self._key_of(where)
+        declaring = [a for a in self.read.archs if key in self.read.decls[a]]
+        packed_on = [a for a in declaring if (key, a, path) in self.packed_anon]
+        if packed_on:
+            item["packed"] = True if packed_on == declaring else packed_on
+        if member.align:
+            item["align"] = member.align
+        return item
+
+    def _packed(self, key: str, arch: str, path: tuple) -> bool:
+        """Whether the declaration at `path` in `key` (the type itself for ()) is packed on `arch`."""
+        if path:
+            return (key, arch, path) in self.packed_anon
+        return arch in self.packed.get(key, ())
 
     def type_text(self, ref, size: int, arch: str, where: str) -> str:
         if isinstance(ref, Prim):
@@ -193,20 +219,24 @@ class Builder:
     # ---- proving ---------------------------------------------------------------
 
     def build(self) -> tuple:
-        """(spec dict, problems): `:0` breaks and packing chosen until the engine lays out every
-        type as the header does; problems name each type and arch it still does not."""
+        """(spec dict, problems): breaks and packing chosen until the engine lays out every type
+        as the header does; problems name each type and arch it still does not."""
+        spec, layouts = prove(self.spec())
         for _ in range(ROUNDS):
-            spec, layouts = prove(self.spec())
             differing = self.differences(spec, layouts)
-            if not self._explain(differing, spec, layouts):
+            if not differing or not self._explain(differing, spec, layouts):
                 break
+            spec, layouts = prove(self.spec())
+        else:
+            differing = self.differences(spec, layouts)
         problems = [report.splitlines()[-1].strip() for reports in differing.values() for report in reports.values()]
         targets = None if _go_accepts(spec, layouts) else ("c", "python")
         return self.spec(targets), problems
 
     def _explain(self, differing: dict, spec, layouts) -> bool:
-        """Add, inside out, what explains each difference: a `:0` break before the first bitfield
-        that moved, else `packed` for a type none of whose member types differ. False: nothing new."""
+        """For each difference, inside out, the one explanation that brings the engine's layout
+        closest to the header's (tried with the engine, the first of the best on a tie).
+        False: nothing explains any of them better."""
         progress = False
         for key, reports in differing.items():
             for arch in reports:
@@ -214,15 +244,63 @@ class Builder:
                 if _contained(decl) & {k for k, r in differing.items() if arch in r}:
                     continue  # its members' types first
                 expected = check_dwarf.spec_shape(spec, layouts[arch], self.name[key])
-                moved = _first_moved(expected, decl.shape)
-                if _needs_bits_before(moved, expected) and (self.name[key], arch, moved.name) not in self.breaks:
-                    self.breaks.add((self.name[key], arch, moved.name))
-                elif arch not in self.packed.get(key, ()):
-                    self.packed.setdefault(key, set()).add(arch)
-                else:
-                    continue
-                progress = True
+                best, score = None, self._score(key, arch)
+                for choice in self._choices(key, arch, decl, _first_moved(expected, decl.shape), expected):
+                    saved = self._state()
+                    self._apply(choice)
+                    tried = self._score(key, arch)
+                    self.breaks, self.packed, self.packed_anon = saved
+                    if tried > score:
+                        best, score = choice, tried
+                if best is not None:
+                    self._apply(best)
+                    progress = True
         return progress
+
+    def _choices(self, key: str, arch: str, decl: Aggregate, moved, expected) -> list:
+        """What may explain a difference, preferred first: a break before the first member that
+        moved (a `:0` field, then padding bits), `packed` on the anonymous members that hold it
+        (innermost first), then `packed` on the type."""
+        choices = []
+        if _needs_bits_before(moved, expected):
+            spot = (self.name[key], arch, moved.name)
+            choices += [("break", spot, style) for style in {None: (ZERO, BITS), ZERO: (BITS,)}.get(
+                self.breaks.get(spot), ())]
+        paths = _anonymous_paths(decl, moved.name) if moved is not None else []
+        choices += [("packed_anon", (key, arch, path), None) for path in reversed(paths)
+                    if (key, arch, path) not in self.packed_anon]
+        if arch not in self.packed.get(key, ()):
+            choices.append(("packed", key, arch))
+        return choices
+
+    def _apply(self, choice) -> None:
+        kind, spot, value = choice
+        if kind == "break":
+            self.breaks[spot] = value
+        elif kind == "packed_anon":
+            self.packed_anon.add(spot)
+        else:
+            self.packed.setdefault(spot, set()).add(value)
+
+    def _state(self) -> tuple:
+        """A copy of the choices made so far, to try one and take it back."""
+        return dict(self.breaks), {k: set(v) for k, v in self.packed.items()}, set(self.packed_anon)
+
+    def _score(self, key: str, arch: str) -> tuple:
+        """How close the engine's layout of one type is to the header's: how many of its members
+        (in the header's order) are placed as the header has them before the first that is not,
+        then whether the size and the alignment agree. A spec the engine refuses scores lowest."""
+        try:
+            spec, layouts = prove(self.spec())
+        except ImportFailure:
+            return (-1,)
+        actual = self.read.decls[arch][key].shape
+        expected = check_dwarf.spec_shape(spec, layouts[arch], self.name[key])
+        placed = {m.name: m.place for m in expected.members}
+        matched = next((i for i, m in enumerate(actual.members) if placed.get(m.name) != m.place),
+                       len(actual.members))
+        have = self.read.alignments[arch].get(key)
+        return matched, expected.size == actual.size, have in (None, layouts[arch].structs[self.name[key]].align)
 
     def differences(self, spec, layouts) -> dict:
         """{key: {arch: report}} for every named type whose engine layout is not the header's."""
@@ -267,17 +345,18 @@ def render(root: dict, comments: list) -> str:
     return head + yaml.safe_dump(root, sort_keys=False, default_flow_style=None, width=120, allow_unicode=False)
 
 
-def _bit_gap(member, end_bit: int, packed: bool, forced: bool) -> list:
+def _bit_gap(member, end_bit: int, packed: bool, style) -> list:
     """Unnamed bitfields that reproduce what DWARF cannot show: padding bits and `:0` breaks.
     A break is tried first (the smallest unit that lands exactly on the member), then padding
-    bits in the smallest unit that holds them without crossing its end. `forced`: the engine
-    placed the member elsewhere without one, so a break goes in even where C would move it anyway."""
+    bits in the smallest unit that holds them without crossing its end; in a packed struct,
+    padding bits only. `style` (ZERO or BITS): the engine placed the member elsewhere without
+    a gap, so one goes in, of that form, even where C would move the member anyway."""
     unit = member.size * 8
     fits = end_bit % unit + member.bits <= unit
     natural = end_bit if packed or fits else _round_up(end_bit, unit)
-    if (member.bit == natural and not forced) or member.bit <= end_bit:
+    if (member.bit == natural and not style) or member.bit <= end_bit:
         return []
-    if not packed:
+    if style == ZERO or (not packed and style is None):
         for size in sorted({unit, 8, 16, 32, 64}):
             if member.bit % size == 0 and _round_up(end_bit, size) == member.bit:
                 return [{"type": f"u{size}", "bits": 0}]
@@ -286,6 +365,17 @@ def _bit_gap(member, end_bit: int, packed: bool, forced: bool) -> list:
         if end_bit % size + width <= size:
             return [{"type": f"u{size}", "bits": width}]
     return [{"type": f"u{unit}", "bits": 0}]  # the engine proves it, or the mismatch is reported
+
+
+def _byte_gap(start: int, end: int, style: str) -> list:
+    """The gap before a member that is not a bitfield, from bit `start` to its first bit `end`:
+    a `:0` break of the smallest unit that lands exactly there (ZERO, when one does; on arm64
+    it also aligns the struct, as the header's may), else padding bits."""
+    if style == ZERO:
+        for size in (8, 16, 32, 64):
+            if end % size == 0 and _round_up(start, size) == end and start < end:
+                return [{"type": f"u{size}", "bits": 0}]
+    return _padding_bits(start, end)
 
 
 def _needs_bits_before(moved, expected) -> bool:
@@ -314,6 +404,19 @@ def _first_moved(expected, actual):
     """The first member, in the header's order, that the spec places elsewhere (None: none)."""
     placed = {m.name: m.place for m in expected.members}
     return next((m for m in actual.members if placed.get(m.name) != m.place), None)
+
+
+def _anonymous_paths(agg, name: str, path: tuple = ()) -> list:
+    """The index paths of the anonymous members that hold member `name`, outermost first."""
+    for index, member in enumerate(agg.members):
+        if member.inline is not None and _declares(member.inline, name):
+            inner = path + (index,)
+            return [inner] + _anonymous_paths(member.inline, name, inner)
+    return []
+
+
+def _declares(agg, name: str) -> bool:
+    return any(m.name == name or (m.inline is not None and _declares(m.inline, name)) for m in agg.members)
 
 
 def _contained(decl) -> set:

@@ -3,7 +3,9 @@ spec, per arch, and whether each change breaks the other side of the shared memo
 
 A change is breaking when code built against the old layout would misread or
 overwrite memory laid out by the new one (or the reverse). Each kind of change has one
-verdict and its reason, in the table KINDS. A struct that grows at its tail breaks the
+verdict and its reason, in the table KINDS (abidiff_report). Some change no byte (a name,
+a doc, an enum stored as its integer, a constant on one side only: NOT_LAYOUT); those are
+never breaking, and a diff of only those says "no layout changes". A struct that grows at its tail breaks the
 ABI (old code copies and allocates the old size) unless the new field takes bytes the
 old spec reserved, or the struct is declared extensible in both versions: the kernel's
 convention for perf_event_attr, clone_args, sched_attr and open_how, where a field
@@ -21,115 +23,16 @@ Either side may be a file or `git:REV:PATH` (read with `git show`).
 """
 from __future__ import annotations
 
-import json
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .. import layout as lay
 from .. import load, resolve
 from ..ir import Spec, Variant
-from .common import ToolError, describe, spec_type
-
-
-BREAKING, COMPATIBLE = True, False
-
-# Every kind of change, its verdict and why: the one place a verdict is decided. A place that
-# records a change picks the kind that describes it; a kind never means "it depends".
-KINDS = {
-    "arch-removed": (BREAKING, "code for that arch has no layout any more"),
-    "arch-added": (COMPATIBLE, "no old code runs on the new arch"),
-    "combination-removed": (BREAKING, "code built with those parameter values has no layout any more"),
-    "combination-added": (COMPATIBLE, "no old code was built with those parameter values"),
-    "param-default-changed": (BREAKING, "code built without choosing a value gets another layout"),
-    "constant-removed": (BREAKING, "old code still uses the value"),
-    "constant-changed": (BREAKING, "the two sides size or place memory with different numbers"),
-    "constant-added": (COMPATIBLE, "old code does not use it"),
-    "enum-removed": (BREAKING, "old code still stores its values"),
-    "enum-retyped": (BREAKING, "its values are stored in another number of bytes"),
-    "enum-added": (COMPATIBLE, "old code does not use it"),
-    "enum-value-removed": (BREAKING, "old code still writes the value; new code cannot name it"),
-    "enum-value-renumbered": (BREAKING, "the two sides read the same number as different values"),
-    "enum-value-reused": (BREAKING, "old code reads the new value as the one the number meant before"),
-    "enum-value-added": (COMPATIBLE, "the number was unused; old code never sees it unless new code writes it"),
-    "struct-removed": (BREAKING, "old code still lays it out"),
-    "struct-added": (COMPATIBLE, "old code does not use it"),
-    "struct-grown": (BREAKING, "code built against the old size copies, allocates and checks fewer bytes: "
-                     "the new tail is lost, or read past the end of an old writer's struct"),
-    "struct-grown-extensible": (COMPATIBLE, "the struct carries its size (the kernel's convention): old readers "
-                                "read the size they know, new readers zero-fill what an old writer did not send"),
-    "struct-shrunk": (BREAKING, "old code reads and writes past the new end"),
-    "struct-realigned": (BREAKING, "code that allocates or places it assumes the old alignment"),
-    "extensible-added": (COMPATIBLE, "a promise about future growth; no byte changes"),
-    "extensible-removed": (BREAKING, "new readers no longer zero-fill a short struct from an old writer"),
-    "extensible-size-field-changed": (BREAKING, "the two sides read the struct's size from different fields"),
-    "field-removed": (BREAKING, "old code still reads and writes its bytes"),
-    "field-moved": (BREAKING, "the two sides read it at different offsets"),
-    "field-resized": (BREAKING, "the two sides read a different number of bytes"),
-    "field-retyped": (BREAKING, "the two sides read the same bytes as different things"),
-    "field-retyped-same-bytes": (COMPATIBLE, "another name for the same representation"),
-    "field-renamed": (COMPATIBLE, "same offset, size and type; names are not in the bytes"),
-    "field-added": (COMPATIBLE, "it takes bytes that were padding, which old code never reads"),
-    "field-added-reserved": (COMPATIBLE, "it takes bytes the old spec reserved for it, which old writers zero"),
-    "field-added-tail": (BREAKING, "it lies past the old end, which old code neither writes nor copies"),
-    "field-added-tail-extensible": (COMPATIBLE, "past the old end of a struct that carries its size: an old "
-                                    "writer's size says the field is absent, and a new reader zero-fills it"),
-    "field-added-overlap": (BREAKING, "it takes bytes an old field uses"),
-    "union-member-added": (COMPATIBLE, "a new alternative at offset 0 moves nothing; growth is judged on its own"),
-    "bitfield-removed": (BREAKING, "old code still reads and writes its bits"),
-    "bitfield-moved": (BREAKING, "the two sides read different bits"),
-    "bitfield-retyped": (BREAKING, "the two sides read the same bits as different things"),
-    "bitfield-retyped-same-bytes": (COMPATIBLE, "another name for the same representation"),
-    "bitfield-added": (COMPATIBLE, "it takes bits that were spare, which old code never reads"),
-    "bitfield-added-overlap": (BREAKING, "it takes bits an old field uses"),
-    "doc-changed": (COMPATIBLE, "docs are not in the bytes"),
-    "region-removed": (BREAKING, "old code still uses its memory"),
-    "region-moved": (BREAKING, "the two sides place it at different bytes"),
-    "region-holds-changed": (BREAKING, "the two sides read its memory as different structs"),
-    "region-holds-grown": (COMPATIBLE, "the struct still fits its part, so no other part moves "
-                           "(the struct's own growth is judged on its own)"),
-    "region-element-grown": (COMPATIBLE, "each element still fits its stride, so no other element moves "
-                             "(the struct's own growth is judged on its own)"),
-    "region-stride-changed": (BREAKING, "every element after the first moves"),
-    "region-count-changed": (BREAKING, "the two sides disagree about how many elements there are"),
-    "region-added": (COMPATIBLE, "old code does not use it"),
-}
-
-
-@dataclass(frozen=True)
-class Change:
-    arch: str  # "" for a change that concerns the spec as a whole
-    kind: str  # a key of KINDS, e.g. field-moved, enum-value-added
-    subject: str  # e.g. ThreadContext.tls
-    detail: str
-    combination: str = ""  # `Variant.key` of the combination, for a spec with parameters
-    params: tuple = ()  # its (name, value) pairs
-
-    @property
-    def where(self) -> str:
-        """The heading the text format groups the change under."""
-        if not self.arch:
-            return "whole spec"
-        return describe(Variant(self.arch, self.params)) if self.params else self.arch
-
-    @property
-    def breaking(self) -> bool:
-        return KINDS[self.kind][0]
-
-    @property
-    def reason(self) -> str:
-        return KINDS[self.kind][1]
-
-    def as_dict(self) -> dict:
-        """The JSON form; `combination` and `params` only for a combination of a spec with parameters."""
-        item = {"arch": self.arch, "kind": self.kind, "subject": self.subject, "breaking": self.breaking,
-                "detail": self.detail, "reason": self.reason}
-        if self.params:
-            item.update(combination=self.combination, params=dict(self.params))
-        return item
-
-    @property
-    def line(self) -> str:
-        return f"{'BREAKING  ' if self.breaking else 'compatible'}  {self.kind:<21} {self.subject}: {self.detail}"
+from ..primitives import PRIMITIVES
+from ..targets.c import reserved_name
+from .abidiff_report import KINDS, NOT_LAYOUT, Change, render_json, render_text  # noqa: F401 (abi-diff's API)
+from .common import ToolError, spec_type
 
 
 # ---- loading ---------------------------------------------------------------
@@ -351,17 +254,38 @@ def _fields(arch, struct: str, old: lay.Layout, new: lay.Layout, extends: bool) 
     for old_slot, new_slot in _renames(removed, added):
         removed.remove(old_slot)
         added.remove(new_slot)
+        same = "type" if spec_type(old_slot) == spec_type(new_slot) else f"C name {new_slot.field.names.c}"
         changes.append(Change(arch, "field-renamed", f"{struct}.{old_slot.field.names.canonical}",
-                              f"renamed to {new_slot.field.names.canonical}; same offset, size and type"))
+                              f"renamed to {new_slot.field.names.canonical}; same offset, size and {same}"))
+        changes += _field(arch, f"{struct}.{old_slot.field.names.canonical}", old_slot, new_slot)
     for slot in removed:
         changes.append(Change(arch, "field-removed", f"{struct}.{slot.field.names.canonical}",
                               f"removed (was at offset {slot.offset}, size {slot.size})"))
     for name, slot in old_fields.items():
         if name in new_fields:
             changes += _field(arch, f"{struct}.{name}", slot, new_fields[name])
+    spares = _visible_spares(old.structs, struct)
     for slot in added:
-        changes.append(_added(arch, struct, before, slot, extends))
+        named = (slot.field.names.c, slot.offset, slot.size) in spares
+        changes.append(Change(arch, "field-names-spare", f"{struct}.{slot.field.names.canonical}",
+                              f"field {slot.field.names.c} at offset {slot.offset}, size {slot.size}, was declared "
+                              "spare under that name") if named else _added(arch, struct, before, slot, extends))
     return changes
+
+
+def _visible_spares(structs: dict, struct: str, base: int = 0) -> set:
+    """(C name, offset, size) of every explicit padding and reserved member C reaches by name in
+    the struct (its anonymous members' too), named as the C target declares them."""
+    found, pad_index = set(), 0
+    for slot in structs[struct].slots:
+        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+            found |= _visible_spares(structs, slot.struct, base + slot.offset)
+        elif isinstance(slot, lay.ReservedSlot):
+            found.add((reserved_name(slot), base + slot.offset, slot.size))
+        elif isinstance(slot, lay.PadSlot):
+            found.add((slot.padding.c_name or f"_pad{pad_index}", base + slot.offset, slot.size))
+            pad_index += 1
+    return found
 
 
 def _visible(layout: lay.Layout, struct: str) -> dict:
@@ -396,10 +320,13 @@ def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot, ext
 
 
 def _renames(removed: list, added: list) -> list:
+    """(old, new) pairs of one member under two names: the same offset and size, and the same
+    type or the same C name (its type is then compared as any field's is)."""
     pairs = []
     for old_slot in removed:
         twin = next((s for s in added if s.offset == old_slot.offset and s.size == old_slot.size
-                     and spec_type(s) == spec_type(old_slot) and s not in [p[1] for p in pairs]), None)
+                     and (spec_type(s) == spec_type(old_slot) or s.field.names.c == old_slot.field.names.c)
+                     and s not in [p[1] for p in pairs]), None)
         if twin is not None:
             pairs.append((old_slot, twin))
     return pairs
@@ -434,7 +361,7 @@ def _bitfields(arch, struct: str, old_layout: lay.Layout, new_layout: lay.Layout
             changes.append(Change(arch, "bitfield-moved", subject,
                                   f"bits {_bit_span(field)} -> {_bit_span(other)}"))
         if field.scalar != other.scalar:
-            same = field.scalar.prim == other.scalar.prim
+            same = (_stored_as(field.scalar), field.scalar.order) == (_stored_as(other.scalar), other.scalar.order)
             changes.append(Change(arch, "bitfield-retyped-same-bytes" if same else "bitfield-retyped", subject,
                                   f"type {field.scalar.enum or field.scalar.prim} -> "
                                   f"{other.scalar.enum or other.scalar.prim}" + ("; same representation" if same else "")))
@@ -469,7 +396,7 @@ def _field(arch, subject: str, old: lay.FieldSlot, new: lay.FieldSlot) -> list:
         changes.append(Change(arch, "field-moved", subject,
                               f"offset {old.offset} -> {new.offset} ({new.offset - old.offset:+d})"))
     old_type, new_type = spec_type(old), spec_type(new)
-    if old_type != new_type and _base(old_type) == _base(new_type):
+    if old_type != new_type and _base(old_type) == _base(new_type) and old.size != new.size:
         changes.append(Change(arch, "field-resized", subject,
                               f"{old_type} -> {new_type}, size {old.size} -> {new.size}"))
     elif old_type != new_type:
@@ -489,10 +416,16 @@ def _base(typename: str) -> str:
 
 
 def _representation(slot: lay.FieldSlot) -> tuple:
-    """What the bytes are, ignoring names: an enum is its base integer, a pointer a word."""
+    """What the bytes are, ignoring names: an enum or a flag is its integer, a pointer a word."""
     if slot.struct is not None:
         return ("struct", slot.struct, slot.shape)
-    return ("scalar", slot.scalar.prim, slot.scalar.is_pointer, slot.shape, slot.scalar.order)
+    return ("scalar", _stored_as(slot.scalar), slot.scalar.is_pointer, slot.shape, slot.scalar.order)
+
+
+def _stored_as(scalar: lay.Scalar) -> str:
+    """The C integer a scalar is stored as: an enum is its base, a flag (bool8, bool32) the
+    unsigned integer of its width."""
+    return PRIMITIVES[scalar.prim].c
 
 
 def _struct_doc(arch, name: str, old_spec: Spec, new_spec: Spec) -> list:
@@ -540,34 +473,3 @@ def _region_array(arch, path: str, region: lay.RegionLayout, other: lay.RegionLa
             changes.append(Change(arch, "region-element-grown" if other.count else "region-holds-grown", path,
                                   f"{region.holds} {size} -> {grown} bytes, within {room}"))
     return changes
-
-
-# ---- output ----------------------------------------------------------------
-
-
-def render_text(old_label: str, new_label: str, changes: list) -> str:
-    lines = [f"abi-diff {old_label} -> {new_label}"]
-    groups = []
-    for change in changes:
-        if change.where not in groups:
-            groups.append(change.where)
-    for where in groups:
-        lines.append(f"{where}:")
-        lines += [f"  {c.line}" for c in changes if c.where == where]
-    lines.append(_verdict(changes))
-    return "\n".join(lines) + "\n"
-
-
-def render_json(old_label: str, new_label: str, changes: list) -> str:
-    document = {"old": old_label, "new": new_label, "breaking": any(c.breaking for c in changes),
-                "changes": [c.as_dict() for c in changes]}
-    return json.dumps(document, indent=2) + "\n"
-
-
-def _verdict(changes: list) -> str:
-    broken = sum(1 for c in changes if c.breaking)
-    if not changes:
-        return "no layout changes"
-    outcome = "BREAKING" if broken else "compatible"
-    return f"{broken} breaking and {len(changes) - broken} compatible change(s): {outcome}"
-
