@@ -148,4 +148,4 @@ def test_version_quiet_and_verbose(tmp_path):
     assert "spec/abi.yaml: loaded, resolved and laid out in" in verbose.stderr
     assert re.search(r"wrote \d+ files to out", verbose.stderr)
     normal = cli(tmp_path, "generate")
-    assert normal.stderr == "layoutgen: wrote 23 files to out\n"
+    assert re.fullmatch(r"layoutgen: wrote \d+ files to out\n", normal.stderr)

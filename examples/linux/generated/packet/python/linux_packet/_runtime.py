@@ -745,16 +745,19 @@ class View:
     _NESTED: tuple = ()
 
     def __init__(self, buffer, offset: int = 0):
-        if type(offset) is not int:
-            offset = operator.index(offset)
-        # len() is the size in bytes of these types; a memoryview's len() counts items.
-        available = len(buffer) if type(buffer) in _LEN_IS_NBYTES else _nbytes(buffer)
-        if offset < 0 or offset + self.SIZE > available:
-            raise _bounds_error(type(self), offset, available)
+        _check_bounds(type(self), self.SIZE, buffer, offset)
         self._buf = buffer
         self._off = offset
         if self._NESTED:
             self._nest()
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each struct's view a constructor of its own, with its size and nested views
+        held in closure cells: making a view is the hot path of walking records, and class
+        attribute lookups through `self` cost more than the bounds check itself."""
+        super().__init_subclass__(**kwargs)
+        if "SIZE" in cls.__dict__:
+            cls.__init__ = _constructor(cls)
 
     def _nest(self) -> None:
         for slot, view_type, at in self._NESTED:
@@ -794,6 +797,31 @@ class View:
 
 
 _LEN_IS_NBYTES = frozenset((bytes, bytearray, mmap.mmap))
+
+
+def _check_bounds(view_type: type, size: int, buffer, offset) -> None:
+    """Raise unless `size` bytes at `offset` lie inside `buffer` (the slow, general path)."""
+    offset = operator.index(offset)
+    available = len(buffer) if type(buffer) in _LEN_IS_NBYTES else _nbytes(buffer)
+    if offset < 0 or offset + size > available:
+        raise _bounds_error(view_type, offset, available)
+
+
+def _constructor(view_type: "type[View]"):
+    """`__init__` for one view class: an int offset into bytes, a bytearray or an mmap is
+    checked inline; anything else takes `_check_bounds`."""
+    size, nested, make_nested = view_type.SIZE, view_type._NESTED, view_type._nest
+    simple = _LEN_IS_NBYTES
+
+    def __init__(self, buffer, offset: int = 0):
+        if type(offset) is not int or type(buffer) not in simple or offset < 0 or offset + size > len(buffer):
+            _check_bounds(view_type, size, buffer, offset)
+            offset = operator.index(offset)
+        self._buf = buffer
+        self._off = offset
+        if nested:
+            make_nested(self)
+    return __init__
 
 
 def _bounds_error(view_type: "type[View]", offset: int, available: int) -> ValueError:
