@@ -63,11 +63,7 @@ def _merge(ctx: Context, produce) -> list:
     """
     combos = ctx.combinations
     per_combo = {key: dict(produce(ctx, layout)) for key, layout in combos.items()}
-    keys = []
-    for combo in combos:
-        for key in per_combo[combo]:
-            if key not in keys:
-                keys.append(key)
+    keys = dict.fromkeys(key for combo in combos for key in per_combo[combo])  # first-seen order, O(1) lookups
     chunks = []
     for key in keys:
         texts = {combo: per_combo[combo].get(key) for combo in combos}
