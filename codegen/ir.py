@@ -368,10 +368,17 @@ class Spec:
     version: str = "0"  # the spec's `version`, the generated packages' (PEP 440)
 
     def __hash__(self) -> int:
-        # The layout caches key on the spec. The generated hash would walk every node on each
-        # lookup (quadratic over a spec of thousands of structs); the digest of the spec's bytes
+        # The generated hash would walk every node on each call; the digest of the spec's bytes
         # stands for its content, and equality still compares every field on a collision.
         return hash((self.digest, self.name, len(self.structs)))
+
+    @cached_property
+    def memo(self) -> dict:
+        """Results of pure functions of this spec (its layouts per variant), kept on the object:
+        a lookup is a dict access by identity, never a comparison of two whole specs (which a
+        cache keyed on an equal spec resolved again would make on every call), and the results
+        go away with the spec. Not a field, so equality and the hash ignore it."""
+        return {}
 
     @property
     def variants(self) -> tuple:
@@ -418,4 +425,8 @@ class Spec:
         return tuple(found)
 
     def enum(self, name: str) -> Enum:
-        return next(e for e in self.enums if e.names.canonical == name)
+        return self._enums_by_name[name]
+
+    @cached_property
+    def _enums_by_name(self) -> dict:
+        return {e.names.canonical: e for e in self.enums}

@@ -17,14 +17,14 @@ from __future__ import annotations
 import bisect
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import wraps
 from typing import Optional, Union
 
 from . import cint
 from . import expr as ex
 from . import limits
 from .errors import Pos, Problem, SpecError, fail
-from .ir import (Array, BitField, Enum, EnumRef, Field, FlexArray, Padding, Pointer, Prim, Region, Reserved,
+from .ir import (Array, BitField, Enum, Field, FlexArray, Padding, Pointer, Prim, Region, Reserved,
                  Spec, Struct, StructRef, UnionDecl, Variant, applies)
 from .primitives import ARCHS, POINTER_PRIM, PRIMITIVES
 
@@ -357,7 +357,21 @@ def nested_bitfields(layout: "Layout", struct_name: str):
             yield chain, field, base
 
 
-@lru_cache(maxsize=64)
+def per_variant(function):
+    """Cache `function(spec, variant_or_layout)` in `spec.memo`: it runs once per spec object and
+    variant. For facts a target asks for once per struct or field but that depend only on the
+    combination (its constants, its natural layouts), so asking stays O(1). The result is shared:
+    callers must not mutate it."""
+    @wraps(function)
+    def cached(spec: Spec, at):
+        key = (function.__module__, function.__qualname__, at if isinstance(at, Variant) else at.variant)
+        if key not in spec.memo:
+            spec.memo[key] = function(spec, at)
+        return spec.memo[key]
+    return cached
+
+
+@per_variant
 def natural_structs(spec: Spec, variant: Variant) -> dict:
     """Struct layouts by the bare natural rules, ignoring every `packed` and `align` key.
 
@@ -389,7 +403,7 @@ def layout_combinations(spec: Spec) -> dict:
     return {variant.key: layout(spec, variant) for variant in spec.combinations}
 
 
-@lru_cache(maxsize=64)
+@per_variant
 def layout(spec: Spec, variant: Variant) -> Layout:
     if not variant.params:
         return _layout(spec, variant)
@@ -765,7 +779,7 @@ class _Engine:
             if ref.target is not None and not applies(self.struct_decls[ref.target].archs, self.variant):
                 raise fail(pos, f"struct {ref.target} does not exist on {self.variant.key}")
             return Scalar(POINTER_PRIM[self.arch.pointer_size], pointer_to=ref.target, is_pointer=True)
-        enum = next(e for e in self.spec.enums if e.names.canonical == ref.name)
+        enum = self.spec.enum(ref.name)
         if not applies(enum.archs, self.variant):
             raise fail(pos, f"enum {ref.name} does not exist on {self.variant.key}")
         return Scalar(enum.base.name, enum=ref.name)

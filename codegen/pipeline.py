@@ -1,7 +1,9 @@
 """The pipeline in one place: load -> resolve -> layout -> render. Each stage raises SpecError on bad input."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import importlib
 import os
 
@@ -53,8 +55,23 @@ def render(spec: Spec, layouts: dict, spec_path: str, out: str) -> dict:
 
 
 def generate(spec_path: str, out: str) -> dict:
-    spec, layouts = build(spec_path)
-    return render(spec, layouts, spec_path, out)
+    with _no_cycle_collection():
+        spec, layouts = build(spec_path)
+        return render(spec, layouts, spec_path, out)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Generation makes next to no reference cycles (reference counts free its garbage), but its
+    heap grows with the spec, and every full pass of Python's cycle collector walks all of it:
+    a third of the time of a 2000-struct spec, for the same peak memory. Paused while it runs."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _project_targets(spec: Spec, spec_path: str) -> Spec:

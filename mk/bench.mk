@@ -5,3 +5,4 @@
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_parsers.py
+	$(PY) benchmarks/bench_generate.py

@@ -13,7 +13,7 @@ from .. import cint
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
-from ..ir import Field, Padding, Reserved, Spec, UnionDecl
+from ..ir import Field, Padding, Reserved, Spec, StructRef, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
 from . import c_names
 from .common import Context, render_template, strip_parens, struct_order, then_change
@@ -63,11 +63,7 @@ def _merge(ctx: Context, produce) -> list:
     """
     combos = ctx.combinations
     per_combo = {key: dict(produce(ctx, layout)) for key, layout in combos.items()}
-    keys = []
-    for combo in combos:
-        for key in per_combo[combo]:
-            if key not in keys:
-                keys.append(key)
+    keys = dict.fromkeys(key for combo in combos for key in per_combo[combo])  # first-seen order, O(1) lookups
     chunks = []
     for key in keys:
         texts = {combo: per_combo[combo].get(key) for combo in combos}
@@ -155,6 +151,7 @@ def _c_constants(ctx: Context, layout: lay.Layout) -> dict:
     return c_constants(ctx.spec, layout)
 
 
+@lay.per_variant
 def c_constants(spec: Spec, layout: lay.Layout) -> dict:
     """The constants the C headers define for this combination, by canonical name."""
     return {c.names.canonical: c for c in spec.constants
@@ -206,7 +203,7 @@ def _c_field_path(spec: Spec, node: ex.OffsetOf) -> list:
         inner = field.type
         while hasattr(inner, "element"):
             inner = inner.element
-        if hasattr(inner, "name") and inner.name in {s.names.canonical for s in spec.structs}:
+        if isinstance(inner, StructRef):
             struct = spec.struct(inner.name)
     return names
 

@@ -272,6 +272,11 @@ def _go_constants(spec: Spec, layout: lay.Layout) -> list:
     return [c for c in spec.constants if "go" in c.targets and c.names.canonical in layout.constants]
 
 
+@lay.per_variant
+def _go_constants_by_name(spec: Spec, layout: lay.Layout) -> dict:
+    return {c.names.canonical: c for c in _go_constants(spec, layout)}
+
+
 # ---- constants and enums ---------------------------------------------------
 
 
@@ -382,10 +387,8 @@ def _field_type(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot) -> str:
 
 def _length(spec: Spec, layout: lay.Layout, length_expr: ex.Expr, value: int) -> str:
     """An array length names the Go constant when the spec does and Go has it; else the value."""
-    if isinstance(length_expr, ex.Ref):
-        for const in _go_constants(spec, layout):
-            if const.names.canonical == length_expr.name:
-                return const.names.go
+    if isinstance(length_expr, ex.Ref) and length_expr.name in _go_constants_by_name(spec, layout):
+        return _go_constants_by_name(spec, layout)[length_expr.name].names.go
     return str(value)
 
 

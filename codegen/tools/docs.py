@@ -32,7 +32,7 @@ def render(ctx: Context) -> dict:
     files[f"docs/{name}.md"] = render_template(
         "docs/spec.md.j2", banner=ctx.banner(esc.html_comment), spec_name=name,
         doc=esc.markdown_paragraphs(ctx.spec.doc), archs=", ".join(ctx.spec.archs),
-        structs=[_struct_model(ctx, decl) for decl in ctx.spec.structs if not decl.anonymous],
+        structs=_struct_models(ctx),
         enums=[_enum_model(ctx, enum) for enum in ctx.spec.enums],
         constant_archs=list(ctx.combinations), constants=[_constant_row(ctx, c) for c in ctx.spec.constants],
         regions=[_region_model(ctx, top) for top in ctx.spec.regions],
@@ -62,13 +62,17 @@ def prose(doc, fallback: str = "") -> str:
 # ---- structs ---------------------------------------------------------------
 
 
-def _struct_model(ctx: Context, decl) -> dict:
+def _struct_models(ctx: Context) -> list:
+    hidden = frozenset(s.names.canonical for s in ctx.spec.structs if s.anonymous)  # once, not per struct
+    return [_struct_model(ctx, decl, hidden) for decl in ctx.spec.structs if not decl.anonymous]
+
+
+def _struct_model(ctx: Context, decl, hidden: frozenset) -> dict:
     name = decl.names.canonical
     spellings = [f"{label} `{c_struct_type(ctx.spec, name) if lang == 'c' else decl.names.for_target(lang)}`"
                  for lang, label in LANGUAGES if lang in ctx.spec.targets]
     if decl.external:
         spellings.append(f"system type from `<{decl.external.include}>`")
-    hidden = frozenset(s.names.canonical for s in ctx.spec.structs if s.anonymous)
     per_arch = [{"arch": arch, "size": layout.structs[name].size, "align": layout.structs[name].align,
                  "rows": _rows(layout, layout.structs[name], hidden), "svg": struct_svg_path(arch, name)}
                 for arch, layout in ctx.combinations.items() if name in layout.structs]
