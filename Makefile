@@ -37,8 +37,10 @@ toolchains:
 generate: $(STAMP)
 	$(PY) -m codegen generate
 
+# The suite runs on every core (pytest-xdist): most of its time is compilers and child
+# interpreters, and each test works in its own temporary folder.
 pytest: $(STAMP) toolchains
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 check: $(STAMP) toolchains
 	$(PY) -m codegen check
