@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+# Run as a script from anywhere: layoutgen itself, and the generated sysmsg package (which the
+# wheel does not install), come from this checkout.
+for _path in (ROOT, ROOT / "generated" / "python"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from codegen.check import toolchain  # noqa: E402
 
