@@ -70,7 +70,7 @@ def expected(spec, layouts) -> dict:
     found = {}
     for key, layout in ctx.combinations.items():
         structs = {}
-        for fact in python_target._layout_facts(ctx, layout):  # the facts the pytest file freezes
+        for fact in python_target.layout_facts(ctx, layout):  # the facts the pytest file freezes
             size = fact["fixed"] if fact["fixed"] is not None else fact["size"]
             want = {"offsets": dict(fact["offsets"]), "format size": size, "view size": size}
             want.update({"fixed size": size} if fact["fixed"] is not None

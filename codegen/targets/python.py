@@ -56,7 +56,7 @@ def render(ctx: Context) -> dict:
     files[f"python/{package}/py.typed"] = ""
     files[f"python/tests/test_{package}_layout.py"] = render_template(
         "python/test_layout.py.j2", banner=banner, package=package,
-        facts=[(key, _layout_facts(ctx, layout)) for key, layout in ctx.combinations.items()],
+        facts=[(key, layout_facts(ctx, layout)) for key, layout in ctx.combinations.items()],
         flexible=any(s.tail_start is not None for layout in ctx.layouts.values() for s in layout.structs.values()),
         bits=any(python_bits.has_bits(layout) for layout in ctx.layouts.values()),
         constants=[(arch, [(c.names.python, layout.constants[c.names.canonical])
@@ -76,7 +76,7 @@ def _runtime_copy(name: str, banner: list) -> str:
         return "".join(f"# {line}\n" for line in banner) + source.read()
 
 
-def _layout_facts(ctx: Context, layout: lay.Layout) -> list:
+def layout_facts(ctx: Context, layout: lay.Layout) -> list:
     """Per struct: its size and the offset of every field, nested fields as dotted paths."""
     facts = []
     for struct in struct_order(layout):
