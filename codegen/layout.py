@@ -1,7 +1,8 @@
 """Stage 3: the layout engine. A pure function of (Spec, Variant) -> Layout.
 
-C rules for LP64 targets: every primitive aligns to its size, a struct aligns to its
-widest member (or its `align`), members are placed in order at the next multiple of
+C rules, with the arch table's alignments (`primitives.ARCHS`): a primitive aligns to its
+size except where the arch says less (i386's 8-byte integers, s390x's 16-byte ones), `long`
+and pointers take the arch's word size, a struct aligns to its widest member (or its `align`), members are placed in order at the next multiple of
 their alignment, and the size is rounded up to the struct's alignment. `packed`
 drops member alignment to 1 (but an explicit `align` still applies, as in GCC).
 Every gap is recorded as a Hole and the rounding at the end as tail padding, so no
@@ -26,7 +27,7 @@ from . import limits
 from .errors import Pos, Problem, SpecError, fail
 from .ir import (Array, BitField, Enum, Field, FlexArray, Padding, Pointer, Prim, Region, Reserved,
                  Spec, Struct, StructRef, UnionDecl, Variant, applies)
-from .primitives import ARCHS, POINTER_PRIM, PRIMITIVES
+from .primitives import ARCHS, POINTER_PRIM, PRIMITIVES, word_prim
 
 MAX_OBJECT_SIZE = 1 << 40  # a struct bigger than a terabyte is a spec mistake
 MAX_NESTING = 100  # constants and structs defined through each other; bounds the recursion below
@@ -42,6 +43,12 @@ class Scalar:
     pointer_to: Optional[str] = None
     is_pointer: bool = False
     order: Optional[str] = None  # "big" or "little" when the spec fixes the byte order; None: the arch's
+    word: Optional[str] = None  # "long" or "ulong" when the spec said so; `prim` is what it is on this arch
+
+    @property
+    def c_type(self) -> str:
+        """How C declares it: the fixed-width typedef, or `long` where the spec wrote that."""
+        return PRIMITIVES[self.word or self.prim].c
 
     def swapped(self, arch: str) -> bool:
         """Whether the stored bytes are in the other order than the arch's own."""
@@ -85,11 +92,17 @@ class Hole:
 class BitFieldSlot:
     """Where one bitfield lives: its storage unit and the bits of that unit it holds.
 
-    The unit is a `unit_size`-byte little-endian integer at `unit_offset` (from the start of
-    the struct); `bit` counts from its least significant bit. Normally the unit is the
+    The unit is a `unit_size`-byte integer, in the arch's byte order, at `unit_offset` (from
+    the start of the struct); `bit` is the field's shift in it: the position of its least
+    significant bit, counted from the unit's least significant bit. Normally the unit is the
     aligned unit of the field's type that C allocates it from; in a packed struct, where a
     field may straddle such units, it is exactly the bytes holding the field. An unnamed
     bitfield (padding bits, or a 0-bit unit break) has `field.names` None.
+
+    C allocates bits in address order: from the least significant bit of each byte on a
+    little-endian arch, from the most significant on a big-endian one (so there a field's
+    shift counts from the other end of its unit). `first_bit` is that allocation position,
+    which is also what DWARF's DW_AT_data_bit_offset says.
     """
 
     field: BitField
@@ -98,11 +111,19 @@ class BitFieldSlot:
     bit: int
     bits: int
     scalar: Scalar
+    big_endian: bool = False
+
+    def shift_for(self, position: int) -> int:
+        """The shift in the unit of a field allocated at bit `position` of the struct."""
+        inside = position - self.unit_offset * 8
+        return self.unit_size * 8 - inside - self.bits if self.big_endian else inside
 
     @property
     def first_bit(self) -> int:
-        """The field's lowest bit, counted from bit 0 of the struct's first byte."""
-        return self.unit_offset * 8 + self.bit
+        """Where the field is allocated: its first bit in address order, counted from bit 0 of
+        the struct's first byte (the least significant bit of that byte on little-endian arches,
+        the most significant on big-endian ones)."""
+        return self.unit_offset * 8 + self.shift_for(self.unit_offset * 8 + self.bit)
 
     @property
     def named(self) -> bool:
@@ -690,7 +711,8 @@ class _Engine:
             size, align, struct = inner.size, inner.align, ref.name
         else:
             scalar = self.scalar(ref, member.pos)
-            size = align = PRIMITIVES[scalar.prim].size
+            size = PRIMITIVES[scalar.prim].size
+            align = self.int_align(scalar, member.pos)
             if member.endian is not None and size > 1:  # a single byte has no byte order
                 scalar = replace(scalar, order=member.endian)
         count = 1
@@ -730,22 +752,37 @@ class _Engine:
     def bit_slot(self, member: BitField, bit: int, packed: bool) -> tuple:
         """(BitFieldSlot, alignment it gives the struct) for a bitfield placed from bit `bit`.
 
-        Bits fill a unit from its least significant end. A field that would straddle an
-        aligned unit of its type starts the next one, unless the struct is packed; a 0-bit
-        field moves to the next unit of its type, packed or not. A named field aligns the
-        struct to its type unless packed; an unnamed one only where the arch says so, and
-        then a 0-bit one even when packed (AAPCS64)."""
+        Bits are allocated in order from the start of the struct. Unless the struct is packed, a
+        field may not span more aligned units of its type's alignment than its type has (GCC's
+        rule: one unit where the alignment is the size; two 4-byte units for i386's u64) and
+        otherwise starts at the next aligned unit; a 0-bit field moves to the next one, packed or
+        not. A named field aligns the struct to its type unless packed; an unnamed one only where
+        the arch says so, and then a 0-bit one even when packed (AAPCS)."""
         scalar = self.scalar(member.type, member.pos)
         size = PRIMITIVES[scalar.prim].size
-        width, unit = self.bit_width(member, scalar, size), size * 8
-        if width == 0 or (not packed and bit // unit != (bit + width - 1) // unit):
-            bit = _round_up(bit, unit)
+        align = self.int_align(scalar, member.pos)
+        width, step = self.bit_width(member, scalar, size), align * 8
+        if width == 0 or (not packed and (bit + width - 1) // step - bit // step >= size // align):
+            bit = _round_up(bit, step)
         aligns = (member.names is not None or self.arch.unnamed_bitfields_align) and (width == 0 or not packed)
         if packed and width:
             unit_offset, unit_size = bit // 8, (bit % 8 + width + 7) // 8
         else:
-            unit_offset, unit_size = bit // unit * size, size
-        return BitFieldSlot(member, unit_offset, unit_size, bit - unit_offset * 8, width, scalar), size if aligns else 1
+            unit_offset = bit // step * align
+            unit_size = max(_round_up(bit + width, step) // 8 - unit_offset, align)
+        slot = BitFieldSlot(member, unit_offset, unit_size, 0, width, scalar, big_endian=not self.arch.little_endian)
+        return replace(slot, bit=slot.shift_for(bit)), align if aligns else 1
+
+    def int_align(self, scalar: Scalar, pos: Pos) -> int:
+        """The arch's alignment of a primitive inside a struct (i386 aligns 8-byte integers to 4);
+        a 16-byte integer on an arch whose compiler has none is an error."""
+        size = PRIMITIVES[scalar.prim].size
+        align = self.arch.int_align(size)
+        if not align:
+            raise fail(pos, f"{scalar.enum or scalar.prim} does not exist on {self.variant.key}: "
+                       f"{self.arch.gcc} has no {size * 8}-bit integer there",
+                       "keep the field to the archs that have it (`arch:` on the field or the struct)")
+        return align
 
     def bit_width(self, member: BitField, scalar: Scalar, size: int) -> int:
         width = self.eval(member.bits)
@@ -774,6 +811,8 @@ class _Engine:
 
     def scalar(self, ref, pos: Pos) -> Scalar:
         if isinstance(ref, Prim):
+            if PRIMITIVES[ref.name].word:
+                return Scalar(word_prim(ref.name, self.arch.pointer_size), word=ref.name)
             return Scalar(ref.name)
         if isinstance(ref, Pointer):
             if ref.target is not None and not applies(self.struct_decls[ref.target].archs, self.variant):

@@ -357,6 +357,9 @@ class _Resolver:
         name = _string(node, "type")
         if name not in PRIMITIVES:
             raise fail(node.pos, f"'{name}' is not a primitive type", "known: " + ", ".join(PRIMITIVES))
+        if PRIMITIVES[name].word:
+            raise fail(node.pos, f"'{name}' is only a field type: its size is the arch's",
+                       "use a fixed-size type such as i64 or u32")
         return Prim(name)
 
     # -- enums
@@ -681,6 +684,9 @@ class _Resolver:
             kind = {Pointer: "a pointer", Array: "an array", StructRef: "a struct"}[type(ref)]
             raise fail(type_node.pos, f"a bitfield's type must be an integer or an enum, not {kind}",
                        "use u8, u16, u32, u64, i8..i64, bool8, bool32 or an enum")
+        if isinstance(ref, Prim) and PRIMITIVES[ref.name].word:
+            raise fail(type_node.pos, f"a bitfield cannot be {ref.name}: its unit would differ per arch",
+                       "use a fixed-size type such as u32 or u64")
         if isinstance(ref, Prim) and PRIMITIVES[ref.name].wide:
             raise fail(type_node.pos, f"a bitfield cannot be {ref.name}: layoutgen reads bitfields in units of at "
                        "most 64 bits (gcc does accept 128-bit bitfields, alike on x86_64 and aarch64)",

@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, but only those that are missing.
 # Runs apt-get directly as root, through sudo otherwise. Safe to run again and again.
+# The cross compilers are one per row of codegen/primitives.py's arch table (amd64 is the host).
 set -euo pipefail
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 
 have_cmd gcc || need+=(gcc libc6-dev)
-have_cmd aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu)
-[ -f /usr/aarch64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-arm64-cross)
+# triplet and Debian arch name of every cross target: gcc-<triplet>, libc6-dev-<debian arch>-cross
+while read -r triplet debarch; do
+  have_cmd "$triplet-gcc" || need+=("gcc-$triplet")
+  [ -f "/usr/$triplet/include/stdio.h" ] || need+=("libc6-dev-$debarch-cross")
+done <<'CROSS'
+aarch64-linux-gnu arm64
+riscv64-linux-gnu riscv64
+i686-linux-gnu i386
+arm-linux-gnueabihf armhf
+powerpc64le-linux-gnu ppc64el
+s390x-linux-gnu s390x
+mips64el-linux-gnuabi64 mips64el
+CROSS
 have_cmd go || need+=(golang-go)
 have_cmd qemu-aarch64 || need+=(qemu-user)
 have_cmd pahole || need+=(dwarves)

@@ -8,10 +8,11 @@ import subprocess
 
 from ..primitives import ARCHS
 
-C_COMPILERS = {"amd64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
-QEMU = {"arm64": "qemu-aarch64"}
-# binutils' nm per arch (the cross one comes with the cross gcc, in binutils-aarch64-linux-gnu).
-NM = {"amd64": "nm", "arm64": "aarch64-linux-gnu-nm"}
+HOST_ARCH = "amd64"  # the arch whose programs run without qemu (the suite's machines are x86-64)
+C_COMPILERS = {name: info.gcc for name, info in ARCHS.items()}
+QEMU = {name: info.qemu for name, info in ARCHS.items()}  # for every arch but the host's
+# binutils' nm per arch (each cross one comes with its cross gcc, in binutils-<triplet>).
+NM = {name: "nm" if name == HOST_ARCH else f"{info.triplet}-nm" for name, info in ARCHS.items()}
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 
 

@@ -25,7 +25,7 @@ def render(ctx: Context) -> dict:
     common = {
         "banner": ctx.banner(esc.c_comment),
         "guard_macro": c_names.guard_macro(ctx.spec),
-        "archs": [(arch, ARCHS[arch].c_macro) for arch in ctx.spec.archs],
+        "archs": [(arch, ARCHS[arch].c_negation) for arch in ctx.spec.archs],
         "spec_name": name,
         "params": [(p.c_macro, p.default, p.values) for p in ctx.spec.params],
     }
@@ -76,7 +76,7 @@ def _merge(ctx: Context, produce) -> list:
 
 
 def arch_condition(arch: str) -> str:
-    return f"defined({ARCHS[arch].c_macro})"
+    return ARCHS[arch].c_condition
 
 
 def params_condition(spec: Spec, variant) -> str:
@@ -393,7 +393,7 @@ def _bitfield_lines(spec: Spec, slot: lay.BitsSlot, base: int) -> list:
     (units at `base` plus their offset, as `_member_lines`)."""
     lines = []
     for member in slot.members:
-        ctype = PRIMITIVES[member.scalar.prim].c
+        ctype = member.scalar.c_type
         if member.scalar.enum:
             ctype += f" /* enum {spec.enum(member.scalar.enum).names.c} */"
         unit = f"the {member.unit_size}-byte unit at offset {base + member.unit_offset}"
@@ -418,7 +418,7 @@ def _declaration(ctx: Context, layout: lay.Layout, slot) -> str:
         base = (struct_type(spec, slot.scalar.pointer_to) if slot.scalar.pointer_to else "void") + " *"
         comment = ""
     else:
-        base = PRIMITIVES[slot.scalar.prim].c
+        base = slot.scalar.c_type
         comment = f" /* enum {spec.enum(slot.scalar.enum).names.c} */" if slot.scalar.enum else ""
     dims, ref = "", slot.field.type
     if isinstance(slot, lay.FlexSlot):

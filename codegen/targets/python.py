@@ -20,7 +20,7 @@ from . import python_bits
 from .python_fast import fast_model, fixed_slots, gap_label, label, reference_name, view_hints, visible_names
 from .common import Context, render_template, struct_order, then_change
 
-_MACHINES = {"amd64": ("x86_64", "amd64"), "arm64": ("aarch64", "arm64")}
+
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def render(ctx: Context) -> dict:
         files[f"python/{package}/_bits.py"] = _runtime_copy("_bits.py", banner)
     files[f"python/{package}/native.py"] = render_template(
         "python/native.py.j2", banner=banner,
-        machines=[(machine, arch) for arch in ctx.spec.archs for machine in _MACHINES[arch]])
+        machines=[(machine, arch) for arch in ctx.spec.archs for machine in ARCHS[arch].machines])
     files[f"python/{package}/native.pyi"] = "\n".join(
         ["# " + line for line in banner] + [f"from .{ctx.spec.archs[0]} import *", ""])
     files[f"python/{package}/__init__.py"] = render_template(
