@@ -9,14 +9,13 @@ import re
 import tempfile
 from dataclasses import dataclass
 
-from ..check.toolchain import C_COMPILERS, c_compiler, run
+from ..check.toolchain import C_COMPILERS, LINK_ALONE, c_compiler, run
 from .model import ImportFailure, Macro
 
 # -fno-eliminate-unused-debug-types: gcc describes every type the header declares, used or not,
 # so the probe needs no variable per type and a missing type is simply absent. The probe is
-# linked (a shared object of its own data, no libraries): the linker resolves the debug info's
-# references, which pyelftools would otherwise apply one relocation at a time, far slower.
-FLAGS = ["-g", "-O0", "-std=gnu11", "-shared", "-nostdlib", "-fPIC", "-fno-eliminate-unused-debug-types"]
+# linked (LINK_ALONE says why).
+FLAGS = ["-g", "-O0", "-std=gnu11", *LINK_ALONE, "-fno-eliminate-unused-debug-types"]
 MACRO_PREFIX = "layoutgen_import_macro_"
 _DEFINE = re.compile(r"#define ([A-Za-z_][A-Za-z0-9_]*) ")  # object-like only: a `(` follows a function-like name
 _ERROR_LINE = re.compile(r"probe\.c:(\d+):\d+: error")
