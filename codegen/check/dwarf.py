@@ -360,7 +360,7 @@ def _spec_type(spec, slot) -> str:
     if slot.scalar.is_pointer:
         target = slot.scalar.pointer_to
         return (struct_type(spec, target) if target else "void") + " *"
-    return PRIMITIVES[slot.scalar.prim].c
+    return slot.scalar.c_type
 
 
 # ---- comparing and reporting -----------------------------------------------
