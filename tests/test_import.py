@@ -293,3 +293,44 @@ def test_packing_is_read_where_the_header_states_it(tmp_path):
     assert per_arch["packed"] == ["arm64"]
     assert spec["structs"]["BitsPack"]["fields"] == [  # packing changes nothing more here: none is needed
         {"name": "x", "type": "u8", "bits": 3}, {"type": "u32", "bits": 0}, {"name": "y", "type": "u8"}]
+
+
+SMALL_HEADER = """\
+#include <stdint.h>
+#define SMALL_MAX 42
+#define SMALL_NEG (-3)
+struct small {
+  uint8_t tag;
+  uint64_t when;
+  long count;
+  void *data;
+  unsigned a : 3, b : 5;
+  uint16_t c : 4;
+};
+"""
+
+
+def test_a_32_bit_and_a_big_endian_arch_read_back(tmp_path, monkeypatch):
+    """i386 (u64 4-aligned in a struct, 4-byte long and pointer) and s390x (big-endian: its
+    macros' bytes and its bitfields, allocated from each byte's top bit): the imported spec
+    passes the C asserts and the DWARF check on both."""
+    header = tmp_path / "small.h"
+    header.write_text(SMALL_HEADER)
+    text, problems = run_import(str(header), "--arch", "i386", "--arch", "s390x", "--type", "small",
+                                "--macro", "SMALL_*", "--spec-name", "small_spec")
+    assert problems == []
+    spec = yaml.safe_load(text)
+    assert spec["archs"] == ["i386", "s390x"] and spec["constants"] == {"SMALL_MAX": 42, "SMALL_NEG": -3}
+    by_arch = {arch: variant["fields"] for variant in spec["structs"]["Small"]["variants"] for arch in variant["arch"]}
+    assert {"name": "count", "type": "i32"} in by_arch["i386"] and {"name": "count", "type": "i64"} in by_arch["s390x"]
+    (tmp_path / "gen").mkdir()
+    out, built, layouts = generate_c(text, tmp_path / "gen")
+    assert layouts["i386"].struct("Small").field("when").offset == 4
+    monkeypatch.setenv("CPATH", str(tmp_path))  # the generated header includes small.h
+    for arch in ("i386", "s390x"):
+        result = compile_c(arch, os.path.join(out, "c", "small_spec_layout_test.c"), "-c", "-o",
+                           str(tmp_path / f"asserts_{arch}.o"))
+        assert result.returncode == 0, result.stderr
+        found, counts = dwarf.check_arch(built, layouts[arch], out)
+        assert not found, "\n".join(found)
+        assert counts == dwarf.Counts(1, 7)

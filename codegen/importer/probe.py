@@ -154,11 +154,12 @@ def _macro_values(data: bytes, macros: list) -> dict:
 
 
 def _symbol_values(data: bytes, names: list) -> dict:
-    """{symbol: the little-endian integer in its first 8 bytes (fewer for a smaller object)}."""
+    """{symbol: the integer in its first 8 bytes (fewer for a smaller object), in the arch's byte order}."""
     from elftools.elf.elffile import ELFFile
     elf = ELFFile(io.BytesIO(data))
+    order = "little" if elf.little_endian else "big"
     symbols = {s.name: s for s in elf.get_section_by_name(".symtab").iter_symbols()}
-    return {name: int.from_bytes(_symbol_bytes(elf, symbols[name], min(8, symbols[name]["st_size"])), "little")
+    return {name: int.from_bytes(_symbol_bytes(elf, symbols[name], min(8, symbols[name]["st_size"])), order)
             for name in names}
 
 
