@@ -22,6 +22,7 @@ from codegen.importer.model import ImportFailure
 from codegen.targets import c as c_target
 from codegen.targets.common import Context
 from codegen.tools import abidiff
+from codegen.primitives import ARCHS as ARCH_TABLE
 from conftest import ARCHS, ROOT, compile_c, run_cli
 
 CORPUS = tuple(sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(ROOT, "examples", "linux", "*.yaml"))))
@@ -334,3 +335,34 @@ def test_a_32_bit_and_a_big_endian_arch_read_back(tmp_path, monkeypatch):
         found, counts = dwarf.check_arch(built, layouts[arch], out)
         assert not found, "\n".join(found)
         assert counts == dwarf.Counts(1, 7)
+
+
+ALIGNED_UNNAMED = """\
+#include <stdint.h>
+struct al_inner { uint8_t c; struct { uint8_t d; } __attribute__((aligned(16))) named; uint8_t e; };
+typedef struct { uint32_t x; } __attribute__((aligned(32))) al_typedef;
+struct al_outer { uint8_t a; al_typedef t; };
+"""
+
+
+def test_alignment_attributes_are_read_where_the_dwarf_omits_them(tmp_path, monkeypatch):
+    """riscv64's and mips64el's gcc record no alignment for an unnamed struct declared
+    `aligned(N)`: the compiler is asked, and the arches merge with amd64's reading."""
+    from codegen.importer import align
+    assert [a for a in ARCH_TABLE if not align.records_alignment(a)] == ["riscv64", "mips64el"]
+    header = tmp_path / "al.h"
+    header.write_text(ALIGNED_UNNAMED)
+    text, problems = run_import(str(header), "--arch", "amd64", "--arch", "riscv64", "--arch", "mips64el",
+                                "--type", "al_inner", "al_outer", "--spec-name", "al_spec")
+    assert problems == []
+    spec = yaml.safe_load(text)
+    inner = spec["structs"]["AlInner"]
+    assert inner["align"] == 16 and {"name": "named", "type": "AlInnerNamed", "align": 16} in inner["fields"]
+    assert spec["structs"]["AlInnerNamed"]["align"] == 16 and spec["structs"]["AlTypedef"]["align"] == 32
+    (tmp_path / "gen").mkdir()
+    out, built, layouts = generate_c(text, tmp_path / "gen")
+    monkeypatch.setenv("CPATH", str(tmp_path))
+    for arch in ("amd64", "riscv64", "mips64el"):
+        found, counts = dwarf.check_arch(built, layouts[arch], out)
+        assert not found, "\n".join(found)
+        assert counts.structs == 4

@@ -19,7 +19,7 @@ from ..primitives import ARCHS
 # usually written for. Every arch by default would refuse a header that is right for its own
 # arches (sys/user.h has no struct user_regs_struct on riscv64) and quadruple the compiles.
 DEFAULT_ARCHS = ("amd64", "arm64")
-from . import probe, read, writer
+from . import align, probe, read, writer
 from .model import ImportFailure, root_of
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -113,6 +113,7 @@ def _read_arch(args, header, arch: str, defines: tuple, include_dirs: tuple) -> 
     data, values, dropped = probe.compile_probe(header, arch, macros, defines, include_dirs)
     unit, seen = read.Unit(data, arch), set()
     keys, decls = _read_types(unit, args.types, seen)
+    decls = align.fill(header, arch, decls, defines, include_dirs)
     alignments = probe.alignments(header, arch, _aggregate_keys(decls), defines, include_dirs)
     return unit, keys, decls, values, alignments, dropped, seen
 
