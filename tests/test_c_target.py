@@ -112,3 +112,21 @@ def test_a_narrowed_member_fails_the_asserts_on_new_arches(all_archs, tmp_path, 
     problems = c_asserts.compile_layout_test(str(out), "allarch", arch)
     assert len(problems) == 1 and f"fail on {arch}" in problems[0]
     assert "Inner.x: size: spec says 8" in problems[0] and "Inner.n: offset: spec says" in problems[0]
+
+
+def test_consumers_compile_on_every_arch(all_archs, tmp_path):
+    # A C file for every arch and an assembly file for i386 only (its name says so), both
+    # using the offsets each arch's block of the headers defines.
+    spec_path, out = all_archs
+    folder = tmp_path / "consumers"
+    folder.mkdir()
+    (folder / "use.c").write_text(
+        '#include <stddef.h>\n#include "allarch.h"\n#include "allarch_offsets.h"\n'
+        "_Static_assert(offsetof_inner_n == offsetof(struct inner, n), \"n\");\n"
+        "long count(const struct inner *in) { return in->n; }\n")
+    (folder / "load_i386.S").write_text(
+        '#include "allarch_offsets.h"\n.text\n.globl load\nload:\n  movl offsetof_inner_n(%eax), %eax\n  ret\n')
+    spec, _ = pipeline.build(str(spec_path))
+    tasks = consumers.tasks(spec, str(out), [str(folder)])
+    assert len(tasks) == len(ARCH_TABLE) + 1
+    assert jobs.problems_of(tasks) == []

@@ -166,7 +166,7 @@ def param_defines(spec, variant) -> list:
 
 
 def compile_probe(spec, names, out: str, arch: str, defines=()) -> tuple:
-    """(object file bytes, []) or (None, problems) when the probe does not compile."""
+    """(the linked probe's bytes, []) or (None, problems) when the probe does not compile."""
     return _compile(spec, names, out, arch, defines)[:2]
 
 

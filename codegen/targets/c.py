@@ -495,8 +495,8 @@ def bit_rows(spec: Spec, layout: lay.Layout, struct_name: str):
 
 
 def _bit_macros(spec: Spec, layout: lay.Layout, struct_name: str) -> list:
-    """Per bitfield: load `bitunit` bytes at `offsetof` as a little-endian integer, shift
-    right by `bitpos` and keep `bitwidth` bits."""
+    """Per bitfield: load `bitunit` bytes at `offsetof` as an integer in the arch's byte order,
+    shift right by `bitpos` and keep `bitwidth` bits."""
     lines = []
     for (offset_name, pos_name, width_name, unit_name), offset, slot, _ in bit_entries(spec, layout, struct_name):
         lines += [f"#define {offset_name} {offset}", f"#define {pos_name} {slot.bit}",
