@@ -8,12 +8,14 @@ import sys
 
 import pytest
 
+from codegen.primitives import ARCHS as ARCH_TABLE
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "spec", "sysmsg.yaml")
 GENERATED = os.path.join(ROOT, "generated")
 # The example package `sysmsg` is not part of layoutgen's wheel: tests import it from here.
 sys.path.insert(0, os.path.join(GENERATED, "python"))
-C_COMPILERS = {"amd64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
+C_COMPILERS = {name: info.gcc for name, info in ARCH_TABLE.items()}
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 
 
@@ -64,6 +66,40 @@ def generate(tmp_path):
 
 
 ARCHS = ("amd64", "arm64")
+
+# A spec over every arch, of what 32-bit and big-endian ABIs lay out differently: an 8-byte
+# integer after a byte (4-aligned on i386), `long` and a pointer (4 bytes on 32-bit), fixed
+# byte orders, and bitfields of every unit size (allocated from each byte's top bit on s390x).
+ALL_ARCHS_SPEC = """\
+layoutgen: 1
+name: allarch
+archs: [amd64, arm64, riscv64, i386, armhf, ppc64le, s390x, mips64el]
+structs:
+  Inner:
+    fields:
+      - {name: c, type: u8}
+      - {name: x, type: u64}
+      - {name: n, type: long}
+      - {name: p, type: ptr(Inner)}
+      - {name: h, type: u16, endian: big}
+      - {name: l, type: ulong, endian: little}
+  Bits:
+    fields:
+      - {name: a, type: u8, bits: 3}
+      - {name: b, type: u8, bits: 5}
+      - {name: c, type: u16, bits: 4}
+      - {name: d, type: u32, bits: 30}
+      - {name: e, type: u64, bits: 40}
+"""
+
+
+def generated_all_archs(folder):
+    """Write ALL_ARCHS_SPEC into `folder` and generate it into `folder/out`: (spec path, out)."""
+    spec_path = folder / "spec.yaml"
+    spec_path.write_text(ALL_ARCHS_SPEC)
+    result = run_cli("generate", "--spec", str(spec_path), "--out", str(folder / "out"))
+    assert result.returncode == 0, result.stderr
+    return spec_path, folder / "out"
 
 
 @pytest.fixture(scope="session", autouse=True)

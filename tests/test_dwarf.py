@@ -3,6 +3,7 @@ header edited by hand (a member added, a type widened) is caught with a report t
 names the struct and the members that moved."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from codegen import layout as lay
 from codegen import pipeline
 from codegen.check import dwarf, toolchain
+from codegen.primitives import ARCHS as ARCH_TABLE
+from conftest import generated_all_archs
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "spec" / "sysmsg.yaml"
@@ -37,9 +40,13 @@ def _members_in_spec(spec, layout) -> int:
 
 def _edited_copy(tmp_path: Path, edit) -> Path:
     """A copy of the generated folder whose header is `edit(text)` and nothing else changed."""
+    return _edited_tree(GENERATED, tmp_path, "sysmsg.h", edit)
+
+
+def _edited_tree(source: Path, tmp_path: Path, header_name: str, edit) -> Path:
     out = tmp_path / "generated"
-    shutil.copytree(GENERATED, out)
-    header = out / "c" / "sysmsg.h"
+    shutil.copytree(source, out)
+    header = out / "c" / header_name
     text = header.read_text()
     edited = edit(text)
     assert edited != text
@@ -136,6 +143,97 @@ def _object_without_probes(tmp_path: Path) -> bytes:
     result = run([c_compiler("amd64"), *dwarf.DWARF_FLAGS, str(source), "-o", str(target)])
     assert result.returncode == 0, result.stderr
     return target.read_bytes()
+
+
+NEW_ARCHS = ("riscv64", "i386", "armhf", "ppc64le", "s390x", "mips64el")
+
+
+@pytest.fixture(scope="module")
+def all_archs(tmp_path_factory):
+    """conftest's every-arch spec, built and generated once: (spec, layouts, output folder)."""
+    spec_path, out = generated_all_archs(tmp_path_factory.mktemp("allarch"))
+    spec, layouts = pipeline.build(str(spec_path))
+    return spec, layouts, out
+
+
+def _arch_line(lines: list, arch: str, start: str) -> int:
+    """The index of the line starting with `start` in one of `arch`'s blocks of the header."""
+    block = None
+    for at, line in enumerate(lines):
+        if line.startswith("#"):
+            block = re.fullmatch(rf"#(?:el)?if {re.escape(ARCH_TABLE[arch].c_condition)}", line)
+        elif block and line.startswith(start):
+            return at
+    raise AssertionError(f"no line starting {start!r} for {arch}")
+
+
+def _swap_in_arch_block(arch: str, first: str, second: str):
+    """An edit that swaps the line starting with `first` in `arch`'s blocks with the next one,
+    which starts with `second`."""
+    def edit(text: str) -> str:
+        lines = text.split("\n")
+        at = _arch_line(lines, arch, first)
+        assert lines[at + 1].startswith(second)
+        lines[at], lines[at + 1] = lines[at + 1], lines[at]
+        return "\n".join(lines)
+    return edit
+
+
+def _replace_in_arch_block(arch: str, start: str, new: str):
+    def edit(text: str) -> str:
+        lines = text.split("\n")
+        lines[_arch_line(lines, arch, start)] = new
+        return "\n".join(lines)
+    return edit
+
+
+@pytest.mark.parametrize("arch", ARCH_TABLE)
+def test_every_arch_agrees_with_dwarf(all_archs, arch):
+    spec, layouts, out = all_archs
+    outcome = dwarf.cross_check(spec, _only(layouts, arch), str(out))
+    assert outcome.problems == ()
+    assert outcome.counts[arch] == dwarf.Counts(2, _members_in_spec(spec, layouts[arch]))
+
+
+@pytest.mark.parametrize("arch", NEW_ARCHS)
+def test_swapped_bitfields_are_caught_on_each_new_arch(all_archs, tmp_path, arch):
+    # a (3 bits) and b (5 bits) trade places in their byte: both move on every byte order.
+    spec, layouts, out = all_archs
+    edited = _edited_tree(out, tmp_path, "allarch.h", _swap_in_arch_block(arch, "  uint8_t a : 3;", "  uint8_t b : 5;"))
+    problems = dwarf.check(spec, _only(layouts, arch), str(edited))
+    assert len(problems) == 1
+    a, b = (layouts[arch].struct("Bits").bitfield(name) for name in "ab")
+    assert f"Bits ({arch}): 2 members differ: a (bits {a.first_bit}..{a.first_bit + 2} -> " in problems[0]
+    assert f"b (bits {b.first_bit}..{b.first_bit + 4} -> " in problems[0]
+
+
+@pytest.mark.parametrize("arch", ("i386", "armhf"))
+def test_long_as_wide_as_on_64_bit_is_caught_on_32_bit(all_archs, tmp_path, arch):
+    spec, layouts, out = all_archs
+    edited = _edited_tree(out, tmp_path, "allarch.h", _replace_in_arch_block(arch, "  long n;", "  long long n;"))
+    problems = dwarf.check(spec, _only(layouts, arch), str(edited))
+    assert len(problems) == 2
+    assert f"Inner ({arch}): 4 members differ: n (size 4 -> 8); p (offset " in problems[0]
+    assert problems[1] == (f"struct inner: field n: the spec says long, {ARCH_TABLE[arch].gcc}'s DWARF says "
+                           f"signed 8-byte (long long int) on {arch}")
+
+
+@pytest.mark.parametrize("arch", NEW_ARCHS)
+def test_dwarf_3_bit_offsets_read_as_dwarf_5_ones(all_archs, tmp_path, arch):
+    # DWARF 2/3 count a bitfield from its unit's top bit, which is address order only on
+    # big-endian targets; both readings must give the spec's allocation positions.
+    spec, layouts, out = all_archs
+    names = dwarf.named_structs(spec, layouts[arch])
+    (tmp_path / "probe.c").write_text(dwarf.probe_source(spec, names))
+    shapes = {}
+    for version in ("-gdwarf-3", "-gdwarf-5"):
+        target = tmp_path / f"probe{version}.so"
+        result = toolchain.run([toolchain.c_compiler(arch), *dwarf.DWARF_FLAGS, version, "-I", str(out / "c"),
+                                str(tmp_path / "probe.c"), "-o", str(target)])
+        assert result.returncode == 0, result.stderr
+        shapes[version] = dwarf.read_structs(target.read_bytes())
+    assert shapes["-gdwarf-3"] == shapes["-gdwarf-5"]
+    assert dwarf.judge(spec, layouts[arch], shapes["-gdwarf-3"])[0] == []
 
 
 CASES = sorted(p.name for p in (ROOT / "tests" / "cases").iterdir() if (p / "spec.yaml").exists())

@@ -22,6 +22,7 @@ from codegen.importer.model import ImportFailure
 from codegen.targets import c as c_target
 from codegen.targets.common import Context
 from codegen.tools import abidiff
+from codegen.primitives import ARCHS as ARCH_TABLE
 from conftest import ARCHS, ROOT, compile_c, run_cli
 
 CORPUS = tuple(sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(ROOT, "examples", "linux", "*.yaml"))))
@@ -293,3 +294,75 @@ def test_packing_is_read_where_the_header_states_it(tmp_path):
     assert per_arch["packed"] == ["arm64"]
     assert spec["structs"]["BitsPack"]["fields"] == [  # packing changes nothing more here: none is needed
         {"name": "x", "type": "u8", "bits": 3}, {"type": "u32", "bits": 0}, {"name": "y", "type": "u8"}]
+
+
+SMALL_HEADER = """\
+#include <stdint.h>
+#define SMALL_MAX 42
+#define SMALL_NEG (-3)
+struct small {
+  uint8_t tag;
+  uint64_t when;
+  long count;
+  void *data;
+  unsigned a : 3, b : 5;
+  uint16_t c : 4;
+};
+"""
+
+
+def test_a_32_bit_and_a_big_endian_arch_read_back(tmp_path, monkeypatch):
+    """i386 (u64 4-aligned in a struct, 4-byte long and pointer) and s390x (big-endian: its
+    macros' bytes and its bitfields, allocated from each byte's top bit): the imported spec
+    passes the C asserts and the DWARF check on both."""
+    header = tmp_path / "small.h"
+    header.write_text(SMALL_HEADER)
+    text, problems = run_import(str(header), "--arch", "i386", "--arch", "s390x", "--type", "small",
+                                "--macro", "SMALL_*", "--spec-name", "small_spec")
+    assert problems == []
+    spec = yaml.safe_load(text)
+    assert spec["archs"] == ["i386", "s390x"] and spec["constants"] == {"SMALL_MAX": 42, "SMALL_NEG": -3}
+    by_arch = {arch: variant["fields"] for variant in spec["structs"]["Small"]["variants"] for arch in variant["arch"]}
+    assert {"name": "count", "type": "i32"} in by_arch["i386"] and {"name": "count", "type": "i64"} in by_arch["s390x"]
+    (tmp_path / "gen").mkdir()
+    out, built, layouts = generate_c(text, tmp_path / "gen")
+    assert layouts["i386"].struct("Small").field("when").offset == 4
+    monkeypatch.setenv("CPATH", str(tmp_path))  # the generated header includes small.h
+    for arch in ("i386", "s390x"):
+        result = compile_c(arch, os.path.join(out, "c", "small_spec_layout_test.c"), "-c", "-o",
+                           str(tmp_path / f"asserts_{arch}.o"))
+        assert result.returncode == 0, result.stderr
+        found, counts = dwarf.check_arch(built, layouts[arch], out)
+        assert not found, "\n".join(found)
+        assert counts == dwarf.Counts(1, 7)
+
+
+ALIGNED_UNNAMED = """\
+#include <stdint.h>
+struct al_inner { uint8_t c; struct { uint8_t d; } __attribute__((aligned(16))) named; uint8_t e; };
+typedef struct { uint32_t x; } __attribute__((aligned(32))) al_typedef;
+struct al_outer { uint8_t a; al_typedef t; };
+"""
+
+
+def test_alignment_attributes_are_read_where_the_dwarf_omits_them(tmp_path, monkeypatch):
+    """riscv64's and mips64el's gcc record no alignment for an unnamed struct declared
+    `aligned(N)`: the compiler is asked, and the arches merge with amd64's reading."""
+    from codegen.importer import align
+    assert [a for a in ARCH_TABLE if not align.records_alignment(a)] == ["riscv64", "mips64el"]
+    header = tmp_path / "al.h"
+    header.write_text(ALIGNED_UNNAMED)
+    text, problems = run_import(str(header), "--arch", "amd64", "--arch", "riscv64", "--arch", "mips64el",
+                                "--type", "al_inner", "al_outer", "--spec-name", "al_spec")
+    assert problems == []
+    spec = yaml.safe_load(text)
+    inner = spec["structs"]["AlInner"]
+    assert inner["align"] == 16 and {"name": "named", "type": "AlInnerNamed", "align": 16} in inner["fields"]
+    assert spec["structs"]["AlInnerNamed"]["align"] == 16 and spec["structs"]["AlTypedef"]["align"] == 32
+    (tmp_path / "gen").mkdir()
+    out, built, layouts = generate_c(text, tmp_path / "gen")
+    monkeypatch.setenv("CPATH", str(tmp_path))
+    for arch in ("amd64", "riscv64", "mips64el"):
+        found, counts = dwarf.check_arch(built, layouts[arch], out)
+        assert not found, "\n".join(found)
+        assert counts.structs == 4

@@ -65,7 +65,7 @@ def want_scalar(scalar) -> Want:
         return Want("ptr", "pointer")
     info = PRIMITIVES[scalar.prim]
     kind = "bool" if info.is_bool else "signed" if info.signed else "unsigned"
-    spelling = f"enum {scalar.enum} ({info.name})" if scalar.enum else info.name
+    spelling = f"enum {scalar.enum} ({info.name})" if scalar.enum else scalar.word or info.name
     return Want(spelling, kind, info.size)
 
 

@@ -22,10 +22,11 @@ from .base_types import name_of as _name
 from .base_types import strip as _strip
 from . import cache
 from .jobs import Ran, Task
-from .toolchain import C_COMPILERS, ToolMissing, c_compiler, run_with_deps
+from .toolchain import C_COMPILERS, LINK_ALONE, ToolMissing, c_compiler, run_with_deps
 
-# Debug info at -O0 keeps every member; no -Werror: this step judges layouts, not style.
-DWARF_FLAGS = ["-g", "-O0", "-std=gnu11", "-c"]
+# Debug info at -O0 keeps every member; no -Werror: this step judges layouts, not style. The
+# probe is linked so that its debug info needs no relocating (toolchain.LINK_ALONE).
+DWARF_FLAGS = ["-g", "-O0", "-std=gnu11", *LINK_ALONE]
 PROBE_PREFIX = "layoutgen_dwarf_probe_"
 TAG_KEYWORDS = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union",
                 "DW_TAG_enumeration_type": "enum"}
@@ -165,13 +166,13 @@ def param_defines(spec, variant) -> list:
 
 
 def compile_probe(spec, names, out: str, arch: str, defines=()) -> tuple:
-    """(object file bytes, []) or (None, problems) when the probe does not compile."""
+    """(the linked probe's bytes, []) or (None, problems) when the probe does not compile."""
     return _compile(spec, names, out, arch, defines)[:2]
 
 
 def _command(compiler: str, defines, out: str, scratch: str) -> list:
     return [compiler, *DWARF_FLAGS, *defines, "-I", os.path.join(out, "c"), os.path.join(scratch, "probe.c"),
-            "-o", os.path.join(scratch, "probe.o")]
+            "-o", os.path.join(scratch, "probe.so")]
 
 
 def _compile(spec, names, out: str, arch: str, defines=()) -> tuple:
@@ -185,7 +186,7 @@ def _compile(spec, names, out: str, arch: str, defines=()) -> tuple:
             errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
             return None, [f"DWARF probe does not compile on {arch} ({os.path.basename(compiler)}):\n"
                           + "\n".join("    " + e for e in errors[:20])], []
-        with open(os.path.join(scratch, "probe.o"), "rb") as handle:
+        with open(os.path.join(scratch, "probe.so"), "rb") as handle:
             return handle.read(), [], found
 
 
@@ -259,15 +260,18 @@ def _unit_of(bit: int, size: int) -> int:
 
 
 def _first_bit(member, type_size: int) -> int:
-    """A bitfield's lowest bit from the struct's start. DWARF 4 and later say it directly;
-    DWARF 2 and 3 count from the most significant bit of a unit at a byte offset (this
-    converts that for little-endian targets, the only ones layoutgen knows)."""
+    """A bitfield's allocation position from the struct's start, in address order (as
+    BitFieldSlot.first_bit). DWARF 4 and later say it directly; DWARF 2 and 3 count from the
+    most significant bit of a unit at a byte offset: on a big-endian target that is address
+    order already, on a little-endian one it counts from the unit's other end."""
     if "DW_AT_data_bit_offset" in member.attributes:
         return member.attributes["DW_AT_data_bit_offset"].value
+    from_top = member.attributes["DW_AT_bit_offset"].value
+    if not member.dwarfinfo.config.little_endian:
+        return _member_offset(member) * 8 + from_top
     unit = member.attributes.get("DW_AT_byte_size")
     unit_bits = (unit.value if unit else type_size) * 8
-    from_top = member.attributes["DW_AT_bit_offset"].value + member.attributes["DW_AT_bit_size"].value
-    return _member_offset(member) * 8 + unit_bits - from_top
+    return _member_offset(member) * 8 + unit_bits - from_top - member.attributes["DW_AT_bit_size"].value
 
 
 def _size(die) -> int:
@@ -356,7 +360,7 @@ def _spec_type(spec, slot) -> str:
     if slot.scalar.is_pointer:
         target = slot.scalar.pointer_to
         return (struct_type(spec, target) if target else "void") + " *"
-    return PRIMITIVES[slot.scalar.prim].c
+    return slot.scalar.c_type
 
 
 # ---- comparing and reporting -----------------------------------------------

@@ -14,6 +14,10 @@ QEMU = {name: info.qemu for name, info in ARCHS.items()}  # for every arch but t
 # binutils' nm per arch (each cross one comes with its cross gcc, in binutils-<triplet>).
 NM = {name: "nm" if name == HOST_ARCH else f"{info.triplet}-nm" for name, info in ARCHS.items()}
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
+# A probe whose debug info is read back is linked into a shared object of its own data: the
+# linker applies the debug info's relocations, which pyelftools would apply one at a time (far
+# slower), and cannot apply at all for some arches (i386's REL types).
+LINK_ALONE = ["-shared", "-nostdlib", "-fPIC"]
 
 
 class ToolMissing(Exception):

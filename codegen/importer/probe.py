@@ -9,14 +9,13 @@ import re
 import tempfile
 from dataclasses import dataclass
 
-from ..check.toolchain import C_COMPILERS, c_compiler, run
+from ..check.toolchain import C_COMPILERS, LINK_ALONE, c_compiler, run
 from .model import ImportFailure, Macro
 
 # -fno-eliminate-unused-debug-types: gcc describes every type the header declares, used or not,
 # so the probe needs no variable per type and a missing type is simply absent. The probe is
-# linked (a shared object of its own data, no libraries): the linker resolves the debug info's
-# references, which pyelftools would otherwise apply one relocation at a time, far slower.
-FLAGS = ["-g", "-O0", "-std=gnu11", "-shared", "-nostdlib", "-fPIC", "-fno-eliminate-unused-debug-types"]
+# linked (LINK_ALONE says why).
+FLAGS = ["-g", "-O0", "-std=gnu11", *LINK_ALONE, "-fno-eliminate-unused-debug-types"]
 MACRO_PREFIX = "layoutgen_import_macro_"
 _DEFINE = re.compile(r"#define ([A-Za-z_][A-Za-z0-9_]*) ")  # object-like only: a `(` follows a function-like name
 _ERROR_LINE = re.compile(r"probe\.c:(\d+):\d+: error")
@@ -79,7 +78,7 @@ def compile_probe(header: Header, arch: str, macros: list, defines: tuple, inclu
     skipped = []
     for _ in range(2):  # a macro that is not an integer constant is dropped and the probe compiled again
         source, lines = _probe_source(header, macros)
-        data, stderr = _compile_object(arch, source, extra)
+        data, stderr = compile_object(arch, source, extra)
         if data is not None:
             return data, _macro_values(data, macros), skipped
         bad = {lines[int(n)] for n in _ERROR_LINE.findall(stderr) if int(n) in lines}
@@ -92,16 +91,22 @@ def compile_probe(header: Header, arch: str, macros: list, defines: tuple, inclu
 
 def alignments(header: Header, arch: str, keys: list, defines: tuple, include_dirs: tuple) -> dict:
     """{key: _Alignof(key)}: DWARF has no alignment for a packed type, so the compiler says it."""
-    if not keys:
-        return {}
+    return dict(zip(keys, values(header, arch, [f"_Alignof({key})" for key in keys], defines, include_dirs)))
+
+
+def values(header: Header, arch: str, expressions: list, defines: tuple, include_dirs: tuple) -> list:
+    """What the compiler computes for each integer constant expression, with the header included."""
+    if not expressions:
+        return []
     lines = [f"#include {header.directive}"]
-    lines += [f"const unsigned long long {MACRO_PREFIX}a_{index} = _Alignof({key});" for index, key in enumerate(keys)]
-    data, stderr = _compile_object(arch, "\n".join(lines) + "\n", flags(defines, include_dirs))
+    lines += [f"const unsigned long long {MACRO_PREFIX}a_{index} = {text};" for index, text in enumerate(expressions)]
+    data, stderr = compile_object(arch, "\n".join(lines) + "\n", flags(defines, include_dirs))
     if data is None:
         raise ImportFailure(f"{header.label}: the alignment probe does not compile on {arch} "
                             f"({C_COMPILERS[arch]}): {_first_error(stderr)}")
-    values = _symbol_values(data, [f"{MACRO_PREFIX}a_{index}" for index in range(len(keys))])
-    return {key: values[f"{MACRO_PREFIX}a_{index}"] for index, key in enumerate(keys)}
+    names = [f"{MACRO_PREFIX}a_{index}" for index in range(len(expressions))]
+    found = _symbol_values(data, names)
+    return [found[name] for name in names]
 
 
 def _probe_source(header: Header, macros: list) -> tuple:
@@ -115,7 +120,7 @@ def _probe_source(header: Header, macros: list) -> tuple:
     return "\n".join(text) + "\n", lines
 
 
-def _compile_object(arch: str, source: str, extra: list) -> tuple:
+def compile_object(arch: str, source: str, extra: list) -> tuple:
     with tempfile.TemporaryDirectory() as scratch:
         path, target = os.path.join(scratch, "probe.c"), os.path.join(scratch, "probe.so")
         with open(path, "w") as handle:
@@ -155,11 +160,12 @@ def _macro_values(data: bytes, macros: list) -> dict:
 
 
 def _symbol_values(data: bytes, names: list) -> dict:
-    """{symbol: the little-endian integer in its first 8 bytes (fewer for a smaller object)}."""
+    """{symbol: the integer in its first 8 bytes (fewer for a smaller object), in the arch's byte order}."""
     from elftools.elf.elffile import ELFFile
     elf = ELFFile(io.BytesIO(data))
+    order = "little" if elf.little_endian else "big"
     symbols = {s.name: s for s in elf.get_section_by_name(".symtab").iter_symbols()}
-    return {name: int.from_bytes(_symbol_bytes(elf, symbols[name], min(8, symbols[name]["st_size"])), "little")
+    return {name: int.from_bytes(_symbol_bytes(elf, symbols[name], min(8, symbols[name]["st_size"])), order)
             for name in names}
 
 

@@ -495,8 +495,8 @@ def bit_rows(spec: Spec, layout: lay.Layout, struct_name: str):
 
 
 def _bit_macros(spec: Spec, layout: lay.Layout, struct_name: str) -> list:
-    """Per bitfield: load `bitunit` bytes at `offsetof` as a little-endian integer, shift
-    right by `bitpos` and keep `bitwidth` bits."""
+    """Per bitfield: load `bitunit` bytes at `offsetof` as an integer in the arch's byte order,
+    shift right by `bitpos` and keep `bitwidth` bits."""
     lines = []
     for (offset_name, pos_name, width_name, unit_name), offset, slot, _ in bit_entries(spec, layout, struct_name):
         lines += [f"#define {offset_name} {offset}", f"#define {pos_name} {slot.bit}",
@@ -529,7 +529,7 @@ def _region_c_path(spec: Spec, path: tuple) -> list:
 
 def _facts(ctx: Context, layout: lay.Layout) -> list:
     """(C condition, message) pairs: one _Static_assert each."""
-    spec, facts = ctx.spec, []
+    spec, facts, arch = ctx.spec, [], ARCHS[layout.variant.arch]
     for struct_layout in struct_order(layout, tuple(ctx.combinations.values())):
         decl = spec.struct(struct_layout.name)
         if decl.anonymous:  # C cannot name it; its members are asserted through the parent
@@ -553,14 +553,14 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
                 where = f"{label}.{slot.field.names.canonical}"
                 facts.append((f"offsetof({ctype}, {slot.field.names.c}) == {slot.offset}",
                               f"{where}: offset: spec says {slot.offset}"))
-                facts.extend(_signedness_facts(decl, ctype, where, slot))
+                facts.extend(_signedness_facts(decl, ctype, where, slot, arch))
                 continue
             else:
                 continue
             facts.append((f"offsetof({ctype}, {member}) == {slot.offset}", f"{where}: offset: spec says {slot.offset}"))
             facts.append((f"sizeof((({ctype} *)0)->{member}) == {slot.size}", f"{where}: size: spec says {slot.size}"))
             if isinstance(slot, lay.FieldSlot):
-                facts.extend(_signedness_facts(decl, ctype, where, slot))
+                facts.extend(_signedness_facts(decl, ctype, where, slot, arch))
         for macro, offset, c_path, spec_path in offset_entries(spec, layout, struct_layout.name):
             facts.append((f"{macro} == offsetof({ctype}, {'.'.join(c_path)})",
                           f"{macro} ({label}.{'.'.join(spec_path)}): spec says {offset}"))
@@ -588,7 +588,7 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
     return [(condition, esc.c_string(message)) for condition, message in facts]
 
 
-def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
+def _signedness_facts(decl, ctype: str, where: str, slot, arch) -> list:
     """Whether an integer field (an array's element [0]) is signed, as the spec says: a _Generic
     over C's integer types (an enum selects the integer type it is compatible with, a pointer
     or anything else the default, which fails). Plain char passes either way, since its
@@ -605,8 +605,8 @@ def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
     info = PRIMITIVES[scalar.prim]
     member = f"(({ctype} *)0)->{slot.field.names.c}" + "[0]" * len(slot.shape)
     signed, unsigned = int(info.signed), int(not info.signed)
-    choices = ", ".join([f"{name}: {unsigned}" for name in _UNSIGNED_TYPES]
-                        + [f"{name}: {signed}" for name in _SIGNED_TYPES])
+    choices = ", ".join([f"{name}: {unsigned}" for name in _known(_UNSIGNED_TYPES, arch)]
+                        + [f"{name}: {signed}" for name in _known(_SIGNED_TYPES, arch)])
     return [(f"_Generic({member}, char: 1, {choices}, default: 0)",
              f"{where}: signedness: spec says {info.name}, which is {'signed' if info.signed else 'unsigned'}")]
 
@@ -615,6 +615,12 @@ def _signedness_facts(decl, ctype: str, where: str, slot) -> list:
 _UNSIGNED_TYPES = ("_Bool", "unsigned char", "unsigned short", "unsigned int", "unsigned long", "unsigned long long",
                    "unsigned __int128")
 _SIGNED_TYPES = ("signed char", "short", "int", "long", "long long", "__int128")
+
+
+def _known(types: tuple, arch) -> tuple:
+    """The types the arch's compiler has: one without __int128 (the 32-bit arches) rejects
+    the name even in a _Generic branch that is never taken."""
+    return types if arch.int_align(16) else tuple(name for name in types if "__int128" not in name)
 
 
 def _system_member_names(spec: Spec) -> list:
