@@ -315,7 +315,7 @@ def diagram(arch: str) -> str:
 
 
 def stub_command(arch: str, binary: Path, region: Path, inputs: Inputs) -> List[str]:
-    runner = [toolchain.require(toolchain.QEMU[arch])] if arch in toolchain.QEMU else []
+    runner = [] if arch == toolchain.HOST_ARCH else [toolchain.require(toolchain.QEMU[arch])]
     return [*runner, str(binary), str(region), f"{inputs.base:x}", *(f"{s:x}" for s in inputs.sentinels)]
 
 
