@@ -87,7 +87,8 @@ def describe(spec, slot: lay.BitsSlot, items: list, fields: list) -> None:
 
 def _span(field: lay.BitFieldSlot) -> str:
     last = field.first_bit + field.bits - 1
-    return f"{field.first_bit // 8}:{field.first_bit % 8}..{last // 8}:{last % 8} (byte:bit)"
+    order = ", bit 0 the byte's most significant" if field.big_endian else ""
+    return f"{field.first_bit // 8}:{field.first_bit % 8}..{last // 8}:{last % 8} (byte:bit{order})"
 
 
 def _hint(spec, field: lay.BitFieldSlot) -> str:
