@@ -68,3 +68,30 @@ def test_the_report_says_how_big_endian_bits_count(built):
     assert big.returncode == 0 and little.returncode == 0, big.stderr + little.stderr
     assert big.stdout.splitlines()[0].startswith("/* big-endian: ") and "most significant bit" in big.stdout
     assert little.stdout.startswith("struct mixed {")
+
+
+FLAGS = """\
+layoutgen: 1
+name: moved
+archs: [amd64, s390x]
+structs:
+  Flags:
+    fields:
+      - {name: a, type: u8, bits: 3}
+      - {name: b, type: u8, bits: 4}
+"""
+
+
+def test_abi_diff_and_docs_say_how_big_endian_bits_count(tmp_path):
+    """Bit places are in address order on both arches; on s390x the text says each byte's
+    bits count from its top, where C allocates them first."""
+    (tmp_path / "old.yaml").write_text(FLAGS)
+    (tmp_path / "new.yaml").write_text(FLAGS.replace("bits: 3}", "bits: 2}"))
+    result = run_cli("abi-diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"))
+    lines = result.stdout.splitlines()
+    assert "  BREAKING    bitfield-moved        Flags.b: bits 3..6 -> 2..5" == lines[lines.index("amd64:") + 2]
+    assert lines[lines.index("s390x:") + 2].endswith("Flags.b: bits 3..6 (MSB-first bytes) -> 2..5 (MSB-first bytes)")
+    generated = run_cli("generate", "--spec", str(tmp_path / "old.yaml"), "--out", str(tmp_path / "out"))
+    assert generated.returncode == 0, generated.stderr
+    docs = (tmp_path / "out" / "docs" / "moved.md").read_text()
+    assert docs.count("(byte:bit, bit 0 the byte's most significant)") == 2 and docs.count("(byte:bit).") == 2
