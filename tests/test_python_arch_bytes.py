@@ -229,3 +229,7 @@ def test_numpy_reads_the_values_c_wrote(written, arch):
     record = numpy.frombuffer(written[arch]["Words"], dtype=module.dtype("Words"))[0]
     found = {key: record[key].tolist() for key in EXPECTED["Words"]}
     assert found == EXPECTED["Words"]
+    if "Wide" in SIZES[arch]:  # 128-bit fields are (lo, hi) records of 64-bit halves
+        wide = numpy.frombuffer(written[arch]["Wide"], dtype=module.dtype("Wide"))[0]
+        assert [int(wide[key]["lo"]) + (int(wide[key]["hi"]) << 64) for key in ("big", "neg")] == \
+            [EXPECTED["Wide"]["big"], EXPECTED["Wide"]["neg"]]
