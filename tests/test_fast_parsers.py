@@ -13,7 +13,6 @@ import io
 import mmap
 import os
 import random
-import struct
 import subprocess
 import sys
 
@@ -297,7 +296,7 @@ def view_values(view, layout, name):
             value = nested_map(value, lambda inner: view_values(inner, layout, slot.struct))
         elif isinstance(value, memoryview):
             assert value.nbytes == slot.size
-            if value.format == "B" and slot.scalar.prim != "u8":  # stored in the other byte order: raw bytes
+            if value.format == "B" and slot.scalar.prim != "u8":  # 128-bit elements: raw bytes
                 value = swapped_values(value, slot.scalar, slot.shape)
             else:
                 value = bytes(value) if (len(slot.shape) == 1 and slot.scalar.prim == "u8"
@@ -315,7 +314,9 @@ def flex_values(value, slot, layout):
     if slot.scalar.prim == "u8" and slot.scalar.enum is None and len(slot.dims) <= 1:
         raw = bytes(value)
         return raw if not slot.dims else [raw[i:i + slot.dims[0]] for i in range(0, len(raw), slot.dims[0])]
-    if value.format == "B" and slot.scalar.prim != "u8":  # bytes in another order: decode as the parser does
+    if isinstance(value, tuple):  # elements in the other byte order than the host's: read as values
+        return plain(value)
+    if value.format == "B" and slot.scalar.prim != "u8":  # 128-bit elements: decode as the parser does
         flat = swapped_values(value, slot.scalar, ())
         step = 1
         for length in slot.dims:
@@ -325,15 +326,12 @@ def flex_values(value, slot, layout):
 
 
 def swapped_values(value: memoryview, scalar, shape):
-    """Decode the raw bytes a view gives for an array stored in the other byte order, or of
-    128-bit integers (which have no memoryview format)."""
+    """Decode the raw bytes a view gives for an array of 128-bit integers (which have no
+    memoryview format); the suite's arches are little-endian."""
     info, raw = PRIMITIVES[scalar.prim], bytes(value)
-    if info.wide:
-        flat = [int.from_bytes(raw[at:at + 16], scalar.order or "little", signed=info.signed)
-                for at in range(0, len(raw), 16)]
-    else:
-        code = (">" if scalar.order == "big" else "<") + info.struct_code
-        flat = [item[0] for item in struct.iter_unpack(code, raw)]
+    assert info.wide, f"a {scalar.prim} array should read as values"
+    flat = [int.from_bytes(raw[at:at + 16], scalar.order or "little", signed=info.signed)
+            for at in range(0, len(raw), 16)]
     return nest(flat, shape) if shape else flat
 
 

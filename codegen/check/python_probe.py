@@ -5,6 +5,11 @@ the same name: the folder goes first on its path and the current folder is dropp
 each arch module what the generated pytest file asks (sizes, field offsets, bit positions,
 constants, fast-path sizes) and prints the answers as JSON; this process compares them with
 the layout the spec gives. The pytest file stays in the output for users who run it.
+
+Bit positions the package states could agree with the layout and still be read the wrong
+way (say little-endian on a big-endian arch), so each bitfield is also read: from bytes
+where only its bits, placed as the arch's C allocates them, are set, the parser and the
+view must both give all ones.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from .jobs import Ran, Task
 from .toolchain import run
 
 # Runs in the child: stdin is {"folder", "package", "modules": {key: {"structs", "constants",
-# "fixed"}}, "bits"}; stdout is the answers, each {"ok": value} or {"error": "Type: text"}.
+# "fixed", "set bits": {struct: [size, {path: [[byte, mask], ...]}]}}}, "bits"}; stdout is the
+# answers, each {"ok": value} or {"error": "Type: text"}.
 PROBE = r'''
 import importlib, json, sys
 question = json.load(sys.stdin)
@@ -30,6 +36,23 @@ def ask(how):
         return {"ok": how()}
     except Exception as error:
         return {"error": f"{type(error).__name__}: {error}"}
+
+def dig(value, path):
+    for part in path.split("."):
+        value = getattr(value, part) if hasattr(value, part) else value[part]
+    return int(value)
+
+def read_bits(parser, view, size, fields):
+    """Per bitfield: the (parsed, viewed) value of bytes holding only its bits, as raw bits."""
+    found = {}
+    for path, masks in fields.items():
+        data = bytearray(size)
+        for at, mask in masks:
+            data[at] |= mask
+        width = sum(bin(mask).count("1") for _, mask in masks)
+        found[path] = [dig(parser.parse(bytes(data)), path) & ((1 << width) - 1),
+                       dig(view(data), path) & ((1 << width) - 1)]
+    return found
 
 package = question["package"]
 runtime = importlib.import_module(package + "._runtime")
@@ -54,6 +77,9 @@ for key, wanted in question["modules"].items():
             found["field-by-field size"] = ask(lambda: parser.reference.sizeof())
         if bits is not None:
             found["bit positions"] = ask(lambda: {path: list(place) for path, place in bits(parser).items()})
+        if name in wanted["set bits"]:
+            view = getattr(module, name + "View", None)
+            found["bits read (parse, view)"] = ask(lambda: read_bits(parser, view, *wanted["set bits"][name]))
         structs[name] = found
     constants = {name: getattr(module, name, None) for name in wanted["constants"]}
     answers[key] = {"ok": {"structs": structs, "constants": ask(lambda: json.loads(json.dumps(constants)))}}
@@ -77,11 +103,27 @@ def expected(spec, layouts) -> dict:
                         else {"size": size, "field-by-field size": size})
             if _has_bits(layouts):
                 want["bit positions"] = {path: [first, width] for path, first, width in fact["bits"]}
+            if fact["bits"] and fact["fixed"] is None:  # a flexible one may count by a bitfield
+                all_ones = {path: [(1 << width) - 1] * 2 for path, _, width in fact["bits"]}
+                want["bits read (parse, view)"] = all_ones
+                want["set bits"] = [size, {path: _masks(first, width, layout)
+                                           for path, first, width in fact["bits"]}]
             structs[fact["name"]] = want
         constants = {c.names.python: layout.constants[c.names.canonical] for c in spec.constants
                      if "python" in c.targets and c.names.canonical in layout.constants}
         found[key] = {"structs": structs, "constants": constants}
     return found
+
+
+def _masks(first: int, width: int, layout) -> list:
+    """[byte, mask] of the bits at `first`..: C allocates a byte's bits from its least
+    significant on little-endian arches, from its most significant on big-endian ones."""
+    from ..primitives import ARCHS
+    little, found = ARCHS[layout.variant.arch].little_endian, {}
+    for position in range(first, first + width):
+        bit = position % 8 if little else 7 - position % 8
+        found[position // 8] = found.get(position // 8, 0) | 1 << bit
+    return [[at, mask] for at, mask in sorted(found.items())]
 
 
 def _has_bits(layouts) -> bool:
@@ -92,7 +134,9 @@ def _has_bits(layouts) -> bool:
 def question(spec, layouts, folder: str, want: dict) -> dict:
     return {"folder": os.path.abspath(folder), "package": spec.name, "bits": _has_bits(layouts),
             "modules": {key: {"structs": sorted(facts["structs"]), "constants": sorted(facts["constants"]),
-                              "fixed": sorted(name for name, s in facts["structs"].items() if "fixed size" in s)}
+                              "fixed": sorted(name for name, s in facts["structs"].items() if "fixed size" in s),
+                              "set bits": {name: s["set bits"] for name, s in facts["structs"].items()
+                                           if "set bits" in s}}
                         for key, facts in want.items()}}
 
 
@@ -131,6 +175,8 @@ def compare(key: str, want: dict, answer) -> list:
         if not facts["offsets"]:
             problems.append(f"{key} {name}: the spec gives no field offsets, so nothing was compared")
         for what, value in facts.items():
+            if what == "set bits":  # asked, not answered
+                continue
             problems += _differences(f"{key} {name}", what, value, found["structs"][name][what])
     problems += _differences(key, "constants", want["constants"], found["constants"])
     return problems

@@ -202,7 +202,7 @@ def _struct_model(spec, layout: lay.Layout, struct: lay.StructLayout, uses: set)
                 items.append(f"# {doc}")
             size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
             items.append(f'"{names.python}" / {_construct(spec, layout, slot, uses)},  # offset {slot.offset}, {size}')
-            getter, setter = view_hints(spec, slot)
+            getter, setter = view_hints(spec, slot, layout)
             fields.append({"name": names.python, "hint": _hint(spec, layout, slot),
                            "view_get": getter, "view_set": setter})
         elif isinstance(slot, lay.BitsSlot):

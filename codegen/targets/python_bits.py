@@ -1,7 +1,8 @@
 """Bitfields in the Python target: the pieces `targets/python.py` adds for each BitsSlot.
 
 Every read and write is a shift and a mask computed here from the layout's bit positions;
-the generated module never works a position out. The field-by-field reference reads a
+the generated module never works a position out. Bytes are read as one integer in the arch's
+byte order, so a field's shift in them depends on it (see `shift_in`). The field-by-field reference reads a
 run through `_bits.BitValue` and `_bits.BitRun`; the fast struct unpacks the run as the
 aligned integers of `BitsSlot.chunks` and takes each field out of the ones it spans;
 views read and write the fewest whole bytes around the field (see `_window`).
@@ -47,6 +48,21 @@ def _name(field: lay.BitFieldSlot) -> str:
     return field.field.names.python
 
 
+def shift_in(field: lay.BitFieldSlot, start: int, size: int) -> int:
+    """The field's shift (from the least significant bit) in the `size` bytes at `start` of
+    the struct read as one integer in the arch's order: a big-endian integer ends where
+    little-endian allocation would start, so there the field counts from the far end."""
+    if field.big_endian:
+        return (start + size) * 8 - field.first_bit - field.bits
+    return field.first_bit - start * 8
+
+
+def _big(slot: lay.BitsSlot) -> str:
+    """The extra argument of a run's runtime helpers on a big-endian arch (none otherwise,
+    so little-endian modules stay as they were)."""
+    return ", big=True" if any(field.big_endian for field in slot.members) else ""
+
+
 # ---- the field-by-field reference and the stub types
 
 
@@ -60,18 +76,19 @@ def describe(spec, slot: lay.BitsSlot, items: list, fields: list) -> None:
             items.append(f"# {doc}")
         decode, encode = scalar_converters(spec, field.scalar)
         extra = f", {decode}, {encode}" if decode else ""
-        shift = field.first_bit - slot.offset * 8
-        items.append(f'"{_name(field)}" / BitValue({slot.size}, {shift}, {field.bits}, {field.signed}{extra}),  '
-                     f"# bits {_span(field)}")
+        shift = shift_in(field, slot.offset, slot.size)
+        items.append(f'"{_name(field)}" / BitValue({slot.size}, {shift}, {field.bits}, {field.signed}{extra}'
+                     f'{_big(slot)}),  # bits {_span(field)}')
         hint = _hint(spec, field)
         fields.append({"name": _name(field), "hint": hint, "view_get": hint, "view_set": _set_hint(spec, field)})
-    shifts = ", ".join(f"({_name(f)!r}, {f.first_bit - slot.offset * 8})" for f in slot.fields)
-    items.append(f"BitRun({slot.size}, ({shifts},)),  # offset {slot.offset}, size {slot.size}")
+    shifts = ", ".join(f"({_name(f)!r}, {shift_in(f, slot.offset, slot.size)})" for f in slot.fields)
+    items.append(f"BitRun({slot.size}, ({shifts},){_big(slot)}),  # offset {slot.offset}, size {slot.size}")
 
 
 def _span(field: lay.BitFieldSlot) -> str:
     last = field.first_bit + field.bits - 1
-    return f"{field.first_bit // 8}:{field.first_bit % 8}..{last // 8}:{last % 8} (byte:bit)"
+    order = ", bit 0 the byte's most significant" if field.big_endian else ""
+    return f"{field.first_bit // 8}:{field.first_bit % 8}..{last // 8}:{last % 8} (byte:bit{order})"
 
 
 def _hint(spec, field: lay.BitFieldSlot) -> str:
@@ -140,12 +157,14 @@ def _spanned(field: lay.BitFieldSlot, chunks: list) -> list:
 def _unpack(spec, field: lay.BitFieldSlot, chunks: list) -> str:
     """The expression reading one field out of the unpacked tuple `v`."""
     spanned = _spanned(field, chunks)
-    base = spanned[0][0]
-    parts = [f"v[{index}]" if offset == base else f"v[{index}] << {(offset - base) * 8}"
-             for offset, _, index in spanned]
+    base, end = spanned[0][0], spanned[-1][0] + spanned[-1][1]
+    parts = []
+    for offset, size, index in spanned:  # the spanned bytes as one integer in the arch's order
+        place = (end - offset - size if field.big_endian else offset - base) * 8
+        parts.append(f"v[{index}] << {place}" if place else f"v[{index}]")
     value = " | ".join(parts)
-    width = sum(size for _, size, _ in spanned) * 8
-    shift = field.first_bit - base * 8
+    width = (end - base) * 8
+    shift = shift_in(field, base, end - base)
     if shift or field.bits != width:
         value = f"({value})" if len(parts) > 1 else value
         value = f"{value} >> {shift} & {hex((1 << field.bits) - 1)}" if shift else f"{value} & {hex((1 << field.bits) - 1)}"
@@ -166,7 +185,7 @@ def _chunk_value(slot: lay.BitsSlot, offset: int, size: int, bound: dict) -> str
     """The integer to pack for one chunk: the bits of every field that reaches into it."""
     parts, spills = [], False
     for field in slot.fields:
-        start = field.first_bit - offset * 8
+        start = shift_in(field, offset, size)
         if start >= size * 8 or start + field.bits <= 0:
             continue
         local = bound[field]
@@ -195,7 +214,7 @@ def view_lines(spec, layout: lay.Layout, struct: lay.StructLayout, view: str, re
             at += base
             label, doc = f"{view}.{name}", esc.one_line(field.field.doc)  # printed by repr
             lines.append(f"{name} = _bits({at}, {size}, {shift}, {field.bits}, {field.signed}, {label!r}, "
-                         f"{doc!r}{_kind(spec, field)})")
+                         f"{doc!r}{_kind(spec, field)}{_big(slot)})")
     return lines
 
 
@@ -214,5 +233,5 @@ def _window(slot: lay.BitsSlot, field: lay.BitFieldSlot) -> tuple:
     for size in (1, 2, 4, 8):
         for start in range(first, last - size, -1):  # every window of `size` bytes holding the field
             if slot.offset <= start and start + size <= end:
-                return start, size, field.first_bit - start * 8
-    return first, last + 1 - first, field.first_bit - first * 8
+                return start, size, shift_in(field, start, size)
+    return first, last + 1 - first, shift_in(field, first, last + 1 - first)

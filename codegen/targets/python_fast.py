@@ -458,19 +458,29 @@ def _scalar_kind(spec, scalar: lay.Scalar) -> str:
     return ", is_flag=True" if PRIMITIVES[scalar.prim].is_bool else ""
 
 
-def view_hints(spec, slot) -> tuple:
+def _array_hint(slot, layout: lay.Layout) -> str:
+    """What a view reads for an array of integers: a memoryview cast in the host's byte order;
+    an array of big-endian multi-byte elements reads as tuples of values on the (usual)
+    little-endian host, and 128-bit ones as raw bytes (a memoryview) anywhere."""
+    prim = PRIMITIVES[slot.scalar.prim]
+    if prim.size == 1 or prim.wide or _scalar_order(slot.scalar, layout) == "<":
+        return "memoryview"
+    return "Union[Tuple[Any, ...], memoryview]"
+
+
+def view_hints(spec, slot, layout: lay.Layout) -> tuple:
     """The stub types (read, write) of a field's view property."""
     if isinstance(slot, lay.FlexSlot):
         if slot.struct is not None:
             return "Tuple[Any, ...]", "Sequence[Any]"
-        return "memoryview", "Union[bytes, Sequence[Any]]"
+        return _array_hint(slot, layout), "Union[bytes, Sequence[Any]]"
     if slot.struct is not None:
         inner = spec.struct(slot.struct).names.python + "View"
         if slot.shape:
             return "Tuple[Any, ...]", "Sequence[Any]"
         return inner, f"Union[Mapping[str, Any], {inner}]"
     if slot.shape:
-        return "memoryview", "Union[bytes, Sequence[int]]" if _is_bytes(slot) else "Sequence[Any]"
+        return _array_hint(slot, layout), "Union[bytes, Sequence[int]]" if _is_bytes(slot) else "Sequence[Any]"
     if slot.scalar.enum is not None:
         enum = spec.enum(slot.scalar.enum).names.python
         return f"Union[{enum}, int]", f"Union[{enum}, int, str]"

@@ -387,7 +387,10 @@ def _spare_bits(layout: lay.Layout, struct: str) -> set:
 
 
 def _bit_span(field: lay.BitFieldSlot) -> str:
-    return f"{field.first_bit}..{field.first_bit + field.bits - 1}"
+    """Bits in address order; a big-endian arch counts each byte's from its top bit (as C
+    allocates them there), which the text says so it is not read the little-endian way."""
+    order = " (MSB-first bytes)" if field.big_endian else ""
+    return f"{field.first_bit}..{field.first_bit + field.bits - 1}{order}"
 
 
 def _field(arch, subject: str, old: lay.FieldSlot, new: lay.FieldSlot) -> list:

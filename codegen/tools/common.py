@@ -98,7 +98,7 @@ def c_member(spec: Spec, slot, pad_names: dict) -> tuple:
     if slot.scalar.is_pointer:
         target = slot.scalar.pointer_to
         return (c_struct_type(spec, target) if target else "void") + " *", slot.field.names.c, dims
-    return PRIMITIVES[slot.scalar.prim].c, slot.field.names.c, dims
+    return slot.scalar.c_type, slot.field.names.c, dims
 
 
 def spec_type(slot: lay.FieldSlot) -> str:

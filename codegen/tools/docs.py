@@ -126,6 +126,11 @@ def _anonymous_rows(layout: lay.Layout, slot: lay.FieldSlot, hidden: frozenset, 
     return [head] + _rows(layout, inner, hidden, base + slot.offset, depth + 1)
 
 
+# How a byte:bit place counts: from each byte's least significant bit on little-endian
+# arches, from its most significant on big-endian ones (where C allocates bits first).
+_BIT_ORDER = {False: "byte:bit", True: "byte:bit, bit 0 the byte's most significant"}
+
+
 def _bit_rows(slot: lay.BitsSlot, base: int, depth: int) -> list:
     """One row per named bitfield (offset as byte:bit, size in bits), then the unused bits;
     places count from the outer struct (`base`: where the run's struct starts in it)."""
@@ -133,7 +138,7 @@ def _bit_rows(slot: lay.BitsSlot, base: int, depth: int) -> list:
     for f in (replace(f, unit_offset=base + f.unit_offset) for f in slot.fields):
         rows.append({"offset": f"{f.first_bit // 8}:{f.first_bit % 8}", "size": f"{f.bits} bits",
                      "type": f"`{bit_type(f)}`", "field": "↳ " * depth + f"`{f.field.names.canonical}`",
-                     "doc": prose(f.field.doc, f"Bits {bit_place(f)} (byte:bit).")})
+                     "doc": prose(f.field.doc, f"Bits {bit_place(f)} ({_BIT_ORDER[f.big_endian]}).")})
     unused, start = sum(bits for _, bits in slot.padding_bits), base + slot.offset
     if unused:
         rows.append({"offset": start, "size": f"{unused} bits", "type": "", "field": "↳ " * depth + "*(padding bits)*",

@@ -17,6 +17,7 @@ from typing import Optional
 from .. import layout as lay
 from ..ir import Spec
 from ..primitives import ARCHS, PRIMITIVES
+from ..targets.python_bits import shift_in
 from .common import (ToolError, bit_type, c_pad_names, choose_archs, choose_variants, describe, find_struct,
                      spec_type)
 
@@ -208,14 +209,15 @@ def _field(spec: Spec, layout: lay.Layout, slot: lay.FieldSlot, raw: bytes, at: 
 
 def _bits(layout: lay.Layout, slot: lay.BitsSlot, raw: bytes, at: int) -> Node:
     """A run of bitfields: its bytes, with one child per named bitfield holding its value."""
-    whole, children = int.from_bytes(raw, "little"), []
+    big = not ARCHS[layout.variant.arch].little_endian
+    whole, children = int.from_bytes(raw, "big" if big else "little"), []
     for field in slot.fields:
-        start = field.first_bit - slot.offset * 8
-        value = whole >> start & ((1 << field.bits) - 1)
+        value = whole >> shift_in(field, slot.offset, slot.size) & ((1 << field.bits) - 1)
         if field.signed and value >> (field.bits - 1):
             value -= 1 << field.bits
         if PRIMITIVES[field.scalar.prim].is_bool and value in (0, 1):
             value = bool(value)
+        start = field.first_bit - slot.offset * 8  # address order: the bytes holding the field
         first, last = start // 8, (start + field.bits - 1) // 8
         enum_name = _enum_member(layout, field.scalar.enum, value) if field.scalar.enum else None
         children.append(Node(field.field.names.canonical, "field", at + first, last + 1 - first, bit_type(field),

@@ -29,8 +29,9 @@ COMMENT_COLUMN = 49  # declaration width (type, name and ';') before the offset 
 
 
 # pahole prints types as the debug info names them, which for gcc's builtin 128-bit
-# typedefs is the underlying base type.
+# typedefs is the underlying base type, and for C's `long` gcc's spelling of it.
 _DEBUG_NAMES = {info.c: info.debug_name for info in PRIMITIVES.values() if info.dwarf}
+_DEBUG_NAMES.update({"long": "long int", "unsigned long": "long unsigned int"})
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = C
     `layouts` is keyed by `Variant.key`, as `layout.layout_combinations` returns them.
 
     A single block whose combination was chosen in full is exactly pahole's text; otherwise
-    each block opens with a comment line naming the arch and the parameter values.
+    each block opens with a comment line naming the arch and the parameter values. On a
+    big-endian arch a block with bitfields also says how their bit positions count.
     """
     params = params or {}
     variants = choose_variants(spec, choose_archs(spec, arch), params, every)
@@ -74,10 +76,20 @@ def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = C
         lines = [line for name in names for line in struct_lines(spec, layout, name, cacheline)]
         if not struct:
             lines += region_lines(layout)
+        lines = _bit_convention(layout, names) + lines
         if headed:
             lines = [f"/* ===== {spec.name} on {describe(variant)} ===== */"] + lines
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
+
+
+def _bit_convention(layout: lay.Layout, names: list) -> list:
+    """The note on a big-endian arch's bit positions: `offset:bit` counts from the most
+    significant bit of the byte, as the allocation does there (DWARF's data_bit_offset,
+    which pahole prints), not from the least significant as on little-endian arches."""
+    if ARCHS[layout.variant.arch].little_endian or not any(layout.structs[name].bitfields for name in names):
+        return []
+    return ["/* big-endian: in a bitfield's offset:bit, bits count in address order from the most significant bit of each byte */"]
 
 
 def region_lines(layout: lay.Layout) -> list:
@@ -432,4 +444,5 @@ def _natural_align(spec: Spec, layout: lay.Layout, slot, natural: dict) -> int:
         if spec.struct(slot.struct).external:
             return layout.structs[slot.struct].align
         return natural[slot.struct].align
-    return PRIMITIVES[slot.scalar.prim].size
+    # pahole takes no primitive to need more than the word (a u64 at offset 4 is natural on i386)
+    return min(PRIMITIVES[slot.scalar.prim].size, ARCHS[layout.variant.arch].pointer_size)

@@ -1,10 +1,10 @@
 """Bitfields: what the arch modules use to read and write fields a few bits wide.
 
-A bitfield lives in a storage unit read as one little-endian integer; its value is the
-`width` bits starting at bit `shift` of that integer, counted from the least significant
-end, and sign-extended when its type is signed. construct's BitStruct counts bits from
-the most significant end, the opposite of the C ABIs of x86-64 and arm64, so these
-helpers shift and mask instead.
+A bitfield lives in a storage unit read as one integer in the arch's byte order (`big`
+says big-endian); its value is the `width` bits starting at bit `shift` of that integer,
+counted from the least significant end, and sign-extended when its type is signed.
+construct's BitStruct counts bits from the most significant end of each byte, which fits
+no C ABI's units wider than a byte, so these helpers shift and mask instead.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from construct import Construct, IntegerError, SizeofError, stream_read, stream_
 
 from ._runtime import _join, _lost, _write_error, flag, members
 
-_CODES = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
+_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
 def signed(value: int, width: int) -> int:
@@ -57,16 +57,17 @@ class BitValue(Construct):
     context, where construct's Struct keeps what each field's build returns).
     """
 
-    def __init__(self, size: int, shift: int, width: int, is_signed: bool, decode=None, encode=None):
+    def __init__(self, size: int, shift: int, width: int, is_signed: bool, decode=None, encode=None,
+                 big: bool = False):
         super().__init__()
         self.size, self.shift, self.width, self.is_signed = size, shift, width, is_signed
-        self.decode, self.encode = decode, encode
+        self.decode, self.encode, self.big = decode, encode, big
 
     def _parse(self, stream, context, path):
         start = stream_tell(stream, path)
         data = stream_read(stream, self.size, path)
         stream_seek(stream, start, 0, path)
-        value = int.from_bytes(data, "little") >> self.shift & ((1 << self.width) - 1)
+        value = int.from_bytes(data, _order(self.big)) >> self.shift & ((1 << self.width) - 1)
         if self.is_signed:
             value = signed(value, self.width)
         return value if self.decode is None else self.decode(value, value)
@@ -84,9 +85,9 @@ class BitRun(Construct):
     """The bytes of a run of bitfields: skipped when parsing (each BitValue read its bits),
     written when building from the fields' bits, with every other bit zero."""
 
-    def __init__(self, size: int, fields: tuple):
+    def __init__(self, size: int, fields: tuple, big: bool = False):
         super().__init__()
-        self.size = size
+        self.size, self.big = size, big
         self.fields = fields  # (name, shift) of each named bitfield
         self.flagbuildnone = True
 
@@ -98,21 +99,25 @@ class BitRun(Construct):
         value = 0
         for name, shift in self.fields:
             value |= context[name] << shift
-        stream_write(stream, value.to_bytes(self.size, "little"), self.size, path)
+        stream_write(stream, value.to_bytes(self.size, _order(self.big)), self.size, path)
         return None
 
     def _sizeof(self, context, path):
         return self.size
 
 
+def _order(big: bool) -> str:
+    return "big" if big else "little"
+
+
 # ---- views
 
 
 def bits_property(at: int, size: int, shift: int, width: int, is_signed: bool, label: str, doc: str,
-                  enum_type=None, is_flag=False):
+                  enum_type=None, is_flag=False, big: bool = False):
     """A bitfield of a view: reads the `size` bytes at `at` and keeps its bits; a write reads
     those bytes, replaces only the field's bits and writes them back."""
-    load, store = _window(at, size)
+    load, store = _window(at, size, big)
     mask = (1 << width) - 1
     decode = members(enum_type) if enum_type is not None else flag if is_flag else None
     low, high = limits(width, is_signed)
@@ -143,10 +148,11 @@ def bits_property(at: int, size: int, shift: int, width: int, is_signed: bool, l
     return property(get, set_, doc=doc)
 
 
-def _window(at: int, size: int) -> tuple:
-    """(load, store) of the little-endian integer in `size` bytes at `at` of a view."""
+def _window(at: int, size: int, big: bool) -> tuple:
+    """(load, store) of the integer in `size` bytes at `at` of a view, in the arch's order."""
+    order = _order(big)
     if size in _CODES:
-        codec = struct.Struct(_CODES[size])
+        codec = struct.Struct((">" if big else "<") + _CODES[size])
         unpack, pack = codec.unpack_from, codec.pack_into
 
         def load(view):
@@ -162,12 +168,12 @@ def _window(at: int, size: int) -> tuple:
             raw = whole.cast("B")[start:start + size]
         if raw.nbytes != size:  # a slice past the end is only shorter: refuse as struct does
             raise struct.error(f"{size} bytes needed at offset {start}")
-        return int.from_bytes(raw, "little")
+        return int.from_bytes(raw, order)
 
     def store_bytes(view, raw):
         start = view._off + at
         with memoryview(view._buf) as whole:
-            whole.cast("B")[start:start + size] = raw.to_bytes(size, "little")
+            whole.cast("B")[start:start + size] = raw.to_bytes(size, order)
     return load_bytes, store_bytes
 
 
@@ -184,7 +190,8 @@ def _member(enum_type: "type[enum.Enum]", name: str, label: str):
 def bit_positions(con: Construct, base: int = 0, prefix: str = "") -> dict:
     """(first bit, width) of every bitfield the field-by-field constructs declare, nested
     ones as dotted paths, from the constructs' own sizes; the layout test compares it with
-    the spec."""
+    the spec. The first bit is the allocation position in address order (DWARF's
+    DW_AT_data_bit_offset): on a big-endian arch it counts from each byte's top bit."""
     from ._runtime import Anonymous, FastStruct, FixedUnion, Named, _unwrap, _unwrap_renamed
     found, offset = {}, base
     outer = _unwrap(con)
@@ -193,7 +200,7 @@ def bit_positions(con: Construct, base: int = 0, prefix: str = "") -> dict:
         if isinstance(inner, Anonymous):  # its members (and their bitfields) are the parent's
             found.update(bit_positions(inner.subcon, offset, prefix))
         elif sub.name and isinstance(inner, BitValue):
-            found[prefix + sub.name] = (offset * 8 + inner.shift, inner.width)
+            found[prefix + sub.name] = (offset * 8 + _allocated(inner), inner.width)
         elif sub.name and isinstance(inner, (Named, FastStruct)):
             found.update(bit_positions(inner, offset, f"{prefix}{sub.name}."))
         if isinstance(outer, FixedUnion):
@@ -203,3 +210,8 @@ def bit_positions(con: Construct, base: int = 0, prefix: str = "") -> dict:
         except SizeofError:
             break  # a flexible array runs to the end, and no bitfield follows one
     return found
+
+
+def _allocated(field: BitValue) -> int:
+    """Where a field's bits start in address order inside its run's bytes."""
+    return field.size * 8 - field.shift - field.width if field.big else field.shift

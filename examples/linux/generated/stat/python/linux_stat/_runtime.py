@@ -715,10 +715,10 @@ def _join(path, label) -> str:
 # ---- zero-copy views
 
 # memoryview.cast uses the host's byte order and sizes: an array is cast to its element
-# format only on a little-endian host, for a little-endian layout, and where the host's
-# native size of the format is the standard one.
-_CASTABLE = ({code for code in "bBhHiIqQ" if struct.calcsize(code) == struct.calcsize("<" + code)}
-             if sys.byteorder == "little" else set())
+# format only where its layout's byte order is the host's, and where the host's native size
+# of the format is the standard one.
+_CASTABLE = {code for code in "bBhHiIqQ" if struct.calcsize(code) == struct.calcsize("<" + code)}
+_HOST_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
 class View:
@@ -972,11 +972,13 @@ def nested_property(view_type: "type[View]", at: int, label: str, doc: str, slot
 
 
 def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
-    """An array of integers: read as a memoryview on the buffer; assigned from a (nested)
-    sequence, or from bytes for a u8 array."""
+    """An array of integers: read as a memoryview on the buffer, or, when its elements are
+    in the other byte order than the host's (a big-endian arch's module on a little-endian
+    host, an `endian:` array), as (nested) tuples of their values, which a memoryview cannot
+    give; assigned from a (nested) sequence, or from bytes for a u8 array."""
     count = _count(shape)
     nbytes, packer = count * codec.size, codec.items(count)
-    cast = codec.code if codec.order == "<" and codec.code in _CASTABLE else None
+    cast, values = _castable(codec)
     if cast == "B" and len(shape) == 1:
         cast = None  # the raw byte view already is that
 
@@ -991,6 +993,8 @@ def array_property(codec: Scalar, at: int, shape: tuple, label: str, doc: str):
             raise _lost(view, label, at, nbytes)
         if not count:  # a zero-length array: a memoryview takes no 0 in its shape, so rows are lists
             return (raw.cast(cast) if cast else raw) if len(shape) == 1 else shaped((), shape)
+        if values:
+            return _nest(packer.unpack(raw), shape)
         return raw.cast(cast, shape) if cast else raw
 
     def set_(view, value):
@@ -1038,7 +1042,9 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
     `at` to the end of the buffer; assigned from a sequence (or bytes), written from `at`
     on, which the buffer must have room for."""
     element = codec.size * (_count(dims) if dims else 1)
-    cast = codec.code if codec.order == "<" and codec.code in _CASTABLE and (codec.code != "B" or dims) else None
+    cast, values = _castable(codec)
+    if cast == "B" and not dims:
+        cast = None  # the raw byte view already is that
 
     def get(view):
         start = view._off + at
@@ -1051,6 +1057,9 @@ def flex_property(codec: Scalar, at: int, dims: tuple, label: str, doc: str):
             count = -1
         if count < 0:  # the buffer now ends before the array starts
             raise _lost(view, label, at, 0)
+        if values:
+            flat = struct.unpack(f"{codec.order}{count * element // codec.size}{codec.code}", raw)
+            return _nest(flat, (count,) + tuple(dims)) if dims and count else flat
         return raw.cast(cast, (count,) + tuple(dims)) if cast and count else raw
 
     def set_(view, value):
@@ -1097,6 +1106,18 @@ def flex_structs_property(view_type: "type[View]", at: int, label: str, doc: str
     return property(get, set_, doc=doc)
 
 
+def _castable(codec: Scalar) -> tuple:
+    """(the format to cast an array's bytes to, or None; whether to read its values instead):
+    a cast reads in the host's byte order, so an array in the other one is read as tuples
+    of values, read-only so that a write to an element is refused rather than lost in a
+    copy (128-bit elements, which neither a cast nor `struct` reads, stay raw bytes)."""
+    if codec.code not in _CASTABLE:
+        return None, False
+    if codec.order == _HOST_ORDER or codec.size == 1:
+        return codec.code, False
+    return None, True
+
+
 def _count(shape: tuple) -> int:
     count = 1
     for length in shape:
@@ -1116,7 +1137,7 @@ def _nest(flat, shape: tuple) -> tuple:
     """Nested tuples of `shape` from a flat sequence."""
     if len(shape) == 1:
         return tuple(flat)
-    step = len(flat) // shape[0]
+    step = len(flat) // shape[0] if shape[0] else 0
     return tuple(_nest(flat[index * step:(index + 1) * step], shape[1:]) for index in range(shape[0]))
 
 
