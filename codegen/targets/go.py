@@ -20,7 +20,7 @@ from .. import naming
 from ..errors import Problems
 from ..ir import Spec, Variant, value_label
 from ..primitives import ARCHS, PRIMITIVES
-from . import go_bits, go_members
+from . import go_align, go_bits, go_members
 from .common import Context, render_template, strip_parens, then_change
 
 NAME = "go"
@@ -264,7 +264,7 @@ def _declarations(spec: Spec, layout: lay.Layout) -> dict:
         found["enum:" + enum_layout.enum.names.canonical] = _enum(enum_layout)
     for decl in spec.structs:
         if decl.names.canonical in layout.structs:
-            found["struct:" + decl.names.canonical] = _struct(spec, layout, layout.structs[decl.names.canonical])
+            found["struct:" + decl.names.canonical] = go_struct(spec, layout, decl.names.canonical)[0]
     return found
 
 
@@ -323,40 +323,93 @@ def _lead(opening: str, doc: str, fallback: str) -> tuple:
 # ---- structs ---------------------------------------------------------------
 
 
-def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> _Struct:
+@lay.per_variant
+def _built(spec: Spec, layout: lay.Layout) -> dict:
+    """The Go structs of one combination built so far, by canonical name; `go_struct` fills it."""
+    return {}
+
+
+def go_struct(spec: Spec, layout: lay.Layout, name: str) -> tuple:
+    """(_Struct, Go's alignment of it) for a struct of the layout, built once per combination:
+    a parent's placement asks for the alignment of each struct it holds."""
+    built = _built(spec, layout)
+    if name not in built:
+        built[name] = _struct(spec, layout, layout.structs[name])
+    return built[name]
+
+
+@lay.per_variant
+def _named_types(spec: Spec, layout: lay.Layout) -> dict:
+    """Go type name -> ("enum", size) or ("struct", canonical name), for the alignment table."""
+    found = {enum.enum.names.go: ("enum", PRIMITIVES[enum.enum.base.name].size) for enum in layout.enums.values()
+             if not enum.enum.go_untyped}
+    found.update((spec.struct(name).names.go, ("struct", name)) for name in layout.structs)
+    return found
+
+
+def go_type_align(spec: Spec, layout: lay.Layout, go_type: str) -> int:
+    """Go's alignment, on the layout's arch, of a field type the target prints."""
+    goarch = ARCHS[layout.variant.arch].goarch
+
+    def named(name: str) -> int:
+        kind, what = _named_types(spec, layout)[name]
+        return go_align.int_align(goarch, what) if kind == "enum" else go_struct(spec, layout, what)[1]
+    return go_align.type_align(goarch, go_type, named)
+
+
+def pad_row(size: int) -> _Row:
+    return _Row((), ("_", f"[{size}]byte"))
+
+
+def placement_what(layout: lay.Layout, struct: lay.StructLayout) -> str:
+    return f"struct {struct.name} on {layout.variant.key}"
+
+
+def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> tuple:
     decl = spec.struct(struct.name)
     natural_align = lay.natural_structs(spec, layout.variant)[struct.name].align
     if isinstance(struct, lay.UnionLayout):
         return _union(spec, layout, struct, natural_align)
     if go_bits.has_bits(struct):
         return go_bits.struct_decl(spec, layout, struct)
-    rows = []
+    items = []
     for slot in struct.slots:
-        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
-            # Embedded: Go promotes a struct's fields and a union's accessor methods, so the
-            # members read as the parent's own (`attr.SamplePeriod()`), at C's offsets.
-            rows.append(_Row(_doc(slot.field.doc), (_field_type(spec, layout, slot),)))
-        elif isinstance(slot, lay.FieldSlot):
-            rows.append(_Row(_doc(slot.field.doc),
-                             (go_members.field_name(slot), _field_type(spec, layout, slot))))
-        elif isinstance(slot, lay.FlexSlot):
-            rows.append(_Row(_doc(slot.field.doc), (go_members.field_name(slot), go_members.flex_type(spec, slot))))
-        elif isinstance(slot, lay.PadSlot):
-            rows.append(_Row(_doc(slot.padding.doc), ("_", _padding_type(slot, natural_align))))
-        elif isinstance(slot, lay.ReservedSlot):
-            rows.append(_Row(_doc(slot.reserved.doc or "Reserved for later fields; keep zero."),
-                             ("_", _padding_type(slot, natural_align))))
+        row = _slot_row(spec, layout, slot, natural_align)
+        if row is not None:
+            items.append(go_align.Item(row, slot.offset, slot.size, go_type_align(spec, layout, row.cells[-1])))
+    placed = go_align.place(items, pad_row, decl.pos, placement_what(layout, struct))
+    rows = go_align.tail(placed, struct.size, pad_row, go_members.zero_size_tail(struct) is not None)
     doc = _lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists.")
-    return _Struct(decl.names.go, doc, tuple(rows), go_members.struct_accessors(spec, struct))
+    return _Struct(decl.names.go, doc, rows, go_members.struct_accessors(spec, struct)), placed.align
 
 
-def _union(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, natural_align: int) -> _Struct:
+def _slot_row(spec: Spec, layout: lay.Layout, slot, natural_align: int) -> Optional[_Row]:
+    """The Go field storing one slot of a struct without bitfields; None for a hole (placement fills it)."""
+    if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+        # Embedded: Go promotes a struct's fields and a union's accessor methods, so the
+        # members read as the parent's own (`attr.SamplePeriod()`), at C's offsets.
+        return _Row(_doc(slot.field.doc), (_field_type(spec, layout, slot),))
+    if isinstance(slot, lay.FieldSlot):
+        return _Row(_doc(slot.field.doc), (go_members.field_name(slot), _field_type(spec, layout, slot)))
+    if isinstance(slot, lay.FlexSlot):
+        return _Row(_doc(slot.field.doc), (go_members.field_name(slot), go_members.flex_type(spec, slot)))
+    if isinstance(slot, lay.PadSlot):
+        return _Row(_doc(slot.padding.doc), ("_", _padding_type(slot, natural_align)))
+    if isinstance(slot, lay.ReservedSlot):
+        return _Row(_doc(slot.reserved.doc or "Reserved for later fields; keep zero."),
+                    ("_", _padding_type(slot, natural_align)))
+    return None
+
+
+def _union(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, natural_align: int) -> tuple:
     """Go has no unions: words that size and align it as C does, and an accessor per member."""
     decl = spec.struct(union.name)
     doc = tuple(esc.go_comment_lines(f"{decl.names.go} is a union: its members share its bytes from offset 0, "
                                      f"each reached through its method. {esc.one_line(decl.doc)}", DOC_WIDTH))
-    rows = (_Row((), ("_", go_members.union_words(natural_align, union.size))),)
-    return _Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union, layout.structs))
+    words = go_members.union_words(natural_align, union.size)
+    rows = (_Row((), ("_", words)),)
+    return (_Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union, layout.structs)),
+            go_type_align(spec, layout, words))
 
 
 def _padding_type(slot, natural_align: int) -> str:
@@ -443,7 +496,7 @@ def check_expressible(spec: Spec, layouts) -> None:
             if name in refused:
                 continue
             found = (_wide_field(layout, real) or _difference(spec, layout.variant, real, natural[name])
-                     or _flex_difference(spec, layout.variant.key, real))
+                     or _flex_difference(spec, layout, real))
             if found:
                 refused.add(name)
                 problems.add(*found)
@@ -482,15 +535,20 @@ def _wide_path(layout: lay.Layout, slot) -> tuple:
     return "", ""
 
 
-def _flex_difference(spec: Spec, arch: str, real: lay.StructLayout):
-    """Go pads a struct whose last field is a zero-length array; refuse when that changes its size."""
+def _flex_difference(spec: Spec, layout: lay.Layout, real: lay.StructLayout):
+    """Go pads a struct whose last field is a zero-length array; refuse when that changes its size
+    (with Go's own alignment of the struct, which is smaller than C's for a u64 on armhf)."""
     slot = None if isinstance(real, lay.UnionLayout) else go_members.zero_size_tail(real)
-    if slot is None or go_members.flex_go_size(real) == real.size:
+    if slot is None:
         return None
+    go_size = go_members.flex_go_size(real, go_struct(spec, layout, real.name)[1])
+    if go_size == real.size:
+        return None
+    arch = layout.variant.key
     kind = "flexible" if isinstance(slot, lay.FlexSlot) else "zero-length"
     return (slot.field.pos, f"the Go target cannot express struct {real.name} (it ends in the {kind} array "
             f"{slot.field.names.canonical}): on {arch} C makes it {real.size} bytes, but Go adds a byte after a "
-            f"trailing zero-length array and would make it {go_members.flex_go_size(real)}",
+            f"trailing zero-length array and would make it {go_size}",
             "Go can only match when C's tail padding follows the array: put a wider field first, or leave Go "
             "out with a top-level `targets: [c, python]`")
 
@@ -556,11 +614,9 @@ def layout_facts(spec: Spec, layout: lay.Layout) -> list:
     """[(test function name, setup line, [_Fact])] for one arch: every size, offset, alignment
     Go promises, and value. The check step counts these to know how many must pass."""
     groups = []
-    natural = lay.natural_structs(spec, layout.variant)
     for decl in spec.structs:
         if decl.names.canonical in layout.structs:
-            groups.append(_struct_facts(decl, layout.structs[decl.names.canonical], natural[decl.names.canonical],
-                                        layout.structs))
+            groups.append(_struct_facts(spec, layout, decl, layout.structs[decl.names.canonical]))
     constants = [_value_fact(f"constant {c.names.canonical}", c.names.go, layout.constants[c.names.canonical])
                  for c in _go_constants(spec, layout)]
     if constants:
@@ -591,19 +647,22 @@ def _promoted_facts(label: str, structs: dict, slot: lay.FieldSlot, base: int, t
     return facts
 
 
-def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, structs: dict) -> tuple:
+def _struct_facts(spec: Spec, layout: lay.Layout, decl, real: lay.StructLayout) -> tuple:
+    """Sizes and offsets always; an alignment only where Go's rule gives C's (not for a u64 on
+    armhf, nor where a packed C struct aligns less than Go can)."""
+    structs = layout.structs
     label, facts = real.name, [_Fact("expectLayout", f"{real.name}: size", "unsafe.Sizeof(v)", str(real.size))]
-    if natural.align == real.align:
+    if go_struct(spec, layout, real.name)[1] == real.align:
         facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
     bits = go_bits.facts(real, structs, decl.names.go, _Fact)
     if isinstance(real, lay.UnionLayout):
         return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}",
                 facts + _member_facts(real, structs) + bits)
-    for slot, plain in zip(real.fields, natural.fields):
+    for slot in real.fields:
         where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
         facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
         facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", str(slot.size)))
-        if plain.align == slot.align:
+        if go_type_align(spec, layout, _field_type(spec, layout, slot)) == slot.align:
             facts.append(_Fact("expectLayout", f"{where}: alignment", f"unsafe.Alignof({member})", str(slot.align)))
         if slot.field.anonymous:
             facts += _promoted_facts(label, structs, slot, 0)

@@ -17,7 +17,7 @@ from .. import layout as lay
 from ..errors import fail
 from ..ir import Spec
 from ..primitives import PRIMITIVES
-from . import go_members
+from . import go_align, go_members
 from .go_members import RECEIVER, Accessor
 
 _WORDS = {1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64"}
@@ -42,34 +42,31 @@ def value_type(spec: Spec, field: lay.BitFieldSlot) -> str:
 # ---- the struct ------------------------------------------------------------
 
 
-def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout):
-    """The Go struct (a go._Struct) of a struct with bitfields: rows placed so that Go's
+def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> tuple:
+    """(go._Struct, Go's alignment) of a struct with bitfields: rows placed so that Go's
     alignment rules land every field and chunk at the spec's offset, plus the accessors."""
     from . import go as target
     decl = spec.struct(struct.name)
     natural = lay.natural_structs(spec, layout.variant)[struct.name]
-    aligns = {slot.field.names.canonical: slot.align for slot in natural.fields}
-    rows, at, align = [], 0, 1
-    for slot in struct.slots:
-        placed = _rows_of(spec, layout, slot, aligns, natural.align)
-        for doc, name, go_type, offset, item_align in placed:
-            if _round_up(at, item_align) < offset:  # Go would put it earlier: fill the difference
-                rows.append(target._Row((), ("_", f"[{offset - at}]byte")))
-            rows.append(target._Row(doc, (name, go_type) if name else (go_type,)))  # no name: embedded
-            at, align = offset + _size_of(slot, offset), max(align, item_align)
-    if align < natural.align:
-        rows.insert(0, target._Row((), ("_", f"[0]{_WORDS[natural.align]}")))
-        align = natural.align
-    if _round_up(at, align) < struct.size:
-        rows.append(target._Row((), ("_", f"[{struct.size - at}]byte")))
+    items = [go_align.Item(target._Row(doc, (name, go_type) if name else (go_type,)), offset, size,  # no name: embedded
+                           target.go_type_align(spec, layout, go_type))
+             for slot in struct.slots for doc, name, go_type, offset, size in _rows_of(spec, layout, slot, natural.align)]
+    placed = go_align.place(items, target.pad_row, decl.pos, target.placement_what(layout, struct))
+    rows, align = list(placed.rows), placed.align
+    word = _WORDS[natural.align]
+    if align < target.go_type_align(spec, layout, word):  # no Go field demands C's alignment: a zero-size word does
+        rows.insert(0, target._Row((), ("_", f"[0]{word}")))
+        align = target.go_type_align(spec, layout, word)
+    rows = go_align.tail(go_align.Placed(tuple(rows), placed.end, align), struct.size, target.pad_row,
+                         go_members.zero_size_tail(struct) is not None)
     methods = accessors(spec, struct) + go_members.struct_accessors(spec, struct)
     _check_names(struct, [row.cells[0] for row in rows], methods)
-    return target._Struct(decl.names.go, target._lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists."),
-                          tuple(rows), methods)
+    doc = target._lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists.")
+    return target._Struct(decl.names.go, doc, tuple(rows), methods), align
 
 
-def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: int) -> list:
-    """(doc, name, Go type, offset, alignment) of the Go fields storing one slot."""
+def _rows_of(spec: Spec, layout: lay.Layout, slot, natural_align: int) -> list:
+    """(doc, name, Go type, offset, size) of the Go fields storing one slot."""
     from . import go as target
     if isinstance(slot, lay.BitsSlot):
         return [(_chunk_doc(slot, offset, size), chunk_name(offset), _WORDS[size], offset, size)
@@ -77,22 +74,14 @@ def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: 
     if isinstance(slot, lay.FieldSlot):
         go_type = target._field_type(spec, layout, slot)
         name = "" if slot.field.anonymous else go_members.field_name(slot)  # anonymous members are embedded
-        return [(target._doc(slot.field.doc), name, go_type, slot.offset,
-                 aligns[slot.field.names.canonical])]
+        return [(target._doc(slot.field.doc), name, go_type, slot.offset, slot.size)]
     if isinstance(slot, lay.FlexSlot):
         return [(target._doc(slot.field.doc), go_members.field_name(slot), go_members.flex_type(spec, slot),
-                 slot.offset, slot.align)]
+                 slot.offset, 0)]
     if isinstance(slot, (lay.PadSlot, lay.ReservedSlot)):
         member = slot.padding if isinstance(slot, lay.PadSlot) else slot.reserved
-        go_type = target._padding_type(slot, natural_align)
-        return [(target._doc(member.doc), "_", go_type, slot.offset, slot.size if go_type[0] == "u" else 1)]
-    return []  # a hole: Go's alignment, or the padding struct_decl adds, makes it
-
-
-def _size_of(slot, offset: int) -> int:
-    if isinstance(slot, lay.BitsSlot):
-        return next(size for at, size in slot.chunks if at == offset)
-    return slot.size
+        return [(target._doc(member.doc), "_", target._padding_type(slot, natural_align), slot.offset, slot.size)]
+    return []  # a hole: Go's alignment, or the padding placement adds, makes it
 
 
 def _chunk_doc(slot: lay.BitsSlot, offset: int, size: int) -> tuple:
@@ -106,10 +95,6 @@ def _bits_in(field: lay.BitFieldSlot, offset: int, size: int) -> tuple:
     first = max(field.first_bit, offset * 8)
     last = min(field.first_bit + field.bits, (offset + size) * 8) - 1
     return (first - offset * 8, last - offset * 8) if first <= last else ()
-
-
-def _round_up(value: int, align: int) -> int:
-    return (value + align - 1) // align * align
 
 
 def _check_names(struct: lay.StructLayout, fields: list, accessors: tuple) -> None:
