@@ -127,8 +127,23 @@ def _spanned(slot: lay.BitsSlot, field: lay.BitFieldSlot) -> list:
     return [(offset, size) for offset, size in slot.chunks if _bits_in(field, offset, size)]
 
 
+def _shift(field: lay.BitFieldSlot, offset: int, size: int) -> int:
+    """Where the field's least significant bit sits in the integer read from bytes
+    [offset, offset + size) in the arch's byte order (negative: below that integer's bit 0)."""
+    if field.big_endian:  # address order runs from the integer's most significant bit
+        return (offset + size) * 8 - field.first_bit - field.bits
+    return field.first_bit - offset * 8
+
+
 def _where(field: lay.BitFieldSlot) -> str:
+    """The field's bits in address order, and as byte and bit numbers (bit n is the value 1<<n)."""
     last = field.first_bit + field.bits - 1
+    if field.big_endian:
+        first_byte, first_bit, last_byte, last_bit = field.first_bit // 8, 7 - field.first_bit % 8, last // 8, 7 - last % 8
+        if field.bits == 1:
+            return f"bit {first_bit} of byte {first_byte}"
+        return (f"bits {field.first_bit}..{last} in address order, each byte from its most significant bit "
+                f"(byte {first_byte} bit {first_bit} down to byte {last_byte} bit {last_bit})")
     if field.bits == 1:
         return f"bit {field.first_bit % 8} of byte {field.first_bit // 8}"
     return f"bits {field.first_bit}..{last} (byte {field.first_bit // 8} bit {field.first_bit % 8} to byte " \
@@ -138,14 +153,15 @@ def _where(field: lay.BitFieldSlot) -> str:
 def _getter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor:
     name, go_type = field.field.names.go, value_type(spec, field)
     spanned = _spanned(slot, field)
-    base = spanned[0][0]
-    shift, width = field.first_bit - base * 8, field.bits
+    base, end = spanned[0][0], spanned[-1][0] + spanned[-1][1]
+    shift, width = _shift(field, base, end - base), field.bits
     body = []
     if len(spanned) == 1:
         source = f"{RECEIVER}.{chunk_name(base)}"
         raw = f"uint64({source})" if field.signed else source
-    else:
-        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + (f"<<{(o - base) * 8}" if o != base else "") for o, _ in spanned]
+    else:  # the chunks as one integer in the arch's byte order: the first chunk is the low end on LE, the high on BE
+        moves = {o: (end - o - size if field.big_endian else o - base) * 8 for o, size in spanned}
+        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + (f"<<{moves[o]}" if moves[o] else "") for o, _ in spanned]
         body.append(f"x := {' | '.join(parts)}")
         raw = "x"
     if field.signed:
@@ -164,14 +180,14 @@ def _setter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor
     name, go_type = field.field.names.go, value_type(spec, field)
     body = [f"u := uint64(value) & {hex((1 << field.bits) - 1)}"]
     for offset, size in _spanned(slot, field):
-        first, last = _bits_in(field, offset, size)
         chunk, word = f"{RECEIVER}.{chunk_name(offset)}", _WORDS[size]
-        start = field.first_bit - offset * 8
+        start, full = _shift(field, offset, size), (1 << size * 8) - 1
         moved = f"u<<{start}" if start > 0 else f"u>>{-start}" if start < 0 else "u"
-        if first == 0 and last == size * 8 - 1:
+        ones = (1 << field.bits) - 1
+        mask = (ones << start if start >= 0 else ones >> -start) & full  # the field's bits in this chunk
+        if mask == full:
             body.append(f"{chunk} = {word}({moved.replace('<<', ' << ').replace('>>', ' >> ')})")  # gofmt spaces a lone shift
             continue
-        mask = ((1 << (last - first + 1)) - 1) << first
         body.append(f"{chunk} = {chunk}&^{hex(mask)} | {word}({moved})")
     doc = (f"Set{name} stores the low {field.bits} bit{'s' if field.bits > 1 else ''} of value in the bitfield "
            f"{field.field.names.canonical}, as a C assignment does; the struct's other bits keep their values.")
@@ -208,8 +224,19 @@ def _bits_fact(struct: lay.StructLayout, type_name: str, field: lay.BitFieldSlot
     """Setting one bitfield of a zero `type_name` (held `base` bytes in) sets exactly its bits."""
     name = field.field.names.go
     value = -1 if field.signed else (1 << field.bits) - 1
-    pattern = ((1 << field.bits) - 1) << (base * 8 + field.first_bit)
-    want = pattern.to_bytes(struct.size, "little").hex()
+    want = _field_bytes(struct.size, base * 8 + field.first_bit, field.bits, field.big_endian).hex()
     got = (f"bitsAfter(func(v *{type_name}) {{ v.Set{name}({value}) }}, "
            f"func(v *{type_name}) bool {{ return v.{name}() == {value} }})")
     return fact("expectBits", f"{struct.name}.{field.field.names.canonical}: bits", got, f'"{want}"')
+
+
+def _field_bytes(size: int, first: int, bits: int, big_endian: bool) -> bytes:
+    """`size` zero bytes with the bits at address-order positions [first, first + bits) set:
+    position p is bit p % 8 of byte p // 8 counted from the least significant bit on a
+    little-endian arch, from the most significant one on a big-endian arch."""
+    if not big_endian:
+        return (((1 << bits) - 1) << first).to_bytes(size, "little")
+    raw = bytearray(size)
+    for position in range(first, first + bits):
+        raw[position // 8] |= 0x80 >> position % 8
+    return bytes(raw)
