@@ -536,13 +536,14 @@ def _wide_path(layout: lay.Layout, slot) -> tuple:
 
 
 def _flex_difference(spec: Spec, layout: lay.Layout, real: lay.StructLayout):
-    """Go pads a struct whose last field is a zero-length array; refuse when that changes its size
-    (with Go's own alignment of the struct, which is smaller than C's for a u64 on armhf)."""
+    """Go pads a struct whose last field is a zero-length array; refuse when that makes it larger
+    than C's (with Go's own alignment of the struct: smaller than C's for a u64 on armhf, where
+    Go falls short instead and `go_align.tail` adds the missing bytes)."""
     slot = None if isinstance(real, lay.UnionLayout) else go_members.zero_size_tail(real)
     if slot is None:
         return None
     go_size = go_members.flex_go_size(real, go_struct(spec, layout, real.name)[1])
-    if go_size == real.size:
+    if go_size <= real.size:  # equal, or tail bytes after the array make it so
         return None
     arch = layout.variant.key
     kind = "flexible" if isinstance(slot, lay.FlexSlot) else "zero-length"

@@ -69,10 +69,13 @@ def place(items: list, pad_row, pos, what: str) -> Placed:
 
 
 def tail(placed: Placed, size: int, pad_row, zero_size_last: bool) -> tuple:
-    """The placed rows plus tail bytes when Go's size would fall short of C's. After a trailing
-    zero-length array Go adds a byte of its own, and a row after it would move the array off
-    the end: such a struct is left as it is (`go._flex_difference` refuses it when sizes differ)."""
-    if zero_size_last or round_up(placed.end, placed.align) >= size:
+    """The placed rows plus tail bytes when Go's size would fall short of C's. Go adds a byte
+    after a trailing zero-length array (so that its address stays inside the object), then
+    rounds; when that still falls short (armhf, where Go aligns the struct to 4 and C to 8) the
+    tail bytes follow the array, which keeps its offset. When it overshoots, nothing helps:
+    `go._flex_difference` refuses the struct."""
+    end = placed.end + 1 if zero_size_last else placed.end
+    if round_up(end, placed.align) >= size:
         return placed.rows
     return placed.rows + (pad_row(size - placed.end),)
 

@@ -159,6 +159,10 @@ def _getter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor
     if len(spanned) == 1:
         source = f"{RECEIVER}.{chunk_name(base)}"
         raw = f"uint64({source})" if field.signed else source
+    elif end - base > 8:  # wider than a uint64 (a u64 field over i386's 4-aligned units): move each chunk's part
+        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + _moved(-_shift(field, o, size)) for o, size in spanned]
+        body.append(f"x := {' | '.join(parts)}")
+        raw, shift = "x", 0
     else:  # the chunks as one integer in the arch's byte order: the first chunk is the low end on LE, the high on BE
         moves = {o: (end - o - size if field.big_endian else o - base) * 8 for o, size in spanned}
         parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + (f"<<{moves[o]}" if moves[o] else "") for o, _ in spanned]
@@ -240,3 +244,9 @@ def _field_bytes(size: int, first: int, bits: int, big_endian: bool) -> bytes:
     for position in range(first, first + bits):
         raw[position // 8] |= 0x80 >> position % 8
     return bytes(raw)
+
+
+def _moved(by: int) -> str:
+    """A shift of a chunk's value left by `by` bits (right when negative), as gofmt spaces it
+    inside a larger expression."""
+    return f"<<{by}" if by > 0 else f">>{-by}" if by < 0 else ""
