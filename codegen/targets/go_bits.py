@@ -169,7 +169,7 @@ def _getter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor
         body.append(f"x := {' | '.join(parts)}")
         raw = "x"
     if field.signed:
-        body.append(f"return {go_type}(int64({raw}<<{64 - shift - width}) >> {64 - width})")
+        body.append(f"return {go_type}(int64({raw}{_moved(64 - shift - width)}) >> {64 - width})")
     else:
         mask = f" & {hex((1 << width) - 1)}" if width < sum(size for _, size in spanned) * 8 else ""
         shifted = f"{raw} >> {shift}{mask}" if shift else f"{raw}{mask}"
