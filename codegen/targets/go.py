@@ -2,9 +2,11 @@
 
 Declarations whose Go text is the same on every arch go in `<name>.go`; the others go in
 `<name>_<goarch>.go`, which Go's file-name rule compiles for that arch only. Go has no
-packing and no over-alignment, so before rendering anything the target proves that Go's
-natural layout of every struct gives the spec's offsets and sizes, and refuses the spec
-otherwise. Offsets are never recomputed here: the tests assert the Layout's numbers.
+packing and no over-alignment, so before rendering anything the target proves that C lays
+every struct out by the natural rules (go_expressible.py), and refuses the spec otherwise;
+where Go's own alignment is smaller than C's (a u64 on armhf), explicit padding lands every
+field on C's offset (go_align.py). Offsets are never recomputed here: the structs are placed
+at the Layout's offsets, and the tests (go_facts.py) assert the Layout's numbers.
 """
 from __future__ import annotations
 
@@ -17,10 +19,9 @@ from .. import escape as esc
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
-from ..errors import Problems
 from ..ir import Spec, Variant, value_label
 from ..primitives import ARCHS, PRIMITIVES
-from . import go_align, go_bits, go_members
+from . import go_align, go_bits, go_expressible, go_facts, go_members
 from .common import Context, render_template, strip_parens, then_change
 
 NAME = "go"
@@ -127,23 +128,13 @@ class _Struct:
     accessors: tuple = ()  # of go_members.Accessor, printed after the type
 
 
-@dataclass(frozen=True)
-class _Fact:
-    """One check in a layout test: `helper(t, what, got, want)`."""
-
-    helper: str
-    what: str  # names the spec field or constant, for the failure message
-    got: str  # a Go expression
-    want: str
-
-
 # ---- entry point -----------------------------------------------------------
 
 
 def render(ctx: Context) -> dict:
     spec = ctx.spec
     combinations = list(ctx.combinations.values())
-    check_expressible(spec, combinations)
+    go_expressible.check_expressible(spec, combinations)
     per_variant = {layout.variant: _declarations(spec, layout) for layout in combinations}
     shared, by_arch, by_point = _split(spec, per_variant)
     files = {f"{folder(spec)}/go.mod": _go_mod(ctx)}
@@ -483,119 +474,11 @@ def _aligned(section: list) -> list:
     return lines
 
 
-# ---- what Go can express ---------------------------------------------------
-
-
-def check_expressible(spec: Spec, layouts) -> None:
-    """Refuse a spec unless Go's natural layout of every struct equals the spec's layout, in
-    every combination `layouts` (a list) holds."""
-    problems, refused = Problems(), set()
-    for layout in layouts:
-        natural = lay.natural_structs(spec, layout.variant)
-        for name, real in layout.structs.items():
-            if name in refused:
-                continue
-            found = (_wide_field(layout, real) or _difference(spec, layout.variant, real, natural[name])
-                     or _flex_difference(spec, layout, real))
-            if found:
-                refused.add(name)
-                problems.add(*found)
-            elif isinstance(real, lay.UnionLayout):
-                go_members.check_names(real, [], go_members.union_accessors(spec, real, layout.structs), problems,
-                                       layout.structs)
-            else:
-                rows = [go_members.field_name(slot) for slot in real.named]
-                go_members.check_names(real, rows, go_members.struct_accessors(spec, real), problems)
-    problems.items = list(dict.fromkeys(problems.items))  # a name clash shows on every arch; report it once
-    problems.raise_if_any()
-
-
-def _wide_field(layout: lay.Layout, real: lay.StructLayout):
-    """Go has no 128-bit integer, and no way to give a field (or a struct) 16-byte alignment;
-    a `[16]byte` stand-in would move every later field whenever C's alignment differs."""
-    for slot in real.named:
-        path, prim = _wide_path(layout, slot)
-        if path:
-            word = "union" if isinstance(real, lay.UnionLayout) else "struct"
-            return (slot.field.pos, f"the Go target cannot express {word} {real.name}: field {path} is {prim}, "
-                    "and Go has neither a 128-bit integer nor 16-byte alignment",
-                    "leave Go out with a top-level `targets: [c, python]`")
-    return None
-
-
-def _wide_path(layout: lay.Layout, slot) -> tuple:
-    """(dotted path, type) of the first 128-bit integer in a field, nested structs included; ("", "") if none."""
-    if slot.scalar is not None:
-        prim = slot.scalar.prim
-        return (slot.field.names.canonical, prim) if PRIMITIVES[prim].wide else ("", "")
-    for inner in layout.structs[slot.struct].named if slot.struct is not None else ():
-        path, prim = _wide_path(layout, inner)
-        if path:
-            return f"{slot.field.names.canonical}.{path}", prim
-    return "", ""
-
-
-def _flex_difference(spec: Spec, layout: lay.Layout, real: lay.StructLayout):
-    """Go pads a struct whose last field is a zero-length array; refuse when that makes it larger
-    than C's (with Go's own alignment of the struct: smaller than C's for a u64 on armhf, where
-    Go falls short instead and `go_align.tail` adds the missing bytes)."""
-    slot = None if isinstance(real, lay.UnionLayout) else go_members.zero_size_tail(real)
-    if slot is None:
-        return None
-    go_size = go_members.flex_go_size(real, go_struct(spec, layout, real.name)[1])
-    if go_size <= real.size:  # equal, or tail bytes after the array make it so
-        return None
-    arch = layout.variant.key
-    kind = "flexible" if isinstance(slot, lay.FlexSlot) else "zero-length"
-    return (slot.field.pos, f"the Go target cannot express struct {real.name} (it ends in the {kind} array "
-            f"{slot.field.names.canonical}): on {arch} C makes it {real.size} bytes, but Go adds a byte after a "
-            f"trailing zero-length array and would make it {go_size}",
-            "Go can only match when C's tail padding follows the array: put a wider field first, or leave Go "
-            "out with a top-level `targets: [c, python]`")
-
-
-def _difference(spec: Spec, variant: Variant, real: lay.StructLayout, natural: lay.StructLayout):
-    """(pos, message, hint) for the first way Go would lay `real` out differently, or None."""
-    decl = spec.struct(real.name)
-    cause = _cause(spec, decl, Variant(variant.arch))
-    arch = variant.key  # the arch, or the combination when it has non-default parameter values
-    word = "union" if isinstance(real, lay.UnionLayout) else "struct"
-    hint = ("Go has no packing or over-alignment: change the struct, or leave Go out "
-            "with a top-level `targets: [c, python]`")
-    for slot, plain in zip(real.fields, natural.fields):
-        if slot.offset != plain.offset:
-            return (slot.field.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the "
-                    f"spec puts field {slot.field.names.canonical} at offset {slot.offset}, Go would put it "
-                    f"at {plain.offset}", hint)
-    for field, plain in zip(real.bitfields, natural.bitfields):
-        if field.first_bit != plain.first_bit:
-            return (field.field.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the "
-                    f"spec puts bitfield {field.field.names.canonical} at bit {field.first_bit}, unpacked it would "
-                    f"be at bit {plain.first_bit}", hint)
-    if real.size != natural.size:
-        return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
-                f"makes it {real.size} bytes, Go would make it {natural.size}", hint)
-    # An anonymous member's type never stands alone: the parent's comparison covers where it
-    # lands, so a packed one whose place Go reproduces anyway (io_uring_sqe's) is fine.
-    if real.align < natural.align and not decl.anonymous:
-        return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
-                f"aligns it to {real.align}, Go would demand {natural.align}", hint)
-    return None
-
-
-def _cause(spec: Spec, decl, variant: Variant) -> str:
-    if decl.packed_on(variant):
-        return "it is packed" if decl.packed >= set(spec.archs) else f"it is packed on {variant.arch}"
-    if decl.align_on(variant):
-        return f"it has align: {decl.align_on(variant)}"
-    return "a field has an align override"
-
-
 # ---- layout tests ----------------------------------------------------------
 
 
 def _test_source(ctx: Context, layout: lay.Layout) -> str:
-    groups = layout_facts(ctx.spec, layout)
+    groups = go_facts.layout_facts(ctx.spec, layout)
     helpers = sorted({fact.helper for _, _, facts in groups for fact in facts})
     uses_unsafe = any("unsafe." in fact.got for _, _, facts in groups for fact in facts)
     return render_template(
@@ -611,108 +494,8 @@ def _combination_words(variant: Variant) -> str:
     return f"{variant.arch} with {values}" if values else variant.arch
 
 
-def layout_facts(spec: Spec, layout: lay.Layout) -> list:
-    """[(test function name, setup line, [_Fact])] for one arch: every size, offset, alignment
-    Go promises, and value. The check step counts these to know how many must pass."""
-    groups = []
-    for decl in spec.structs:
-        if decl.names.canonical in layout.structs:
-            groups.append(_struct_facts(spec, layout, decl, layout.structs[decl.names.canonical]))
-    constants = [_value_fact(f"constant {c.names.canonical}", c.names.go, layout.constants[c.names.canonical])
-                 for c in _go_constants(spec, layout)]
-    if constants:
-        groups.append(("TestConstants", "", constants))
-    for enum_layout in layout.enums.values():
-        groups.append(_enum_facts(enum_layout))
-    return groups
-
-
-def _promoted_facts(label: str, structs: dict, slot: lay.FieldSlot, base: int, through_union: bool = False) -> list:
-    """The members of an embedded anonymous member, reached from the parent as Go promotes
-    them: a struct's fields by Offsetof, members inside a union through its accessors (those
-    with a byte order have only get/set methods, so no address to check)."""
-    inner, facts = structs[slot.struct], []
-    union = through_union or isinstance(inner, lay.UnionLayout)
-    for member in inner.fields:
-        offset = base + slot.offset + member.offset
-        where = f"{label}.{member.field.names.canonical}"
-        if member.field.anonymous:
-            facts += _promoted_facts(label, structs, member, base + slot.offset, union)
-        elif not union:
-            facts.append(_Fact("expectLayout", f"{where}: offset",
-                               f"unsafe.Offsetof(v.{go_members.field_name(member)})", str(offset)))
-        elif not (member.scalar is not None and member.scalar.order):
-            pointer = f"v.{member.field.names.go}()"
-            facts.append(_Fact("expectLayout", f"{where}: offset",
-                               f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
-    return facts
-
-
-def _struct_facts(spec: Spec, layout: lay.Layout, decl, real: lay.StructLayout) -> tuple:
-    """Sizes and offsets always; an alignment only where Go's rule gives C's (not for a u64 on
-    armhf, nor where a packed C struct aligns less than Go can)."""
-    structs = layout.structs
-    label, facts = real.name, [_Fact("expectLayout", f"{real.name}: size", "unsafe.Sizeof(v)", str(real.size))]
-    if go_struct(spec, layout, real.name)[1] == real.align:
-        facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
-    bits = go_bits.facts(real, structs, decl.names.go, _Fact)
-    if isinstance(real, lay.UnionLayout):
-        return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}",
-                facts + _member_facts(real, structs) + bits)
-    for slot in real.fields:
-        where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
-        facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
-        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", str(slot.size)))
-        if go_type_align(spec, layout, _field_type(spec, layout, slot)) == slot.align:
-            facts.append(_Fact("expectLayout", f"{where}: alignment", f"unsafe.Alignof({member})", str(slot.align)))
-        if slot.field.anonymous:
-            facts += _promoted_facts(label, structs, slot, 0)
-    facts += bits
-    if real.flex is not None:
-        slot = real.flex
-        where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
-        facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
-        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", "0"))
-    return (f"TestStruct{_exported(decl.names.go)}", f"var v {decl.names.go}", facts)
-
-
-def _member_facts(union: lay.UnionLayout, structs: dict) -> list:
-    """Each union member reached through its accessor starts at the union's first byte and has
-    the member's size (a member with a byte order has get/set methods, so only its place is
-    known); an anonymous member's members are reached through the union's own accessors, at
-    their offsets in it."""
-    facts = []
-    for slot, offset in lay.visible_slots(structs, union.name):
-        if slot.scalar is not None and slot.scalar.order:
-            continue
-        where, pointer = f"{union.name}.{slot.field.names.canonical}", f"v.{slot.field.names.go}()"
-        facts.append(_Fact("expectLayout", f"{where}: offset",
-                           f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
-        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof(*{pointer})", str(slot.size)))
-    return facts
-
-
-def _enum_facts(enum_layout: lay.EnumLayout) -> tuple:
-    enum, facts = enum_layout.enum, []
-    if not enum.go_untyped:
-        size = PRIMITIVES[enum.base.name].size
-        facts.append(_Fact("expectLayout", f"{enum.names.canonical}: size",
-                           f"unsafe.Sizeof({enum.names.go}(0))", str(size)))
-    facts += [_value_fact(f"{enum.names.canonical}.{value.names.canonical}", value.names.go, number)
-              for value, number in enum_layout.values]
-    return (f"TestEnum{_exported(enum.names.go)}", "", facts)
-
-
-def _value_fact(what: str, go_name: str, value: int) -> _Fact:
-    if value < 0:
-        return _Fact("expectSigned", what, f"int64({go_name})", str(value))
-    return _Fact("expectValue", what, f"uint64({go_name})", str(value))
-
-
-def _exported(name: str) -> str:
-    """A test function must be TestXxx with Xxx not starting in lower case."""
-    return name[:1].upper() + name[1:]
-
-
 def go_string(text: str) -> str:
     return json.dumps(text)
+
+
+layout_facts = go_facts.layout_facts  # the check step and tests count these
