@@ -24,6 +24,7 @@ archs: [amd64, arm64, riscv64, i386, armhf, ppc64le, s390x, mips64el]
 enums:
   Kind:
     type: u64
+    go_accessors: [set, get]
     values: [{name: SMALL}, {name: LARGE}]
 structs:
   Inner:
@@ -135,6 +136,13 @@ def test_alignment_is_asserted_only_where_go_promises_cs(generated):
     armhf = whats("armhf")
     assert not {"Inner: alignment", "Inner.x: alignment", "Outer.one: alignment", "Outer.kind: alignment"} & armhf
     assert {"Inner: size", "Inner.x: offset", "Outer.many: offset", "Inner.c: alignment"} <= armhf
+
+
+def test_64_bit_atomic_accessors_warn_where_go_aligns_them_to_4(generated):
+    _, _, folder = generated
+    shared = (folder / "everyarch.go").read_text()
+    assert "func (v *Kind) Set(value Kind)" in shared
+    assert re.search(r"// Set stores value with an atomic write\. On 386 and arm the value must be at\n// an 8-byte", shared)
 
 
 def test_long_and_pointers_take_the_arch_word(generated):

@@ -252,7 +252,7 @@ def _declarations(spec: Spec, layout: lay.Layout) -> dict:
     for const in _go_constants(spec, layout):
         found["const:" + const.names.canonical] = _constant_row(layout, const)
     for enum_layout in layout.enums.values():
-        found["enum:" + enum_layout.enum.names.canonical] = _enum(enum_layout)
+        found["enum:" + enum_layout.enum.names.canonical] = _enum(spec, enum_layout)
     for decl in spec.structs:
         if decl.names.canonical in layout.structs:
             found["struct:" + decl.names.canonical] = go_struct(spec, layout, decl.names.canonical)[0]
@@ -288,19 +288,31 @@ def _doc(text: str) -> tuple:
     return tuple(esc.go_comment_lines(text, DOC_WIDTH)) if text.strip() else ()
 
 
-def _enum(enum_layout: lay.EnumLayout) -> _Enum:
+def _enum(spec: Spec, enum_layout: lay.EnumLayout) -> _Enum:
     enum = enum_layout.enum
     base = PRIMITIVES[enum.base.name].go
+    note = _atomic_note(spec, PRIMITIVES[enum.base.name].size)
     type_name = None if enum.go_untyped else enum.names.go
     values = tuple(_Row(_doc(value.doc), (value.names.go, type_name or "", f"= {number}"))
                    for value, number in enum_layout.values)
-    methods = tuple(_Method(kind, _METHODS[kind], _doc(_METHOD_DOCS[kind]), kind in enum.go_nosplit,
+    methods = tuple(_Method(kind, _METHODS[kind], _doc(_METHOD_DOCS[kind] + note), kind in enum.go_nosplit,
                             base.capitalize(), base) for kind in enum.go_accessors)
     if type_name is None:
         doc, values_doc = (), _lead(f"Values of {enum.names.canonical}:", enum.doc, "as the spec lists them.")
     else:
         doc, values_doc = _lead(f"{type_name} records", enum.doc, "one of the values the spec lists."), (f"Values of {type_name}.",)
     return _Enum(type_name, base, doc, values_doc, methods, values)
+
+
+def _atomic_note(spec: Spec, size: int) -> str:
+    """sync/atomic needs a 64-bit word 8-byte aligned, which Go itself guarantees only where it
+    aligns such words to 8; on 386 and arm the layout (C's) decides, so the doc says so."""
+    narrow = [ARCHS[arch].goarch for arch in spec.archs
+              if go_align.int_align(ARCHS[arch].goarch, size) < size]
+    if size != 8 or not narrow:
+        return ""
+    return (f" On {' and '.join(narrow)} the value must be at an 8-byte aligned address (Go aligns 64-bit "
+            "words to 4 there, and sync/atomic panics otherwise).")
 
 
 def _lead(opening: str, doc: str, fallback: str) -> tuple:
