@@ -2,9 +2,11 @@
 
 Declarations whose Go text is the same on every arch go in `<name>.go`; the others go in
 `<name>_<goarch>.go`, which Go's file-name rule compiles for that arch only. Go has no
-packing and no over-alignment, so before rendering anything the target proves that Go's
-natural layout of every struct gives the spec's offsets and sizes, and refuses the spec
-otherwise. Offsets are never recomputed here: the tests assert the Layout's numbers.
+packing and no over-alignment, so before rendering anything the target proves that C lays
+every struct out by the natural rules (go_expressible.py), and refuses the spec otherwise;
+where Go's own alignment is smaller than C's (a u64 on armhf), explicit padding lands every
+field on C's offset (go_align.py). Offsets are never recomputed here: the structs are placed
+at the Layout's offsets, and the tests (go_facts.py) assert the Layout's numbers.
 """
 from __future__ import annotations
 
@@ -17,10 +19,9 @@ from .. import escape as esc
 from .. import expr as ex
 from .. import layout as lay
 from .. import naming
-from ..errors import Problems
 from ..ir import Spec, Variant, value_label
 from ..primitives import ARCHS, PRIMITIVES
-from . import go_bits, go_members
+from . import go_align, go_bits, go_expressible, go_facts, go_members
 from .common import Context, render_template, strip_parens, then_change
 
 NAME = "go"
@@ -127,23 +128,13 @@ class _Struct:
     accessors: tuple = ()  # of go_members.Accessor, printed after the type
 
 
-@dataclass(frozen=True)
-class _Fact:
-    """One check in a layout test: `helper(t, what, got, want)`."""
-
-    helper: str
-    what: str  # names the spec field or constant, for the failure message
-    got: str  # a Go expression
-    want: str
-
-
 # ---- entry point -----------------------------------------------------------
 
 
 def render(ctx: Context) -> dict:
     spec = ctx.spec
     combinations = list(ctx.combinations.values())
-    check_expressible(spec, combinations)
+    go_expressible.check_expressible(spec, combinations)
     per_variant = {layout.variant: _declarations(spec, layout) for layout in combinations}
     shared, by_arch, by_point = _split(spec, per_variant)
     files = {f"{folder(spec)}/go.mod": _go_mod(ctx)}
@@ -261,10 +252,10 @@ def _declarations(spec: Spec, layout: lay.Layout) -> dict:
     for const in _go_constants(spec, layout):
         found["const:" + const.names.canonical] = _constant_row(layout, const)
     for enum_layout in layout.enums.values():
-        found["enum:" + enum_layout.enum.names.canonical] = _enum(enum_layout)
+        found["enum:" + enum_layout.enum.names.canonical] = _enum(spec, enum_layout)
     for decl in spec.structs:
         if decl.names.canonical in layout.structs:
-            found["struct:" + decl.names.canonical] = _struct(spec, layout, layout.structs[decl.names.canonical])
+            found["struct:" + decl.names.canonical] = go_struct(spec, layout, decl.names.canonical)[0]
     return found
 
 
@@ -297,19 +288,31 @@ def _doc(text: str) -> tuple:
     return tuple(esc.go_comment_lines(text, DOC_WIDTH)) if text.strip() else ()
 
 
-def _enum(enum_layout: lay.EnumLayout) -> _Enum:
+def _enum(spec: Spec, enum_layout: lay.EnumLayout) -> _Enum:
     enum = enum_layout.enum
     base = PRIMITIVES[enum.base.name].go
+    note = _atomic_note(spec, PRIMITIVES[enum.base.name].size)
     type_name = None if enum.go_untyped else enum.names.go
     values = tuple(_Row(_doc(value.doc), (value.names.go, type_name or "", f"= {number}"))
                    for value, number in enum_layout.values)
-    methods = tuple(_Method(kind, _METHODS[kind], _doc(_METHOD_DOCS[kind]), kind in enum.go_nosplit,
+    methods = tuple(_Method(kind, _METHODS[kind], _doc(_METHOD_DOCS[kind] + note), kind in enum.go_nosplit,
                             base.capitalize(), base) for kind in enum.go_accessors)
     if type_name is None:
         doc, values_doc = (), _lead(f"Values of {enum.names.canonical}:", enum.doc, "as the spec lists them.")
     else:
         doc, values_doc = _lead(f"{type_name} records", enum.doc, "one of the values the spec lists."), (f"Values of {type_name}.",)
     return _Enum(type_name, base, doc, values_doc, methods, values)
+
+
+def _atomic_note(spec: Spec, size: int) -> str:
+    """sync/atomic needs a 64-bit word 8-byte aligned, which Go itself guarantees only where it
+    aligns such words to 8; on 386 and arm the layout (C's) decides, so the doc says so."""
+    narrow = [ARCHS[arch].goarch for arch in spec.archs
+              if go_align.int_align(ARCHS[arch].goarch, size) < size]
+    if size != 8 or not narrow:
+        return ""
+    return (f" On {' and '.join(narrow)} the value must be at an 8-byte aligned address (Go aligns 64-bit "
+            "words to 4 there, and sync/atomic panics otherwise).")
 
 
 def _lead(opening: str, doc: str, fallback: str) -> tuple:
@@ -323,40 +326,93 @@ def _lead(opening: str, doc: str, fallback: str) -> tuple:
 # ---- structs ---------------------------------------------------------------
 
 
-def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> _Struct:
+@lay.per_variant
+def _built(spec: Spec, layout: lay.Layout) -> dict:
+    """The Go structs of one combination built so far, by canonical name; `go_struct` fills it."""
+    return {}
+
+
+def go_struct(spec: Spec, layout: lay.Layout, name: str) -> tuple:
+    """(_Struct, Go's alignment of it) for a struct of the layout, built once per combination:
+    a parent's placement asks for the alignment of each struct it holds."""
+    built = _built(spec, layout)
+    if name not in built:
+        built[name] = _struct(spec, layout, layout.structs[name])
+    return built[name]
+
+
+@lay.per_variant
+def _named_types(spec: Spec, layout: lay.Layout) -> dict:
+    """Go type name -> ("enum", size) or ("struct", canonical name), for the alignment table."""
+    found = {enum.enum.names.go: ("enum", PRIMITIVES[enum.enum.base.name].size) for enum in layout.enums.values()
+             if not enum.enum.go_untyped}
+    found.update((spec.struct(name).names.go, ("struct", name)) for name in layout.structs)
+    return found
+
+
+def go_type_align(spec: Spec, layout: lay.Layout, go_type: str) -> int:
+    """Go's alignment, on the layout's arch, of a field type the target prints."""
+    goarch = ARCHS[layout.variant.arch].goarch
+
+    def named(name: str) -> int:
+        kind, what = _named_types(spec, layout)[name]
+        return go_align.int_align(goarch, what) if kind == "enum" else go_struct(spec, layout, what)[1]
+    return go_align.type_align(goarch, go_type, named)
+
+
+def pad_row(size: int) -> _Row:
+    return _Row((), ("_", f"[{size}]byte"))
+
+
+def placement_what(layout: lay.Layout, struct: lay.StructLayout) -> str:
+    return f"struct {struct.name} on {layout.variant.key}"
+
+
+def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> tuple:
     decl = spec.struct(struct.name)
     natural_align = lay.natural_structs(spec, layout.variant)[struct.name].align
     if isinstance(struct, lay.UnionLayout):
         return _union(spec, layout, struct, natural_align)
     if go_bits.has_bits(struct):
         return go_bits.struct_decl(spec, layout, struct)
-    rows = []
+    items = []
     for slot in struct.slots:
-        if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
-            # Embedded: Go promotes a struct's fields and a union's accessor methods, so the
-            # members read as the parent's own (`attr.SamplePeriod()`), at C's offsets.
-            rows.append(_Row(_doc(slot.field.doc), (_field_type(spec, layout, slot),)))
-        elif isinstance(slot, lay.FieldSlot):
-            rows.append(_Row(_doc(slot.field.doc),
-                             (go_members.field_name(slot), _field_type(spec, layout, slot))))
-        elif isinstance(slot, lay.FlexSlot):
-            rows.append(_Row(_doc(slot.field.doc), (go_members.field_name(slot), go_members.flex_type(spec, slot))))
-        elif isinstance(slot, lay.PadSlot):
-            rows.append(_Row(_doc(slot.padding.doc), ("_", _padding_type(slot, natural_align))))
-        elif isinstance(slot, lay.ReservedSlot):
-            rows.append(_Row(_doc(slot.reserved.doc or "Reserved for later fields; keep zero."),
-                             ("_", _padding_type(slot, natural_align))))
+        row = _slot_row(spec, layout, slot, natural_align)
+        if row is not None:
+            items.append(go_align.Item(row, slot.offset, slot.size, go_type_align(spec, layout, row.cells[-1])))
+    placed = go_align.place(items, pad_row, decl.pos, placement_what(layout, struct))
+    rows = go_align.tail(placed, struct.size, pad_row, go_members.zero_size_tail(struct) is not None)
     doc = _lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists.")
-    return _Struct(decl.names.go, doc, tuple(rows), go_members.struct_accessors(spec, struct))
+    return _Struct(decl.names.go, doc, rows, go_members.struct_accessors(spec, struct)), placed.align
 
 
-def _union(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, natural_align: int) -> _Struct:
+def _slot_row(spec: Spec, layout: lay.Layout, slot, natural_align: int) -> Optional[_Row]:
+    """The Go field storing one slot of a struct without bitfields; None for a hole (placement fills it)."""
+    if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
+        # Embedded: Go promotes a struct's fields and a union's accessor methods, so the
+        # members read as the parent's own (`attr.SamplePeriod()`), at C's offsets.
+        return _Row(_doc(slot.field.doc), (_field_type(spec, layout, slot),))
+    if isinstance(slot, lay.FieldSlot):
+        return _Row(_doc(slot.field.doc), (go_members.field_name(slot), _field_type(spec, layout, slot)))
+    if isinstance(slot, lay.FlexSlot):
+        return _Row(_doc(slot.field.doc), (go_members.field_name(slot), go_members.flex_type(spec, slot)))
+    if isinstance(slot, lay.PadSlot):
+        return _Row(_doc(slot.padding.doc), ("_", _padding_type(slot, natural_align)))
+    if isinstance(slot, lay.ReservedSlot):
+        return _Row(_doc(slot.reserved.doc or "Reserved for later fields; keep zero."),
+                    ("_", _padding_type(slot, natural_align)))
+    return None
+
+
+def _union(spec: Spec, layout: lay.Layout, union: lay.UnionLayout, natural_align: int) -> tuple:
     """Go has no unions: words that size and align it as C does, and an accessor per member."""
     decl = spec.struct(union.name)
     doc = tuple(esc.go_comment_lines(f"{decl.names.go} is a union: its members share its bytes from offset 0, "
                                      f"each reached through its method. {esc.one_line(decl.doc)}", DOC_WIDTH))
-    rows = (_Row((), ("_", go_members.union_words(natural_align, union.size))),)
-    return _Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union, layout.structs))
+    words = go_members.union_words(natural_align, union.size)
+    rows = (_Row((), ("_", words)),)
+    return (_Struct(decl.names.go, doc, rows, go_members.union_accessors(spec, union, layout.structs)),
+            go_type_align(spec, layout, words))
 
 
 def _padding_type(slot, natural_align: int) -> str:
@@ -430,113 +486,11 @@ def _aligned(section: list) -> list:
     return lines
 
 
-# ---- what Go can express ---------------------------------------------------
-
-
-def check_expressible(spec: Spec, layouts) -> None:
-    """Refuse a spec unless Go's natural layout of every struct equals the spec's layout, in
-    every combination `layouts` (a list) holds."""
-    problems, refused = Problems(), set()
-    for layout in layouts:
-        natural = lay.natural_structs(spec, layout.variant)
-        for name, real in layout.structs.items():
-            if name in refused:
-                continue
-            found = (_wide_field(layout, real) or _difference(spec, layout.variant, real, natural[name])
-                     or _flex_difference(spec, layout.variant.key, real))
-            if found:
-                refused.add(name)
-                problems.add(*found)
-            elif isinstance(real, lay.UnionLayout):
-                go_members.check_names(real, [], go_members.union_accessors(spec, real, layout.structs), problems,
-                                       layout.structs)
-            else:
-                rows = [go_members.field_name(slot) for slot in real.named]
-                go_members.check_names(real, rows, go_members.struct_accessors(spec, real), problems)
-    problems.items = list(dict.fromkeys(problems.items))  # a name clash shows on every arch; report it once
-    problems.raise_if_any()
-
-
-def _wide_field(layout: lay.Layout, real: lay.StructLayout):
-    """Go has no 128-bit integer, and no way to give a field (or a struct) 16-byte alignment;
-    a `[16]byte` stand-in would move every later field whenever C's alignment differs."""
-    for slot in real.named:
-        path, prim = _wide_path(layout, slot)
-        if path:
-            word = "union" if isinstance(real, lay.UnionLayout) else "struct"
-            return (slot.field.pos, f"the Go target cannot express {word} {real.name}: field {path} is {prim}, "
-                    "and Go has neither a 128-bit integer nor 16-byte alignment",
-                    "leave Go out with a top-level `targets: [c, python]`")
-    return None
-
-
-def _wide_path(layout: lay.Layout, slot) -> tuple:
-    """(dotted path, type) of the first 128-bit integer in a field, nested structs included; ("", "") if none."""
-    if slot.scalar is not None:
-        prim = slot.scalar.prim
-        return (slot.field.names.canonical, prim) if PRIMITIVES[prim].wide else ("", "")
-    for inner in layout.structs[slot.struct].named if slot.struct is not None else ():
-        path, prim = _wide_path(layout, inner)
-        if path:
-            return f"{slot.field.names.canonical}.{path}", prim
-    return "", ""
-
-
-def _flex_difference(spec: Spec, arch: str, real: lay.StructLayout):
-    """Go pads a struct whose last field is a zero-length array; refuse when that changes its size."""
-    slot = None if isinstance(real, lay.UnionLayout) else go_members.zero_size_tail(real)
-    if slot is None or go_members.flex_go_size(real) == real.size:
-        return None
-    kind = "flexible" if isinstance(slot, lay.FlexSlot) else "zero-length"
-    return (slot.field.pos, f"the Go target cannot express struct {real.name} (it ends in the {kind} array "
-            f"{slot.field.names.canonical}): on {arch} C makes it {real.size} bytes, but Go adds a byte after a "
-            f"trailing zero-length array and would make it {go_members.flex_go_size(real)}",
-            "Go can only match when C's tail padding follows the array: put a wider field first, or leave Go "
-            "out with a top-level `targets: [c, python]`")
-
-
-def _difference(spec: Spec, variant: Variant, real: lay.StructLayout, natural: lay.StructLayout):
-    """(pos, message, hint) for the first way Go would lay `real` out differently, or None."""
-    decl = spec.struct(real.name)
-    cause = _cause(spec, decl, Variant(variant.arch))
-    arch = variant.key  # the arch, or the combination when it has non-default parameter values
-    word = "union" if isinstance(real, lay.UnionLayout) else "struct"
-    hint = ("Go has no packing or over-alignment: change the struct, or leave Go out "
-            "with a top-level `targets: [c, python]`")
-    for slot, plain in zip(real.fields, natural.fields):
-        if slot.offset != plain.offset:
-            return (slot.field.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the "
-                    f"spec puts field {slot.field.names.canonical} at offset {slot.offset}, Go would put it "
-                    f"at {plain.offset}", hint)
-    for field, plain in zip(real.bitfields, natural.bitfields):
-        if field.first_bit != plain.first_bit:
-            return (field.field.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the "
-                    f"spec puts bitfield {field.field.names.canonical} at bit {field.first_bit}, unpacked it would "
-                    f"be at bit {plain.first_bit}", hint)
-    if real.size != natural.size:
-        return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
-                f"makes it {real.size} bytes, Go would make it {natural.size}", hint)
-    # An anonymous member's type never stands alone: the parent's comparison covers where it
-    # lands, so a packed one whose place Go reproduces anyway (io_uring_sqe's) is fine.
-    if real.align < natural.align and not decl.anonymous:
-        return (decl.pos, f"the Go target cannot express {word} {real.name} ({cause}): on {arch} the spec "
-                f"aligns it to {real.align}, Go would demand {natural.align}", hint)
-    return None
-
-
-def _cause(spec: Spec, decl, variant: Variant) -> str:
-    if decl.packed_on(variant):
-        return "it is packed" if decl.packed >= set(spec.archs) else f"it is packed on {variant.arch}"
-    if decl.align_on(variant):
-        return f"it has align: {decl.align_on(variant)}"
-    return "a field has an align override"
-
-
 # ---- layout tests ----------------------------------------------------------
 
 
 def _test_source(ctx: Context, layout: lay.Layout) -> str:
-    groups = layout_facts(ctx.spec, layout)
+    groups = go_facts.layout_facts(ctx.spec, layout)
     helpers = sorted({fact.helper for _, _, facts in groups for fact in facts})
     uses_unsafe = any("unsafe." in fact.got for _, _, facts in groups for fact in facts)
     return render_template(
@@ -552,107 +506,8 @@ def _combination_words(variant: Variant) -> str:
     return f"{variant.arch} with {values}" if values else variant.arch
 
 
-def layout_facts(spec: Spec, layout: lay.Layout) -> list:
-    """[(test function name, setup line, [_Fact])] for one arch: every size, offset, alignment
-    Go promises, and value. The check step counts these to know how many must pass."""
-    groups = []
-    natural = lay.natural_structs(spec, layout.variant)
-    for decl in spec.structs:
-        if decl.names.canonical in layout.structs:
-            groups.append(_struct_facts(decl, layout.structs[decl.names.canonical], natural[decl.names.canonical],
-                                        layout.structs))
-    constants = [_value_fact(f"constant {c.names.canonical}", c.names.go, layout.constants[c.names.canonical])
-                 for c in _go_constants(spec, layout)]
-    if constants:
-        groups.append(("TestConstants", "", constants))
-    for enum_layout in layout.enums.values():
-        groups.append(_enum_facts(enum_layout))
-    return groups
-
-
-def _promoted_facts(label: str, structs: dict, slot: lay.FieldSlot, base: int, through_union: bool = False) -> list:
-    """The members of an embedded anonymous member, reached from the parent as Go promotes
-    them: a struct's fields by Offsetof, members inside a union through its accessors (those
-    with a byte order have only get/set methods, so no address to check)."""
-    inner, facts = structs[slot.struct], []
-    union = through_union or isinstance(inner, lay.UnionLayout)
-    for member in inner.fields:
-        offset = base + slot.offset + member.offset
-        where = f"{label}.{member.field.names.canonical}"
-        if member.field.anonymous:
-            facts += _promoted_facts(label, structs, member, base + slot.offset, union)
-        elif not union:
-            facts.append(_Fact("expectLayout", f"{where}: offset",
-                               f"unsafe.Offsetof(v.{go_members.field_name(member)})", str(offset)))
-        elif not (member.scalar is not None and member.scalar.order):
-            pointer = f"v.{member.field.names.go}()"
-            facts.append(_Fact("expectLayout", f"{where}: offset",
-                               f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
-    return facts
-
-
-def _struct_facts(decl, real: lay.StructLayout, natural: lay.StructLayout, structs: dict) -> tuple:
-    label, facts = real.name, [_Fact("expectLayout", f"{real.name}: size", "unsafe.Sizeof(v)", str(real.size))]
-    if natural.align == real.align:
-        facts.append(_Fact("expectLayout", f"{label}: alignment", "unsafe.Alignof(v)", str(real.align)))
-    bits = go_bits.facts(real, structs, decl.names.go, _Fact)
-    if isinstance(real, lay.UnionLayout):
-        return (f"TestUnion{_exported(decl.names.go)}", f"var v {decl.names.go}",
-                facts + _member_facts(real, structs) + bits)
-    for slot, plain in zip(real.fields, natural.fields):
-        where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
-        facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
-        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", str(slot.size)))
-        if plain.align == slot.align:
-            facts.append(_Fact("expectLayout", f"{where}: alignment", f"unsafe.Alignof({member})", str(slot.align)))
-        if slot.field.anonymous:
-            facts += _promoted_facts(label, structs, slot, 0)
-    facts += bits
-    if real.flex is not None:
-        slot = real.flex
-        where, member = f"{label}.{slot.field.names.canonical}", f"v.{go_members.field_name(slot)}"
-        facts.append(_Fact("expectLayout", f"{where}: offset", f"unsafe.Offsetof({member})", str(slot.offset)))
-        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof({member})", "0"))
-    return (f"TestStruct{_exported(decl.names.go)}", f"var v {decl.names.go}", facts)
-
-
-def _member_facts(union: lay.UnionLayout, structs: dict) -> list:
-    """Each union member reached through its accessor starts at the union's first byte and has
-    the member's size (a member with a byte order has get/set methods, so only its place is
-    known); an anonymous member's members are reached through the union's own accessors, at
-    their offsets in it."""
-    facts = []
-    for slot, offset in lay.visible_slots(structs, union.name):
-        if slot.scalar is not None and slot.scalar.order:
-            continue
-        where, pointer = f"{union.name}.{slot.field.names.canonical}", f"v.{slot.field.names.go}()"
-        facts.append(_Fact("expectLayout", f"{where}: offset",
-                           f"uintptr(unsafe.Pointer({pointer}))-uintptr(unsafe.Pointer(&v))", str(offset)))
-        facts.append(_Fact("expectLayout", f"{where}: size", f"unsafe.Sizeof(*{pointer})", str(slot.size)))
-    return facts
-
-
-def _enum_facts(enum_layout: lay.EnumLayout) -> tuple:
-    enum, facts = enum_layout.enum, []
-    if not enum.go_untyped:
-        size = PRIMITIVES[enum.base.name].size
-        facts.append(_Fact("expectLayout", f"{enum.names.canonical}: size",
-                           f"unsafe.Sizeof({enum.names.go}(0))", str(size)))
-    facts += [_value_fact(f"{enum.names.canonical}.{value.names.canonical}", value.names.go, number)
-              for value, number in enum_layout.values]
-    return (f"TestEnum{_exported(enum.names.go)}", "", facts)
-
-
-def _value_fact(what: str, go_name: str, value: int) -> _Fact:
-    if value < 0:
-        return _Fact("expectSigned", what, f"int64({go_name})", str(value))
-    return _Fact("expectValue", what, f"uint64({go_name})", str(value))
-
-
-def _exported(name: str) -> str:
-    """A test function must be TestXxx with Xxx not starting in lower case."""
-    return name[:1].upper() + name[1:]
-
-
 def go_string(text: str) -> str:
     return json.dumps(text)
+
+
+layout_facts = go_facts.layout_facts  # the check step and tests count these

@@ -17,7 +17,7 @@ from .. import layout as lay
 from ..errors import fail
 from ..ir import Spec
 from ..primitives import PRIMITIVES
-from . import go_members
+from . import go_align, go_members
 from .go_members import RECEIVER, Accessor
 
 _WORDS = {1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64"}
@@ -42,34 +42,31 @@ def value_type(spec: Spec, field: lay.BitFieldSlot) -> str:
 # ---- the struct ------------------------------------------------------------
 
 
-def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout):
-    """The Go struct (a go._Struct) of a struct with bitfields: rows placed so that Go's
+def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> tuple:
+    """(go._Struct, Go's alignment) of a struct with bitfields: rows placed so that Go's
     alignment rules land every field and chunk at the spec's offset, plus the accessors."""
     from . import go as target
     decl = spec.struct(struct.name)
     natural = lay.natural_structs(spec, layout.variant)[struct.name]
-    aligns = {slot.field.names.canonical: slot.align for slot in natural.fields}
-    rows, at, align = [], 0, 1
-    for slot in struct.slots:
-        placed = _rows_of(spec, layout, slot, aligns, natural.align)
-        for doc, name, go_type, offset, item_align in placed:
-            if _round_up(at, item_align) < offset:  # Go would put it earlier: fill the difference
-                rows.append(target._Row((), ("_", f"[{offset - at}]byte")))
-            rows.append(target._Row(doc, (name, go_type) if name else (go_type,)))  # no name: embedded
-            at, align = offset + _size_of(slot, offset), max(align, item_align)
-    if align < natural.align:
-        rows.insert(0, target._Row((), ("_", f"[0]{_WORDS[natural.align]}")))
-        align = natural.align
-    if _round_up(at, align) < struct.size:
-        rows.append(target._Row((), ("_", f"[{struct.size - at}]byte")))
+    items = [go_align.Item(target._Row(doc, (name, go_type) if name else (go_type,)), offset, size,  # no name: embedded
+                           target.go_type_align(spec, layout, go_type))
+             for slot in struct.slots for doc, name, go_type, offset, size in _rows_of(spec, layout, slot, natural.align)]
+    placed = go_align.place(items, target.pad_row, decl.pos, target.placement_what(layout, struct))
+    rows, align = list(placed.rows), placed.align
+    word = _WORDS[natural.align]
+    if align < target.go_type_align(spec, layout, word):  # no Go field demands C's alignment: a zero-size word does
+        rows.insert(0, target._Row((), ("_", f"[0]{word}")))
+        align = target.go_type_align(spec, layout, word)
+    rows = go_align.tail(go_align.Placed(tuple(rows), placed.end, align), struct.size, target.pad_row,
+                         go_members.zero_size_tail(struct) is not None)
     methods = accessors(spec, struct) + go_members.struct_accessors(spec, struct)
     _check_names(struct, [row.cells[0] for row in rows], methods)
-    return target._Struct(decl.names.go, target._lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists."),
-                          tuple(rows), methods)
+    doc = target._lead(f"{decl.names.go} holds", decl.doc, "the fields the spec lists.")
+    return target._Struct(decl.names.go, doc, tuple(rows), methods), align
 
 
-def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: int) -> list:
-    """(doc, name, Go type, offset, alignment) of the Go fields storing one slot."""
+def _rows_of(spec: Spec, layout: lay.Layout, slot, natural_align: int) -> list:
+    """(doc, name, Go type, offset, size) of the Go fields storing one slot."""
     from . import go as target
     if isinstance(slot, lay.BitsSlot):
         return [(_chunk_doc(slot, offset, size), chunk_name(offset), _WORDS[size], offset, size)
@@ -77,22 +74,14 @@ def _rows_of(spec: Spec, layout: lay.Layout, slot, aligns: dict, natural_align: 
     if isinstance(slot, lay.FieldSlot):
         go_type = target._field_type(spec, layout, slot)
         name = "" if slot.field.anonymous else go_members.field_name(slot)  # anonymous members are embedded
-        return [(target._doc(slot.field.doc), name, go_type, slot.offset,
-                 aligns[slot.field.names.canonical])]
+        return [(target._doc(slot.field.doc), name, go_type, slot.offset, slot.size)]
     if isinstance(slot, lay.FlexSlot):
         return [(target._doc(slot.field.doc), go_members.field_name(slot), go_members.flex_type(spec, slot),
-                 slot.offset, slot.align)]
+                 slot.offset, 0)]
     if isinstance(slot, (lay.PadSlot, lay.ReservedSlot)):
         member = slot.padding if isinstance(slot, lay.PadSlot) else slot.reserved
-        go_type = target._padding_type(slot, natural_align)
-        return [(target._doc(member.doc), "_", go_type, slot.offset, slot.size if go_type[0] == "u" else 1)]
-    return []  # a hole: Go's alignment, or the padding struct_decl adds, makes it
-
-
-def _size_of(slot, offset: int) -> int:
-    if isinstance(slot, lay.BitsSlot):
-        return next(size for at, size in slot.chunks if at == offset)
-    return slot.size
+        return [(target._doc(member.doc), "_", target._padding_type(slot, natural_align), slot.offset, slot.size)]
+    return []  # a hole: Go's alignment, or the padding placement adds, makes it
 
 
 def _chunk_doc(slot: lay.BitsSlot, offset: int, size: int) -> tuple:
@@ -106,10 +95,6 @@ def _bits_in(field: lay.BitFieldSlot, offset: int, size: int) -> tuple:
     first = max(field.first_bit, offset * 8)
     last = min(field.first_bit + field.bits, (offset + size) * 8) - 1
     return (first - offset * 8, last - offset * 8) if first <= last else ()
-
-
-def _round_up(value: int, align: int) -> int:
-    return (value + align - 1) // align * align
 
 
 def _check_names(struct: lay.StructLayout, fields: list, accessors: tuple) -> None:
@@ -142,8 +127,23 @@ def _spanned(slot: lay.BitsSlot, field: lay.BitFieldSlot) -> list:
     return [(offset, size) for offset, size in slot.chunks if _bits_in(field, offset, size)]
 
 
+def _shift(field: lay.BitFieldSlot, offset: int, size: int) -> int:
+    """Where the field's least significant bit sits in the integer read from bytes
+    [offset, offset + size) in the arch's byte order (negative: below that integer's bit 0)."""
+    if field.big_endian:  # address order runs from the integer's most significant bit
+        return (offset + size) * 8 - field.first_bit - field.bits
+    return field.first_bit - offset * 8
+
+
 def _where(field: lay.BitFieldSlot) -> str:
+    """The field's bits in address order, and as byte and bit numbers (bit n is the value 1<<n)."""
     last = field.first_bit + field.bits - 1
+    if field.big_endian:
+        first_byte, first_bit, last_byte, last_bit = field.first_bit // 8, 7 - field.first_bit % 8, last // 8, 7 - last % 8
+        if field.bits == 1:
+            return f"bit {first_bit} of byte {first_byte}"
+        return (f"bits {field.first_bit}..{last} in address order, each byte from its most significant bit "
+                f"(byte {first_byte} bit {first_bit} down to byte {last_byte} bit {last_bit})")
     if field.bits == 1:
         return f"bit {field.first_bit % 8} of byte {field.first_bit // 8}"
     return f"bits {field.first_bit}..{last} (byte {field.first_bit // 8} bit {field.first_bit % 8} to byte " \
@@ -153,18 +153,23 @@ def _where(field: lay.BitFieldSlot) -> str:
 def _getter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor:
     name, go_type = field.field.names.go, value_type(spec, field)
     spanned = _spanned(slot, field)
-    base = spanned[0][0]
-    shift, width = field.first_bit - base * 8, field.bits
+    base, end = spanned[0][0], spanned[-1][0] + spanned[-1][1]
+    shift, width = _shift(field, base, end - base), field.bits
     body = []
     if len(spanned) == 1:
         source = f"{RECEIVER}.{chunk_name(base)}"
         raw = f"uint64({source})" if field.signed else source
-    else:
-        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + (f"<<{(o - base) * 8}" if o != base else "") for o, _ in spanned]
+    elif end - base > 8:  # wider than a uint64 (a u64 field over i386's 4-aligned units): move each chunk's part
+        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + _moved(-_shift(field, o, size)) for o, size in spanned]
+        body.append(f"x := {' | '.join(parts)}")
+        raw, shift = "x", 0
+    else:  # the chunks as one integer in the arch's byte order: the first chunk is the low end on LE, the high on BE
+        moves = {o: (end - o - size if field.big_endian else o - base) * 8 for o, size in spanned}
+        parts = [f"uint64({RECEIVER}.{chunk_name(o)})" + (f"<<{moves[o]}" if moves[o] else "") for o, _ in spanned]
         body.append(f"x := {' | '.join(parts)}")
         raw = "x"
     if field.signed:
-        body.append(f"return {go_type}(int64({raw}<<{64 - shift - width}) >> {64 - width})")
+        body.append(f"return {go_type}(int64({raw}{_moved(64 - shift - width)}) >> {64 - width})")
     else:
         mask = f" & {hex((1 << width) - 1)}" if width < sum(size for _, size in spanned) * 8 else ""
         shifted = f"{raw} >> {shift}{mask}" if shift else f"{raw}{mask}"
@@ -179,14 +184,14 @@ def _setter(spec: Spec, slot: lay.BitsSlot, field: lay.BitFieldSlot) -> Accessor
     name, go_type = field.field.names.go, value_type(spec, field)
     body = [f"u := uint64(value) & {hex((1 << field.bits) - 1)}"]
     for offset, size in _spanned(slot, field):
-        first, last = _bits_in(field, offset, size)
         chunk, word = f"{RECEIVER}.{chunk_name(offset)}", _WORDS[size]
-        start = field.first_bit - offset * 8
+        start, full = _shift(field, offset, size), (1 << size * 8) - 1
         moved = f"u<<{start}" if start > 0 else f"u>>{-start}" if start < 0 else "u"
-        if first == 0 and last == size * 8 - 1:
+        ones = (1 << field.bits) - 1
+        mask = (ones << start if start >= 0 else ones >> -start) & full  # the field's bits in this chunk
+        if mask == full:
             body.append(f"{chunk} = {word}({moved.replace('<<', ' << ').replace('>>', ' >> ')})")  # gofmt spaces a lone shift
             continue
-        mask = ((1 << (last - first + 1)) - 1) << first
         body.append(f"{chunk} = {chunk}&^{hex(mask)} | {word}({moved})")
     doc = (f"Set{name} stores the low {field.bits} bit{'s' if field.bits > 1 else ''} of value in the bitfield "
            f"{field.field.names.canonical}, as a C assignment does; the struct's other bits keep their values.")
@@ -223,8 +228,25 @@ def _bits_fact(struct: lay.StructLayout, type_name: str, field: lay.BitFieldSlot
     """Setting one bitfield of a zero `type_name` (held `base` bytes in) sets exactly its bits."""
     name = field.field.names.go
     value = -1 if field.signed else (1 << field.bits) - 1
-    pattern = ((1 << field.bits) - 1) << (base * 8 + field.first_bit)
-    want = pattern.to_bytes(struct.size, "little").hex()
+    want = _field_bytes(struct.size, base * 8 + field.first_bit, field.bits, field.big_endian).hex()
     got = (f"bitsAfter(func(v *{type_name}) {{ v.Set{name}({value}) }}, "
            f"func(v *{type_name}) bool {{ return v.{name}() == {value} }})")
     return fact("expectBits", f"{struct.name}.{field.field.names.canonical}: bits", got, f'"{want}"')
+
+
+def _field_bytes(size: int, first: int, bits: int, big_endian: bool) -> bytes:
+    """`size` zero bytes with the bits at address-order positions [first, first + bits) set:
+    position p is bit p % 8 of byte p // 8 counted from the least significant bit on a
+    little-endian arch, from the most significant one on a big-endian arch."""
+    if not big_endian:
+        return (((1 << bits) - 1) << first).to_bytes(size, "little")
+    raw = bytearray(size)
+    for position in range(first, first + bits):
+        raw[position // 8] |= 0x80 >> position % 8
+    return bytes(raw)
+
+
+def _moved(by: int) -> str:
+    """A shift of a chunk's value left by `by` bits (right when negative), as gofmt spaces it
+    inside a larger expression."""
+    return f"<<{by}" if by > 0 else f">>{-by}" if by < 0 else ""

@@ -267,9 +267,10 @@ def zero_size_tail(struct: lay.StructLayout):
     return None
 
 
-def flex_go_size(struct: lay.StructLayout) -> int:
+def flex_go_size(struct: lay.StructLayout, align: int = 0) -> int:
     """The size Go gives a struct ending in a zero-length array (flexible or `[0]`): it adds a
     byte after such a last field (so that its address stays inside the object), then rounds to
     the alignment."""
     end = zero_size_tail(struct).offset + 1
-    return (end + struct.align - 1) // struct.align * struct.align
+    align = align or struct.align  # Go's alignment of the struct, where it differs from C's
+    return (end + align - 1) // align * align
