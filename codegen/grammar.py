@@ -25,6 +25,12 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 ASM_PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*)?", re.ASCII)
 MAX_ASM_PREFIX_LEN = 32
 PARAM_NAME = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
+# A side that writes shared memory (`sides: [runtime, stub]`): lower_snake, few and short,
+# since each labels a writer group in every report and diagram.
+SIDE = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
+MAX_SIDE_LEN = 32
+MAX_SIDES = 8
+ALL_SIDES = "both"  # `writer: both`: every declared side
 
 # A spec's `version`, the generated Python package's: PEP 440's release, pre, post and dev parts.
 _N = r"(?:0|[1-9][0-9]*)"

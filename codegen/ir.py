@@ -156,6 +156,10 @@ class Field:
     # `Struct` with `anonymous` set) and its members are reached as the parent's own.
     # `names` are the hidden declaration's, for the few places that need a label.
     anonymous: bool = False
+    # The sides that write it (`writer:`, or its struct's), None when the spec does not say;
+    # `atomic` fields are read and written whole by atomic instructions.
+    writers: Optional[frozenset] = None
+    atomic: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,7 @@ class BitField:
     doc: str
     archs: Archs
     pos: Pos
+    writers: Optional[frozenset] = None  # as for Field
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,9 @@ class Struct:
     # The field that carries the struct's size (`extensible: {size_field: size}`), for a
     # struct that may grow at its tail: old readers read that many bytes, new ones zero-fill.
     extensible: Optional[str] = None
+    # `cacheline: check` (fields of different writers may not share a cache line) or
+    # `separate` (the layout pads each writer group onto lines of its own); None: neither.
+    cacheline: Optional[str] = None
 
     def members_for(self, variant: Variant) -> tuple:
         return tuple(m for m in self.members if applies(m.archs, variant))
@@ -366,6 +374,8 @@ class Spec:
     targets: frozenset = frozenset(("c", "go", "python"))  # the targets this spec generates
     params: tuple = ()  # of Param
     version: str = "0"  # the spec's `version`, the generated packages' (PEP 440)
+    sides: tuple = ()  # who writes the shared memory (`sides:`), in spec order
+    cacheline_size: Optional[object] = None  # an Expr; None: 64 bytes
 
     def __hash__(self) -> int:
         # The generated hash would walk every node on each call; the digest of the spec's bytes

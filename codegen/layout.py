@@ -22,6 +22,7 @@ from functools import wraps
 from typing import Optional, Union
 
 from . import cint
+from . import cachelines
 from . import expr as ex
 from . import limits
 from .errors import Pos, Problem, SpecError, fail
@@ -568,7 +569,9 @@ class _Engine:
 
     def place(self, decl: Struct) -> StructLayout:
         slots, offset, align, after = [], 0, 1, None
+        group = _Groups(decl, self.line_size() if decl.cacheline == "separate" else 0)
         for member in _bit_runs(decl.members_for(self.variant)):
+            offset = group.enter(member, slots, offset)
             if isinstance(member, tuple):  # consecutive bitfields
                 offset, align, after = self.place_bits(decl, member, slots, offset, align, after)
                 continue
@@ -604,15 +607,33 @@ class _Engine:
                 raise fail(member.pos, f"struct {decl.names.canonical} is larger than {MAX_OBJECT_SIZE} bytes")
         if decl.align_on(self.variant) and not self.natural:
             align = max(align, decl.align_on(self.variant))
+        offset = group.close(slots, offset)
+        if group.line and not self.natural:  # Go cannot align a type to a line; its pads still match C's
+            align = max(align, group.line)
         size = _round_up(offset, align)
         if size > offset:
             slots.append(Hole(offset, size - offset, after, tail=True))
         slots = _widen_bits(slots)
+        self.check_writers(decl, slots, align)
         if size == 0:
             raise fail(decl.pos, f"struct {decl.names.canonical} has no fields on {self.variant.key}",
                        "give it a field on every arch, or restrict the struct with `arch:`")
         leaves = tuple(self.leaves(slots))
         return StructLayout(decl.names.canonical, size, align, tuple(slots), leaves, self.tail_start(slots))
+
+    def line_size(self) -> int:
+        return cachelines.line_size(self.spec, self.eval)
+
+    def check_writers(self, decl: Struct, slots: list, align: int) -> None:
+        """Atomic fields whole and aligned, and under `cacheline: check` no line shared by writers."""
+        atomics = [s for s in slots if isinstance(s, FieldSlot) and s.field.atomic]
+        if self.natural or (not atomics and decl.cacheline != "check"):
+            return  # the natural layout only tells a target what its language would do unaided
+        line = self.line_size()
+        for slot in atomics:
+            cachelines.check_atomic(decl, slot, align, line, self.variant.key)
+        if decl.cacheline == "check":
+            cachelines.check_lines(decl, slots, line, self.variant.key)
 
     # -- unions, flexible arrays, reserved space
 
@@ -966,3 +987,32 @@ def _bits_for(number: int, signed: bool) -> int:
 
 def _round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
+
+
+class _Groups:
+    """`cacheline: separate` while a struct is placed: before a member whose writers differ
+    from the group before it, pad to the next line; at the end, pad to a whole line. `line`
+    is 0 for any other struct, which then gets no padding."""
+
+    def __init__(self, decl: Struct, line: int):
+        self.decl, self.line, self.writers, self.pads = decl, line, None, 0
+
+    def enter(self, member, slots: list, offset: int) -> int:
+        if not self.line:
+            return offset
+        writers = cachelines.writers_of(member)
+        if writers is None or writers == self.writers:
+            return offset  # padding and reserved space stay with the group before them
+        changed, self.writers = self.writers is not None, writers
+        return self.pad(slots, offset) if changed else offset
+
+    def close(self, slots: list, offset: int) -> int:
+        return self.pad(slots, offset) if self.line else offset
+
+    def pad(self, slots: list, offset: int) -> int:
+        size = _round_up(offset, self.line) - offset
+        if size:
+            slots.append(PadSlot(cachelines.line_pad(self.decl, offset, size, self.pads), offset, size))
+            self.pads += 1
+        return offset + size
+

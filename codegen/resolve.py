@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 from . import expr as ex
 from . import grammar, limits, naming
+from . import resolve_writers as writers
 from . import spec_keys as keys
 from .errors import Pos, Problems, SpecError, fail
 from .escape import Prose
@@ -164,6 +165,7 @@ class _Resolver:
         self.digest = digest
         self.problems = Problems()
         self.archs: tuple = ()
+        self.sides: tuple = ()
         self.struct_names: set = set()  # structs and unions: the names a field type may use
         self.plain_struct_names: set = set()  # those of the `structs:` section alone
         self.enum_names: set = set()
@@ -191,6 +193,7 @@ class _Resolver:
                        f"this layoutgen reads `layoutgen: {FORMAT_VERSION}`")
         name = _ident(root.get("name"), "spec name", grammar.MAX_SPEC_NAME_LEN)
         self.archs = self.arch_list(root.get("archs"))
+        self.sides = writers.side_names(root.get("sides"))
         version = root.get("version")
         version = "0" if version is None else grammar.package_version(getattr(version, "value", None), version.pos)
         targets = frozenset(TARGETS)
@@ -225,7 +228,9 @@ class _Resolver:
         self.problems.raise_if_any()
         spec = Spec(name=name, doc=_prose(root.get("doc")), file=self.file, digest=self.digest,
                     archs=self.archs, constants=constants, enums=enums, structs=structs,
-                    regions=regions, asserts=asserts, targets=targets, params=params, version=version)
+                    regions=regions, asserts=asserts, targets=targets, params=params, version=version,
+                    sides=self.sides, cacheline_size=(_expr(root.get("cacheline_size"), "cacheline_size")
+                                                      if root.get("cacheline_size") is not None else None))
         check_spec(spec)
         return spec
 
@@ -465,6 +470,12 @@ class _Resolver:
             members = self.variant_members(node.get("variants"), path, name)
         endian = self.byte_order(node.get("endian"), None, name)
         members = self.check_flexible(_default_byte_order(members, endian), what, cls is UnionDecl)
+        members = writers.with_default_writers(members, writers.writers(node.get("writer"), self.sides, what))
+        mode = writers.cacheline_mode(node.get("cacheline"))
+        writers.require_writers(members, mode, what)
+        if mode and any(isinstance(m, Field) and m.anonymous for m in members):
+            raise fail(node.get("cacheline").pos, f"{what} has `cacheline: {mode}` and an anonymous member",
+                       "name the member (a field of its own struct type) so that it has a writer")
         self.inherit_byte_order(name, endian)
         external = None
         if node.get("external") is not None:
@@ -477,7 +488,7 @@ class _Resolver:
                    members=members, align=self.struct_alignment(node.get("align")),
                    packed=self.packing(node.get("packed")), external=external,
                    archs=self.archs_of(node.get("arch")), pos=pos.at(path), endian=endian,
-                   extensible=_extensible(node.get("extensible"), members, what))
+                   extensible=_extensible(node.get("extensible"), members, what), cacheline=mode)
 
     # -- the options of issue 11: reserved space, byte order, per-arch packing and alignment
 
@@ -607,7 +618,9 @@ class _Resolver:
                                  type=ref, doc=_prose(item.get("doc")),
                                  align=self.alignment(item.get("align")),
                                  archs=self.narrow(archs, item.get("arch")), pos=where,
-                                 endian=self.byte_order(item.get("endian"), ref, name)))
+                                 endian=self.byte_order(item.get("endian"), ref, name),
+                                 writers=writers.writers(item.get("writer"), self.sides, f"field {name}"),
+                                 atomic=writers.atomic(item.get("atomic"), ref, name)))
         if not members:
             raise fail(node.pos, f"struct {struct} has no fields")
         return tuple(members)
@@ -692,7 +705,8 @@ class _Resolver:
                        "most 64 bits (gcc does accept 128-bit bitfields, alike on x86_64 and aarch64)",
                        "split it into u64 bitfields")
         return BitField(names=names, type=ref, bits=_expr(item.get("bits"), "bits"),
-                        doc=_prose(item.get("doc")), archs=archs, pos=where)
+                        doc=_prose(item.get("doc")), archs=archs, pos=where,
+                        writers=writers.writers(item.get("writer"), self.sides, "a bitfield"))
 
     def narrow(self, outer, node):
         inner = self.archs_of(node)
@@ -921,6 +935,8 @@ def _all_exprs(spec: Spec):
             for expr in (part.count, part.stride):
                 if expr is not None:
                     yield ("region", region.names.canonical), expr
+    if spec.cacheline_size is not None:
+        yield ("spec", "cacheline_size"), spec.cacheline_size
     for assertion in spec.asserts:
         yield ("assert", ""), assertion.expr
 

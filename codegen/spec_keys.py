@@ -28,6 +28,7 @@ SPEC = Node("spec", {
     "layoutgen": "version", "name": "ident", "doc": "text", "archs": "spec_archs", "targets": "spec_targets",
     "constants": "constants", "enums": "enums", "structs": "structs", "unions": "unions", "regions": "regions",
     "asserts": "asserts", "params": "params", "external_constants": "header_path", "version": "package_version",
+    "sides": "sides", "cacheline_size": "expr",
 }, ("layoutgen", "name", "archs"))
 
 CONSTANT = Node("constant", {
@@ -50,10 +51,12 @@ ENUM_VALUE = Node("enum_value", {"name": "ident", "value": "expr", "doc": "text"
 STRUCT = Node("struct", {
     "doc": "text", "fields": "fields", "variants": "variants", "align": "struct_align", "packed": "packed",
     "endian": "endian", "external": "external", "arch": "archs", "extensible": "extensible", **_NAMES, "asm": "ident",
+    "writer": "writer", "cacheline": "cacheline_mode",
 })
 
-# A union takes the keys of a struct but `extensible`; its fields are the alternatives, all at offset 0.
-UNION = Node("union", {key: kind for key, kind in STRUCT.keys.items() if key != "extensible"})
+# A union takes the keys of a struct but `extensible` and `cacheline` (its alternatives share
+# their bytes, so there is nothing to keep apart); its fields are all at offset 0.
+UNION = Node("union", {key: kind for key, kind in STRUCT.keys.items() if key not in ("extensible", "cacheline")})
 
 # The kernel's convention for a struct that grows at its tail (perf_event_attr, clone_args):
 # an unsigned field carries the struct's size as the writer knew it; zero means absent.
@@ -67,7 +70,7 @@ PADDING = Node("padding", {"pad": "expr", "doc": "text", "c": "ident", "arch": "
 
 FIELD = Node("field", {
     "name": "ident", "type": "type", "doc": "text", "align": "align", "endian": "endian", "arch": "archs", **_NAMES,
-    "asm": "ident",
+    "asm": "ident", "writer": "writer", "atomic": "bool",
 }, ("name", "type"))
 
 # Bytes kept for fields a later version adds: zeros now, and room the ABI diff accepts a field in.
@@ -77,6 +80,7 @@ RESERVED = Node("reserved", {"reserved": "expr", "doc": "text", "c": "ident", "a
 # a break to the next storage unit).
 BITFIELD = Node("bitfield", {
     "name": "ident", "type": "type", "bits": "expr", "doc": "text", "arch": "archs", **_NAMES, "asm": "ident",
+    "writer": "writer",
 }, ("type", "bits"))
 
 # An anonymous (unnamed) struct or union member: `{union: [fields...]}` or `{struct: [...]}`;

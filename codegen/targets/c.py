@@ -332,16 +332,20 @@ def _struct_lines(ctx, layout, decl, struct_layout) -> list:
     lines = _doc_block(decl.doc + f"\n\n{summary}")
     lines.append(f"{struct_type(ctx.spec, decl.names.canonical)} {{")
     lines += _member_lines(ctx, layout, struct_layout, 0)
-    lines.append(f"}}{_type_attributes(decl, layout.variant)};")
+    lines.append(f"}}{_type_attributes(decl, layout.variant, struct_layout.align)};")
     return lines
 
 
-def _type_attributes(decl, variant) -> str:
-    """` __attribute__((packed, aligned(N)))` for a struct or union type, or nothing."""
+def _type_attributes(decl, variant, laid_out_align: int = 0) -> str:
+    """` __attribute__((packed, aligned(N)))` for a struct or union type, or nothing. A struct
+    with `cacheline: separate` is aligned to the line, the one alignment the engine adds itself
+    (its padding is explicit members, which every language reproduces)."""
     attributes = []
     if decl.packed_on(variant):
         attributes.append("packed")
-    if decl.align_on(variant):
+    if decl.cacheline == "separate":
+        attributes.append(f"aligned({laid_out_align})")
+    elif decl.align_on(variant):
         attributes.append(f"aligned({decl.align_on(variant)})")
     return f" __attribute__(({', '.join(attributes)}))" if attributes else ""
 
