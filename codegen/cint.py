@@ -1,4 +1,5 @@
-"""C's integer types on LP64 (x86_64 and aarch64 Linux), as constant expressions use them.
+"""C's integer types on Linux's two data models, as constant expressions use them: LP64 (every
+64-bit arch here) and ILP32 (i386, armhf), where `long` has 32 bits.
 
 An evaluated value is a pair (value, ctype): the mathematical value, already converted to its
 type, and one of the six types the expression language can produce. `long long` has the
@@ -8,17 +9,44 @@ are C11's: 6.4.4.1 for the type of a literal, 6.3.1.1 and 6.3.1.8 for the intege
 and the usual arithmetic conversions, 6.5 for the operators. Unsigned arithmetic wraps as in
 C; everything C leaves undefined (signed overflow, division by zero, shifts past the width)
 is an error, so a value the generator prints is the value every compiler computes.
+
+The data model is a per-thread setting (`data_model(pointer_size)`, LP64 unless the layout
+engine says otherwise while it evaluates for an arch): it decides the width of `long`, hence
+the type of a literal such as 4294967296 (`long` on LP64, `long long` on ILP32) and of `size_t`.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from typing import Optional
 
 from .errors import fail
 
 INT, UINT, LONG, ULONG = "int", "unsigned int", "long", "unsigned long"
 LLONG, ULLONG = "long long", "unsigned long long"
-SIZE_T = ULONG  # sizeof, _Alignof and offsetof yield size_t
 _BITS = {INT: 32, UINT: 32, LONG: 64, ULONG: 64, LLONG: 64, ULLONG: 64}
+_ILP32_BITS = {**_BITS, LONG: 32, ULONG: 32}
+_model = threading.local()
+
+
+@contextmanager
+def data_model(pointer_size: int):
+    """Evaluate with `long` (and size_t) as wide as a pointer of `pointer_size` bytes."""
+    before = getattr(_model, "bits", _BITS)
+    _model.bits = _BITS if pointer_size == 8 else _ILP32_BITS
+    try:
+        yield
+    finally:
+        _model.bits = before
+
+
+def _widths() -> dict:
+    return getattr(_model, "bits", _BITS)
+
+
+def size_t() -> str:
+    """The type of sizeof, _Alignof and offsetof in the current data model."""
+    return ULONG if _widths()[ULONG] == 64 else UINT
 _RANK = {INT: 1, UINT: 1, LONG: 2, ULONG: 2, LLONG: 3, ULLONG: 3}
 _UNSIGNED_OF = {INT: UINT, LONG: ULONG, LLONG: ULLONG, UINT: UINT, ULONG: ULONG, ULLONG: ULLONG}
 
@@ -28,11 +56,11 @@ def is_signed(ctype: str) -> bool:
 
 
 def bits(ctype: str) -> int:
-    return _BITS[ctype]
+    return _widths()[ctype]
 
 
 def limits(ctype: str) -> tuple:
-    width = _BITS[ctype]
+    width = bits(ctype)
     return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed(ctype) else (0, (1 << width) - 1)
 
 
@@ -84,7 +112,7 @@ _SUFFIX_OF = {INT: "", UINT: "U", LONG: "L", ULONG: "UL", LLONG: "LL", ULLONG: "
 
 def type_of_value(value: int) -> str:
     """The type C gives a plain decimal number (a spec's YAML integer, a parameter's value)."""
-    return INT if fits(value, INT) else LONG
+    return INT if fits(value, INT) else LONG if fits(value, LONG) else LLONG
 
 
 # ---- conversions -------------------------------------------------------------------------------
@@ -104,7 +132,7 @@ def common(a: str, b: str) -> str:
     unsigned, signed = (a, b) if is_signed(b) else (b, a)
     if _RANK[unsigned] >= _RANK[signed]:
         return unsigned
-    if _BITS[signed] > _BITS[unsigned]:
+    if bits(signed) > bits(unsigned):
         return signed  # long and long long hold every unsigned int
     return _UNSIGNED_OF[signed]  # long long cannot hold every unsigned long
 
@@ -115,7 +143,7 @@ def convert(value: int, ctype: str) -> int:
     if is_signed(ctype):
         assert fits(value, ctype), (value, ctype)
         return value
-    return value & ((1 << _BITS[ctype]) - 1)
+    return value & ((1 << bits(ctype)) - 1)
 
 
 def unsigned_of(ctype: str) -> str:
@@ -173,8 +201,9 @@ def _shift(op: str, left: tuple, right: tuple, pos) -> tuple:
     value, count, width = left[0], right[0], bits(ctype)
     if not 0 <= count < width:
         raise fail(pos, f"shift count {count} is outside 0..{width - 1} (the left operand is {ctype})",
-                   "give the left operand an L or UL suffix: a long shifts up to 63" if count >= width and width < 64
-                   else "")
+                   ("give the left operand an L or UL suffix: a long shifts up to 63" if bits(LONG) == 64 else
+                    "give the left operand an LL or ULL suffix: a long long shifts up to 63")
+                   if count >= width and width < 64 else "")
     if op == ">>":
         return value >> count, ctype  # gcc shifts a negative value arithmetically
     if is_signed(ctype) and value < 0:

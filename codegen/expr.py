@@ -27,11 +27,19 @@ INT64_MAX = (1 << 63) - 1
 class Num:
     value: int
     pos: Pos
-    ctype: str = ""  # the literal's C type; "" for a number the spec gives as a YAML integer
+    ctype: str = ""  # the literal's C type on LP64; "" for a number the spec gives as a YAML integer
+    suffix: str = ""  # its C suffix, normalised (`ul`), and whether it was written in decimal:
+    decimal: bool = True  # with the value, they give its type in either data model (`typed`)
 
     def __post_init__(self):
         if not self.ctype:  # a plain decimal number: int, else long (range checked by `parse`)
             object.__setattr__(self, "ctype", cint.type_of_value(abs(self.value)))
+
+    def typed(self) -> str:
+        """Its C type in the current data model (4294967296 is a long on LP64, a long long on ILP32)."""
+        if self.value < 0:
+            return self.ctype
+        return cint.literal_type(self.value, self.suffix, self.decimal) or self.ctype
 
 
 @dataclass(frozen=True)
@@ -288,7 +296,7 @@ def _literal(text: str, pos: Pos) -> tuple:
                    "add a u suffix to make it unsigned long, as C requires")
     if ctype is None:
         raise fail(pos, f"integer literal {text!r} does not fit in 64 bits")
-    return value, pos, ctype
+    return value, pos, ctype, cint.SUFFIXES[suffix], base == 10
 
 
 def start(expr: Expr) -> Pos:
@@ -361,7 +369,7 @@ def evaluate_typed(expr: Expr, lookup: Callable) -> tuple:
     while todo:
         node, operands_done = todo.pop()
         if isinstance(node, Num):
-            values.append((node.value, node.ctype))
+            values.append((node.value, node.typed()))
         elif isinstance(node, Unary) and not operands_done:
             todo.extend(((node, True), (node.operand, False)))
         elif isinstance(node, Binary) and not operands_done and node.op in ("&&", "||"):
@@ -414,8 +422,8 @@ def _looked_up(node, answer) -> tuple:
     if isinstance(answer, tuple):
         return answer
     if isinstance(node, (SizeOf, OffsetOf)):
-        return answer, cint.SIZE_T
-    for ctype in (cint.INT, cint.LONG, cint.ULONG):
+        return answer, cint.size_t()
+    for ctype in (cint.INT, cint.LONG, cint.LLONG, cint.ULONG, cint.ULLONG):
         if cint.fits(answer, ctype):
             return answer, ctype
     raise fail(node.pos, f"value {answer} of {node.name} does not fit in 64 bits")
@@ -425,9 +433,9 @@ def type_of(expr: Expr, lookup: Callable) -> str:
     """The C type of an expression without evaluating it (C types a `?:` branch not taken);
     only names are looked up, since a constant's type is that of its value."""
     if isinstance(expr, Num):
-        return expr.ctype
+        return expr.typed()
     if isinstance(expr, (SizeOf, OffsetOf)):
-        return cint.SIZE_T
+        return cint.size_t()
     if isinstance(expr, Ref):
         return _looked_up(expr, lookup(expr))[1]
     if isinstance(expr, Unary):

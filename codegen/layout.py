@@ -475,7 +475,8 @@ class _Engine:
     # -- expressions
 
     def eval(self, expression: ex.Expr) -> int:
-        return ex.evaluate(expression, self.lookup)
+        with cint.data_model(self.arch.pointer_size):  # `long` and size_t are the arch's
+            return ex.evaluate(expression, self.lookup)
 
     def lookup(self, node):
         """A name's (value, C type), or a sizeof / alignof / offsetof value (a size_t)."""
@@ -526,7 +527,8 @@ class _Engine:
             const = self.constants[name]
             self.enter(name, const.pos)
             try:
-                value, ctype = ex.evaluate_typed(const.expr_for(self.variant), self.lookup)
+                with cint.data_model(self.arch.pointer_size):
+                    value, ctype = ex.evaluate_typed(const.expr_for(self.variant), self.lookup)
             finally:
                 self.active.pop()
             if const.type is not None:

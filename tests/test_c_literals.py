@@ -1,4 +1,4 @@
-"""C's integer literals, types and conversions, with gcc as the reference on both arches.
+"""C's integer literals, types and conversions, with each arch's gcc as the reference.
 
 Every expression is evaluated by layoutgen and compiled by gcc and aarch64 gcc into a
 `_Static_assert` on its value and a `_Generic` check of its type: the numbers here are
@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from codegen import cint
 from codegen import expr as ex
 from codegen.errors import Pos, SpecError
+from codegen.primitives import ARCHS as ARCH_TABLE
 from conftest import ARCHS, compiler, run_cli
 
 AT = Pos("spec.yaml", 1, 1)
@@ -40,13 +41,15 @@ REFUSED = ["1 << 31", "1 << 32", "0x7fffffff + 1", "-2147483647 - 2", "1L << 64"
            "(-2147483647 - 1) / -1", "2147483647 * 2", "1 ? 1 / 0 : 0"]
 
 
-def _program(expressions: list) -> tuple:
+def _program(expressions: list, pointer_size: int) -> tuple:
     """C text with one line per expression (line i + 2 for expression i), and the lines of
-    those layoutgen refuses: they hold the bare expression, which gcc must refuse too."""
+    those layoutgen refuses: they hold the bare expression, which gcc must refuse too. Types
+    and values are the data model's of that pointer size (`long` is 32 bits on ILP32)."""
     lines, refused = ["#include <stddef.h>"], set()
     for index, text in enumerate(expressions):
         try:
-            value, ctype = ex.evaluate_typed(ex.parse(text, AT), lambda node: 0)
+            with cint.data_model(pointer_size):
+                value, ctype = ex.evaluate_typed(ex.parse(text, AT), lambda node: 0)
         except SpecError:
             lines.append(f"_Static_assert(({text}) || 1, \"refused {index}\");")
             refused.add(len(lines))
@@ -63,8 +66,8 @@ def _compile(arch: str, source: str, folder) -> str:
 
 
 def assert_gcc_agrees(expressions: list, folder) -> None:
-    source, refused = _program(expressions)
-    for arch in ARCHS:
+    for arch, info in ARCH_TABLE.items():  # both data models: LP64 and ILP32 (i386, armhf)
+        source, refused = _program(expressions, info.pointer_size)
         stderr = _compile(arch, source, folder)
         failed = {int(m) for m in re.findall(r"exprs_\w+\.c:(\d+):\d+: error", stderr)}
         wrong = sorted(failed - refused)
@@ -245,3 +248,21 @@ def test_python_holds_the_values(spec_out):
                 0xffffffffffffff18, (1 << 64) - 1, (1 << 32) - 1, -1)
     finally:
         sys.path.remove(str(spec_out / "out" / "python"))
+
+
+def test_constants_take_each_data_models_type(tmp_path):
+    """4294967296 is a long on LP64 and a long long on ILP32, size_t an unsigned long or an
+    unsigned int: the header spells each arch's constant in its own type, which the layout
+    asserts' _Generic checks with every arch's gcc."""
+    spec = tmp_path / "wide.yaml"
+    spec.write_text(
+        "layoutgen: 1\nname: wide\narchs: [" + ", ".join(ARCH_TABLE) + "]\ntargets: [c]\n"
+        "constants:\n  BIG: 4294967296\n  HEX: 0xFFFFFFFFF\n  SZ: sizeof(S)\n  NEG: -2147483648\n"
+        "structs:\n  S: {fields: [{name: a, type: u8}, {name: n, type: long}]}\n")
+    out = tmp_path / "out"
+    assert run_cli("generate", "--spec", str(spec), "--out", str(out)).returncode == 0
+    header = (out / "c" / "wide.h").read_text()
+    assert "#define BIG 4294967296LL" in header and "#define BIG 4294967296\n" in header
+    assert "#define SZ 8U " in header and "#define SZ 16UL " in header
+    result = run_cli("check", "--spec", str(spec), "--out", str(out), "--no-cache", cwd=tmp_path)
+    assert "C layout asserts compile on every arch: ok" in result.stdout, result.stdout + result.stderr
