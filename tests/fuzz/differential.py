@@ -1,12 +1,13 @@
-"""Check one generated batch against every reference: the real CLI generates it, then gcc
-(x86_64) and aarch64-linux-gnu-gcc compile its `_Static_assert`s, the generated construct
-parsers are imported and measured, and (for batches Go can express) `go test` runs the Go
-layout tests natively on amd64 and under qemu-aarch64 for arm64.
+"""Check one generated batch against every reference: the real CLI generates it, then each
+arch's gcc (the host's, or Debian's cross gcc: codegen.primitives.ARCHS) compiles its
+`_Static_assert`s, the generated construct parsers are imported and measured, and (for batches
+Go can express) `go test` runs the Go layout tests natively on amd64 and under the arch's
+qemu-user elsewhere, built with the arch's GOARCH.
 
 The asserts and the Go tests compare the compilers with the engine's numbers; the parsers'
 sizes and offsets are compared with the engine here, so all of them agree with gcc by way of
 the engine. Bitfields have no offsetof in C: the DWARF that gcc writes for a probe of the
-header gives their bit positions on both arches, and the parsers' and Go's bit positions
+header gives their bit positions on every arch, and the parsers' and Go's bit positions
 are compared too. The parsers also read random bytes alike through every reader they offer
 (fast parser, field-by-field reference, view) and name the field a truncated buffer lacks.
 A spec with a parameter is checked in every combination of arch and parameter value (C with
@@ -37,6 +38,8 @@ from codegen import layout as lay
 from codegen import pipeline
 from codegen.check import dwarf
 from codegen.check.go import go_env
+from codegen.check.toolchain import C_COMPILERS, QEMU
+from codegen.primitives import ARCHS as ARCH_TABLE
 from codegen.targets import go as go_target
 from codegen.targets import python_bits
 
@@ -46,14 +49,15 @@ ROOT = Path(__file__).resolve().parents[2]
 # Where `python -m codegen` runs (and so which codegen it imports): the repo, or for the soak a
 # frozen copy, so that edits made to the tree during a long run cannot break it half-way.
 CODEGEN_HOME = ROOT
-ARCHS = ("amd64", "arm64")
-C_COMPILERS = {"amd64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
-C_MACROS = {"amd64": "__x86_64__", "arm64": "__aarch64__"}
+ARCHS = tuple(ARCH_TABLE)  # every arch a batch may be drawn for, in the table's order
+INT128 = tuple(name for name, info in ARCH_TABLE.items() if info.int128_align)  # those with __int128
+NARROW = tuple(name for name, info in ARCH_TABLE.items() if info.pointer_size == 4)
+BIG = tuple(name for name, info in ARCH_TABLE.items() if not info.little_endian)
+CHECKS = ("c", "python", "go")  # C means the asserts and gcc's DWARF; go only for batches Go can express
 # The same flags the project builds with: the engine refuses a packed struct holding an
 # over-aligned struct, so -Wpacked-not-aligned never has anything to say.
 C_FLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
-QEMU = {"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
-_HOST = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_HOST = {machine: name for name, info in ARCH_TABLE.items() for machine in info.machines}
 _ASSERT = re.compile(r'^_Static_assert\(.*, "(?P<message>[^"]*)"\);$')
 _ARCH_BLOCK = re.compile(r"^#(?:el)?if (?P<condition>defined\(\w+\).*)$")
 _GO_PASS = re.compile(r"^\s*--- PASS: (?P<name>\S+)")
@@ -68,19 +72,22 @@ class Tally:
     batches: int = 0
     structs: int = 0
     fields: int = 0
-    c_asserts: int = 0  # over both arches (and every parameter combination)
+    c_asserts: int = 0  # over every arch (and every parameter combination)
     combinations: int = 0  # (arch, parameter values) combinations checked
     dwarf_members: int = 0  # members whose place gcc's DWARF confirmed, bitfields included
     python_structs: int = 0  # structs whose parsers were checked (on every arch)
     go_structs: int = 0  # structs go test checked (on every arch)
-    go_checks: int = 0  # passed Go subtests, over both arches
+    go_checks: int = 0  # passed Go subtests, over every arch
     features: dict = field(default_factory=dict)  # kind of construct -> occurrences (specgen.features)
+    arch_structs: dict = field(default_factory=dict)  # arch -> structs gcc and its DWARF checked there
+    arch_batches: dict = field(default_factory=dict)  # arch -> batches that declared it
 
     def add(self, other: "Tally") -> None:
         for name, value in vars(other).items():
-            if name == "features":
+            if isinstance(value, dict):
+                counts = getattr(self, name)
                 for kind, seen in value.items():
-                    self.features[kind] = self.features.get(kind, 0) + seen
+                    counts[kind] = counts.get(kind, 0) + seen
             else:
                 setattr(self, name, getattr(self, name) + value)
 
@@ -93,10 +100,10 @@ def tool(name: str) -> str:
     return path
 
 
-def check_batch(spec: dict, workdir: Path, go: bool) -> Tally:
-    """Generate `spec` into `workdir` with the CLI and run every check; raises Mismatch."""
+def check_batch(spec: dict, workdir: Path, go: bool, checks=CHECKS) -> Tally:
+    """Generate `spec` into `workdir` with the CLI and run the `checks`; raises Mismatch."""
     spec_path, out = generate(spec, workdir)
-    return check_generated(spec, spec_path, out, go)
+    return check_generated(spec, spec_path, out, go, checks)
 
 
 def generate(spec: dict, workdir: Path) -> tuple:
@@ -112,22 +119,26 @@ def generate(spec: dict, workdir: Path) -> tuple:
     return spec_path, out
 
 
-def check_generated(spec: dict, spec_path: Path, out: Path, go: bool) -> Tally:
+def check_generated(spec: dict, spec_path: Path, out: Path, go: bool, checks=CHECKS) -> Tally:
+    """The `checks` (of CHECKS) of a generated batch, arch by arch; Go only when `go`."""
     ir, layouts = pipeline.build(str(spec_path))
     combinations = lay.with_combinations(ir, layouts)
     models = {key: fields_of(spec, layout.variant.arch) for key, layout in combinations.items()}
     tally = Tally(batches=1, structs=len(models[ir.archs[0]]), combinations=len(combinations),
                   fields=len({(s, f) for model in models.values() for s, names in model.items() for f in names}),
-                  features=features(spec))
-    for key, layout in combinations.items():
-        condition = " && ".join([f"defined({C_MACROS[layout.variant.arch]})"] + [
-            f"{ir.param(name).c_macro} == {value}" for name, value in layout.variant.params])
-        tally.c_asserts += check_c(out, spec["name"], layout.variant.arch, models[key], condition,
-                                   dwarf.param_defines(ir, layout.variant))
-    tally.dwarf_members = check_dwarf(ir, layouts, out, combinations, models)
-    check_python(out, spec["name"], spec_path, models)
-    tally.python_structs = tally.structs
-    if go:
+                  features=features(spec), arch_batches=dict.fromkeys(ir.archs, 1))
+    if "c" in checks:
+        for key, layout in combinations.items():
+            condition = " && ".join([ARCH_TABLE[layout.variant.arch].c_condition] + [
+                f"{ir.param(name).c_macro} == {value}" for name, value in layout.variant.params])
+            tally.c_asserts += check_c(out, spec["name"], layout.variant.arch, models[key], condition,
+                                       dwarf.param_defines(ir, layout.variant))
+        tally.dwarf_members = check_dwarf(ir, layouts, out, combinations, models)
+        tally.arch_structs = dict.fromkeys(ir.archs, tally.structs)
+    if "python" in checks:
+        check_python(out, spec["name"], spec_path, models)
+        tally.python_structs = tally.structs
+    if go and "go" in checks:
         for key, layout in combinations.items():
             hidden, hidden_unions = hidden_of(spec, layout.variant.arch)
             tally.go_checks += check_go(out, spec["name"], layout.variant.arch,
@@ -161,7 +172,7 @@ def check_c(out: Path, name: str, arch: str, model: dict, condition: str = "", d
     """Compile the asserts for `arch` (the `#if condition` block; by default the arch's alone,
     as for a spec without parameters) with `defines` selecting a parameter combination."""
     source = out / "c" / f"{name}_layout_test.c"
-    messages = _assert_messages(source.read_text(), condition or f"defined({C_MACROS[arch]})")
+    messages = _assert_messages(source.read_text(), condition or ARCH_TABLE[arch].c_condition)
     facts = {message.rsplit(" ", 1)[0] for message in messages}  # without the number
     missing = [want for want in _wanted_c_facts(model) if want not in facts]
     if missing:
@@ -347,7 +358,8 @@ def value_mask(layout, laid) -> bytes:
         elif isinstance(slot, lay.BitsSlot):
             for field in slot.fields:
                 for bit in range(field.first_bit, field.first_bit + field.bits):
-                    mask[bit // 8] |= 1 << (bit % 8)
+                    # Address order counts each byte's bits from its most significant one on big-endian arches.
+                    mask[bit // 8] |= 1 << (7 - bit % 8 if field.big_endian else bit % 8)
     return bytes(mask)
 
 
@@ -457,14 +469,15 @@ class _imported:
 def check_go(out: Path, name: str, arch: str, model: dict, tags=(), unions=()) -> int:
     """`go test -v` of the generated layout tests for `arch` (and, with `tags`, the parameter
     combination they select); returns the passed subtests."""
-    folder = out / "go" / name
-    if not list(folder.glob(f"layout_*{arch}_test.go")):  # `layout_4k_amd64_test.go` with a parameter
+    folder, info = out / "go" / name, ARCH_TABLE[arch]
+    if not list(folder.glob(f"layout_*{info.goarch}_test.go")):  # `layout_4k_amd64_test.go` with a parameter
         raise Mismatch(f"{folder}: no Go layout test for {arch}")
     command = [tool("go"), "test", "-count=1", "-v"] + ([f"-tags={','.join(tags)}"] if tags else [])
     host = _HOST.get(platform.machine().lower())
     if arch != host:
         command += ["-exec", tool(QEMU[arch])]
-    result = subprocess.run(command + ["./..."], cwd=folder, env=go_env(GOARCH=arch), capture_output=True, text=True)
+    result = subprocess.run(command + ["./..."], cwd=folder, env=go_env(**_go_arch(info, arch != host)), capture_output=True,
+                            text=True)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         failed = [line for line in output.splitlines() if "FAIL" in line or "spec says" in line or ".go:" in line]
@@ -474,6 +487,16 @@ def check_go(out: Path, name: str, arch: str, model: dict, tags=(), unions=()) -
     if missing:
         raise Mismatch(f"go test on {arch} did not check: {', '.join(missing[:10])}")
     return len(passed)
+
+
+def _go_arch(info, emulated: bool) -> dict:
+    """GOARCH, what else Go needs to build for the arch (`GOARM=7` for armhf), and, for 386 under
+    qemu-i386, async preemption off (its signal lands Go's 386 runtime in "bad g in signal
+    handler"). The Go helper's codegen.check.go.arch_env says the same once merged."""
+    extra = dict(setting.split("=", 1) for setting in info.go_note.split() if "=" in setting)
+    if emulated and info.goarch == "386":
+        extra["GODEBUG"] = "asyncpreemptoff=1"
+    return dict(extra, GOARCH=info.goarch)
 
 
 def _go_model(model: dict, layout) -> dict:
@@ -500,25 +523,31 @@ def _wanted_go_checks(model: dict, unions=()) -> list:
 
 
 def fuzz(*, go: bool, slots: int, examples: int, derandomize: bool, seed: Optional[int] = None,
-         keep: Optional[Path] = None) -> Tally:
-    """Run `examples` random batches of up to `slots` structs through every check.
+         keep: Optional[Path] = None, lead: str = "amd64", extra: int = 2, checks=CHECKS) -> Tally:
+    """Run `examples` random batches of up to `slots` structs through the `checks`.
 
-    A mismatch is shrunk by hypothesis and re-raised; with `keep`, the minimal failing spec is
-    also written there (the last failing example hypothesis runs is the shrunk one).
+    Every batch declares the `lead` arch, and up to `extra` others drawn from the table; a
+    caller covers every arch by taking each as the lead in turn (the lead stays fixed during
+    one run, so that a shrunk example fails the same way). A mismatch is shrunk by hypothesis
+    and re-raised; with `keep`, the minimal failing spec is also written there (the last
+    failing example hypothesis runs is the shrunk one).
     """
     tally = Tally()
+    others = [arch for arch in ARCHS if arch != lead]
 
     @settings(max_examples=examples, derandomize=derandomize, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(st.data())
     def batch(data):
-        spec = data.draw(specs("fuzz", slots, go), label="spec")
+        more = data.draw(st.lists(st.sampled_from(others), max_size=extra, unique=True), label="archs")
+        archs = [lead] + more
+        spec = data.draw(specs("fuzz", slots, go, archs, INT128, NARROW, BIG), label="spec")
         # Named after its content: a rerun gives the same package name (and random bytes).
         spec["name"] = f"fz{zlib.crc32(dump(spec).encode()):08x}"
         note("spec as YAML:\n" + dump(spec))
         with tempfile.TemporaryDirectory(prefix="layoutgen-fuzz-") as work:
             try:
-                tally.add(check_batch(spec, Path(work), go))
+                tally.add(check_batch(spec, Path(work), go, checks))
             except Exception:
                 if keep is not None:
                     keep.parent.mkdir(parents=True, exist_ok=True)

@@ -2,16 +2,18 @@
 """The long differential soak behind `make fuzz` (issue 8).
 
 Two workers run side by side, one process each:
-  go     batches Go can express, checked by gcc, aarch64 gcc, the Python parsers and go test
-         on amd64 and arm64 (qemu);
-  mixed  batches with packed structs and align overrides, checked by both gccs and the parsers.
-Each keeps drawing batches until it has checked --structs structs, then prints its counts; the
-parent prints the totals and the time. Both run a copy of codegen/ taken at the start, so that
+  go     batches Go can express, checked by each arch's gcc, the Python parsers and go test
+         (GOARCH per arch, under qemu-user off the host);
+  mixed  batches with packed structs and align overrides, checked by the gccs and the parsers.
+Every chunk of batches has a lead arch, taken from the arch table in turn, that each of its
+batches declares (with up to two others), so every arch is drawn. `--checks c` keeps only the
+compilers' side (asserts and DWARF). Each worker keeps drawing batches until it has checked
+--structs structs, then prints its counts; the parent prints the totals, per arch too, and the time. Both run a copy of codegen/ taken at the start, so that
 edits to the tree during the run do not change what is tested. A mismatch is shrunk by
 hypothesis and printed, and the minimal spec is saved under build/fuzz/ to become a
 tests/cases/<name>/spec.yaml regression case.
 
-    python tests/fuzz/soak.py [--structs 20000] [--slots 100] [--seed N]
+    python tests/fuzz/soak.py [--structs 20000] [--slots 100] [--seed N] [--checks c,python,go]
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 KINDS = ("go", "mixed")
-CHUNK = 20  # batches per hypothesis run; each run gets its own seed
+CHUNK = 5  # batches per hypothesis run; each run gets its own seed (and the next lead arch)
 RESULT = "soak-result: "
 
 
@@ -40,6 +42,7 @@ def main(argv=None) -> int:
     parser.add_argument("--structs", type=int, default=20000, help="structs per worker (default 20000)")
     parser.add_argument("--slots", type=int, default=100, help="struct slots per batch (default 100)")
     parser.add_argument("--seed", type=int, help="base seed, to repeat a soak (default: random, printed)")
+    parser.add_argument("--checks", default="c,python,go", help="checks to run (default c,python,go)")
     parser.add_argument("--worker", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--codegen", help=argparse.SUPPRESS)  # the frozen copy a worker imports
     args = parser.parse_args(argv)
@@ -61,7 +64,7 @@ def supervise(args) -> int:
         shutil.copytree(ROOT / "codegen", Path(frozen) / "codegen", ignore=shutil.ignore_patterns("__pycache__"))
         workers = {kind: subprocess.Popen(
             [sys.executable, __file__, "--worker", kind, "--structs", str(args.structs), "--slots",
-             str(args.slots), "--seed", str(args.seed), "--codegen", frozen],
+             str(args.slots), "--seed", str(args.seed), "--checks", args.checks, "--codegen", frozen],
             cwd=ROOT, stdout=subprocess.PIPE, text=True) for kind in KINDS}
         results = {}
         relays = [threading.Thread(target=relay, args=(kind, process, results)) for kind, process in workers.items()]
@@ -73,9 +76,10 @@ def supervise(args) -> int:
     total = {"features": {}}
     for counts in results.values():
         for key, value in counts.items():
-            if key == "features":
+            if isinstance(value, dict):
+                counts = total.setdefault(key, {})
                 for kind, seen in value.items():
-                    total["features"][kind] = total["features"].get(kind, 0) + seen
+                    counts[kind] = counts.get(kind, 0) + seen
             else:
                 total[key] = total.get(key, 0) + value
     print(report(total, time.monotonic() - start, failed))
@@ -96,12 +100,16 @@ def report(total: dict, elapsed: float, failed: list) -> str:
         return total.get(key, 0)
 
     mismatches = f"MISMATCH in: {', '.join(failed)}" if failed else "0 mismatches"
+    checked = total.get("arch_structs", {})
+    per_arch = ", ".join(f"{arch} {batches} {checked.get(arch, 0)}"
+                         for arch, batches in total.get("arch_batches", {}).items())
     return (f"fuzz soak: {count('structs')} structs ({count('fields')} fields) in {count('batches')} batches, "
             f"{elapsed:.0f} s\n"
-            f"  gcc x86_64 + aarch64: {count('c_asserts')} _Static_asserts over {count('structs')} structs "
+            f"  gcc of every arch: {count('c_asserts')} _Static_asserts over {count('structs')} structs "
             f"in {count('combinations')} (arch, parameter) combinations; DWARF: {count('dwarf_members')} members\n"
-            f"  Python parsers (amd64 and arm64 modules): {count('python_structs')} structs\n"
-            f"  go test amd64 + arm64 (qemu): {count('go_checks')} checks over {count('go_structs')} structs\n"
+            f"  per arch (batches, structs gcc checked): {per_arch}\n"
+            f"  Python parsers (every arch's module): {count('python_structs')} structs\n"
+            f"  go test (GOARCH per arch, qemu): {count('go_checks')} checks over {count('go_structs')} structs\n"
             f"  constructs seen: {', '.join(f'{kind} {seen}' for kind, seen in total['features'].items())}\n"
             f"  {mismatches}")
 
@@ -118,9 +126,11 @@ def work(args) -> int:
     keep = ROOT / "build" / "fuzz" / f"mismatch-{args.worker}-{args.seed}.yaml"
     total, chunk, start = differential.Tally(), 0, time.monotonic()
     while total.structs < args.structs:
+        lead = differential.ARCHS[chunk % len(differential.ARCHS)]
         try:
             total.add(differential.fuzz(go=go, slots=args.slots, examples=CHUNK, derandomize=False,
-                                        seed=args.seed + chunk + (0 if go else 1 << 32), keep=keep))
+                                        seed=args.seed + chunk + (0 if go else 1 << 32), keep=keep, lead=lead,
+                                        checks=tuple(args.checks.split(","))))
         except Exception:  # a Mismatch, or hypothesis's group of several
             print(f"MISMATCH after {total.structs} structs; the minimal spec is in {os.path.relpath(keep, ROOT)}",
                   flush=True)

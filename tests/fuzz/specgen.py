@@ -29,8 +29,10 @@ from hypothesis import strategies as st
 
 PRIMS = ("u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "bool8", "bool32")
 WIDE = ("u128", "i128")  # C and Python only; never bitfields, enum bases or flexible arrays
+WORDS = ("long", "ulong")  # C's long: fields only (no bitfields, enum bases, constants or byte order)
+# Sizes are upper bounds over every arch (a pointer or `long` is 4 bytes on 32-bit arches).
 PRIM_SIZE = {"u8": 1, "i8": 1, "bool8": 1, "u16": 2, "i16": 2, "u32": 4, "i32": 4, "bool32": 4,
-             "u64": 8, "i64": 8, "ptr": 8, "u128": 16, "i128": 16}
+             "u64": 8, "i64": 8, "ptr": 8, "long": 8, "ulong": 8, "u128": 16, "i128": 16}
 ENUM_BASES = ("u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64")
 ALIGNS = (1, 2, 4, 8, 16, 32, 64, 128)
 ORDERS = (None,) * 12 + ("big",) * 3 + ("little",)
@@ -62,6 +64,10 @@ class _Scope:
     constants: dict  # name -> largest value over the archs (and parameter values); params included
     enums: dict  # name -> (base type, fewest bits that hold every value)
     structs: list = field(default_factory=list)  # _Info of the structs and unions drawn so far
+    archs: tuple = ("amd64", "arm64")  # the spec's `archs:`
+    wide: bool = True  # every one of them has 128-bit integers
+    narrow: bool = False  # one of them is 32-bit (4-byte pointers, and u64 4-aligned on i386)
+    native: str = "little"  # the byte order all of them share ("" when they differ)
 
     @property
     def by_value(self) -> list:
@@ -91,14 +97,15 @@ def _params(draw) -> dict:
 
 
 @st.composite
-def _constants(draw, params: dict) -> dict:
+def _constants(draw, params: dict, archs: tuple) -> dict:
     """name -> spec value; with a parameter, some constants follow it (`p0 + 1`, `p0 == 2 ? 3 : 1`)."""
     values = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
     constants = {}
     for index, value in enumerate(values):
         shape = draw(st.sampled_from(("plain", "plain", "arch") + (("param", "param") if params else ())))
         if shape == "arch":
-            constants[f"K{index}"] = {"value": {"amd64": value, "arm64": draw(st.integers(1, 4))}}
+            constants[f"K{index}"] = {"value": {arch: value if n == 0 else draw(st.integers(1, 4))
+                                                for n, arch in enumerate(archs)}}
         elif shape == "param":
             picked = draw(st.sampled_from(params["p0"]["values"]))
             constants[f"K{index}"] = draw(st.sampled_from(
@@ -157,11 +164,11 @@ def _enum(draw) -> dict:
 
 
 @st.composite
-def _typed_constants(draw, go: bool) -> dict:
+def _typed_constants(draw, wide: bool) -> dict:
     """Constants with a type, at the edges of its range (cut to int64); no array length uses them."""
     constants = {}
     for index in range(draw(st.integers(0, 3))):
-        base = draw(st.sampled_from(ENUM_BASES + (() if go else WIDE * 2)))
+        base = draw(st.sampled_from(ENUM_BASES + (WIDE * 2 if wide else ())))
         constants[f"T{index}"] = {"value": draw(_number(base)), "type": base}
     return constants
 
@@ -211,7 +218,7 @@ class _Member:
 def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool) -> _Member:
     kinds = ["prim", "enum", "pointer", "struct", "reserved", "anon"] + ([] if union else ["pad", "bits", "bits"])
     kind = draw(st.sampled_from(kinds))
-    arch = _only(draw)
+    arch = _only(draw, scope)
     if kind in ("pad", "reserved"):
         size, biggest = draw(_length(scope))
         return _Member({kind: size, **arch}, size_bound=biggest)
@@ -223,9 +230,11 @@ def _member(draw, scope: _Scope, struct: str, index: int, go: bool, union: bool)
     return _field(draw, scope, struct, name, kind, go, arch)
 
 
-def _only(draw) -> dict:
-    """Now and then `arch: [one]`: the member exists on that arch only."""
-    only = draw(st.sampled_from((None,) * 10 + ("amd64", "arm64")))
+def _only(draw, scope: _Scope) -> dict:
+    """Now and then `arch: [one]`: the member exists on that arch only (of a spec with several)."""
+    if len(scope.archs) < 2:
+        return {}
+    only = draw(st.sampled_from((None,) * 10 + (scope.archs[0], scope.archs[-1])))
     return {} if only is None else {"arch": [only]}
 
 
@@ -235,12 +244,12 @@ def _field(draw, scope: _Scope, struct: str, name: str, kind: str, go: bool, arc
     count = 1
     for _, biggest in dims:
         count *= biggest
-    element, element_size, align, leaves, nested = _element(draw, kind, scope, struct, wide=not go)
+    element, element_size, align, leaves, nested = _element(draw, kind, scope, struct, wide=not go and scope.wide)
     if element_size * count > MAX_SIZE // 4 or leaves * count > MAX_LEAVES // 4:
         dims, count = [], 1  # an array of a big struct would blow the bounds: keep one
     type_text = element + "".join(f"[{text}]" for text, _ in dims)
     member = {"name": name, "type": type_text, **arch}
-    if kind in ("prim", "enum"):
+    if kind in ("prim", "enum") and element not in WORDS:
         order = draw(st.sampled_from(ORDERS))
         if order is not None:
             member["endian"] = order
@@ -262,7 +271,7 @@ def _anonymous(draw, scope: _Scope, struct: str, name: str, go: bool, arch: dict
     members = []
     for index in range(draw(st.integers(1, 4))):
         within = within or bool(arch)
-        kind, only, inner = draw(st.sampled_from(kinds)), {} if within else _only(draw), f"{name}_a{index}"
+        kind, only, inner = draw(st.sampled_from(kinds)), {} if within else _only(draw, scope), f"{name}_a{index}"
         members.append(_anonymous(draw, scope, struct, inner, go, only, depth + 1, within) if kind == "anon"
                        else _field(draw, scope, struct, inner, kind, go, only))
     if not any("type" in m.spec and "arch" not in m.spec for m in members):
@@ -307,7 +316,7 @@ def _bitfield(draw, scope: _Scope, name: str, arch: dict) -> _Member:
 
 def _element(draw, kind: str, scope: _Scope, struct: str, wide: bool = False) -> tuple:
     """(type text, size bound, alignment bound, leaves, nested fields) of one element; `wide`
-    lets a scalar be a 128-bit integer."""
+    lets a scalar be a 128-bit integer. Now and then a scalar is C's `long` or `unsigned long`."""
     if kind == "enum" and scope.enums:
         return draw(st.sampled_from(sorted(scope.enums))), 8, 8, 1, 0
     if kind == "pointer":
@@ -316,7 +325,7 @@ def _element(draw, kind: str, scope: _Scope, struct: str, wide: bool = False) ->
     if kind == "struct" and scope.by_value:
         info = draw(st.sampled_from(scope.by_value))
         return info.name, info.size_bound, info.align_bound, info.leaves, info.nested
-    prim = draw(st.sampled_from(PRIMS + (WIDE if wide else ())))
+    prim = draw(st.sampled_from(PRIMS + (WIDE if wide else ()) + WORDS))
     return prim, PRIM_SIZE[prim], PRIM_SIZE[prim], 1, 0
 
 
@@ -340,16 +349,17 @@ def _go_flexible(draw, scope: _Scope, name: str) -> dict:
     """A struct Go can express although it ends in a flexible array: Go adds a byte after a
     trailing zero-length array, which only C's tail padding may absorb. Its fields are
     scalars that lie alike on every arch, so the array's offset is known here, and u8 fields
-    move it off the struct's 8-byte alignment."""
+    move it off the struct's alignment (8, or 4 where a 32-bit arch may align it so; no
+    pointers then, whose size differs)."""
     fields = [{"name": f"{name.lower()}_f0", "type": "u64"}]
-    end = 8
+    end, align = 8, 4 if scope.narrow else 8
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(("prim", "enum", "pointer")))
+        kind = draw(st.sampled_from(("prim", "enum") + (() if scope.narrow else ("pointer",))))
         text, size = _go_scalar(draw, kind, scope, name)
         fields.append({"name": f"{name.lower()}_f{len(fields)}", "type": text})
         end = _round_up(end, size) + size
-    element = draw(st.sampled_from(("u8", "i8", "bool8", "u16", "i32", "u32")))
-    while _round_up(end, PRIM_SIZE[element]) % 8 == 0:
+    element = draw(st.sampled_from(("u8", "i8", "bool8", "u16") + (() if scope.narrow else ("i32", "u32"))))
+    while _round_up(end, PRIM_SIZE[element]) % align == 0:
         fields.append({"name": f"{name.lower()}_f{len(fields)}", "type": "u8"})
         end += 1
     fields.append({"name": f"{name.lower()}_f{len(fields)}", "type": f"{element}[]"})
@@ -357,12 +367,15 @@ def _go_flexible(draw, scope: _Scope, name: str) -> dict:
 
 
 def _go_scalar(draw, kind: str, scope: _Scope, struct: str) -> tuple:
-    if kind == "enum" and scope.enums:
-        enum = draw(st.sampled_from(sorted(scope.enums)))
+    """(type, size) of a scalar whose alignment is its size on every arch of the scope (so no
+    8-byte ones next to a 32-bit arch, which may align them to 4)."""
+    fits = [name for name, (base, _) in sorted(scope.enums.items()) if not scope.narrow or PRIM_SIZE[base] <= 4]
+    if kind == "enum" and fits:
+        enum = draw(st.sampled_from(fits))
         return enum, PRIM_SIZE[scope.enums[enum][0]]
     if kind == "pointer":
         return f"ptr({draw(st.sampled_from(['', struct]))})", 8
-    prim = draw(st.sampled_from(PRIMS))
+    prim = draw(st.sampled_from([p for p in PRIMS if not scope.narrow or PRIM_SIZE[p] <= 4]))
     return prim, PRIM_SIZE[prim]
 
 
@@ -397,9 +410,10 @@ def _struct(draw, scope: _Scope, name: str, go: bool, union: bool) -> tuple:
         align = max(align, member.align_bound)
     body = {"fields": members}
     has_bits = any("bits" in m for m in members)
-    order = draw(st.sampled_from((None,) * 5 + (("little",) if has_bits else ("big", "little"))))
+    orders = (scope.native,) if has_bits and scope.native else () if has_bits else ("big", "little")
+    order = draw(st.sampled_from((None,) * 5 + orders))
     if order is not None:
-        body["endian"] = order  # bitfields keep the arch's order, so only `little` goes with them
+        body["endian"] = order  # bitfields keep the arch's order: a struct's may only repeat it
     if not go:
         over_aligned = {info.name for info in scope.structs if info.explicit_align}
         holds_over_aligned = any(held in over_aligned for held in _held_types(members))
@@ -415,17 +429,22 @@ def _struct(draw, scope: _Scope, name: str, go: bool, union: bool) -> tuple:
 
 
 @st.composite
-def specs(draw, name: str, slots: int, go: bool) -> dict:
+def specs(draw, name: str, slots: int, go: bool, archs=("amd64", "arm64"), int128=(), narrow=(),
+          big=()) -> dict:
     """A spec with up to `slots` structs and unions (each slot shrinks to absent); `go` leaves
     out every `packed` and `align` and keeps flexible arrays where Go's padding matches C's,
-    so the Go target accepts it, and otherwise the spec lists only the C and Python targets."""
+    so the Go target accepts it, and otherwise the spec lists only the C and Python targets.
+    `archs` is the spec's `archs:`; 128-bit integers are drawn when all of them are in `int128`,
+    `narrow` names the 32-bit arches and `big` the big-endian ones."""
     params = draw(_params())
-    constants = draw(_constants(params))
+    constants = draw(_constants(params, tuple(archs)))
     enums = {f"E{i}": e for i, e in enumerate(draw(st.lists(_enum(), max_size=4)))}
     largest = {k: _largest(v, params) for k, v in constants.items()}
     largest.update({k: max(p["values"]) for k, p in params.items()})  # array lengths may name it
     scope = _Scope(largest, {k: (e["type"], max(_bits_for(v["value"], e["type"].startswith("i"))
-                                                for v in e["values"])) for k, e in enums.items()})
+                                                for v in e["values"])) for k, e in enums.items()},
+                   archs=tuple(archs), wide=set(archs) <= set(int128), narrow=bool(set(archs) & set(narrow)),
+                   native={1: "big", 0: "little"}.get(len(set(archs) & set(big)) / len(archs), ""))
     structs, unions = {}, {}
     for slot in range(slots):
         if not draw(st.sampled_from((False, True, True, True, True, True, True, True))):
@@ -437,12 +456,13 @@ def specs(draw, name: str, slots: int, go: bool) -> dict:
         scope.structs.append(info)
     if not structs:
         structs["S0"] = {"fields": [{"name": "s0_f0", "type": "u8"}]}
-    spec = {"layoutgen": 1, "name": name, "archs": ["amd64", "arm64"]}
+    spec = {"layoutgen": 1, "name": name, "archs": list(archs)}
     if not go:
         spec["targets"] = ["c", "python"]
     if params:
         spec["params"] = params
-    spec.update({"constants": dict(constants, **draw(_typed_constants(go))), "enums": enums, "structs": structs})
+    spec.update({"constants": dict(constants, **draw(_typed_constants(scope.wide and not go))), "enums": enums,
+                 "structs": structs})
     if unions:
         spec["unions"] = unions
     if not enums:
@@ -566,7 +586,7 @@ def features(spec: dict) -> dict:
         "flexible array of structs", "reserved", "param", "param constant", "param length",
         "anonymous struct", "anonymous union", "nested anonymous", "anonymous in union", "arch-only anonymous",
         "128-bit field", "128-bit array", "128-bit byte order", "128-bit in union", "128-bit packed",
-        "128-bit constant"), 0)
+        "128-bit constant", "long field"), 0)
     params = set(spec.get("params", {}))
 
     def count(key: str, present) -> None:
@@ -622,6 +642,7 @@ def features(spec: dict) -> dict:
             count("flexible array", "[]" in text)
             count("flexible array of structs", "[]" in text and element in structs)
             count("pointer", element.startswith("ptr("))
+            count("long field", element in WORDS)
             count("enum field", element in enums)
             count("bool", element.startswith("bool"))
             count("nested struct", element in structs and "[" not in text)
