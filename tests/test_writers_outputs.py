@@ -1,0 +1,140 @@
+"""Issue 20, part 3: every output says who writes what. C's member comments and layout asserts,
+Go's atomic accessors (run by the generated layout tests under qemu on every arch of the spec),
+the layout report's cache lines, the docs' writer colours and abi-diff's writer and line changes.
+The engine's side (padding, refusals) is tests/test_cachelines.py."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from codegen import layout as lay
+from codegen import pipeline
+from codegen.check import go as go_check
+from codegen.check.toolchain import require, run
+from conftest import compile_c, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUEUE = textwrap.dedent("""\
+    layoutgen: 1
+    name: lines
+    archs: [amd64, arm64, i386, armhf]
+    sides: [runtime, stub]
+    enums:
+      State:
+        type: u32
+        values: [{name: idle, value: 0}, {name: busy, value: 1}]
+    structs:
+      Queue:
+        cacheline: separate
+        fields:
+          - {name: start, type: u32, writer: stub, atomic: true}
+          - {name: spinning, type: u32, writer: stub}
+          - {name: end, type: u32, writer: runtime, atomic: true}
+          - {name: awake, type: u32, writer: runtime}
+          - {name: active, type: u32, writer: both, atomic: true}
+          - {name: stamp, type: u64, writer: stub, atomic: true, align: 8}
+          - {name: ring, type: "u64[8]", writer: both, atomic: true, align: 8}
+      Node:
+        fields:
+          - {name: next, type: ptr(Node), writer: stub, atomic: true}
+      Cell:
+        writer: runtime
+        fields:
+          - {name: state, type: State, atomic: true}
+          - {name: delta, type: i32, atomic: true}
+          - {name: grid, type: "i32[2][3]", atomic: true}
+          - {name: head, type: ptr(Node), atomic: true}
+    """)
+
+
+def _generate(tmp_path, text: str = QUEUE, name: str = "lines"):
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    result = run_cli("generate", "--spec", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return spec, out
+
+
+# ---- C -------------------------------------------------------------------------
+
+
+def test_c_member_comments_say_the_writers_and_atomic(tmp_path):
+    _, out = _generate(tmp_path)
+    header = (out / "c" / "lines.h").read_text()
+    assert "uint32_t start;  /* offset 0, size 4, written by stub, atomic */" in header
+    assert "uint32_t spinning;  /* offset 4, size 4, written by stub */" in header
+    assert "ring[8] __attribute__((aligned(8)));  /* offset 256, size 64, written by runtime and stub, atomic */" \
+        in header
+
+
+def test_c_layout_test_asserts_atomics_and_lines_and_compiles_on_every_arch(tmp_path):
+    _, out = _generate(tmp_path)
+    source = out / "c" / "lines_layout_test.c"
+    text = source.read_text()
+    for fact in ("offsetof(struct queue, stamp) % 8 == 0", "_Alignof(struct queue) >= 8",
+                 "offsetof(struct queue, stamp) / 64 == (offsetof(struct queue, stamp) + 8 - 1) / 64",
+                 "sizeof(struct queue) % 64 == 0", "offsetof(struct queue, end) % 64 == 0",
+                 "offsetof(struct cell, grid) % 4 == 0"):
+        assert f"_Static_assert({fact}," in text, fact
+    for arch in ("amd64", "arm64", "i386", "armhf"):
+        result = compile_c(arch, str(source), "-c", "-o", os.devnull, include=str(out / "c"))
+        assert result.returncode == 0, (arch, result.stderr)
+
+
+def test_c_line_asserts_fail_when_a_writer_group_leaves_its_line(tmp_path):
+    """Shift the runtime's group by shrinking the pad before it (and growing the next pad, so the
+    struct's size still holds): the line assert names the group's first field."""
+    _, out = _generate(tmp_path)
+    header = out / "c" / "lines.h"
+    text = header.read_text()
+    text = text.replace("__line_pad0[56]", "__line_pad0[52]").replace("__line_pad1[56]", "__line_pad1[60]")
+    header.write_text(text)
+    result = compile_c("amd64", str(out / "c" / "lines_layout_test.c"), "-c", "-o", os.devnull,
+                       include=str(out / "c"))
+    assert result.returncode != 0
+    assert "Queue.end: first of its writer group, not on a 64-byte line" in result.stderr
+
+
+def test_specs_without_sides_print_no_writers(tmp_path):
+    plain = "layoutgen: 1\nname: plain\narchs: [amd64]\nstructs:\n  P:\n    fields:\n      - {name: a, type: u32}\n"
+    _, out = _generate(tmp_path, plain, "plain")
+    assert "uint32_t a;  /* offset 0, size 4 */" in (out / "c" / "plain.h").read_text()
+
+
+# ---- Go ------------------------------------------------------------------------
+
+
+def test_go_atomic_accessors_follow_the_field_type(tmp_path):
+    _, out = _generate(tmp_path)
+    folder = out / "go" / "lines"
+    shared = (folder / "lines.go").read_text()
+    assert "func (s *Queue) LoadStart() uint32 {\n\treturn atomic.LoadUint32(&s.Start)\n}" in shared
+    assert "func (s *Queue) AddRing(i int, delta uint64) uint64 {\n\treturn atomic.AddUint64(&s.Ring[i], delta)" \
+        in shared
+    assert "func (s *Cell) CompareAndSwapGrid(i, j int, old, next int32) bool {" in (folder / "lines_amd64.go").read_text()
+    cell = (folder / "lines_arm64.go").read_text()
+    assert "return State(atomic.LoadUint32((*uint32)(&s.State)))" in cell
+    assert "func (s *Cell) AddState" not in cell and "func (s *Cell) AddHead" not in cell  # no sums of enums, pointers
+    assert "atomic.LoadUint32(&s.Head)" in (folder / "lines_386.go").read_text()  # a pointer is a 4-byte word there
+    assert "On 386 and arm the value must be at an 8-byte aligned address" in " ".join(shared.split())
+
+
+def test_go_layout_tests_run_every_atomic_accessor_on_every_arch(tmp_path):
+    spec_path, out = _generate(tmp_path)
+    spec, layouts = pipeline.build(str(spec_path))
+    test = (out / "go" / "lines" / "layout_arm_test.go").read_text()
+    assert "func TestAtomicsQueue(t *testing.T) {\n\tv := new(Queue)" in test
+    assert 'expectValue(t, "Queue.ring: atomic compare and swap"' in test
+    assert go_check.check(spec, layouts, str(out)) == []  # gofmt, vet and the tests on 4 arches (qemu)
+    result = run([require("go"), "test", "-count=1", "-v", "-run", "TestAtomics", "."], cwd=str(out / "go" / "lines"),
+                 env=go_check.go_env(GOARCH="386"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r"^--- PASS: TestAtomics(Queue|Node|Cell) ", result.stdout, re.M)) == 3
+    # store/load and swap for every field, add for the integers: 5 of Queue, next, 4 of Cell.
+    assert result.stdout.count("    --- PASS: TestAtomics") == 5 * 3 + 2 + (2 + 3 + 3 + 2)
