@@ -11,11 +11,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from codegen import layout as lay
+import pytest
+
 from codegen import pipeline
 from codegen.check import go as go_check
 from codegen.check.toolchain import require, run
+from codegen.tools import layout_report
 from conftest import compile_c, run_cli
+from test_tools_layout import compile_probe, pahole, pahole_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,3 +141,64 @@ def test_go_layout_tests_run_every_atomic_accessor_on_every_arch(tmp_path):
     assert len(re.findall(r"^--- PASS: TestAtomics(Queue|Node|Cell) ", result.stdout, re.M)) == 3
     # store/load and swap for every field, add for the integers: 5 of Queue, next, 4 of Cell.
     assert result.stdout.count("    --- PASS: TestAtomics") == 5 * 3 + 2 + (2 + 3 + 3 + 2)
+
+
+# ---- the layout report -----------------------------------------------------------
+
+
+def _without_writer_notes(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not re.match(r"\t/\* (cachelines? [\d-]+: written by|WARNING: cacheline \d+ mixes)", line))
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_report_marks_lines_as_pahole_and_says_their_writers(arch, tmp_path):
+    spec_path, out = _generate(tmp_path)
+    spec, layouts = pipeline.build(str(spec_path))
+    obj = compile_probe(spec, arch, str(out / "c"), str(tmp_path))
+    ours = "\n".join(layout_report.struct_lines(spec, layouts[arch], "Queue")) + "\n"
+    assert "\t/* --- cacheline 4 boundary (256 bytes) --- */\n\t/* cacheline 4: written by runtime and stub */\n" \
+        in ours
+    assert ours.startswith("struct queue {\n\t/* cacheline 0: written by stub */\n")
+    assert "WARNING" not in ours  # separated: no line mixes writers
+    theirs = pahole_text(obj, spec, "Queue")
+    assert _without_writer_notes(ours) == theirs  # every marker and every other line is pahole's
+
+
+MIXED = textwrap.dedent("""\
+    layoutgen: 1
+    name: mixed
+    archs: [amd64, arm64]
+    sides: [runtime, stub]
+    cacheline_size: 32
+    structs:
+      Queue:
+        fields:
+          - {name: start, type: u32, writer: stub, atomic: true}
+          - {name: end, type: u32, writer: runtime, atomic: true}
+          - {name: spare, type: "u8[24]"}
+          - {name: active, type: u32, writer: both}
+          - {name: ring, type: "u64[10]", writer: both}
+          - {name: last, type: u32, writer: stub}
+    """)
+
+
+def test_report_warns_of_lines_that_mix_writers_at_the_spec_line_size(tmp_path):
+    spec_path, out = _generate(tmp_path, MIXED, "mixed")
+    result = run_cli("layout", "--spec", str(spec_path), "--arch", "amd64")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "\t/* cacheline 0: written by stub; runtime */\n" \
+           "\t/* WARNING: cacheline 0 mixes writers (stub | runtime): false sharing */\n" in text
+    assert "/* --- cacheline 1 boundary (32 bytes) --- */\n\t/* cachelines 1-2: written by runtime and stub */" in text
+    assert "/* WARNING: cacheline 3 mixes writers (runtime and stub | stub): false sharing */" in text
+    spec, layouts = pipeline.build(str(spec_path))
+    obj = compile_probe(spec, "amd64", str(out / "c"), str(tmp_path))
+    theirs = subprocess.run([pahole(), "--cacheline_size=32", "-C", "queue", obj], capture_output=True, text=True)
+    assert _without_writer_notes(text) == theirs.stdout
+
+
+def test_report_of_a_spec_without_sides_has_no_writer_notes():
+    result = run_cli("layout", "--spec", str(ROOT / "tests" / "cases" / "nested_arrays" / "spec.yaml"), "--arch", "amd64")
+    assert result.returncode == 0 and "/* size: " in result.stdout
+    assert "written by" not in result.stdout and "WARNING" not in result.stdout
