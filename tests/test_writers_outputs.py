@@ -18,6 +18,7 @@ from codegen.check import go as go_check
 from codegen.check.toolchain import require, run
 from codegen.tools import layout_report
 from conftest import compile_c, run_cli
+from test_tools_docs import dom, png_pixels, screenshot, svg_size
 from test_tools_layout import compile_probe, pahole, pahole_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,3 +203,47 @@ def test_report_of_a_spec_without_sides_has_no_writer_notes():
     result = run_cli("layout", "--spec", str(ROOT / "tests" / "cases" / "nested_arrays" / "spec.yaml"), "--arch", "amd64")
     assert result.returncode == 0 and "/* size: " in result.stdout
     assert "written by" not in result.stdout and "WARNING" not in result.stdout
+
+
+# ---- the docs' byte maps -----------------------------------------------------------
+
+
+def _swatches(svg: str) -> dict:
+    """Legend text -> the class of its swatch (the swatch's hover title is the same text)."""
+    return {title: cls for cls, title in re.findall(r'width="16" height="16" class="([\w ]+)"><title>([^<]+)</title>',
+                                                     svg)}
+
+
+def test_byte_maps_colour_fields_by_writer_with_a_legend_of_the_sides(tmp_path):
+    _, out = _generate(tmp_path)
+    svg = (out / "docs" / "svg" / "amd64" / "struct_Queue.svg").read_text()
+    legend = _swatches(svg)
+    # A fixed palette indexed by side order: runtime (the first side) f0, stub f1, then the shared set.
+    assert legend["written by runtime"] == "f0" and legend["written by stub"] == "f1"
+    assert legend["written by runtime and stub"] == "f2" and "field" not in legend
+    fields = dict((title.split(":")[0], cls) for cls, title in
+                  re.findall(r'height="30" class="(f\d)"><title>([^<]+)</title>', svg))
+    assert fields == {"start": "f1", "spinning": "f1", "end": "f0", "awake": "f0", "active": "f2", "stamp": "f1",
+                      "ring": "f2"}
+    assert "<title>end: u32, offset 64, size 4, written by runtime</title>" in svg
+    cell = (out / "docs" / "svg" / "amd64" / "struct_Cell.svg").read_text()
+    assert _swatches(cell)["written by runtime"] == "f0"  # the same side, the same colour in every map
+
+
+def test_a_byte_map_coloured_by_writer_renders_in_chromium(tmp_path):
+    _, out = _generate(tmp_path, MIXED, "mixed")
+    svg = str(out / "docs" / "svg" / "amd64" / "struct_Queue.svg")
+    assert "no writer named" in open(svg).read()  # `spare` names no writer
+    width, height, rows = png_pixels(screenshot(svg, str(tmp_path)))
+    assert (width, height) == svg_size(svg)
+    text = dom(svg, str(tmp_path))
+    for label in ("written by runtime", "written by stub", "written by runtime and stub", "no writer named", "start"):
+        assert label in text, label
+
+
+def test_byte_maps_of_a_spec_without_sides_keep_their_colours(tmp_path):
+    _, out = _generate(tmp_path, "layoutgen: 1\nname: plain\narchs: [amd64]\nstructs:\n  P:\n    fields:\n"
+                       "      - {name: a, type: u32}\n      - {name: b, type: u32}\n", "plain")
+    svg = (out / "docs" / "svg" / "amd64" / "struct_P.svg").read_text()
+    assert _swatches(svg)["field"] == "f0" and "written by" not in svg
+    assert 'class="f0"><title>a: u32' in svg and 'class="f1"><title>b: u32' in svg
