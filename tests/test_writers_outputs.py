@@ -4,6 +4,7 @@ the layout report's cache lines, the docs' writer colours and abi-diff's writer 
 The engine's side (padding, refusals) is tests/test_cachelines.py."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from codegen import pipeline
 from codegen.check import go as go_check
 from codegen.check.toolchain import require, run
-from codegen.tools import layout_report
+from codegen.tools import abidiff, layout_report
 from conftest import compile_c, run_cli
 from test_tools_docs import dom, png_pixels, screenshot, svg_size
 from test_tools_layout import compile_probe, pahole, pahole_text
@@ -247,3 +248,100 @@ def test_byte_maps_of_a_spec_without_sides_keep_their_colours(tmp_path):
     svg = (out / "docs" / "svg" / "amd64" / "struct_P.svg").read_text()
     assert _swatches(svg)["field"] == "f0" and "written by" not in svg
     assert 'class="f0"><title>a: u32' in svg and 'class="f1"><title>b: u32' in svg
+
+
+# ---- abi-diff ------------------------------------------------------------------------
+
+SHARED = textwrap.dedent("""\
+    layoutgen: 1
+    name: queue
+    archs: [amd64, arm64]
+    sides: [runtime, stub]
+    structs:
+      Queue:
+        {mode}
+        fields:
+          - {{name: start, type: u32, writer: stub, atomic: true}}
+          - {{name: end, type: u32, writer: {end_writer}, atomic: {end_atomic}}}
+          - {{name: flags, type: u8, writer: stub, bits: 3}}
+          - {{name: ring, type: "u64[12]", writer: both}}
+    """)
+
+
+def _diff(tmp_path, old: dict, new: dict) -> tuple:
+    base = {"mode": "", "end_writer": "stub", "end_atomic": "true"}
+    paths = []
+    for name, edits in (("old", old), ("new", new)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(SHARED.format(**{**base, **edits}))
+        paths.append(str(path))
+    result = run_cli("abi-diff", "--format", "json", *paths)
+    document = json.loads(result.stdout)
+    return result, {(c["arch"], c["kind"], c["subject"]): c for c in document["changes"]}, document
+
+
+def test_writers_and_atomic_changes_are_reported_and_change_no_byte(tmp_path):
+    result, found, document = _diff(tmp_path, {}, {"end_writer": "both", "end_atomic": "false"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(found) == {(arch, kind, "Queue.end") for arch in ("amd64", "arm64")
+                          for kind in ("field-writers-changed", "field-atomic-changed")}
+    writers = found[("amd64", "field-writers-changed", "Queue.end")]
+    assert writers["detail"] == "written by stub -> written by runtime and stub"
+    assert writers["layout"] is False and writers["breaking"] is False
+    assert found[("arm64", "field-atomic-changed", "Queue.end")]["detail"] == "no longer atomic"
+    assert document["layout"] is False
+    text = run_cli("abi-diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml")).stdout
+    assert text.splitlines()[-1] == "no layout changes"
+
+
+def test_a_bitfield_writer_change_is_reported(tmp_path):
+    """A bitfield's writers change with its run's (a unit has one writer set)."""
+    old = SHARED.format(mode="", end_writer="stub", end_atomic="true")
+    new = old.replace("name: flags, type: u8, writer: stub", "name: flags, type: u8, writer: runtime")
+    new = new.replace("name: end, type: u32, writer: stub", "name: end, type: u32, writer: runtime")
+    (tmp_path / "a.yaml").write_text(old)
+    (tmp_path / "b.yaml").write_text(new.replace("  Queue:\n", "  Queue:\n    cacheline: separate\n"))
+    document = json.loads(run_cli("abi-diff", "--format", "json", str(tmp_path / "a.yaml"),
+                                  str(tmp_path / "b.yaml")).stdout)
+    kinds = {(c["kind"], c["subject"]) for c in document["changes"] if c["arch"] == "amd64"}
+    assert ("field-writers-changed", "Queue.flags") in kinds and ("field-line-changed", "Queue.end") in kinds
+
+
+def test_a_field_moved_to_another_line_is_reported_with_its_move(tmp_path):
+    """check -> separate pads each writer group onto a line of its own: each moved field says
+    which line it left, right after its move, among the layout changes."""
+    result, found, document = _diff(tmp_path, {"end_writer": "stub"}, {"mode": "cacheline: separate", "end_writer": "runtime"})
+    assert result.returncode == 1
+    changes = [c for c in document["changes"] if c["arch"] == "amd64"]
+    kinds = [(c["kind"], c["subject"]) for c in changes]
+    moved = kinds.index(("field-moved", "Queue.end"))
+    assert kinds[moved + 1] == ("field-line-changed", "Queue.end")
+    line = changes[moved + 1]
+    assert line["detail"] == "cache line 0 -> 1" and line["layout"] is True and line["breaking"] is False
+    assert found[("amd64", "field-line-changed", "Queue.ring")]["detail"] == "cache lines 0-1 -> 3-4"  # after start | end | flags
+    assert ("amd64", "field-line-changed", "Queue.start") not in found  # still on line 0
+    text = run_cli("abi-diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml")).stdout
+    assert "  compatible  field-line-changed    Queue.end: cache line 0 -> 1\n" in text.split("move no byte")[0]
+
+
+def test_a_changed_line_size_moves_fields_to_other_lines_without_moving_bytes(tmp_path):
+    old = SHARED.format(mode="", end_writer="stub", end_atomic="true")
+    (tmp_path / "a.yaml").write_text(old)
+    (tmp_path / "b.yaml").write_text(old.replace("sides:", "cacheline_size: 32\nsides:"))
+    document = json.loads(run_cli("abi-diff", "--format", "json", str(tmp_path / "a.yaml"),
+                                  str(tmp_path / "b.yaml")).stdout)
+    ring = [c for c in document["changes"] if c["arch"] == "arm64"]
+    assert [(c["kind"], c["subject"], c["detail"]) for c in ring] == [
+        ("field-line-changed", "Queue.ring", "cache lines 0-1 -> 0-3 (line size 64 -> 32)")]
+
+
+def test_the_new_kinds_have_verdicts_and_a_spec_without_sides_diffs_as_before(tmp_path):
+    assert {"field-writers-changed", "field-atomic-changed"} <= abidiff.NOT_LAYOUT
+    assert "field-line-changed" in abidiff.KINDS and "field-line-changed" not in abidiff.NOT_LAYOUT
+    plain = "layoutgen: 1\nname: p\narchs: [amd64]\nstructs:\n  P:\n    fields:\n      - {name: a, type: u32}\n" \
+            "      - {name: b, type: 'u8[60]'}\n      - {name: c, type: u32}\n"
+    (tmp_path / "a.yaml").write_text(plain)
+    (tmp_path / "b.yaml").write_text(plain.replace("u8[60]", "u8[64]"))
+    document = json.loads(run_cli("abi-diff", "--format", "json", str(tmp_path / "a.yaml"),
+                                  str(tmp_path / "b.yaml")).stdout)
+    assert "field-line-changed" not in {c["kind"] for c in document["changes"]}  # c moved to line 1: not said
