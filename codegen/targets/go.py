@@ -485,7 +485,8 @@ def _test_source(ctx: Context, layout: lay.Layout) -> str:
     return render_template(
         "go/layout_test.go.j2", first_line=_first_line(ctx), banner=ctx.banner(esc.go_comment), package=ctx.spec.name,
         arch=_combination_words(layout.variant), imports=["testing"] + (["unsafe"] if uses_unsafe else []),
-        groups=groups, helpers=helpers, quote=go_string, atomics=any(n.startswith("TestAtomics") for n, _, _ in groups),
+        groups=groups, helpers=helpers, quote=go_string,
+        atomics=any(name.startswith("TestAtomics") for name, _, _ in groups),
         constraint=point_constraint(ctx.spec, layout.variant) if layout.variant.params else "")
 
 

@@ -90,9 +90,11 @@ def _round_trips(spec: Spec, label: str, slot, fact) -> list:
     at = index + ", " if index else ""
     load = f"func() {value} {{ return v.Load{name}({index}) }}" if index else f"v.Load{name}"
     store = f"func(x {value}) {{ v.Store{name}({at}x) }}" if index else f"v.Store{name}"
-    cas = f"func(o, n {value}) bool {{ return v.CompareAndSwap{name}({at}o, n) }}" if index else f"v.CompareAndSwap{name}"
+    cas = (f"func(o, n {value}) bool {{ return v.CompareAndSwap{name}({at}o, n) }}" if index
+           else f"v.CompareAndSwap{name}")
     stored = _STORED[PRIMITIVES[slot.scalar.prim].size]
-    found = [fact("expectValue", f"{what} store then load", f"uint64(stored({store}, {load}, {stored:#x}))", str(stored)),
+    found = [fact("expectValue", f"{what} store then load", f"uint64(stored({store}, {load}, {stored:#x}))",
+                  str(stored)),
              fact("expectValue", f"{what} compare and swap", f"uint64(swapped({store}, {cas}, {load}, 1, 2))", "2")]
     if _addable(slot):
         add = f"func(d {value}) {value} {{ return v.Add{name}({at}d) }}" if index else f"v.Add{name}"

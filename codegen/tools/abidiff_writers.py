@@ -28,8 +28,8 @@ def changes(arch, struct: str, old: lay.Layout, new: lay.Layout) -> list:
         subject = f"{struct}.{name}"
         found += _line(arch, subject, (old_offset, old_size), (new_offset, new_size), lines)
         if old_member.writers != new_member.writers:
-            found.append(Change(arch, "field-writers-changed", subject,
-                                f"{cachelines.describe(old_member.writers)} -> {cachelines.describe(new_member.writers)}"))
+            was, now = cachelines.describe(old_member.writers), cachelines.describe(new_member.writers)
+            found.append(Change(arch, "field-writers-changed", subject, f"{was} -> {now}"))
         if getattr(old_member, "atomic", False) != getattr(new_member, "atomic", False):
             now = "now atomic" if new_member.atomic else "no longer atomic"
             found.append(Change(arch, "field-atomic-changed", subject, now))
