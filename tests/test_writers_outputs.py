@@ -345,3 +345,26 @@ def test_the_new_kinds_have_verdicts_and_a_spec_without_sides_diffs_as_before(tm
     document = json.loads(run_cli("abi-diff", "--format", "json", str(tmp_path / "a.yaml"),
                                   str(tmp_path / "b.yaml")).stdout)
     assert "field-line-changed" not in {c["kind"] for c in document["changes"]}  # c moved to line 1: not said
+
+
+def test_c_asserts_an_atomic_field_of_an_anonymous_member_through_its_parent(tmp_path):
+    text = textwrap.dedent("""\
+        layoutgen: 1
+        name: anon
+        archs: [amd64, i386]
+        sides: [runtime, stub]
+        structs:
+          Framed:
+            writer: stub
+            fields:
+              - {name: tag, type: u32}
+              - struct:
+                  - {name: wide, type: u32, atomic: true}
+                  - {name: narrow, type: u32}
+        """)
+    _, out = _generate(tmp_path, text, "anon")
+    source = out / "c" / "anon_layout_test.c"
+    assert "_Static_assert(offsetof(struct framed, wide) % 4 == 0," in source.read_text()
+    for arch in ("amd64", "i386"):
+        result = compile_c(arch, str(source), "-c", "-o", os.devnull, include=str(out / "c"))
+        assert result.returncode == 0, (arch, result.stderr)

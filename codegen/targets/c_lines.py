@@ -33,12 +33,12 @@ def bits_note(member) -> str:
 
 def facts(layout, struct_layout, decl, ctype: str) -> list:
     """(C condition, message) pairs for a struct's atomic fields and its separated lines."""
-    if not _concerned(decl, struct_layout):
+    atomics = [slot for slot, _ in lay.visible_slots(layout.structs, struct_layout.name)
+               if isinstance(slot, lay.FieldSlot) and slot.field.atomic]  # an anonymous member's too
+    if not atomics and decl.cacheline != "separate":
         return []
-    line, label, found = cachelines.layout_line(layout), decl.names.canonical, []
-    for slot in struct_layout.fields:
-        if slot.field.atomic:
-            found += _atomic_facts(ctype, label, slot, line)
+    line, label = cachelines.layout_line(layout), decl.names.canonical
+    found = [fact for slot in atomics for fact in _atomic_facts(ctype, label, slot, line)]
     if decl.cacheline == "separate":
         found.append((f"sizeof({ctype}) % {line} == 0", f"{label}: size: not a whole number of {line}-byte lines"))
         for name, offset in cachelines.group_starts(struct_layout.slots):
@@ -48,10 +48,6 @@ def facts(layout, struct_layout, decl, ctype: str) -> list:
             found.append((f"offsetof({ctype}, {member}) % {line} == 0",
                           f"{label}.{name}: first of its writer group, not on a {line}-byte line"))
     return found
-
-
-def _concerned(decl, struct_layout) -> bool:
-    return decl.cacheline == "separate" or any(s.field.atomic for s in struct_layout.fields)
 
 
 def _atomic_facts(ctype: str, label: str, slot, line: int) -> list:
