@@ -231,6 +231,14 @@ def test_byte_maps_colour_fields_by_writer_with_a_legend_of_the_sides(tmp_path):
     assert _swatches(cell)["written by runtime"] == "f0"  # the same side, the same colour in every map
 
 
+def test_docs_tables_say_who_writes_each_field(tmp_path):
+    _, out = _generate(tmp_path, MIXED, "mixed")
+    text = (out / "docs" / "mixed.md").read_text()
+    assert "| 0 | 4 | `u32` | `start` | *Written by stub, atomic.* |" in text
+    assert "| 32 | 4 | `u32` | `active` | *Written by runtime and stub.* |" in text
+    assert "| 8 | 24 | `u8[24]` | `spare` |  |" in text  # no writer named: nothing said
+
+
 def test_a_byte_map_coloured_by_writer_renders_in_chromium(tmp_path):
     _, out = _generate(tmp_path, MIXED, "mixed")
     svg = str(out / "docs" / "svg" / "amd64" / "struct_Queue.svg")
