@@ -20,7 +20,7 @@ from codegen.check.toolchain import require, run
 from codegen.tools import abidiff, layout_report
 from conftest import compile_c, run_cli
 from test_tools_docs import dom, png_pixels, screenshot, svg_size
-from test_tools_layout import compile_probe, pahole, pahole_text
+from test_tools_layout import compile_probe, pahole, pahole_text, without_writer_notes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,11 +148,6 @@ def test_go_layout_tests_run_every_atomic_accessor_on_every_arch(tmp_path):
 # ---- the layout report -----------------------------------------------------------
 
 
-def _without_writer_notes(text: str) -> str:
-    return "".join(line for line in text.splitlines(keepends=True)
-                   if not re.match(r"\t/\* (cachelines? [\d-]+: written by|WARNING: cacheline \d+ mixes)", line))
-
-
 @pytest.mark.parametrize("arch", ["amd64", "arm64"])
 def test_report_marks_lines_as_pahole_and_says_their_writers(arch, tmp_path):
     spec_path, out = _generate(tmp_path)
@@ -164,7 +159,7 @@ def test_report_marks_lines_as_pahole_and_says_their_writers(arch, tmp_path):
     assert ours.startswith("struct queue {\n\t/* cacheline 0: written by stub */\n")
     assert "WARNING" not in ours  # separated: no line mixes writers
     theirs = pahole_text(obj, spec, "Queue")
-    assert _without_writer_notes(ours) == theirs  # every marker and every other line is pahole's
+    assert without_writer_notes(ours) == theirs  # every marker and every other line is pahole's
 
 
 MIXED = textwrap.dedent("""\
@@ -197,7 +192,7 @@ def test_report_warns_of_lines_that_mix_writers_at_the_spec_line_size(tmp_path):
     spec, layouts = pipeline.build(str(spec_path))
     obj = compile_probe(spec, "amd64", str(out / "c"), str(tmp_path))
     theirs = subprocess.run([pahole(), "--cacheline_size=32", "-C", "queue", obj], capture_output=True, text=True)
-    assert _without_writer_notes(text) == theirs.stdout
+    assert without_writer_notes(text) == theirs.stdout
 
 
 def test_report_of_a_spec_without_sides_has_no_writer_notes():

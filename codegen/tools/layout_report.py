@@ -61,6 +61,9 @@ def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: Optiona
     in the parameter combination `params` selects (the default one; each with `every`).
     `layouts` is keyed by `Variant.key`, as `layout.layout_combinations` returns them.
 
+    The cache line is `cacheline` bytes, else the spec's `cacheline_size` on each combination.
+    A spec with `sides:` gets, under each cache-line marker, who writes the lines it starts
+    (see `layout_writers`); pahole prints none of that, and the rest is pahole's text.
     A single block whose combination was chosen in full is exactly pahole's text; otherwise
     each block opens with a comment line naming the arch and the parameter values. On a
     big-endian arch a block with bitfields also says how their bit positions count.
