@@ -106,3 +106,57 @@ def check_atomic(decl, slot, struct_align: int, line: int, variant_key: str) -> 
                    f"align it: `align: {size}` on the field")
     if slot.offset // line != (slot.offset + slot.size - 1) // line and not slot.shape:
         raise fail(slot.field.pos, f"atomic field {name} crosses a {line}-byte cache line {where}")
+
+
+# ---- for the outputs: the line size of a laid-out combination, and who writes each line
+
+
+def layout_line(layout) -> int:
+    """The line size of a finished Layout's combination (its constants and parameters)."""
+    from . import cint
+
+    def lookup(node):
+        if isinstance(node, ex.Ref) and node.name in layout.constants:
+            return layout.constants[node.name], layout.constant_type(node.name)
+        value = layout.variant.param(node.name)
+        return value, cint.type_of_value(value)
+    return line_size(layout.spec, lambda expression: ex.evaluate(expression, lookup))
+
+
+def has_writers(spec) -> bool:
+    """Whether the spec says who writes anything: only then do the outputs show writers."""
+    return bool(spec.sides)
+
+
+def written(slots):
+    """(name, writers, offset, size) of each field and bitfield run that names its writers."""
+    for name, writers, offset, size, _ in _written(slots):
+        if writers:
+            yield name, writers, offset, size
+
+
+def line_writers(slots, line: int) -> dict:
+    """Line index -> the distinct writer sets of the fields on it, in order of first appearance."""
+    lines = {}
+    for _, writers, offset, size, in written(slots):
+        for index in range(offset // line, (offset + max(size, 1) - 1) // line + 1):
+            found = lines.setdefault(index, [])
+            if writers not in found:
+                found.append(writers)
+    return {index: tuple(sets) for index, sets in sorted(lines.items())}
+
+
+def group_starts(slots) -> list:
+    """(name, offset) of the first field of each writer group, in order: where `separate`
+    starts a line (a field without writers stays in the group before it)."""
+    starts, current = [], None
+    for name, writers, offset, _ in written(slots):
+        if writers != current:
+            starts.append((name, offset))
+            current = writers
+    return starts
+
+
+def side_names(writers) -> str:
+    """`runtime and stub`: a writer set in a fixed (sorted) order."""
+    return " and ".join(sorted(writers))

@@ -15,7 +15,7 @@ from .. import layout as lay
 from .. import naming
 from ..ir import Field, Padding, Reserved, Spec, StructRef, UnionDecl
 from ..primitives import ARCHS, PRIMITIVES
-from . import c_names
+from . import c_lines, c_names
 from .common import Context, render_template, strip_parens, struct_order, then_change
 
 
@@ -376,7 +376,7 @@ def _member_lines(ctx, layout, struct_layout, base: int) -> list:
             lines += _member_doc(slot.field.doc)
             size = "flexible array" if isinstance(slot, lay.FlexSlot) else f"size {slot.size}"
             lines.append(f"  {_declaration(ctx, layout, slot)};  /* offset {base + slot.offset}, {size}"
-                         f"{byte_order_note(slot.scalar)} */")
+                         f"{byte_order_note(slot.scalar)}{c_lines.member_note(slot.field)} */")
         elif isinstance(slot, lay.ReservedSlot):
             lines.append(f"  uint8_t {reserved_name(slot)}[{slot.size}];  /* offset {base + slot.offset}: reserved for "
                          "later fields, keep zero */")
@@ -407,7 +407,7 @@ def _bitfield_lines(spec: Spec, slot: lay.BitsSlot, base: int) -> list:
             continue
         lines += _member_doc(member.field.doc)
         lines.append(f"  {ctype} {member.field.names.c} : {member.bits};  "
-                     f"/* bits {member.bit}..{member.bit + member.bits - 1} of {unit} */")
+                     f"/* bits {member.bit}..{member.bit + member.bits - 1} of {unit}{c_lines.bits_note(member)} */")
     return lines
 
 
@@ -568,6 +568,7 @@ def _facts(ctx: Context, layout: lay.Layout) -> list:
         for macro, offset, c_path, spec_path in offset_entries(spec, layout, struct_layout.name):
             facts.append((f"{macro} == offsetof({ctype}, {'.'.join(c_path)})",
                           f"{macro} ({label}.{'.'.join(spec_path)}): spec says {offset}"))
+        facts.extend(c_lines.facts(layout, struct_layout, decl, ctype))
     for const in _c_constants(ctx, layout).values():
         value, ctype = layout.constants[const.names.canonical], layout.constant_type(const.names.canonical)
         facts.append((f"{const.names.c} == {c_constant(layout, const.names.canonical)}",

@@ -291,7 +291,7 @@ def _doc(text: str) -> tuple:
 def _enum(spec: Spec, enum_layout: lay.EnumLayout) -> _Enum:
     enum = enum_layout.enum
     base = PRIMITIVES[enum.base.name].go
-    note = _atomic_note(spec, PRIMITIVES[enum.base.name].size)
+    note = go_align.atomic_note(spec, PRIMITIVES[enum.base.name].size)
     type_name = None if enum.go_untyped else enum.names.go
     values = tuple(_Row(_doc(value.doc), (value.names.go, type_name or "", f"= {number}"))
                    for value, number in enum_layout.values)
@@ -302,17 +302,6 @@ def _enum(spec: Spec, enum_layout: lay.EnumLayout) -> _Enum:
     else:
         doc, values_doc = _lead(f"{type_name} records", enum.doc, "one of the values the spec lists."), (f"Values of {type_name}.",)
     return _Enum(type_name, base, doc, values_doc, methods, values)
-
-
-def _atomic_note(spec: Spec, size: int) -> str:
-    """sync/atomic needs a 64-bit word 8-byte aligned, which Go itself guarantees only where it
-    aligns such words to 8; on 386 and arm the layout (C's) decides, so the doc says so."""
-    narrow = [ARCHS[arch].goarch for arch in spec.archs
-              if go_align.int_align(ARCHS[arch].goarch, size) < size]
-    if size != 8 or not narrow:
-        return ""
-    return (f" On {' and '.join(narrow)} the value must be at an 8-byte aligned address (Go aligns 64-bit "
-            "words to 4 there, and sync/atomic panics otherwise).")
 
 
 def _lead(opening: str, doc: str, fallback: str) -> tuple:
@@ -497,6 +486,7 @@ def _test_source(ctx: Context, layout: lay.Layout) -> str:
         "go/layout_test.go.j2", first_line=_first_line(ctx), banner=ctx.banner(esc.go_comment), package=ctx.spec.name,
         arch=_combination_words(layout.variant), imports=["testing"] + (["unsafe"] if uses_unsafe else []),
         groups=groups, helpers=helpers, quote=go_string,
+        atomics=any(name.startswith("TestAtomics") for name, _, _ in groups),
         constraint=point_constraint(ctx.spec, layout.variant) if layout.variant.params else "")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import fail
+from ..primitives import ARCHS
 
 # Where Go's alignment of an integer (inside a struct) differs from its size: (GOARCH, size) -> align.
 _SMALLER = {("386", 8): 4, ("arm", 8): 4}
@@ -33,6 +34,16 @@ def type_align(goarch: str, go_type: str, named) -> int:
     if element in _INTEGERS:
         return int_align(goarch, _INTEGERS[element])
     return named(element)
+
+
+def atomic_note(spec, size: int) -> str:
+    """sync/atomic needs a 64-bit word 8-byte aligned, which Go itself guarantees only where it
+    aligns such words to 8; on 386 and arm the layout (C's) decides, so an accessor's doc says so."""
+    narrow = [ARCHS[arch].goarch for arch in spec.archs if int_align(ARCHS[arch].goarch, size) < size]
+    if size != 8 or not narrow:
+        return ""
+    return (f" On {' and '.join(narrow)} the value must be at an 8-byte aligned address (Go aligns 64-bit "
+            "words to 4 there, and sync/atomic panics otherwise).")
 
 
 @dataclass(frozen=True)

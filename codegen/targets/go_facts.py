@@ -9,7 +9,7 @@ from .. import layout as lay
 from ..ir import Spec
 from ..primitives import PRIMITIVES
 from . import go as target
-from . import go_bits, go_members
+from . import go_atomics, go_bits, go_members
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,11 @@ def layout_facts(spec: Spec, layout: lay.Layout) -> list:
     groups = []
     for decl in spec.structs:
         if decl.names.canonical in layout.structs:
-            groups.append(_struct_facts(spec, layout, decl, layout.structs[decl.names.canonical]))
+            real = layout.structs[decl.names.canonical]
+            groups.append(_struct_facts(spec, layout, decl, real))
+            if not isinstance(real, lay.UnionLayout):
+                atomics = go_atomics.test_group(spec, real, decl.names.go, _exported(decl.names.go), Fact)
+                groups += [atomics] if atomics else []
     constants = [_value_fact(f"constant {c.names.canonical}", c.names.go, layout.constants[c.names.canonical])
                  for c in target._go_constants(spec, layout)]
     if constants:

@@ -84,7 +84,10 @@ def union_words(natural_align: int, size: int) -> str:
 
 
 def struct_accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
-    """Byte-order get/set pairs and flexible-array accessors of a struct, in field order."""
+    """Byte-order get/set pairs and flexible-array accessors of a struct, in field order, then
+    the atomic accessors of its `atomic` fields."""
+    from . import go_atomics  # imported here: go_atomics builds on this module's Accessor
+
     found = []
     for slot in struct.named:
         if isinstance(slot, lay.FlexSlot):
@@ -95,7 +98,7 @@ def struct_accessors(spec: Spec, struct: lay.StructLayout) -> tuple:
             # Indexing the Go array field itself: Go checks every index.
             element = f"(*[{size}]byte)(unsafe.Pointer(&{RECEIVER}.{field_name(slot)}{_subscripts(index)}))"
             found += _ordered_pair(spec, slot, slot.field.names.go, index, element)
-    return tuple(found)
+    return tuple(found + go_atomics.accessors(spec, struct))
 
 
 def union_accessors(spec: Spec, union: lay.UnionLayout, structs: dict) -> tuple:

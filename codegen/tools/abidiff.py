@@ -31,6 +31,7 @@ from .. import load, resolve
 from ..ir import Spec, Variant
 from ..primitives import PRIMITIVES
 from ..targets.c import reserved_name
+from . import abidiff_writers
 from .abidiff_report import KINDS, NOT_LAYOUT, Change, render_json, render_text  # noqa: F401 (abi-diff's API)
 from .common import ToolError, spec_type
 
@@ -223,6 +224,7 @@ def _struct(arch, name: str, old: lay.Layout, new: lay.Layout, extensible: tuple
     before, after = old.structs[name], new.structs[name]
     extends = extensible[0] is not None and extensible[0] == extensible[1]
     changes = _fields(arch, name, old, new, extends) + _bitfields(arch, name, old, new)
+    changes = abidiff_writers.ordered(changes, abidiff_writers.changes(arch, name, old, new))
     changes += _extensible(arch, name, *extensible)
     if before.size != after.size:
         kind = "struct-shrunk" if after.size < before.size else \

@@ -68,6 +68,12 @@ KINDS = {
     "bitfield-added": (COMPATIBLE, "it takes bits that were spare, which old code never reads"),
     "bitfield-added-overlap": (BREAKING, "it takes bits an old field uses"),
     "doc-changed": (COMPATIBLE, "docs are not in the bytes"),
+    "field-writers-changed": (COMPATIBLE, "no byte moves; but the code of each side must follow who writes it now "
+                              "(a side that still writes it races the new writer)"),
+    "field-atomic-changed": (COMPATIBLE, "no byte moves; but a side that reads or writes it without atomics races "
+                             "one that uses them"),
+    "field-line-changed": (COMPATIBLE, "its offset says where its bytes are; what changed is the fields it shares "
+                           "a cache line with, and so whose writes evict it (false sharing)"),
     "region-removed": (BREAKING, "old code still uses its memory"),
     "region-moved": (BREAKING, "the two sides place it at different bytes"),
     "region-holds-changed": (BREAKING, "the two sides read its memory as different structs"),
@@ -85,6 +91,7 @@ KINDS = {
 NOT_LAYOUT = frozenset({
     "constant-removed", "constant-added", "enum-removed", "enum-added", "extensible-added", "extensible-removed",
     "field-renamed", "field-names-spare", "field-retyped-same-bytes", "bitfield-retyped-same-bytes", "doc-changed",
+    "field-writers-changed", "field-atomic-changed",
 })
 
 

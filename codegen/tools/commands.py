@@ -55,8 +55,8 @@ def _layout_parser(commands, default_spec):
     _spec_argument(parser, default_spec)
     parser.add_argument("--arch", help="one arch (default: every arch of the spec)")
     parser.add_argument("--struct", help="one struct, by its spec or C name (default: every struct)")
-    parser.add_argument("--cacheline", type=int, default=layout_report.CACHELINE,
-                        help="cache line size in bytes (default: %(default)s)")
+    parser.add_argument("--cacheline", type=int, default=None,
+                        help="cache line size in bytes (default: the spec's cacheline_size, else 64)")
     _param_argument(parser)
     parser.add_argument("--all", action="store_true", dest="every",
                         help="every value of each parameter not fixed by --param, one block per combination "
@@ -71,7 +71,7 @@ def _param_argument(parser) -> None:
 
 
 def _layout(args) -> int:
-    if args.cacheline < 1:
+    if args.cacheline is not None and args.cacheline < 1:
         raise ToolError(f"--cacheline must be positive ({args.cacheline})")
     spec, _ = pipeline.build(args.spec)
     params = parse_params(spec, args.param)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import cachelines
 from .. import escape as esc
 from .. import layout as lay
 from ..targets.common import render_template
+from . import diagram_writers
 from .common import bit_type, c_pad_names, spec_type
 
 CACHELINE = 64
@@ -82,7 +84,8 @@ class Segment:
 
 def struct_svg(layout: lay.Layout, name: str, banner: list) -> str:
     struct = layout.structs[name]
-    segments = _segments(struct)
+    colours = diagram_writers.palette(layout.spec) if cachelines.has_writers(layout.spec) else None
+    segments = _segments(struct, colours)
     rows = _row_plan(struct.size, segments)
     rects, lines, texts = [], [], []
     y = TOP
@@ -100,12 +103,26 @@ def struct_svg(layout: lay.Layout, name: str, banner: list) -> str:
              f"{lines_count} cache line{'s' if lines_count > 1 else ''} of {CACHELINE} bytes")
     texts.append(Text(LEFT, 22, title, "title"))
     legend_y = y + 26
-    legend_rects, legend_texts = _legend(legend_y)
+    if colours is not None:  # the writers on a row of their own above the usual legend
+        used = {writers for _, writers in _written(struct)}
+        sides_rects, sides_texts, _ = _legend_row(legend_y, diagram_writers.legend_entries(colours, used))
+        rects, texts, legend_y = rects + sides_rects, texts + sides_texts, legend_y + 24
+    legend_rects, legend_texts = _legend(legend_y, colours is not None)
     return _svg(banner, title, LEFT + CACHELINE * BYTE_W + 30, legend_y + 30, rects + legend_rects, lines,
                 texts + legend_texts)
 
 
-def _segments(struct: lay.StructLayout) -> list:
+def _written(struct: lay.StructLayout):
+    """(slot, writers) of each field and bitfield run, writers None when the spec names none."""
+    for slot in struct.slots:
+        if isinstance(slot, lay.FieldSlot):
+            yield slot, slot.field.writers
+        elif isinstance(slot, lay.BitsSlot) and slot.fields:
+            yield slot, slot.fields[0].field.writers
+
+
+def _segments(struct: lay.StructLayout, colours: dict = None) -> list:
+    """The byte map's segments; with `colours` (a spec with sides), fields coloured by writer."""
     pad_names = c_pad_names(struct)
     found, colour, anonymous = [], 0, set()
     if isinstance(struct, lay.UnionLayout):
@@ -116,7 +133,9 @@ def _segments(struct: lay.StructLayout) -> list:
         if isinstance(slot, lay.BitsSlot):
             if slot.size:
                 names = ", ".join(f"{f.field.names.canonical}: {bit_type(f)}" for f in slot.fields)
-                found.append(Segment(slot.offset, end, "bits", f"f{colour % PALETTE}", f"bitfields {names}; {where}"))
+                writers = slot.fields[0].field.writers
+                found.append(Segment(slot.offset, end, "bits", _colour(colours, writers, colour),
+                                     f"bitfields {names}; {where}{_note(colours, writers)}"))
                 colour += 1
             continue
         if isinstance(slot, lay.FieldSlot):
@@ -124,8 +143,9 @@ def _segments(struct: lay.StructLayout) -> list:
             if slot.field.anonymous:
                 label, what = "(anonymous)", "its members are the struct's own"
                 anonymous.add(slot.field.names.canonical)
-            found.append(Segment(slot.offset, end, label, f"f{colour % PALETTE}",
-                                 f"{label}: {what}, {where}"))
+            writers = slot.field.writers
+            found.append(Segment(slot.offset, end, label, _colour(colours, writers, colour),
+                                 f"{label}: {what}, {where}{_note(colours, writers)}"))
             colour += 1
         elif isinstance(slot, lay.PadSlot):
             found.append(Segment(slot.offset, end, "padding", "pad",
@@ -140,6 +160,15 @@ def _segments(struct: lay.StructLayout) -> list:
             after = "(anonymous)" if slot.after in anonymous else slot.after
             found.append(Segment(slot.offset, end, "hole", "hole", f"hole after {after}: {where}"))
     return found
+
+
+def _colour(colours, writers, index: int) -> str:
+    """The writer's colour in a spec with sides, else the next colour of the cycle."""
+    return f"f{index % PALETTE}" if colours is None else diagram_writers.colour(colours, writers)
+
+
+def _note(colours, writers) -> str:
+    return "" if colours is None else diagram_writers.note(writers)
 
 
 def _union_segments(union: lay.UnionLayout) -> list:
@@ -208,16 +237,23 @@ def _ruler() -> list:
     return [Text(LEFT + byte * BYTE_W, TOP - 6, f"+{byte}", "ruler") for byte in range(0, CACHELINE, 8)]
 
 
-def _legend(y: int) -> tuple:
-    entries = (("f0", "field"), ("hole", "hole (the C rules insert it)"), ("pad", "explicit padding"),
-               ("tail", "tail padding"))
+def _legend(y: int, by_writer: bool = False) -> tuple:
+    """The legend of what the colours mean; the field swatch is left out when fields are
+    coloured by writer (the row above names each writer's colour)."""
+    entries = (("hole", "hole (the C rules insert it)"), ("pad", "explicit padding"), ("tail", "tail padding"))
+    rects, texts, x = _legend_row(y, entries if by_writer else (("f0", "field"),) + entries)
+    texts.append(Text(x, y + 12, "(one row per cache line; hover for details)", "rowlabel"))
+    return rects, texts
+
+
+def _legend_row(y: int, entries) -> tuple:
+    """Swatches and their texts from the left at height `y`; also where the row ends."""
     rects, texts, x = [], [], LEFT
     for cls, text in entries:
         rects.append(Rect(x, y, 16, 16, cls, text))
         texts.append(Text(x + 22, y + 12, text, "legend"))
         x += 22 + len(text) * CHAR_W + 24
-    texts.append(Text(x, y + 12, "(one row per cache line; hover for details)", "rowlabel"))
-    return rects, texts
+    return rects, texts, x
 
 
 # ---- region maps -----------------------------------------------------------

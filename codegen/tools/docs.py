@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .. import cachelines
 from .. import escape as esc
 from .. import expr as ex
 from .. import layout as lay
@@ -97,7 +98,8 @@ def _rows(layout: lay.Layout, struct: lay.StructLayout, hidden: frozenset, base:
             rows += _anonymous_rows(layout, slot, hidden, base, depth)
             continue
         if isinstance(slot, lay.FieldSlot):
-            row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`", prose(slot.field.doc))
+            row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`",
+                   _with_writers(slot.field, prose(slot.field.doc)))
         elif isinstance(slot, lay.FlexSlot):
             row = (f"`{spec_type(slot)}`", f"`{slot.field.names.canonical}`",
                    prose(slot.field.doc, "Flexible array: its elements run to the end of the data."))
@@ -126,6 +128,17 @@ def _anonymous_rows(layout: lay.Layout, slot: lay.FieldSlot, hidden: frozenset, 
     return [head] + _rows(layout, inner, hidden, base + slot.offset, depth + 1)
 
 
+def _with_writers(field, doc: str) -> str:
+    """A field's doc cell, opened by `*Written by stub, atomic.*` when the spec names who writes
+    it (side names are checked identifiers; the cell escape keeps the discipline anyway)."""
+    notes = [cachelines.describe(field.writers)] if field.writers else []
+    notes += ["atomic"] if getattr(field, "atomic", False) else []
+    if not notes:
+        return doc
+    text = cell(", ".join(notes))
+    return " ".join(part for part in (f"*{text[0].upper()}{text[1:]}.*", doc) if part)
+
+
 # How a byte:bit place counts: from each byte's least significant bit on little-endian
 # arches, from its most significant on big-endian ones (where C allocates bits first).
 _BIT_ORDER = {False: "byte:bit", True: "byte:bit, bit 0 the byte's most significant"}
@@ -136,9 +149,10 @@ def _bit_rows(slot: lay.BitsSlot, base: int, depth: int) -> list:
     places count from the outer struct (`base`: where the run's struct starts in it)."""
     rows = []
     for f in (replace(f, unit_offset=base + f.unit_offset) for f in slot.fields):
+        place = f"Bits {bit_place(f)} ({_BIT_ORDER[f.big_endian]})."
         rows.append({"offset": f"{f.first_bit // 8}:{f.first_bit % 8}", "size": f"{f.bits} bits",
                      "type": f"`{bit_type(f)}`", "field": "↳ " * depth + f"`{f.field.names.canonical}`",
-                     "doc": prose(f.field.doc, f"Bits {bit_place(f)} ({_BIT_ORDER[f.big_endian]}).")})
+                     "doc": _with_writers(f.field, prose(f.field.doc, place))})
     unused, start = sum(bits for _, bits in slot.padding_bits), base + slot.offset
     if unused:
         rows.append({"offset": start, "size": f"{unused} bits", "type": "", "field": "↳ " * depth + "*(padding bits)*",

@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .. import cachelines
 from .. import layout as lay
 from ..ir import Spec
 from ..primitives import ARCHS, PRIMITIVES
+from . import layout_writers
 from .common import (ToolError, c_member, c_pad_names, c_struct_type, choose_archs, choose_variants, describe,
                      find_struct)
 
@@ -53,12 +55,15 @@ class Member:
     padded: Optional[int] = None
 
 
-def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = CACHELINE,
+def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: Optional[int] = None,
            params: Optional[dict] = None, every: bool = False) -> str:
     """The whole report: every struct (or the one asked for) on every arch (or the one asked for),
     in the parameter combination `params` selects (the default one; each with `every`).
     `layouts` is keyed by `Variant.key`, as `layout.layout_combinations` returns them.
 
+    The cache line is `cacheline` bytes, else the spec's `cacheline_size` on each combination.
+    A spec with `sides:` gets, under each cache-line marker, who writes the lines it starts
+    (see `layout_writers`); pahole prints none of that, and the rest is pahole's text.
     A single block whose combination was chosen in full is exactly pahole's text; otherwise
     each block opens with a comment line naming the arch and the parameter values. On a
     big-endian arch a block with bitfields also says how their bit positions count.
@@ -73,7 +78,8 @@ def report(spec: Spec, layouts: dict, arch=None, struct=None, cacheline: int = C
         layout = layouts[variant.key]
         names = [find_struct(spec, layout, struct)] if struct else \
             [name for name in layout.structs if not spec.struct(name).anonymous]
-        lines = [line for name in names for line in struct_lines(spec, layout, name, cacheline)]
+        size = cacheline or cachelines.layout_line(layout)  # the spec's `cacheline_size` unless asked
+        lines = [text for name in names for text in struct_lines(spec, layout, name, size)]
         if not struct:
             lines += region_lines(layout)
         lines = _bit_convention(layout, names) + lines
@@ -118,8 +124,9 @@ def struct_lines(spec: Spec, layout: lay.Layout, name: str, cacheline: int = CAC
     if isinstance(struct, lay.UnionLayout):
         return union_lines(spec, layout, struct)
     members = _members(spec, layout, struct, _Nesting())
-    lines = [_opening(spec, name)]
-    lines += _body(members, cacheline, _Nesting())
+    writers = layout_writers.notes(spec, struct, members, cacheline)
+    lines = [_opening(spec, name)] + ["\t" + note for note in writers.get(0, ())]
+    lines += _body(members, cacheline, _Nesting(), writers)
     lines += _force_padding(spec, layout, struct)
     lines += [""] + _summary(struct, members, cacheline)
     lines.append(_closing(spec, layout, struct))
@@ -258,9 +265,9 @@ def _inner_padding(spec: Spec, layout: lay.Layout, slot) -> int:
     return sum(h.size for h in layout.structs[slot.struct].holes if h.tail)
 
 
-def _body(members: list, cacheline: Optional[int], where: _Nesting = _Nesting()) -> list:
+def _body(members: list, cacheline: Optional[int], where: _Nesting = _Nesting(), writers: dict = None) -> list:
     """Member lines with pahole's notes; cacheline boundaries only at the outermost level
-    (`cacheline` None inside an anonymous member)."""
+    (`cacheline` None inside an anonymous member), each followed by its `writers` notes."""
     lines, current_line, blank_pending = [], 0, False
     for member in members:
         if blank_pending:
@@ -269,6 +276,7 @@ def _body(members: list, cacheline: Optional[int], where: _Nesting = _Nesting())
         boundary = member.offset // cacheline if cacheline else 0
         if boundary > current_line:
             lines.append(where.indent + _boundary_comment(member.offset, cacheline))
+            lines += [where.indent + note for note in (writers or {}).get(boundary, ())]
             current_line = boundary
         lines += member.inline
         gap = max(where.column - (member.padded or len(member.declaration)), 1)
