@@ -72,6 +72,7 @@ enum stub_error {
   ERR_QUEUE_INDEX,
   ERR_QUEUE_CONTEXT,
   ERR_QUEUE_RACE,
+  ERR_QUEUE_ASM,
 };
 
 static const char *const error_text[] = {
@@ -86,11 +87,14 @@ static const char *const error_text[] = {
     [ERR_QUEUE_INDEX] = "the context queue entry at start does not carry start's index",
     [ERR_QUEUE_CONTEXT] = "the context queue names a context outside the region file",
     [ERR_QUEUE_RACE] = "a context queue entry changed under the stub, which runs alone",
+    [ERR_QUEUE_ASM] = "the assembly read another ring entry at start than the C code",
 };
 
 /* From handler_<arch>.S: loads the sentinels, records them, switches stacks and traps. */
 extern void stub_trap(struct sysmsg *msg, const uint64_t *sentinels) __attribute__((noreturn));
 extern const char stub_trap_insn[];
+/* From handler_<arch>.S: the ring entry at start, read through the generated offsets. */
+extern uint64_t stub_queue_peek(const struct context_queue *queue);
 
 static struct sysmsg *stub_msg;
 static char *stub_region;
@@ -198,6 +202,7 @@ static void drain_queue(struct context_queue *queue, const struct sysmsg *msg) {
     uint64_t *slot = &queue->ringbuffer[index % MAX_CONTEXT_QUEUE_ENTRIES];
     uint64_t entry = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (entry >> CQ_INDEX_SHIFT != index) fail(ERR_QUEUE_INDEX, __LINE__);
+    if (stub_queue_peek(queue) != entry) fail(ERR_QUEUE_ASM, __LINE__);
     if (!__atomic_compare_exchange_n(slot, &entry, INVALID_CONTEXT_ID, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
       fail(ERR_QUEUE_RACE, __LINE__);
     __atomic_add_fetch(&queue->start, 1, __ATOMIC_SEQ_CST);
