@@ -1,7 +1,7 @@
 """The stub round trip (tests/stub_roundtrip.py) on amd64 and on arm64 under qemu.
 
 Also the reverse: a stub built from a spec whose layout differs from the generated Python
-parsers must make the round trip fail. A missing compiler or qemu fails these tests.
+parsers (the Msg, the ThreadContext or the context queue) must make the round trip fail. A missing compiler or qemu fails these tests.
 """
 from __future__ import annotations
 
