@@ -1,5 +1,6 @@
 # The stub round trip (issue 6): a C and assembly stub, built against the generated
-# headers, shares a region with the generated Python parsers on amd64 and arm64 (qemu).
+# headers, shares a region with the generated Python parsers on amd64 and arm64 (qemu);
+# since issue 20 the region holds a context queue that Python fills and the stub drains.
 # The compiler command lives in tests/stub_roundtrip.py, so make and pytest build alike.
 
 STUB_DIR := build/stub

@@ -41,4 +41,18 @@ stub_trap_insn:
 	.byte	FAULT_OPCODE
 	.size	stub_trap, . - stub_trap
 
+/*
+ * uint64_t stub_queue_peek(const struct context_queue *queue): the ring entry at start,
+ * read through the generated offsets, so that stub.c can check that the assembler's view
+ * of the queue matches the C header's.
+ */
+	.globl	stub_queue_peek
+	.type	stub_queue_peek, @function
+stub_queue_peek:
+	movl	offsetof_context_queue_start(%rdi), %eax
+	andl	$(MAX_CONTEXT_QUEUE_ENTRIES - 1), %eax
+	movq	offsetof_context_queue_ringbuffer(%rdi,%rax,8), %rax
+	ret
+	.size	stub_queue_peek, . - stub_queue_peek
+
 	.section .note.GNU-stack, "", @progbits

@@ -42,4 +42,19 @@ stub_trap_insn:
 	brk	#0
 	.size	stub_trap, . - stub_trap
 
+/*
+ * uint64_t stub_queue_peek(const struct context_queue *queue): the ring entry at start,
+ * read through the generated offsets, so that stub.c can check that the assembler's view
+ * of the queue matches the C header's.
+ */
+	.globl	stub_queue_peek
+	.type	stub_queue_peek, %function
+stub_queue_peek:
+	ldr	w1, [x0, #offsetof_context_queue_start]
+	and	w1, w1, #(MAX_CONTEXT_QUEUE_ENTRIES - 1)
+	add	x2, x0, #offsetof_context_queue_ringbuffer
+	ldr	x0, [x2, x1, lsl #3]
+	ret
+	.size	stub_queue_peek, . - stub_queue_peek
+
 	.section .note.GNU-stack, "", %progbits

@@ -4,13 +4,16 @@
  *
  *   stub REGION_FILE BASE_HEX SENTINEL_HEX...
  *
- * REGION_FILE holds one per-thread region (PER_THREAD_MEM_SIZE bytes) followed by one
- * ThreadContext allocation; the stub maps it at BASE_HEX, the address Python assumed
- * when it wrote the pointers in the Msg. The stub checks Python's inputs, hands the
- * sentinels to the assembly routine, which loads them into callee-saved registers,
- * records them and traps; the signal handler below then fills the ThreadContext and the
- * Msg and exits. Exit status: 0 done, 2 bad command line or setup, 3 the protocol went
- * wrong (Msg.err and Msg.err_line say where).
+ * REGION_FILE holds one per-thread region (PER_THREAD_MEM_SIZE bytes), a context queue
+ * (its struct, rounded up to whole pages), then one or more ThreadContext allocations
+ * (context i at i slots in, as in the runtime's context region); the stub maps it at
+ * BASE_HEX, the address Python assumed when it wrote the pointers in the Msg. The stub
+ * checks Python's inputs, takes every context Python queued, the way a stub thread does
+ * (compare-and-swap on the ring entry, then advance start), marking each one; then it
+ * hands the sentinels to the assembly routine, which loads them into callee-saved
+ * registers, records them and traps; the signal handler below then fills context 0 (the
+ * one Msg.context names) and the Msg and exits. Exit status: 0 done, 2 bad command line
+ * or setup, 3 the protocol went wrong (Msg.err and Msg.err_line say where).
  *
  * Only the generated sysmsg.h describes the shared layout here; no offset is typed by
  * hand.
@@ -39,11 +42,18 @@
 #define STUB_TRAP_SIGNAL SIGTRAP
 #endif
 
-/* The file is one thread's region, then room for one ThreadContext. */
-#define STUB_MAP_SIZE (PER_THREAD_MEM_SIZE + ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT)
+/* The file is one thread's region, the context queue, then the contexts (at least one). */
+#define STUB_QUEUE_OFFSET PER_THREAD_MEM_SIZE
+#define STUB_QUEUE_SPAN ((sizeof(struct context_queue) + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE)
+#define STUB_CONTEXTS_OFFSET (STUB_QUEUE_OFFSET + STUB_QUEUE_SPAN)
+/* A ring entry's low half: the context id. */
+#define STUB_CQ_CONTEXT_MASK ((UINT64_C(1) << CQ_INDEX_SHIFT) - 1)
 #define STUB_PRIVATE_STACK_TOP (PER_THREAD_PRIVATE_STACK_OFFSET + PER_THREAD_PRIVATE_STACK_SIZE)
 
-_Static_assert(PER_THREAD_MEM_SIZE % 64 == 0, "the ThreadContext after the region must stay 64-byte aligned");
+_Static_assert(PER_THREAD_MEM_SIZE % 64 == 0, "the queue and contexts after the region must stay 64-byte aligned");
+_Static_assert(_Alignof(struct context_queue) == 64, "each writer group of the queue must start a cache line");
+_Static_assert(UINT32_MAX % MAX_CONTEXT_QUEUE_ENTRIES == MAX_CONTEXT_QUEUE_ENTRIES - 1,
+               "start and end must wrap onto the same ring slots");
 _Static_assert(sizeof(struct thread_context) <= ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT,
                "a ThreadContext must fit in its allocation");
 
@@ -59,25 +69,36 @@ enum stub_error {
   ERR_SIGNAL,
   ERR_PC,
   ERR_ASM_REGS,
+  ERR_QUEUE_INDEX,
+  ERR_QUEUE_CONTEXT,
+  ERR_QUEUE_RACE,
+  ERR_QUEUE_ASM,
 };
 
 static const char *const error_text[] = {
     [ERR_NONE] = "no error",
     [ERR_STATE] = "Msg.state is not what the previous step left there",
-    [ERR_CONTEXT] = "Msg.context does not point at the ThreadContext area after the region",
+    [ERR_CONTEXT] = "Msg.context does not point at context 0, past the region and the queue",
     [ERR_STACK] = "Msg.syshandler_stack is not the top of the private stack",
     [ERR_ALTSTACK] = "the signal handler is not running on the region's alternate stack",
     [ERR_SIGNAL] = "a signal other than the planned trap arrived",
     [ERR_PC] = "the trap came from somewhere other than the trap instruction",
     [ERR_ASM_REGS] = "the registers the assembly stored differ from the signal frame",
+    [ERR_QUEUE_INDEX] = "the context queue entry at start does not carry start's index",
+    [ERR_QUEUE_CONTEXT] = "the context queue names a context outside the region file",
+    [ERR_QUEUE_RACE] = "a context queue entry changed under the stub, which runs alone",
+    [ERR_QUEUE_ASM] = "the assembly read another ring entry at start than the C code",
 };
 
 /* From handler_<arch>.S: loads the sentinels, records them, switches stacks and traps. */
 extern void stub_trap(struct sysmsg *msg, const uint64_t *sentinels) __attribute__((noreturn));
 extern const char stub_trap_insn[];
+/* From handler_<arch>.S: the ring entry at start, read through the generated offsets. */
+extern uint64_t stub_queue_peek(const struct context_queue *queue);
 
 static struct sysmsg *stub_msg;
 static char *stub_region;
+static size_t stub_map_size;  /* the region file's size: the last context ends there */
 
 /* write(2) of a whole string; only async-signal-safe calls, as fail() runs in the handler. */
 static void put(const char *text) {
@@ -133,8 +154,11 @@ static char *map_region(const char *path, uintptr_t base) {
   struct stat info;
   if (fstat(fd, &info) != 0) die("fstat");
   errno = 0;
-  if (info.st_size != STUB_MAP_SIZE) die("the region file has the wrong size");
-  void *map = mmap((void *)base, STUB_MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+  size_t contexts = (size_t)info.st_size - STUB_CONTEXTS_OFFSET;
+  if (info.st_size <= (off_t)STUB_CONTEXTS_OFFSET || contexts % ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT != 0)
+    die("the region file is not a region, a queue and whole context slots");
+  stub_map_size = (size_t)info.st_size;
+  void *map = mmap((void *)base, stub_map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
   if (map == MAP_FAILED) die("mmap");
   errno = 0;
   if (map != (void *)base) die("the region could not be mapped at the requested address");
@@ -152,10 +176,42 @@ static char *map_region(const char *path, uintptr_t base) {
 static void check_inputs(const struct sysmsg *msg, const char *region) {
   const char *context = (const char *)msg->context;
   if (msg->state != THREAD_STATE_INITIALIZING) fail(ERR_STATE, __LINE__);
-  if (context < region + PER_THREAD_MEM_SIZE || context + sizeof(struct thread_context) > region + STUB_MAP_SIZE ||
-      (uintptr_t)context % 64 != 0)
+  if (context != region + STUB_CONTEXTS_OFFSET)
     fail(ERR_CONTEXT, __LINE__);
   if (msg->syshandler_stack != (uintptr_t)(region + STUB_PRIVATE_STACK_TOP)) fail(ERR_STACK, __LINE__);
+}
+
+/* Context `id`'s slot in the file, or NULL when the file has no such slot. */
+static struct thread_context *context_at(uint64_t id) {
+  if (id > MAX_GUEST_CONTEXTS || STUB_CONTEXTS_OFFSET + (id + 1) * ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT > stub_map_size)
+    return NULL;
+  return (struct thread_context *)(stub_region + STUB_CONTEXTS_OFFSET + id * ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT);
+}
+
+/*
+ * Takes every context the runtime queued, as a stub thread does: the entry at start must
+ * carry start's index (else it is a stale lap), a compare-and-swap claims it, then start
+ * moves on. Each context taken is marked acked, with this thread's id and, in debug, its
+ * place in the order taken (from 1). Counts this thread as active, as a new stub does.
+ */
+static void drain_queue(struct context_queue *queue, const struct sysmsg *msg) {
+  uint64_t taken = 0;
+  __atomic_add_fetch(&queue->num_active_threads, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&queue->start, __ATOMIC_ACQUIRE) != __atomic_load_n(&queue->end, __ATOMIC_ACQUIRE)) {
+    uint32_t index = __atomic_load_n(&queue->start, __ATOMIC_ACQUIRE);
+    uint64_t *slot = &queue->ringbuffer[index % MAX_CONTEXT_QUEUE_ENTRIES];
+    uint64_t entry = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (entry >> CQ_INDEX_SHIFT != index) fail(ERR_QUEUE_INDEX, __LINE__);
+    if (stub_queue_peek(queue) != entry) fail(ERR_QUEUE_ASM, __LINE__);
+    if (!__atomic_compare_exchange_n(slot, &entry, INVALID_CONTEXT_ID, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      fail(ERR_QUEUE_RACE, __LINE__);
+    __atomic_add_fetch(&queue->start, 1, __ATOMIC_SEQ_CST);
+    struct thread_context *ctx = context_at(entry & STUB_CQ_CONTEXT_MASK);
+    if (ctx == NULL) fail(ERR_QUEUE_CONTEXT, __LINE__);
+    __atomic_store_n(&ctx->acked, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&ctx->thread_id, msg->thread_id, __ATOMIC_RELEASE);
+    ctx->debug = ++taken;
+  }
 }
 
 /* LINT.IfChange(stub_registers) */
@@ -278,6 +334,7 @@ int main(int argc, char **argv) {
   stub_region = map_region(argv[1], (uintptr_t)parse_hex(argv[2]));
   stub_msg = (struct sysmsg *)(stub_region + MSG_OFFSET_FROM_START);
   check_inputs(stub_msg, stub_region);
+  drain_queue((struct context_queue *)(stub_region + STUB_QUEUE_OFFSET), stub_msg);
   install_handler(stub_region);
   stub_trap(stub_msg, sentinels);
 }

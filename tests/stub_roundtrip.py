@@ -1,15 +1,17 @@
 """The stub round trip: a real C and assembly stub and the generated Python parsers share one region.
 
-Per arch, Python writes the inputs into a region file with the generated `build`, runs the stub
+Per arch, Python writes the inputs into a region file with the generated `build`, queues
+contexts in the context queue through the generated view (as the runtime does), runs the stub
 (`stub/`, under qemu-aarch64 for arm64), waits for it to exit, parses what it wrote with the
-generated parsers and compares every value with what the trap must have produced.
+generated parsers and compares every value with what the queue and the trap must have produced.
 
     python tests/stub_roundtrip.py build --arch amd64 --out build/stub/amd64/stub
     python tests/stub_roundtrip.py run --build build/stub        # one line per arch
 
 The region file is one per-thread region (guard, private stack, guard, shared stack whose
-last page is the Msg page) followed by one ThreadContext allocation; the stub maps it at
-MAP_BASE. `python tests/stub_roundtrip.py diagram` draws it from the generated constants.
+last page is the Msg page), the context queue (whole pages), then context slots as in the
+runtime's context region: context 0, which the trap fills, and the queued ones; the stub maps
+it at MAP_BASE. `python tests/stub_roundtrip.py diagram` draws it from the generated constants.
 """
 from __future__ import annotations
 
@@ -44,6 +46,16 @@ MAP_BASE = 0x40_0000_0000
 THREAD_ID = 0x5157
 PREVIOUS_THREAD_ID = 0x0BAD
 SYSHANDLER = 0x5A5A_C0DE_0000_0001
+
+# The contexts Python queues, in queue order: a permutation of 1..8, so that the order the stub
+# took them in shows. Context 0 is the trap's and is never queued.
+QUEUED = (3, 6, 1, 4, 7, 2, 5, 8)
+# The queue's counters start 3 short of 2**32: the entries cross both the ring's end (slot
+# MAX_CONTEXT_QUEUE_ENTRIES - 1 to 0) and the 32-bit wrap of start and end.
+QUEUE_START = 2**32 - 3
+U32 = 2**32 - 1
+# Values only the runtime writes; the stub must leave them as they are.
+FAST_PATH_DISABLED = 1
 
 # The stub is killed if it runs this long; a guard against hangs, not a measurement.
 HANG_GUARD_SECONDS = 120
@@ -135,7 +147,8 @@ class Report:
 
     def summary(self) -> str:
         trap = PLANS[self.arch].trap
-        return (f"stub {self.arch}: ok: {self.count('register')} registers, stack switch and altstack, "
+        return (f"stub {self.arch}: ok: {len(QUEUED)} contexts dequeued in order ({self.count('queue')} queue "
+                f"checks), {self.count('register')} registers, stack switch and altstack, "
                 f"siginfo {trap.signal}/{trap.code} at {PLANS[self.arch].program_counter}, "
                 f"state FAULT (Msg PREP), {self.count('echo')} echoed values, "
                 f"{self.count('address')} addresses ({len(self.checks)} checks)")
@@ -146,13 +159,24 @@ def parsers(arch: str):
     return importlib.import_module(f"sysmsg.{arch}")
 
 
-def region_size(mod) -> int:
-    return mod.PER_THREAD_MEM_SIZE + mod.ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT
-
-
-def context_offset(mod) -> int:
-    """The ThreadContext goes right after the region; the stub only asks that it lie in the file."""
+def queue_offset(mod) -> int:
+    """The context queue goes right after the region (page aligned, so on a line boundary)."""
     return mod.PER_THREAD_MEM_SIZE
+
+
+def queue_span(mod) -> int:
+    """The queue's struct rounded up to whole pages, so the contexts after it stay page aligned."""
+    pages = -(-mod.SIZES["ContextQueue"] // mod.PAGE_SIZE)
+    return pages * mod.PAGE_SIZE
+
+
+def context_offset(mod, context_id: int = 0) -> int:
+    """Context `context_id`'s slot: the slots follow the queue, as in the runtime's context region."""
+    return queue_offset(mod) + queue_span(mod) + context_id * mod.ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT
+
+
+def region_size(mod) -> int:
+    return context_offset(mod, max(QUEUED) + 1)
 
 
 def sentinels(count: int) -> Tuple[int, ...]:
@@ -195,7 +219,29 @@ def initial_region(arch: str, inputs: Inputs) -> bytes:
     region = bytearray(region_size(mod))
     place(region, mod.MSG_OFFSET_FROM_START, mod.Msg.build(msg))
     place(region, context_offset(mod), mod.ThreadContext.build(ctx))
+    queued = zero(mod.ThreadContext, mod, "ThreadContext")
+    queued.thread_id = PREVIOUS_THREAD_ID
+    for context_id in QUEUED:
+        place(region, context_offset(mod, context_id), mod.ThreadContext.build(queued))
+    enqueue(mod, mod.ContextQueueView(region, queue_offset(mod)), QUEUED)
     return bytes(region)
+
+
+def ring_slot(mod, index: int) -> int:
+    return index % mod.MAX_CONTEXT_QUEUE_ENTRIES
+
+
+def enqueue(mod, queue, context_ids) -> None:
+    """Queues the contexts as the runtime does: the entry `(index << CQ_INDEX_SHIFT) | id` at
+    end, then end moves on; the runtime's own counters are set as it would have them."""
+    queue.start = queue.end = QUEUE_START
+    queue.fast_path_disabled = FAST_PATH_DISABLED
+    for context_id in context_ids:
+        index = queue.end
+        queue.ringbuffer[ring_slot(mod, index)] = (index << mod.CQ_INDEX_SHIFT) | context_id
+        queue.num_active_contexts += 1
+        queue.num_awake_contexts += 1
+        queue.end = (index + 1) & U32
 
 
 def place(region: bytearray, offset: int, data: bytes) -> None:
@@ -219,6 +265,35 @@ def frame_on_altstack(mod, data: bytes, ctx) -> bool:
     """Whether the signal frame (kernel's or qemu's), which holds a copy of the siginfo, is on the altstack."""
     start = mod.PER_THREAD_SHARED_STACK_OFFSET
     return mod.SignalInfo.build(ctx.siginfo) in data[start:start + mod.MSG_OFFSET_FROM_SHARED_STACK]
+
+
+def queue_checks(mod, data: bytes) -> list:
+    """Each queued context taken once, in queue order, by this thread; the counters agree; the
+    runtime's counters untouched; every entry taken left INVALID_CONTEXT_ID, no other slot written."""
+    queue = mod.ContextQueueView(data, queue_offset(mod))
+    checks = []
+    for order, context_id in enumerate(QUEUED, 1):
+        ctx = mod.ThreadContextView(data, context_offset(mod, context_id))
+        checks += [("queue", f"context {context_id}: acked", 1, ctx.acked),
+                   ("queue", f"context {context_id}: thread_id", THREAD_ID, ctx.thread_id),
+                   ("queue", f"context {context_id}: taken in place (debug)", order, ctx.debug)]
+    end = (QUEUE_START + len(QUEUED)) & U32
+    used = {ring_slot(mod, (QUEUE_START + k) & U32) for k in range(len(QUEUED))}
+    ring = queue.ringbuffer
+    checks += [
+        ("queue", "ContextQueue.start (advanced past every entry)", end, queue.start),
+        ("queue", "ContextQueue.end (the runtime's)", end, queue.end),
+        ("queue", "ContextQueue.num_active_threads (this thread joined)", 1, queue.num_active_threads),
+        ("queue", "ContextQueue.num_active_contexts", len(QUEUED), queue.num_active_contexts),
+        ("queue", "ContextQueue.num_awake_contexts", len(QUEUED), queue.num_awake_contexts),
+        ("queue", "ContextQueue.fast_path_disabled", FAST_PATH_DISABLED, queue.fast_path_disabled),
+        ("queue", "ContextQueue.fast_path_failed_in_row", 0, queue.fast_path_failed_in_row),
+        ("queue", "ring entries taken (left INVALID_CONTEXT_ID)", [mod.INVALID_CONTEXT_ID] * len(used),
+         [ring[slot] for slot in sorted(used)]),
+        ("queue", "ring slots never queued (still zero)", 0,
+         sum(1 for slot, entry in enumerate(ring) if entry and slot not in used)),
+    ]
+    return checks
 
 
 def register_checks(plan: ArchPlan, inputs: Inputs, regs) -> list:
@@ -278,7 +353,7 @@ def expectations(arch: str, inputs: Inputs, data: bytes) -> List[Tuple[str, str,
     """Every (group, label, expected, found) the round trip promises, read from the region's bytes."""
     mod, plan = parsers(arch), PLANS[arch]
     msg, ctx = read_pages(arch, data)
-    return (register_checks(plan, inputs, ctx.ptregs) + stack_checks(plan, inputs, mod, data, msg, ctx)
+    return (queue_checks(mod, data) + register_checks(plan, inputs, ctx.ptregs) + stack_checks(plan, inputs, mod, data, msg, ctx)
             + trap_checks(plan, mod, msg, ctx) + echo_checks(msg, ctx) + address_checks(plan, inputs, msg, ctx))
 
 
@@ -300,8 +375,10 @@ def region_parts(mod) -> List[Tuple[int, str, int, int, str]]:
         (0, "shared_stack", shared, mod.PER_THREAD_SHARED_STACK_SIZE, ""),
         (1, "altstack", shared, mod.MSG_OFFSET_FROM_SHARED_STACK, "sigaltstack: the signal frame lands here"),
         (1, "msg_page", mod.MSG_OFFSET_FROM_START, mod.PAGE_SIZE, f"Msg ({mod.SIZES['Msg']} bytes) at its start"),
-        (0, "thread_context", context_offset(mod), mod.ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT,
-         f"ThreadContext ({mod.SIZES['ThreadContext']} bytes), 64-byte aligned"),
+        (0, "context_queue", queue_offset(mod), queue_span(mod),
+         f"ContextQueue ({mod.SIZES['ContextQueue']} bytes): Python queues, the stub takes"),
+        (0, "contexts", context_offset(mod), region_size(mod) - context_offset(mod),
+         f"{max(QUEUED) + 1} slots of {mod.ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT}: 0 for the trap, then the queued"),
     ]
 # LINT.ThenChange(//spec/sysmsg.yaml)
 

@@ -1,7 +1,7 @@
 """The stub round trip (tests/stub_roundtrip.py) on amd64 and on arm64 under qemu.
 
 Also the reverse: a stub built from a spec whose layout differs from the generated Python
-parsers must make the round trip fail. A missing compiler or qemu fails these tests.
+parsers (the Msg, the ThreadContext or the context queue) must make the round trip fail. A missing compiler or qemu fails these tests.
 """
 from __future__ import annotations
 
@@ -28,13 +28,16 @@ def test_round_trip_holds(arch, stubs, tmp_path):
     report = rt.roundtrip(arch, stubs[arch], tmp_path)
 
     plan = rt.PLANS[arch]
+    assert report.count("queue") == 3 * len(rt.QUEUED) + 9
     assert report.count("register") == len(plan.registers) > 0
     assert report.count("echo") == 3
     assert report.count("address") == 4
     found = {label: value for _group, label, _expected, value in report.checks}
     assert found["siginfo.signo"] == found["ThreadContext.signo"] == plan.trap.signo
     assert found["siginfo.code"] == plan.trap.si_code
-    assert report.summary().startswith(f"stub {arch}: ok: {len(plan.registers)} registers")
+    assert found["context 3: taken in place (debug)"] == 1 and found["context 8: taken in place (debug)"] == 8
+    assert found["ContextQueue.start (advanced past every entry)"] == 5  # wrapped past 2**32
+    assert report.summary().startswith(f"stub {arch}: ok: {len(rt.QUEUED)} contexts dequeued in order")
 
 
 def _stale_state(arch, inputs):
@@ -64,7 +67,15 @@ MUTATIONS = {
                            "      - name: inserted\n        type: u64\n      - name: ret_addr\n"),
     # fpstate 64 bytes shorter: every ThreadContext field after it moves by -64 bytes.
     "fpstate_shrunk": ("    value: 3584\n", "    value: 3520\n"),
+    # The context queue as the seed packed it: no padding, the ring at 40 instead of 448.
+    "queue_packed": ("    c: context_queue\n    cacheline: separate\n", "    c: context_queue\n"),
+    # num_active_threads said to be the runtime's: it joins end's line, every later group moves up one.
+    "queue_writer_changed": ("        writer: stub\n        atomic: true\n        doc: Stub threads awake",
+                             "        writer: runtime\n        atomic: true\n        doc: Stub threads awake"),
 }
+QUEUE_MUTATIONS = ("queue_packed", "queue_writer_changed")
+# The stub's own asserts refuse to build against these: the layout is wrong before it runs.
+REFUSED_AT_BUILD = {"queue_packed": "each writer group of the queue must start a cache line"}
 
 
 def _mutated_headers(name: str, folder: Path) -> Path:
@@ -87,13 +98,22 @@ def _mutated_headers(name: str, folder: Path) -> Path:
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 def test_round_trip_fails_against_a_different_layout(mutation, arch, tmp_path):
     include = _mutated_headers(mutation, tmp_path)
+    if mutation in REFUSED_AT_BUILD:
+        with pytest.raises(rt.StubBuildError, match=REFUSED_AT_BUILD[mutation]):
+            rt.compile_stub(arch, tmp_path / "stub", include=include)
+        return
     binary = rt.compile_stub(arch, tmp_path / "stub", include=include)
 
     with pytest.raises(rt.RoundTripError) as failure:
         rt.roundtrip(arch, binary, tmp_path)
 
     problems = failure.value.problems
-    if mutation == "msg_field_inserted":
+    if mutation in QUEUE_MUTATIONS:
+        # The stub finds no entry carrying start's index where its header puts the ring.
+        assert failure.value.status == 3, problems
+        assert "the context queue entry at start does not carry start's index" in problems[0], problems
+        assert any(problem.startswith("context 3: acked") for problem in problems), problems
+    elif mutation == "msg_field_inserted":
         # The stub reads Python's Msg at shifted offsets and rejects what it finds.
         assert failure.value.status == 3, problems
     else:
