@@ -276,33 +276,33 @@ struct arch_state {
  */
 struct context_queue {
   /* Index of the next entry to take; stubs advance it after winning an entry. */
-  uint32_t start;  /* offset 0, size 4 */
+  uint32_t start;  /* offset 0, size 4, written by stub, atomic */
   uint8_t __line_pad0[60];  /* offset 4: explicit padding */
   /* Index of the next free entry; the runtime advances it after filling one. */
-  uint32_t end;  /* offset 64, size 4 */
+  uint32_t end;  /* offset 64, size 4, written by runtime, atomic */
   uint8_t __line_pad1[60];  /* offset 68: explicit padding */
   /* Stub threads awake and looking for a context. */
-  uint32_t num_active_threads;  /* offset 128, size 4 */
+  uint32_t num_active_threads;  /* offset 128, size 4, written by stub, atomic */
   uint8_t __line_pad2[60];  /* offset 132: explicit padding */
   /* Contexts queued or running in a stub thread. */
-  uint32_t num_active_contexts;  /* offset 192, size 4 */
+  uint32_t num_active_contexts;  /* offset 192, size 4, written by runtime and stub, atomic */
   uint8_t __line_pad3[60];  /* offset 196: explicit padding */
   /* Contexts the runtime expects back soon; spinning stubs read it to decide to */
   /* sleep. */
-  uint32_t num_awake_contexts;  /* offset 256, size 4 */
+  uint32_t num_awake_contexts;  /* offset 256, size 4, written by runtime, atomic */
   uint8_t __line_pad4[60];  /* offset 260: explicit padding */
   /* When the stubs gave up spinning (a TSC reading), or zero; upstream's C spells it */
   /* this way. The runtime only zeroes it at setup. */
-  uint64_t fast_path_disalbed_ts;  /* offset 320, size 8 */
+  uint64_t fast_path_disalbed_ts;  /* offset 320, size 8, written by stub, atomic */
   /* Spins in a row that found no context; the runtime only zeroes it at setup. */
-  uint32_t fast_path_failed_in_row;  /* offset 328, size 4 */
+  uint32_t fast_path_failed_in_row;  /* offset 328, size 4, written by stub, atomic */
   uint8_t __line_pad5[52];  /* offset 332: explicit padding */
   /* Non-zero while the runtime wants stubs to sleep instead of spinning. */
-  uint32_t fast_path_disabled;  /* offset 384, size 4 */
+  uint32_t fast_path_disabled;  /* offset 384, size 4, written by runtime, atomic */
   uint8_t __line_pad6[60];  /* offset 388: explicit padding */
   /* The entries, (index << CQ_INDEX_SHIFT) | context_id each: the runtime stores */
   /* them, a stub takes one with a compare-and-swap. */
-  uint64_t ringbuffer[MAX_CONTEXT_QUEUE_ENTRIES];  /* offset 448, size 32768 */
+  uint64_t ringbuffer[MAX_CONTEXT_QUEUE_ENTRIES];  /* offset 448, size 32768, written by runtime and stub, atomic */
 } __attribute__((aligned(64)));
 
 

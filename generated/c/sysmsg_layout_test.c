@@ -426,6 +426,42 @@ _Static_assert(offsetof_context_queue_fast_path_disalbed_ts == offsetof(struct c
 _Static_assert(offsetof_context_queue_fast_path_failed_in_row == offsetof(struct context_queue, fast_path_failed_in_row), "offsetof_context_queue_fast_path_failed_in_row (ContextQueue.fast_path_failed_in_row): spec says 328");
 _Static_assert(offsetof_context_queue_fast_path_disabled == offsetof(struct context_queue, fast_path_disabled), "offsetof_context_queue_fast_path_disabled (ContextQueue.fast_path_disabled): spec says 384");
 _Static_assert(offsetof_context_queue_ringbuffer == offsetof(struct context_queue, ringbuffer), "offsetof_context_queue_ringbuffer (ContextQueue.ringbuffer): spec says 448");
+_Static_assert(offsetof(struct context_queue, start) % 4 == 0, "ContextQueue.start: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.start: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, start) / 64 == (offsetof(struct context_queue, start) + 4 - 1) / 64, "ContextQueue.start: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, end) % 4 == 0, "ContextQueue.end: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.end: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, end) / 64 == (offsetof(struct context_queue, end) + 4 - 1) / 64, "ContextQueue.end: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, num_active_threads) % 4 == 0, "ContextQueue.num_active_threads: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.num_active_threads: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, num_active_threads) / 64 == (offsetof(struct context_queue, num_active_threads) + 4 - 1) / 64, "ContextQueue.num_active_threads: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, num_active_contexts) % 4 == 0, "ContextQueue.num_active_contexts: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.num_active_contexts: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, num_active_contexts) / 64 == (offsetof(struct context_queue, num_active_contexts) + 4 - 1) / 64, "ContextQueue.num_active_contexts: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, num_awake_contexts) % 4 == 0, "ContextQueue.num_awake_contexts: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.num_awake_contexts: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, num_awake_contexts) / 64 == (offsetof(struct context_queue, num_awake_contexts) + 4 - 1) / 64, "ContextQueue.num_awake_contexts: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, fast_path_disalbed_ts) % 8 == 0, "ContextQueue.fast_path_disalbed_ts: atomic, not at a multiple of its 8 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 8, "ContextQueue.fast_path_disalbed_ts: atomic, in a struct aligned to less than 8");
+_Static_assert(offsetof(struct context_queue, fast_path_disalbed_ts) / 64 == (offsetof(struct context_queue, fast_path_disalbed_ts) + 8 - 1) / 64, "ContextQueue.fast_path_disalbed_ts: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, fast_path_failed_in_row) % 4 == 0, "ContextQueue.fast_path_failed_in_row: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.fast_path_failed_in_row: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, fast_path_failed_in_row) / 64 == (offsetof(struct context_queue, fast_path_failed_in_row) + 4 - 1) / 64, "ContextQueue.fast_path_failed_in_row: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, fast_path_disabled) % 4 == 0, "ContextQueue.fast_path_disabled: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.fast_path_disabled: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, fast_path_disabled) / 64 == (offsetof(struct context_queue, fast_path_disabled) + 4 - 1) / 64, "ContextQueue.fast_path_disabled: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, ringbuffer) % 8 == 0, "ContextQueue.ringbuffer: atomic, not at a multiple of its 8 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 8, "ContextQueue.ringbuffer: atomic, in a struct aligned to less than 8");
+_Static_assert(offsetof(struct context_queue, ringbuffer) / 64 == (offsetof(struct context_queue, ringbuffer) + 8 - 1) / 64, "ContextQueue.ringbuffer: atomic, crosses a 64-byte cache line");
+_Static_assert(sizeof(struct context_queue) % 64 == 0, "ContextQueue: size: not a whole number of 64-byte lines");
+_Static_assert(offsetof(struct context_queue, start) % 64 == 0, "ContextQueue.start: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, end) % 64 == 0, "ContextQueue.end: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, num_active_threads) % 64 == 0, "ContextQueue.num_active_threads: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, num_active_contexts) % 64 == 0, "ContextQueue.num_active_contexts: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, num_awake_contexts) % 64 == 0, "ContextQueue.num_awake_contexts: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, fast_path_disalbed_ts) % 64 == 0, "ContextQueue.fast_path_disalbed_ts: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, fast_path_disabled) % 64 == 0, "ContextQueue.fast_path_disabled: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, ringbuffer) % 64 == 0, "ContextQueue.ringbuffer: first of its writer group, not on a 64-byte line");
 _Static_assert(PAGE_SIZE == 4096, "constant PAGE_SIZE: spec says 4096");
 _Static_assert(PER_THREAD_MEM_SIZE == 32768, "constant PER_THREAD_MEM_SIZE: spec says 32768");
 _Static_assert(_Generic(PER_THREAD_MEM_SIZE, int: 1, default: 0), "constant PER_THREAD_MEM_SIZE: spec says its C type is int");
@@ -528,7 +564,7 @@ _Static_assert((MAX_GUEST_CONTEXTS) >= 1 && (unsigned long long)(MAX_GUEST_CONTE
 _Static_assert(region_thread_contexts_contexts_offset == 0 && region_thread_contexts_contexts_stride == (ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT) && region_thread_contexts_contexts_count == (MAX_GUEST_CONTEXTS), "region ThreadContexts.contexts: the offsets header agrees");
 
 /* How many facts this arch checks, for reports. */
-int sysmsg_layout_fact_count(void) { return 436; }
+int sysmsg_layout_fact_count(void) { return 472; }
 #elif defined(__aarch64__)
 _Static_assert(sizeof(struct sysmsg) == 88, "Msg: size: spec says 88");
 _Static_assert(_Alignof(struct sysmsg) == 8, "Msg: alignment: spec says 8");
@@ -743,6 +779,42 @@ _Static_assert(offsetof_context_queue_fast_path_disalbed_ts == offsetof(struct c
 _Static_assert(offsetof_context_queue_fast_path_failed_in_row == offsetof(struct context_queue, fast_path_failed_in_row), "offsetof_context_queue_fast_path_failed_in_row (ContextQueue.fast_path_failed_in_row): spec says 328");
 _Static_assert(offsetof_context_queue_fast_path_disabled == offsetof(struct context_queue, fast_path_disabled), "offsetof_context_queue_fast_path_disabled (ContextQueue.fast_path_disabled): spec says 384");
 _Static_assert(offsetof_context_queue_ringbuffer == offsetof(struct context_queue, ringbuffer), "offsetof_context_queue_ringbuffer (ContextQueue.ringbuffer): spec says 448");
+_Static_assert(offsetof(struct context_queue, start) % 4 == 0, "ContextQueue.start: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.start: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, start) / 64 == (offsetof(struct context_queue, start) + 4 - 1) / 64, "ContextQueue.start: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, end) % 4 == 0, "ContextQueue.end: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.end: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, end) / 64 == (offsetof(struct context_queue, end) + 4 - 1) / 64, "ContextQueue.end: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, num_active_threads) % 4 == 0, "ContextQueue.num_active_threads: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.num_active_threads: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, num_active_threads) / 64 == (offsetof(struct context_queue, num_active_threads) + 4 - 1) / 64, "ContextQueue.num_active_threads: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, num_active_contexts) % 4 == 0, "ContextQueue.num_active_contexts: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.num_active_contexts: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, num_active_contexts) / 64 == (offsetof(struct context_queue, num_active_contexts) + 4 - 1) / 64, "ContextQueue.num_active_contexts: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, num_awake_contexts) % 4 == 0, "ContextQueue.num_awake_contexts: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.num_awake_contexts: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, num_awake_contexts) / 64 == (offsetof(struct context_queue, num_awake_contexts) + 4 - 1) / 64, "ContextQueue.num_awake_contexts: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, fast_path_disalbed_ts) % 8 == 0, "ContextQueue.fast_path_disalbed_ts: atomic, not at a multiple of its 8 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 8, "ContextQueue.fast_path_disalbed_ts: atomic, in a struct aligned to less than 8");
+_Static_assert(offsetof(struct context_queue, fast_path_disalbed_ts) / 64 == (offsetof(struct context_queue, fast_path_disalbed_ts) + 8 - 1) / 64, "ContextQueue.fast_path_disalbed_ts: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, fast_path_failed_in_row) % 4 == 0, "ContextQueue.fast_path_failed_in_row: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.fast_path_failed_in_row: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, fast_path_failed_in_row) / 64 == (offsetof(struct context_queue, fast_path_failed_in_row) + 4 - 1) / 64, "ContextQueue.fast_path_failed_in_row: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, fast_path_disabled) % 4 == 0, "ContextQueue.fast_path_disabled: atomic, not at a multiple of its 4 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 4, "ContextQueue.fast_path_disabled: atomic, in a struct aligned to less than 4");
+_Static_assert(offsetof(struct context_queue, fast_path_disabled) / 64 == (offsetof(struct context_queue, fast_path_disabled) + 4 - 1) / 64, "ContextQueue.fast_path_disabled: atomic, crosses a 64-byte cache line");
+_Static_assert(offsetof(struct context_queue, ringbuffer) % 8 == 0, "ContextQueue.ringbuffer: atomic, not at a multiple of its 8 bytes");
+_Static_assert(_Alignof(struct context_queue) >= 8, "ContextQueue.ringbuffer: atomic, in a struct aligned to less than 8");
+_Static_assert(offsetof(struct context_queue, ringbuffer) / 64 == (offsetof(struct context_queue, ringbuffer) + 8 - 1) / 64, "ContextQueue.ringbuffer: atomic, crosses a 64-byte cache line");
+_Static_assert(sizeof(struct context_queue) % 64 == 0, "ContextQueue: size: not a whole number of 64-byte lines");
+_Static_assert(offsetof(struct context_queue, start) % 64 == 0, "ContextQueue.start: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, end) % 64 == 0, "ContextQueue.end: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, num_active_threads) % 64 == 0, "ContextQueue.num_active_threads: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, num_active_contexts) % 64 == 0, "ContextQueue.num_active_contexts: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, num_awake_contexts) % 64 == 0, "ContextQueue.num_awake_contexts: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, fast_path_disalbed_ts) % 64 == 0, "ContextQueue.fast_path_disalbed_ts: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, fast_path_disabled) % 64 == 0, "ContextQueue.fast_path_disabled: first of its writer group, not on a 64-byte line");
+_Static_assert(offsetof(struct context_queue, ringbuffer) % 64 == 0, "ContextQueue.ringbuffer: first of its writer group, not on a 64-byte line");
 _Static_assert(PAGE_SIZE == 4096, "constant PAGE_SIZE: spec says 4096");
 _Static_assert(PER_THREAD_MEM_SIZE == 32768, "constant PER_THREAD_MEM_SIZE: spec says 32768");
 _Static_assert(_Generic(PER_THREAD_MEM_SIZE, int: 1, default: 0), "constant PER_THREAD_MEM_SIZE: spec says its C type is int");
@@ -835,7 +907,7 @@ _Static_assert((MAX_GUEST_CONTEXTS) >= 1 && (unsigned long long)(MAX_GUEST_CONTE
 _Static_assert(region_thread_contexts_contexts_offset == 0 && region_thread_contexts_contexts_stride == (ALLOCATED_SIZEOF_THREAD_CONTEXT_STRUCT) && region_thread_contexts_contexts_count == (MAX_GUEST_CONTEXTS), "region ThreadContexts.contexts: the offsets header agrees");
 
 /* How many facts this arch checks, for reports. */
-int sysmsg_layout_fact_count(void) { return 303; }
+int sysmsg_layout_fact_count(void) { return 339; }
 #endif
 
 #pragma pop_macro("__pad0")

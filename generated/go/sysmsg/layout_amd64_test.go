@@ -254,6 +254,37 @@ func TestStructContextQueue(t *testing.T) {
 	expectLayout(t, "ContextQueue.ringbuffer: alignment", unsafe.Alignof(v.Ringbuffer), 8)
 }
 
+func TestAtomicsContextQueue(t *testing.T) {
+	v := new(ContextQueue)
+	expectValue(t, "ContextQueue.start: atomic store then load", uint64(stored(v.StoreStart, v.LoadStart, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.start: atomic compare and swap", uint64(swapped(v.StoreStart, v.CompareAndSwapStart, v.LoadStart, 1, 2)), 2)
+	expectValue(t, "ContextQueue.start: atomic add", uint64(added(v.StoreStart, v.AddStart, 40, 2)), 42)
+	expectValue(t, "ContextQueue.end: atomic store then load", uint64(stored(v.StoreEnd, v.LoadEnd, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.end: atomic compare and swap", uint64(swapped(v.StoreEnd, v.CompareAndSwapEnd, v.LoadEnd, 1, 2)), 2)
+	expectValue(t, "ContextQueue.end: atomic add", uint64(added(v.StoreEnd, v.AddEnd, 40, 2)), 42)
+	expectValue(t, "ContextQueue.num_active_threads: atomic store then load", uint64(stored(v.StoreNumActiveThreads, v.LoadNumActiveThreads, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.num_active_threads: atomic compare and swap", uint64(swapped(v.StoreNumActiveThreads, v.CompareAndSwapNumActiveThreads, v.LoadNumActiveThreads, 1, 2)), 2)
+	expectValue(t, "ContextQueue.num_active_threads: atomic add", uint64(added(v.StoreNumActiveThreads, v.AddNumActiveThreads, 40, 2)), 42)
+	expectValue(t, "ContextQueue.num_active_contexts: atomic store then load", uint64(stored(v.StoreNumActiveContexts, v.LoadNumActiveContexts, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.num_active_contexts: atomic compare and swap", uint64(swapped(v.StoreNumActiveContexts, v.CompareAndSwapNumActiveContexts, v.LoadNumActiveContexts, 1, 2)), 2)
+	expectValue(t, "ContextQueue.num_active_contexts: atomic add", uint64(added(v.StoreNumActiveContexts, v.AddNumActiveContexts, 40, 2)), 42)
+	expectValue(t, "ContextQueue.num_awake_contexts: atomic store then load", uint64(stored(v.StoreNumAwakeContexts, v.LoadNumAwakeContexts, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.num_awake_contexts: atomic compare and swap", uint64(swapped(v.StoreNumAwakeContexts, v.CompareAndSwapNumAwakeContexts, v.LoadNumAwakeContexts, 1, 2)), 2)
+	expectValue(t, "ContextQueue.num_awake_contexts: atomic add", uint64(added(v.StoreNumAwakeContexts, v.AddNumAwakeContexts, 40, 2)), 42)
+	expectValue(t, "ContextQueue.fast_path_disalbed_ts: atomic store then load", uint64(stored(v.StorefastPathDisabledTS, v.LoadfastPathDisabledTS, 0x102030405060708)), 72623859790382856)
+	expectValue(t, "ContextQueue.fast_path_disalbed_ts: atomic compare and swap", uint64(swapped(v.StorefastPathDisabledTS, v.CompareAndSwapfastPathDisabledTS, v.LoadfastPathDisabledTS, 1, 2)), 2)
+	expectValue(t, "ContextQueue.fast_path_disalbed_ts: atomic add", uint64(added(v.StorefastPathDisabledTS, v.AddfastPathDisabledTS, 40, 2)), 42)
+	expectValue(t, "ContextQueue.fast_path_failed_in_row: atomic store then load", uint64(stored(v.StoreFastPathFailedInRow, v.LoadFastPathFailedInRow, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.fast_path_failed_in_row: atomic compare and swap", uint64(swapped(v.StoreFastPathFailedInRow, v.CompareAndSwapFastPathFailedInRow, v.LoadFastPathFailedInRow, 1, 2)), 2)
+	expectValue(t, "ContextQueue.fast_path_failed_in_row: atomic add", uint64(added(v.StoreFastPathFailedInRow, v.AddFastPathFailedInRow, 40, 2)), 42)
+	expectValue(t, "ContextQueue.fast_path_disabled: atomic store then load", uint64(stored(v.StoreFastPathDisabled, v.LoadFastPathDisabled, 0x1020304)), 16909060)
+	expectValue(t, "ContextQueue.fast_path_disabled: atomic compare and swap", uint64(swapped(v.StoreFastPathDisabled, v.CompareAndSwapFastPathDisabled, v.LoadFastPathDisabled, 1, 2)), 2)
+	expectValue(t, "ContextQueue.fast_path_disabled: atomic add", uint64(added(v.StoreFastPathDisabled, v.AddFastPathDisabled, 40, 2)), 42)
+	expectValue(t, "ContextQueue.ringbuffer: atomic store then load", uint64(stored(func(x uint64) { v.StoreRingbuffer(4095, x) }, func() uint64 { return v.LoadRingbuffer(4095) }, 0x102030405060708)), 72623859790382856)
+	expectValue(t, "ContextQueue.ringbuffer: atomic compare and swap", uint64(swapped(func(x uint64) { v.StoreRingbuffer(4095, x) }, func(o, n uint64) bool { return v.CompareAndSwapRingbuffer(4095, o, n) }, func() uint64 { return v.LoadRingbuffer(4095) }, 1, 2)), 2)
+	expectValue(t, "ContextQueue.ringbuffer: atomic add", uint64(added(func(x uint64) { v.StoreRingbuffer(4095, x) }, func(d uint64) uint64 { return v.AddRingbuffer(4095, d) }, 40, 2)), 42)
+}
+
 func TestConstants(t *testing.T) {
 	expectValue(t, "constant PER_THREAD_MEM_SIZE", uint64(PerThreadMemSize), 32768)
 	expectValue(t, "constant GUARD_SIZE", uint64(GuardSize), 4096)
@@ -312,4 +343,26 @@ func expectValue(t *testing.T, what string, got, want uint64) {
 			t.Errorf("%s: Go has %d, the spec says %d", what, got, want)
 		}
 	})
+}
+
+// stored writes value through store and returns what load then reads.
+func stored[T any](store func(T), load func() T, value T) T {
+	store(value)
+	return load()
+}
+
+// swapped stores old, swaps it for next through cas (which must then refuse a second swap
+// from old) and returns what load reads; old when a swap went wrong.
+func swapped[T any](store func(T), cas func(T, T) bool, load func() T, old, next T) T {
+	store(old)
+	if !cas(old, next) || cas(old, next) {
+		return old
+	}
+	return load()
+}
+
+// added stores value, adds delta through add and returns add's result.
+func added[T any](store func(T), add func(T) T, value, delta T) T {
+	store(value)
+	return add(delta)
 }

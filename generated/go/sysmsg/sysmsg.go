@@ -310,6 +310,203 @@ type ContextQueue struct {
 	Ringbuffer [4096]uint64
 }
 
+// LoadStart reads start with an atomic load.
+func (s *ContextQueue) LoadStart() uint32 {
+	return atomic.LoadUint32(&s.Start)
+}
+
+// StoreStart writes start with an atomic store.
+func (s *ContextQueue) StoreStart(value uint32) {
+	atomic.StoreUint32(&s.Start, value)
+}
+
+// CompareAndSwapStart writes next to start only while it holds old, as one
+// atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapStart(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.Start, old, next)
+}
+
+// AddStart adds delta to start atomically and returns the new value.
+func (s *ContextQueue) AddStart(delta uint32) uint32 {
+	return atomic.AddUint32(&s.Start, delta)
+}
+
+// LoadEnd reads end with an atomic load.
+func (s *ContextQueue) LoadEnd() uint32 {
+	return atomic.LoadUint32(&s.End)
+}
+
+// StoreEnd writes end with an atomic store.
+func (s *ContextQueue) StoreEnd(value uint32) {
+	atomic.StoreUint32(&s.End, value)
+}
+
+// CompareAndSwapEnd writes next to end only while it holds old, as one atomic
+// step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapEnd(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.End, old, next)
+}
+
+// AddEnd adds delta to end atomically and returns the new value.
+func (s *ContextQueue) AddEnd(delta uint32) uint32 {
+	return atomic.AddUint32(&s.End, delta)
+}
+
+// LoadNumActiveThreads reads num_active_threads with an atomic load.
+func (s *ContextQueue) LoadNumActiveThreads() uint32 {
+	return atomic.LoadUint32(&s.NumActiveThreads)
+}
+
+// StoreNumActiveThreads writes num_active_threads with an atomic store.
+func (s *ContextQueue) StoreNumActiveThreads(value uint32) {
+	atomic.StoreUint32(&s.NumActiveThreads, value)
+}
+
+// CompareAndSwapNumActiveThreads writes next to num_active_threads only while
+// it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapNumActiveThreads(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.NumActiveThreads, old, next)
+}
+
+// AddNumActiveThreads adds delta to num_active_threads atomically and returns
+// the new value.
+func (s *ContextQueue) AddNumActiveThreads(delta uint32) uint32 {
+	return atomic.AddUint32(&s.NumActiveThreads, delta)
+}
+
+// LoadNumActiveContexts reads num_active_contexts with an atomic load.
+func (s *ContextQueue) LoadNumActiveContexts() uint32 {
+	return atomic.LoadUint32(&s.NumActiveContexts)
+}
+
+// StoreNumActiveContexts writes num_active_contexts with an atomic store.
+func (s *ContextQueue) StoreNumActiveContexts(value uint32) {
+	atomic.StoreUint32(&s.NumActiveContexts, value)
+}
+
+// CompareAndSwapNumActiveContexts writes next to num_active_contexts only
+// while it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapNumActiveContexts(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.NumActiveContexts, old, next)
+}
+
+// AddNumActiveContexts adds delta to num_active_contexts atomically and
+// returns the new value.
+func (s *ContextQueue) AddNumActiveContexts(delta uint32) uint32 {
+	return atomic.AddUint32(&s.NumActiveContexts, delta)
+}
+
+// LoadNumAwakeContexts reads num_awake_contexts with an atomic load.
+func (s *ContextQueue) LoadNumAwakeContexts() uint32 {
+	return atomic.LoadUint32(&s.NumAwakeContexts)
+}
+
+// StoreNumAwakeContexts writes num_awake_contexts with an atomic store.
+func (s *ContextQueue) StoreNumAwakeContexts(value uint32) {
+	atomic.StoreUint32(&s.NumAwakeContexts, value)
+}
+
+// CompareAndSwapNumAwakeContexts writes next to num_awake_contexts only while
+// it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapNumAwakeContexts(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.NumAwakeContexts, old, next)
+}
+
+// AddNumAwakeContexts adds delta to num_awake_contexts atomically and returns
+// the new value.
+func (s *ContextQueue) AddNumAwakeContexts(delta uint32) uint32 {
+	return atomic.AddUint32(&s.NumAwakeContexts, delta)
+}
+
+// LoadfastPathDisabledTS reads fast_path_disalbed_ts with an atomic load.
+func (s *ContextQueue) LoadfastPathDisabledTS() uint64 {
+	return atomic.LoadUint64(&s.fastPathDisabledTS)
+}
+
+// StorefastPathDisabledTS writes fast_path_disalbed_ts with an atomic store.
+func (s *ContextQueue) StorefastPathDisabledTS(value uint64) {
+	atomic.StoreUint64(&s.fastPathDisabledTS, value)
+}
+
+// CompareAndSwapfastPathDisabledTS writes next to fast_path_disalbed_ts only
+// while it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapfastPathDisabledTS(old, next uint64) bool {
+	return atomic.CompareAndSwapUint64(&s.fastPathDisabledTS, old, next)
+}
+
+// AddfastPathDisabledTS adds delta to fast_path_disalbed_ts atomically and
+// returns the new value.
+func (s *ContextQueue) AddfastPathDisabledTS(delta uint64) uint64 {
+	return atomic.AddUint64(&s.fastPathDisabledTS, delta)
+}
+
+// LoadFastPathFailedInRow reads fast_path_failed_in_row with an atomic load.
+func (s *ContextQueue) LoadFastPathFailedInRow() uint32 {
+	return atomic.LoadUint32(&s.FastPathFailedInRow)
+}
+
+// StoreFastPathFailedInRow writes fast_path_failed_in_row with an atomic
+// store.
+func (s *ContextQueue) StoreFastPathFailedInRow(value uint32) {
+	atomic.StoreUint32(&s.FastPathFailedInRow, value)
+}
+
+// CompareAndSwapFastPathFailedInRow writes next to fast_path_failed_in_row
+// only while it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapFastPathFailedInRow(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.FastPathFailedInRow, old, next)
+}
+
+// AddFastPathFailedInRow adds delta to fast_path_failed_in_row atomically and
+// returns the new value.
+func (s *ContextQueue) AddFastPathFailedInRow(delta uint32) uint32 {
+	return atomic.AddUint32(&s.FastPathFailedInRow, delta)
+}
+
+// LoadFastPathDisabled reads fast_path_disabled with an atomic load.
+func (s *ContextQueue) LoadFastPathDisabled() uint32 {
+	return atomic.LoadUint32(&s.FastPathDisabled)
+}
+
+// StoreFastPathDisabled writes fast_path_disabled with an atomic store.
+func (s *ContextQueue) StoreFastPathDisabled(value uint32) {
+	atomic.StoreUint32(&s.FastPathDisabled, value)
+}
+
+// CompareAndSwapFastPathDisabled writes next to fast_path_disabled only while
+// it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapFastPathDisabled(old, next uint32) bool {
+	return atomic.CompareAndSwapUint32(&s.FastPathDisabled, old, next)
+}
+
+// AddFastPathDisabled adds delta to fast_path_disabled atomically and returns
+// the new value.
+func (s *ContextQueue) AddFastPathDisabled(delta uint32) uint32 {
+	return atomic.AddUint32(&s.FastPathDisabled, delta)
+}
+
+// LoadRingbuffer reads element i of ringbuffer with an atomic load.
+func (s *ContextQueue) LoadRingbuffer(i int) uint64 {
+	return atomic.LoadUint64(&s.Ringbuffer[i])
+}
+
+// StoreRingbuffer writes element i of ringbuffer with an atomic store.
+func (s *ContextQueue) StoreRingbuffer(i int, value uint64) {
+	atomic.StoreUint64(&s.Ringbuffer[i], value)
+}
+
+// CompareAndSwapRingbuffer writes next to element i of ringbuffer only while
+// it holds old, as one atomic step, and reports whether it wrote.
+func (s *ContextQueue) CompareAndSwapRingbuffer(i int, old, next uint64) bool {
+	return atomic.CompareAndSwapUint64(&s.Ringbuffer[i], old, next)
+}
+
+// AddRingbuffer adds delta to element i of ringbuffer atomically and returns
+// the new value.
+func (s *ContextQueue) AddRingbuffer(i int, delta uint64) uint64 {
+	return atomic.AddUint64(&s.Ringbuffer[i], delta)
+}
+
 // LINT.ThenChange(
 //     ../../c/sysmsg.h:layout,
 //     ../../c/sysmsg_offsets.h:offsets,
