@@ -865,3 +865,34 @@ def test_diff_two_edited_blocks_in_one_file(repo):
     assert res.code == 1
     # b.h's block 'two' changed and its partner a.c:two changed as well.
     assert res.lines == ["a.c:1: block changed but b.h:one not changed"]
+
+
+def _manifest(repo, folder: str, names) -> None:
+    """A `.layoutgen-manifest` listing `names` (inside `folder`) with their current bytes."""
+    import hashlib
+    root = repo.path / folder
+    lines = ["layoutgen-manifest 1"] + [
+        f"{hashlib.sha256((root / name).read_bytes()).hexdigest()} {name}" for name in names]
+    repo.write(f"{folder}/.layoutgen-manifest", "\n".join(lines) + "\n")
+
+
+def test_diff_accepts_a_partner_layoutgen_regenerated_unchanged(repo):
+    """Both files of the pair are in one generated folder: regeneration keeps them in step and
+    the drift gate proves them, so an edit of one block alone is not the lint's business."""
+    pair(repo, "out/a.c", "out/b.h")
+    _manifest(repo, "out", ["a.c", "b.h"])
+    base = repo.commit("init")
+    repo.replace("out/a.c", "int a1;", "int a1 = 1;")
+    _manifest(repo, "out", ["a.c", "b.h"])
+    res = repo.lint("--base", base)
+    assert res.code == 0, res
+
+
+def test_diff_still_flags_a_hand_edit_of_a_generated_file(repo):
+    pair(repo, "out/a.c", "out/b.h")
+    _manifest(repo, "out", ["a.c", "b.h"])
+    base = repo.commit("init")
+    repo.replace("out/a.c", "int a1;", "int a1 = 1;")  # the manifest still has the old bytes
+    res = repo.lint("--base", base)
+    assert res.code == 1
+    assert res.lines == ["out/a.c:2: block changed but out/b.h not changed"]
