@@ -395,7 +395,7 @@ def test_perf_event_attr_growing_by_sig_data_is_compatible_by_its_size_field(wri
     callers built before it pass size 120 and the kernel zero-fills the rest."""
     current = open(PERF).read()
     document = diff_json(write("ver6", edited(current, SIG_DATA, "")), PERF, 0)
-    for arch in ARCHS:
+    for arch in declared_archs(PERF):  # the size field makes it compatible on every ABI
         found = changes_of(document, arch)
         assert found[("struct-grown-extensible", "PerfEventAttr")]["detail"] == \
             "size 120 -> 128 (+8) (by its field size)"
