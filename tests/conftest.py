@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from codegen import pipeline
 from codegen.primitives import ARCHS as ARCH_TABLE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +67,12 @@ def generate(tmp_path):
 
 
 ARCHS = ("amd64", "arm64")
+
+
+def declared_archs(spec_path) -> tuple:
+    """The arches a spec declares, in its order: what a test over a case spec expects to see."""
+    return tuple(pipeline.build(str(spec_path))[0].archs)
+
 
 # A spec over every arch, of what 32-bit and big-endian ABIs lay out differently: an 8-byte
 # integer after a byte (4-aligned on i386), `long` and a pointer (4 bytes on 32-bit), fixed

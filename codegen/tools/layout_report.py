@@ -396,7 +396,9 @@ def _type_attributes(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -
 
 def _user_aligned(spec: Spec, layout: lay.Layout) -> set:
     """Structs whose alignment the generated header forces with an `aligned` attribute:
-    those with `align:`, and (as gcc propagates it) those with a member so forced.
+    those with `align:` or `cacheline: separate`, and (as gcc propagates it) those with a
+    member so forced. pahole prints the attribute whenever gcc recorded one, even when it
+    equals the members' natural alignment, so this follows the header, not the numbers.
 
     A system type's `align:` only records what its own header does, so it never counts.
     """
@@ -408,10 +410,15 @@ def _user_aligned(spec: Spec, layout: lay.Layout) -> set:
             name = decl.names.canonical
             if name in found or name not in layout.structs or decl.external:
                 continue
-            if decl.align_on(layout.variant) or any(_forced_alignment(s, found) for s in layout.structs[name].fields):
+            if _declares_align(decl, layout) or any(_forced_alignment(s, found) for s in layout.structs[name].fields):
                 found.add(name)
                 changed = True
     return found
+
+
+def _declares_align(decl, layout: lay.Layout) -> bool:
+    """Whether the header puts `aligned(N)` on the type itself (as `targets/c.py` does)."""
+    return bool(decl.align_on(layout.variant)) or decl.cacheline == "separate"
 
 
 def _forced_alignment(slot, aligned: set) -> Optional[int]:
