@@ -4,7 +4,6 @@ render it as YAML through PyYAML's safe emitter."""
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 
 import yaml
