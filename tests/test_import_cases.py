@@ -23,6 +23,10 @@ ALL_CASES = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.pa
 # layouts of parameter values other than the default (import reads the header as it compiles),
 # and byte order (C has no byte-order type; the header says it in a comment only).
 UNSTATED = {"region-removed", "combination-removed"}
+# Types whose layout DWARF does not hold, so import refuses them (tested below): a struct that
+# ends in an unnamed bitfield (DWARF has no member for it, nor its type, which can align the
+# struct on AAPCS). The rest of the case is imported.
+UNREADABLE = {"arch_rules": {"UnnamedBits"}}
 _BYTE_ORDER = re.compile(r"^type (\S+) \((?:big|little)-endian\) -> (\S+)$")
 
 
@@ -41,8 +45,10 @@ def _stated(change, spec) -> bool:
 
 
 def _arguments(spec) -> list:
-    """--type and --name for every struct and union C declares under its own name."""
-    named = [s for s in spec.structs if not s.anonymous and s.external is None]
+    """--type and --name for every struct and union C declares under its own name, but those
+    import cannot read."""
+    left_out = UNREADABLE.get(spec.name, set())
+    named = [s for s in spec.structs if not s.anonymous and s.external is None and s.names.canonical not in left_out]
     kinds = {name: "union" if getattr(decl, "is_union", False) or type(decl).__name__ == "UnionDecl" else "struct"
              for name, decl in ((s.names.canonical, s) for s in named)}
     argv = ["--type", *(f"{kinds[s.names.canonical]} {s.names.c}" for s in named)]
@@ -64,5 +70,18 @@ def test_importing_the_generated_header_gives_back_the_layout(case, tmp_path):
     assert problems == []
     (tmp_path / "again.yaml").write_text(text)
     _, changes = abi_diff(spec_path, str(tmp_path / "again.yaml"))
-    stated = [c for c in changes if c["layout"] and _stated(c, spec)]
+    left_out = UNREADABLE.get(case, set())
+    stated = [c for c in changes if c["layout"] and _stated(c, spec) and c["subject"].split(".")[0] not in left_out]
     assert stated == [], "\n".join(f"{c['kind']} {c['subject']}: {c['detail']}" for c in stated)
+
+
+def test_a_struct_ending_in_an_unnamed_bitfield_is_refused_on_every_arch_with_the_cause(tmp_path):
+    spec_path = os.path.join(ROOT, "tests", "cases", "arch_rules", "spec.yaml")
+    spec, layouts = pipeline.build(spec_path)
+    out, _, _ = generate_c(open(spec_path).read(), tmp_path)
+    archs = [item for arch in spec.archs for item in ("--arch", arch)]
+    _, problems, _ = import_spec(arguments(os.path.join(out, "c", "arch_rules.h"), "--own", *archs,
+                                           "--type", "struct unnamed_bits"))
+    assert problems == [f"the header's layout cannot be expressed: struct unnamed_bits ({arch}): size: spec says 1, "
+                        f"compiler says {layouts[arch].structs['UnnamedBits'].size} (bytes past the last member DWARF "
+                        "names: an unnamed bitfield at the end, which import cannot state)" for arch in spec.archs]

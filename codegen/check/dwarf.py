@@ -230,9 +230,12 @@ def _members(struct, base: int) -> list:
             continue
         prefix, dims = _spelling(kind)
         if "DW_AT_bit_size" in child.attributes:
-            bit = base * 8 + _first_bit(child, _size(kind))
-            members.append(Member(name or "<unnamed>", prefix, dims, _unit_of(bit, _size(kind)), _size(kind), bit,
-                                  child.attributes["DW_AT_bit_size"].value, have=base_types.found(kind)))
+            # The unit is found within the innermost struct, as the spec side does: an anonymous
+            # struct need not sit at a multiple of its bitfields' size (u64 at 12 on i386).
+            own_bit = _first_bit(child, _size(kind))
+            members.append(Member(name or "<unnamed>", prefix, dims, base + _unit_of(own_bit, _size(kind)),
+                                  _size(kind), base * 8 + own_bit, child.attributes["DW_AT_bit_size"].value,
+                                  have=base_types.found(kind)))
             continue
         members.append(Member(name or "<unnamed>", prefix, dims, base + _member_offset(child), _size(kind),
                               have=base_types.found(kind)))

@@ -3,8 +3,8 @@ mips64el writes no DW_AT_alignment for an unnamed struct or union declared `alig
 for the member of that type), so the import would be refused there as a layout no spec
 explains. On such an arch the compiler is asked instead: a member is user-aligned when
 `__alignof__` of the member is more than that of its type, and a type when `_Alignof` of it
-is more than its members ask for. (An anonymous member has no name to ask with: its
-`aligned` stays unknown on those arches.)"""
+is more than its members ask for. An anonymous member has no name to ask with: its `aligned(N)`
+is read from its size instead, when only that alignment rounds its members up to it."""
 from __future__ import annotations
 
 import functools
@@ -64,7 +64,7 @@ def fill(header: Header, arch: str, decls: dict, defines: tuple, include_dirs: t
             inner = settle(ref.key, seen + (key,)) if ref.key in filled else None
             if inner is not None and inner.align and name in members:
                 user.setdefault(name, members[name][0])
-        declared = _with_members(decl, user)
+        declared = _inline_aligned(_with_members(decl, user), members, arch)
         wanted = max([have for have, _ in members.values()] + _bitfield_aligns(declared, arch), default=1)
         if type_align > wanted or (user and type_align > 1):
             declared = replace(declared, align=type_align)
@@ -112,3 +112,39 @@ def _bitfield_aligns(agg: Aggregate, arch: str) -> list:
         elif member.bits is not None and member.size:
             found.append(ARCHS[arch].int_align(member.size))
     return found
+
+
+def _inline_aligned(agg: Aggregate, members: dict, arch: str) -> Aggregate:
+    """`agg` with `aligned(N)` on each anonymous member (as gcc states it elsewhere: on the
+    member and its type) whose DWARF size its members' end reaches only when rounded up to N,
+    the least such power of two past what its members ask for. A wrong guess is still caught:
+    the import proves its spec against the DWARF."""
+    found = []
+    for member in agg.members:
+        if member.inline is not None and member.inline.align is None:
+            inline = _inline_aligned(member.inline, members, arch)
+            natural = _natural_align(inline, members, arch)
+            end = max((m.offset + m.size for m in inline.members), default=0)
+            wanted = natural
+            while -(-end // wanted) * wanted < inline.size:
+                wanted *= 2
+            if wanted > natural and -(-end // wanted) * wanted == inline.size and member.offset % wanted == 0:
+                member = replace(member, align=wanted, inline=replace(inline, align=wanted))
+            else:
+                member = replace(member, inline=inline)
+        found.append(member)
+    return replace(agg, members=tuple(found))
+
+
+def _natural_align(agg: Aggregate, members: dict, arch: str) -> int:
+    """What an aggregate's members ask of its alignment: the compiler's answer for the named
+    ones, their type's for bitfields, and an anonymous member's own."""
+    asks = [1]
+    for member in agg.members:
+        if member.inline is not None:
+            asks.append(member.align or member.inline.align or _natural_align(member.inline, members, arch))
+        elif member.bits is not None and member.size:
+            asks.append(ARCHS[arch].int_align(member.size))
+        elif member.name in members:
+            asks.append(members[member.name][0])
+    return max(asks)

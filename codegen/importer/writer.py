@@ -3,6 +3,7 @@ layoutgen's own engine (choosing `packed` where only packing explains the header
 render it as YAML through PyYAML's safe emitter."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -229,7 +230,8 @@ class Builder:
             spec, layouts = prove(self.spec())
         else:
             differing = self.differences(spec, layouts)
-        problems = [report.splitlines()[-1].strip() for reports in differing.values() for report in reports.values()]
+        problems = [_with_cause(report.splitlines()[-1].strip())
+                    for reports in differing.values() for report in reports.values()]
         targets = None if _go_accepts(spec, layouts) else ("c", "python")
         return self.spec(targets), problems
 
@@ -318,6 +320,18 @@ class Builder:
                 if report:
                     found.setdefault(key, {})[arch] = report
         return found
+
+
+_TAIL_ONLY = re.compile(r"^[^:]+ \(\S+\): size: spec says (\d+), compiler says (\d+)$")
+
+
+def _with_cause(problem: str) -> str:
+    """A size the header has past every member DWARF names: an unnamed bitfield at the end
+    leaves no member in DWARF (nor its type, which may align the struct), so import cannot state it."""
+    tail = _TAIL_ONLY.match(problem)
+    if tail is None or int(tail.group(1)) >= int(tail.group(2)):
+        return problem
+    return f"{problem} (bytes past the last member DWARF names: an unnamed bitfield at the end, which import cannot state)"
 
 
 def prove(root: dict) -> tuple:
