@@ -71,8 +71,9 @@ C_FILE_SCOPE_SUFFIXES = ("_H_", "_layout_fact_count")
 
 GO_PACKAGE_SCOPE = frozenset("""
 atomic binary unsafe testing init main expectLayout expectValue expectSigned expectBits bitsAfter TestConstants
+stored swapped added
 """.split())
-GO_PACKAGE_SCOPE_PREFIXES = ("TestStruct", "TestUnion", "TestEnum")
+GO_PACKAGE_SCOPE_PREFIXES = ("TestStruct", "TestUnion", "TestEnum", "TestAtomics")
 
 PYTHON_MODULE_SCOPE = frozenset("""
 Array Bytes Container Int8sl Int8ul Int16sl Int16ul Int32sl Int32ul Int64sl Int64ul ListContainer Struct

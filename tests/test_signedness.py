@@ -15,6 +15,7 @@ import yaml
 
 from codegen import pipeline
 from codegen.check import dwarf, toolchain
+from codegen.primitives import ARCHS as ARCH_TABLE
 from conftest import ARCHS, ROOT, compile_c, run_cli
 
 EXAMPLES = Path(ROOT) / "examples" / "linux"
@@ -74,16 +75,22 @@ def test_the_example_spec_as_it_is_passes_check(tmp_path):
 
 
 def test_flipping_st_size_to_unsigned_fails_both_steps(tmp_path):
-    # stat.yaml describes struct stat per arch; st_size is `__off_t` (long) on both.
+    # stat.yaml describes struct stat per arch; st_size is `__off_t` (long): i64 on the 64-bit
+    # arches, `long` in the 32-bit variant (4 bytes there).
     result = _checked(tmp_path, "stat.yaml",
-                      lambda text: text.replace("{name: st_size, type: i64}", "{name: st_size, type: u64}"))
+                      lambda text: text.replace("{name: st_size, type: i64}", "{name: st_size, type: u64}")
+                      .replace("{name: st_size, type: long}", "{name: st_size, type: ulong}"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert _failed_steps(result.stdout) == [C_STEP, DWARF_STEP]
     archs = _declared_archs("stat.yaml")
     for arch in archs:
-        assert (f"  struct stat: field st_size: the spec says u64, {toolchain.C_COMPILERS[arch]}'s DWARF says "
-                f"signed 8-byte (__off_t: long int) on {arch}") in result.stdout.splitlines()
-    assert result.stdout.count('"Stat.st_size: signedness: spec says u64, which is unsigned"') == len(archs)
+        wide = ARCH_TABLE[arch].pointer_size == 8
+        spelled, size = ("u64", 8) if wide else ("ulong", 4)
+        assert (f"  struct stat: field st_size: the spec says {spelled}, {toolchain.C_COMPILERS[arch]}'s DWARF says "
+                f"signed {size}-byte (__off_t: long int) on {arch}") in result.stdout.splitlines(), result.stdout
+    for arch in archs:  # each arch's compile of the layout asserts fails on the flipped field
+        section = result.stdout.split(f"  C layout asserts fail on {arch}:\n", 1)[1].split("\n  C layout", 1)[0]
+        assert re.search(r'"Stat\.st_size: signedness: spec says u(64|32), which is unsigned"', section), arch
 
 
 def test_flipping_an_unsigned_field_to_signed_fails_both_steps(tmp_path):

@@ -362,12 +362,25 @@ def test_a_full_disk_is_a_clean_exit_2_and_leaves_nothing(tmp_path):
     assert line.startswith(f"layoutgen: {disk}/gen: No space left on device (hint: ")
 
 
+def _pages_of(result) -> int:
+    """Bytes a tmpfs needs for the folder `generate` wrote: every file and folder in 4 KiB pages."""
+    assert result.returncode == 0, result.stderr
+    folder = result.args[result.args.index("--out") + 1]
+    total = 0
+    for parent, _, files in os.walk(folder):
+        total += 4096  # the folder itself
+        total += sum(-(-os.path.getsize(os.path.join(parent, f)) // 4096) * 4096 for f in files)
+    return total
+
+
 def test_a_disk_that_fills_while_replacing_keeps_the_old_set(tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()
-    # Room for one set of sysmsg output (about 420 KB in pages), not for a second beside it.
+    # Room for one set of sysmsg output (its files counted in pages, as tmpfs does), not for a
+    # second beside it.
+    one_set = _pages_of(generate(tmp_path / "measure"))
     result = in_mount_namespace(
-        f"mount -t tmpfs -o size=600k tmpfs {disk}\n"
+        f"mount -t tmpfs -o size={one_set * 3 // 2 // 1024}k tmpfs {disk}\n"
         f"$LAYOUTGEN generate --out {disk}/gen\n"
         f"cp {disk}/gen/{MANIFEST} {tmp_path}/before\n"
         f"set +e; $LAYOUTGEN generate --out {disk}/gen; echo rc=$?\n"
