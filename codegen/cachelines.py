@@ -85,8 +85,9 @@ def _written(slots):
         if isinstance(slot, FieldSlot):
             yield slot.field.names.canonical, slot.field.writers, slot.offset, slot.size, slot.field.pos
         elif isinstance(slot, BitsSlot) and slot.fields:
-            first = slot.fields[0].field
-            yield first.names.canonical, first.writers, slot.offset, slot.size, first.pos
+            first = slot.fields[0].field  # a run whose named bitfields disagree is refused here
+            yield first.names.canonical, writers_of(tuple(m.field for m in slot.members)), slot.offset, \
+                slot.size, first.pos
 
 
 def check_atomic(decl, slot, struct_align: int, line: int, variant_key: str) -> None:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import subprocess
 
 from ..primitives import ARCHS
 
-HOST_ARCH = "amd64"  # the arch whose programs run without qemu (the suite's machines are x86-64)
+# The arch whose programs run without qemu: this machine's, by the arch table's machine names.
+HOST_ARCH = next((name for name, info in ARCHS.items() if platform.machine() in info.machines), "amd64")
 C_COMPILERS = {name: info.gcc for name, info in ARCHS.items()}
 QEMU = {name: info.qemu for name, info in ARCHS.items()}  # for every arch but the host's
 # binutils' nm per arch (each cross one comes with its cross gcc, in binutils-<triplet>).

@@ -8,15 +8,45 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import lru_cache
 from typing import Optional
 
 MANIFEST = ".layoutgen-manifest"
 
 
-@lru_cache(maxsize=None)
-def _manifest(folder: str) -> dict:
-    """{path relative to the folder: sha256} of the manifest in `folder` ({} when there is none)."""
+class GeneratedFiles:
+    """The generated files under one checkout, each manifest read once per lint run (a later
+    run, after a regeneration, reads them afresh)."""
+
+    def __init__(self, root: str):
+        self.root = os.path.normpath(root)
+        self.manifests: dict = {}
+
+    def manifest(self, folder: str) -> dict:
+        """{path relative to the folder: sha256} of the manifest in `folder` ({} when none)."""
+        if folder not in self.manifests:
+            self.manifests[folder] = _read_manifest(folder)
+        return self.manifests[folder]
+
+    def owner(self, path: str) -> Optional[str]:
+        """The output folder whose manifest lists `path` (relative to the root) with its current bytes."""
+        full = os.path.normpath(os.path.join(self.root, path))
+        folder = os.path.dirname(full)
+        while folder == self.root or folder.startswith(self.root + os.sep):
+            entries = self.manifest(folder)
+            name = os.path.relpath(full, folder).replace(os.sep, "/")
+            if name in entries:
+                return folder if _digest(full) == entries[name] else None
+            if folder == self.root:
+                break
+            folder = os.path.dirname(folder)
+        return None
+
+    def together(self, path: str, other: str) -> bool:
+        owner = self.owner(path)
+        return owner is not None and owner == self.owner(other)
+
+
+def _read_manifest(folder: str) -> dict:
     try:
         with open(os.path.join(folder, MANIFEST), encoding="utf-8") as handle:
             lines = handle.read().splitlines()
@@ -30,27 +60,9 @@ def _manifest(folder: str) -> dict:
     return entries
 
 
-def _owner(root: str, path: str) -> Optional[str]:
-    """The output folder whose manifest lists `path` (relative to `root`) with its current bytes."""
-    full = os.path.normpath(os.path.join(root, path))
-    folder = os.path.dirname(full)
-    top = os.path.normpath(root)
-    while folder.startswith(top):
-        entries = _manifest(folder)
-        name = os.path.relpath(full, folder).replace(os.sep, "/")
-        if name in entries:
-            try:
-                with open(full, "rb") as handle:
-                    fresh = hashlib.sha256(handle.read()).hexdigest() == entries[name]
-            except OSError:
-                return None
-            return folder if fresh else None
-        if folder == top:
-            break
-        folder = os.path.dirname(folder)
-    return None
-
-
-def generated_together(root: str, path: str, other: str) -> bool:
-    owner = _owner(root, path)
-    return owner is not None and owner == _owner(root, other)
+def _digest(path: str) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None

@@ -30,7 +30,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from codegen.lint.git import BlobSource, Git, UsageError, WorktreeSource, decode, split_nul, within, find_toplevel
-from codegen.lint.generated import generated_together
+from codegen.lint.generated import GeneratedFiles
 from codegen.lint.markers import ERROR, IF_TOKEN, NOTE, THEN_TOKEN, WARNING, Block, Problem, Target
 from codegen.lint.patch import FileDiff, parse_patch
 from codegen.lint.static import Checker
@@ -198,7 +198,7 @@ class _DiffContext:
         self.new = new
         self.old = old
         self.old_name = old_name
-        self.root: Optional[str] = None  # set in diff mode, where generated files can be recognised
+        self.generated: Optional[GeneratedFiles] = None  # set in diff mode, from the checkout's manifests
         self.by_new: Dict[str, FileDiff] = {d.new_path: d for d in diffs if d.new_path}
         self.by_old: Dict[str, FileDiff] = {d.old_path: d for d in diffs if d.old_path}
 
@@ -303,7 +303,7 @@ def _block_violations(block: Block, ctx: _DiffContext, vanished: bool) -> List[s
             if not vanished:  # a removed region may take its partner with it
                 other.append(f"block changed but {why}")
             continue
-        if not ctx.target_changed(t) and not (ctx.root and generated_together(ctx.root, block.path, t.path)):
+        if not ctx.target_changed(t) and not (ctx.generated and ctx.generated.together(block.path, t.path)):
             untouched.append(t.display)
     msgs = []
     if untouched:
@@ -393,7 +393,7 @@ def _run_diff(git: Git, root: str, scope: List[str], base_rev: Optional[str],
     new = Checker(new_source, strict)
     old = Checker(old_source, strict)
     ctx = _DiffContext(diffs, new, old, old_name)
-    ctx.root = root  # a block whose partner layoutgen regenerated with it needs no hand edit
+    ctx.generated = GeneratedFiles(root)  # a block whose partner layoutgen regenerated with it needs no hand edit
 
     problems: List[Problem] = []
     violations: List[Problem] = []
