@@ -16,7 +16,7 @@ import json
 import os
 import re
 
-from .. import grammar, resolve, spec_keys
+from .. import grammar, resolve, resolve_constants, resolve_options, resolve_scope, spec_keys
 from ..ir import BYTE_ORDERS
 from ..primitives import ARCHS, PRIMITIVES
 
@@ -39,12 +39,12 @@ def _archs_pattern() -> str:
 
 def _type_pattern() -> str:
     """The loader's type syntax with Python-only named groups removed (JSON Schema uses ECMA regexes)."""
-    return re.sub(r"\?P<\w+>", "", grammar.anchored(resolve._TYPE))
+    return re.sub(r"\?P<\w+>", "", grammar.anchored(resolve_scope.TYPE))
 
 
 def _kinds() -> dict:
     """Kind of value (as named in spec_keys) -> its JSON Schema."""
-    aligns = [1 << n for n in range(resolve.MAX_ALIGN.bit_length())]
+    aligns = [1 << n for n in range(resolve_options.MAX_ALIGN.bit_length())]
     arch_names = list(ARCHS)
     return {
         "version": {"const": resolve.FORMAT_VERSION, "description": "The spec format version."},
@@ -74,7 +74,7 @@ def _kinds() -> dict:
         "spec_archs": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": arch_names}},
         "targets": {"type": "array", "items": {"enum": list(resolve.TARGETS)}},
         "spec_targets": {"type": "array", "minItems": 1, "items": {"enum": list(resolve.TARGETS)}},
-        "accessors": {"type": "array", "uniqueItems": True, "items": {"enum": list(resolve.GO_ACCESSORS)}},
+        "accessors": {"type": "array", "uniqueItems": True, "items": {"enum": list(resolve_constants.GO_ACCESSORS)}},
         "struct_name": {"type": "string", "pattern": TYPE_NAME},
         "constant_value": {"anyOf": [_ref("expr"), {
             "type": "object", "minProperties": 1, "propertyNames": {"pattern": _archs_pattern()},
