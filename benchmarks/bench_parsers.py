@@ -22,12 +22,17 @@ import platform
 import random
 import struct
 import sys
+import tempfile
 import timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "generated", "python"))
 
 import sysmsg.amd64  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import parse_floors as floors  # noqa: E402
+from compiled_copy import compiled_copy  # noqa: E402
 
 try:
     import numpy
@@ -245,14 +250,34 @@ def context_rows(mod, data: bytes) -> list:
     return [Row("ThreadContext", NESTED, "view.ptregs.rip", names)]
 
 
-def measure(budget: float, rounds: int, records: int, bulk: int, seed: int) -> dict:
-    mod = sysmsg.amd64
+def reference_rows(pure, msg: bytes, context: bytes, compiled: bool) -> list:
+    """The pure-Python floors and, when the measured package is the compiled one, the pure
+    package's own rows beside it (see parse_floors.py)."""
+    offset = 4096
+    names = {"data": msg, "offset": offset, "state_of": _thread_state,
+             "buffer": bytearray(offset) + bytearray(msg) + bytearray(4096),
+             "context_buffer": bytearray(offset) + bytearray(context) + bytearray(4096),
+             "reader": lambda at, code="I": struct.Struct(f"<{at}x{code}").unpack_from}
+
+    def row(struct_name, label, statement):
+        return Row(struct_name, label, statement, names)
+    rows = floors.floor_rows(pure, names, hand_msg, row)
+    return rows + (floors.pure_rows(pure, names, row) if compiled else [])
+
+
+def measure(budget: float, rounds: int, records: int, bulk: int, seed: int, mod) -> dict:
+    """Time every row; `mod` is the package measured (the compiled one when it was built)."""
+    global _thread_state, _context_state  # the hand-written code returns the measured module's enums
+    _thread_state = {member.value: member for member in mod.ThreadState}.get
+    _context_state = {member.value: member for member in mod.ContextState}.get
+    pure = sysmsg.amd64
     msg, context = valid_record(mod.Msg, 1), valid_record(mod.ThreadContext, 2)
     check_baselines(mod, msg, context)
     rows = struct_rows(mod, "Msg", msg, hand_msg, CMsg, records) + msg_rows(mod, msg)
     rows.append(numpy_row("Msg", mod.dtype("Msg"), make_region(mod.Msg, bulk)))
     rows += struct_rows(mod, "ThreadContext", context, hand_context, CThreadContext, records)
     rows += context_rows(mod, context)
+    rows += reference_rows(pure, msg, context, mod is not pure)
     time_rows(rows, budget, rounds, seed)
     grouped: dict = {}
     for row in rows:
@@ -275,34 +300,75 @@ def table(rows: dict) -> str:
 
 
 def goals(rows: dict) -> list:
-    """(label, ratio, limit) of every goal: met when the ratio is at most the limit."""
+    """(label, ratio, limit, (pure ratio, floor ratio)) of every goal: met when the ratio is at
+    most the limit. The pair puts the goal in context (None where a row is not measured): the
+    same ratio for the pure-Python package and for the pure-Python floor (parse_floors.py)."""
     msg, context = dict(rows["Msg"]), dict(rows["ThreadContext"])
+    both = {**msg, **{f"ThreadContext {k}": v for k, v in context.items()}}
+
+    def priced(numerator: str, pure: str, floor: str, denominator: float) -> tuple:
+        ratio = msg[numerator] / denominator if numerator in msg else context[numerator] / denominator
+        return ratio, tuple(both[key] / denominator if key in both else None
+                            for key in (pure, floor))
     checks = [
         ("Msg.parse within 1.2x of the hand dict literal with the enum lookup",
-         msg[PARSE.format("Msg")] / msg[HAND], 1.2),
-        ("Msg.parse + 3 attribute reads within 1.5x of the hand dict + 3 key reads", msg[READS] / msg[HAND_READS], 1.5),
+         *priced(PARSE.format("Msg"), floors.PURE_PARSE, floors.FLOOR_PARSE, msg[HAND]), 1.2),
+        ("Msg.parse + 3 attribute reads within 1.5x of the hand dict + 3 key reads",
+         *priced(READS, floors.PURE_READS, floors.FLOOR_READS, msg[HAND_READS]), 1.5),
         ("ThreadContext.parse within 1.15x of the hand nested dict literal",
-         context[PARSE.format("ThreadContext")] / context[HAND], 1.15),
-        ("Msg.build within 1.3x of a hand pack with literal keys", msg[BUILD] / msg[HAND_BUILD], 1.3),
-        ("MsgView(buffer, offset).thread_id within 3x of a bare unpack_from", msg[NEW_VIEW] / msg[BARE], 3.0),
-        ("ThreadContextView .ptregs.rip within 2x of a bare unpack_from", context[NESTED] / context[BARE], 2.0),
-        ("Msg parse at least 15x faster than plain construct", msg[PARSE.format("Msg")] / msg[PLAIN], 1 / 15),
+         context[PARSE.format("ThreadContext")] / context[HAND], (None, None), 1.15),
+        ("Msg.build within 1.3x of a hand pack with literal keys", msg[BUILD] / msg[HAND_BUILD], (None, None), 1.3),
+        ("MsgView(buffer, offset).thread_id within 3x of a bare unpack_from",
+         *priced(NEW_VIEW, floors.PURE_NEW_VIEW, floors.FLOOR_NEW_VIEW, msg[BARE]), 3.0),
+        ("ThreadContextView .ptregs.rip within 2x of a bare unpack_from",
+         *priced(NESTED, "ThreadContext " + floors.PURE_NESTED, "ThreadContext " + floors.FLOOR_NESTED,
+                 context[BARE]), 2.0),
+        ("Msg parse at least 15x faster than plain construct", msg[PARSE.format("Msg")] / msg[PLAIN], (None, None),
+         1 / 15),
         ("ThreadContext parse at least 15x faster than plain construct",
-         context[PARSE.format("ThreadContext")] / context[PLAIN], 1 / 15),
+         context[PARSE.format("ThreadContext")] / context[PLAIN], (None, None), 1 / 15),
     ]
     for name, values in (("Msg", msg), ("ThreadContext", context)):
-        checks.append((f"{name}View one-field read within 2x of a bare unpack_from", values[VIEW] / values[BARE], 2.0))
+        checks.append((f"{name}View one-field read within 2x of a bare unpack_from", values[VIEW] / values[BARE],
+                       tuple(msg[key] / msg[BARE] if key in msg else None
+                             for key in (floors.PURE_VIEW, floors.FLOOR_VIEW)), 2.0))
     return checks
 
 
+def _priced(prices: tuple) -> str:
+    pure, floor = prices
+    parts = ([f"pure Python {pure:.2f}"] if pure is not None else []) + \
+        ([f"pure-Python floor {floor:.2f}"] if floor is not None else [])
+    return f"; {', '.join(parts)}" if parts else ""
+
+
+def _verdict(ratio: float, limit: float, floor) -> str:
+    if ratio <= limit:
+        return "met"
+    return "MISSED (below the pure-Python floor)" if floor is not None and floor > limit else "MISSED"
+
+
 def goal_lines(rows: dict) -> list:
-    lines = [f"{'met' if ratio <= limit else 'MISSED'}: {label} (ratio {ratio:.2f}, limit {limit:.3g})"
-             for label, ratio, limit in goals(rows)]
+    lines = [f"{_verdict(ratio, limit, prices[0])}: {label} (ratio {ratio:.2f}, limit {limit:.3g}"
+             f"{_priced(prices)})" for label, ratio, prices, limit in goals(rows)]
     bulk = [v for k, v in rows["Msg"] if k.startswith("numpy")][-1]
     rate = 1 / bulk  # records per microsecond
     lines.append(f"{'met' if rate >= 50 else 'MISSED'}: numpy bulk decode at 50M records/s or more "
                  f"({rate:.0f}M records/s)")
     return lines
+
+
+def measured_package():
+    """(the arch module to measure, which runtime it runs on): a copy of the generated package
+    with its compiled runtime built (what `pip install` gives where a C compiler is), else the
+    pure-Python package as it is."""
+    folder = tempfile.mkdtemp(prefix="bench-parsers-")
+    try:
+        compiled_copy(os.path.join(ROOT, "generated", "python", "sysmsg"), folder, "sysmsg_compiled")
+    except (OSError, RuntimeError) as error:
+        return sysmsg.amd64, f"pure-Python runtime (the compiled one did not build: {str(error).splitlines()[0]})"
+    import sysmsg_compiled.amd64
+    return sysmsg_compiled.amd64, "compiled runtime (pure Python beside it)"
 
 
 def main(argv=None) -> int:
@@ -317,7 +383,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     header = (f"python {platform.python_version()}, numpy {numpy.__version__}, {platform.machine()}, "
               f"{os.cpu_count()} cpus; arch amd64; best of {args.rounds} shuffled interleaved rounds")
-    rows = measure(args.budget, args.rounds, args.records, args.bulk, args.seed)
+    mod, runtime = measured_package()
+    header += f"; generated code on its {runtime}"
+    rows = measure(args.budget, args.rounds, args.records, args.bulk, args.seed, mod)
     if args.markdown:
         print(f"Speed (`make bench`: {header}):\n")
         print(table(rows))

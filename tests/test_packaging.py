@@ -37,6 +37,7 @@ def test_the_wheel_holds_the_tool_only(tmp_path):
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"codegen"}, tops
     assert "codegen/starter/spec.yaml" in names and "codegen/project.py" in names
+    assert "codegen/templates/python/_speedups.c" in names  # copied into every generated package
     assert any(name.startswith("codegen/templates/python/") for name in names)
     # Every module of the tool ships: a subpackage missing from the wheel breaks only installed users.
     sources = {os.path.relpath(os.path.join(base, name), ROOT)
@@ -45,26 +46,52 @@ def test_the_wheel_holds_the_tool_only(tmp_path):
     assert sources - set(names) == set(), sorted(sources - set(names))
 
 
-def test_a_generated_package_installs_into_a_bare_venv(tmp_path):
-    out = tmp_path / "out"
-    assert run_cli("generate", "--spec", SPEC, "--out", str(out)).returncode == 0
+def _installed_facts(python, cwd) -> list:
+    """What the package installed in `python`'s environment says of itself, run from `cwd`."""
+    probe = ("import importlib.metadata as m, json, sysmsg.amd64 as a, sysmsg._runtime as r\n"
+             "print(json.dumps([m.version('sysmsg'), m.requires('sysmsg'), a.Msg.sizeof(), a.__file__,\n"
+             "                  r.SPEEDUPS is not None]))")
+    result = subprocess.run([python, "-c", probe], cwd=cwd, capture_output=True, text=True,
+                            env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _bare_venv(tmp_path):
+    """A new venv with only construct and setuptools, from the lock with hashes."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(locked("construct", "setuptools"))
     pip(python, "install", "-q", "--require-hashes", "--only-binary", ":all:", "-r", str(requirements))
+    return python
+
+
+def test_without_a_compiler_the_package_installs_pure_python(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("generate", "--spec", SPEC, "--out", str(out)).returncode == 0
+    python = _bare_venv(tmp_path)
+    no_compiler = {**os.environ, "CC": "false", "LDSHARED": "false"}
+    result = subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "install", "-q", "--no-deps",
+                             "--no-build-isolation", str(out / "python")], env=no_compiler,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    facts = _installed_facts(python, tmp_path)
+    assert facts[2] > 0 and facts[4] is False, facts
+
+
+def test_a_generated_package_installs_into_a_bare_venv(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("generate", "--spec", SPEC, "--out", str(out)).returncode == 0
+    python = _bare_venv(tmp_path)
     pip(python, "install", "-q", "--no-deps", "--no-build-isolation", str(out / "python"))
     pip(python, "check")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    probe = ("import importlib.metadata as m, json, sysmsg.amd64 as a\n"
-             "print(json.dumps([m.version('sysmsg'), m.requires('sysmsg'), a.Msg.sizeof(), a.__file__]))")
-    result = subprocess.run([python, "-c", probe], cwd=elsewhere, capture_output=True, text=True,
-                            env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"})
-    assert result.returncode == 0, result.stderr
-    version, requires, size, where = json.loads(result.stdout)
+    version, requires, size, where, compiled = _installed_facts(python, elsewhere)
     assert version == "0" and requires == ["construct~=2.10.70", 'numpy>=1.22; extra == "bulk"'] and size > 0
     assert "site-packages" in where
+    assert compiled, "pip built the compiled runtime (gcc is here) and the package loads it"
     installed = subprocess.run([python, "-c", "import tests"], cwd=elsewhere, capture_output=True)
     assert installed.returncode != 0, "the frozen layout tests stay out of the installed package"

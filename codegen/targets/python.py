@@ -41,6 +41,7 @@ def render(ctx: Context) -> dict:
         files[f"python/{package}/{key}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
     files[f"python/{package}/_runtime.py"] = _runtime_copy("_runtime.py", banner)
     files[f"python/{package}/_runtime.pyi"] = _runtime_copy("_runtime.pyi", banner)
+    files[f"python/{package}/_speedups.c"] = _speedups_copy(ctx.banner(esc.c_comment))
     if any(python_bits.has_bits(layout) for layout in ctx.layouts.values()):
         files[f"python/{package}/_bits.py"] = _runtime_copy("_bits.py", banner)
     files[f"python/{package}/native.py"] = render_template(
@@ -74,6 +75,13 @@ _RUNTIME_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 def _runtime_copy(name: str, banner: list) -> str:
     with open(os.path.join(_RUNTIME_DIR, name), encoding="utf-8") as source:
         return "".join(f"# {line}\n" for line in banner) + source.read()
+
+
+def _speedups_copy(banner: list) -> str:
+    """The runtime's optional compiled half, under a C comment banner (`pip install` builds it
+    where a compiler is; see python_package.py)."""
+    with open(os.path.join(_RUNTIME_DIR, "_speedups.c"), encoding="utf-8") as source:
+        return "/*\n" + "".join(f" * {line}\n" for line in banner) + " */\n" + source.read()
 
 
 def layout_facts(ctx: Context, layout: lay.Layout) -> list:
@@ -129,7 +137,7 @@ _RUNTIME_HELPERS = {
     "_flex_structs": "flex_structs", "_flex_pack_bytes": "flex_pack_bytes", "_flex_pack_items": "flex_pack_items",
     "_flex_pack_structs": "flex_pack_structs", "_flex_view": "flex_property",
     "_flex_structs_view": "flex_structs_property", "_WideInts": "WideInts", "_WideScalar": "WideScalar",
-    "_int_from": "int_from_bytes",
+    "_int_from": "int_from_bytes", "_fill": "fill",
 }
 _CONSTRUCT_EXTRA = ("BytesInteger", "GreedyBytes", "GreedyRange", "Int16sb", "Int16ub", "Int32sb", "Int32ub", "Int64sb", "Int64ub")
 

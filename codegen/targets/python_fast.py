@@ -116,8 +116,9 @@ class _Flattener:
     stored in the other byte order is read as bytes and converted; a flexible array ends
     the format, and its expressions read the rest of the buffer (`tail`)."""
 
-    def __init__(self, spec, layout: lay.Layout, swaps: dict, uses: set):
+    def __init__(self, spec, layout: lay.Layout, swaps: dict, uses: set, owner: str = ""):
         self.spec, self.layout = spec, layout
+        self.owner = owner  # the struct being flattened, for the names of its `fill` specs
         self.uses = uses  # shared by the module: the optional names its text uses, for its imports
         self.swaps = swaps  # shared by the module: name -> packer of scalars read as bytes
         self.pieces: list = []  # struct format items, in offset order
@@ -127,15 +128,25 @@ class _Flattener:
         self.raw: dict = {}  # index in `values` -> the item the fast pack passes unconverted
         self.tail = None  # the pack expression of a flexible array, once walked
         self.nested = 0  # value objects of nested structs made so far (`n1`, `n2`, ...)
+        # For the compiled runtime's `fill`: per value object, its (key, expression) items;
+        # expressions that are one item of `v` -> (index, converter or None); the fill
+        # statements and their module-level specs; whether every line was a plain item.
+        self.items: dict = {}
+        self.simple: dict = {}
+        self.fills: list = []
+        self.fill_specs: list = []
+        self.plain = True
 
     def walk(self, name: str, label: str, source: str, base: int = 0, target: str = "r") -> list:
         """Statements `target['field'] = expr` that fill the value object `target` of struct
         `name` from the unpacked tuple `v`. (Item by item into an empty value: that is
         cheaper than keyword arguments, which construct an intermediate dict first.)"""
         lines = []
+        items = self.items.setdefault(target, [])
         for slot in fixed_slots(self.layout, self.layout.structs[name]):
             if isinstance(slot, lay.BitsSlot):
                 lines += python_bits.flatten(self, slot, label, source, target)
+                self.plain = False
                 continue
             if not isinstance(slot, (lay.FieldSlot, lay.FlexSlot)):
                 self.pieces.append(f"{slot.size}x")
@@ -145,25 +156,46 @@ class _Flattener:
             get = f"{source}[{field!r}]"
             if isinstance(slot, lay.FieldSlot) and slot.field.anonymous:
                 lines += self.anonymous(slot, label, source, base, target)
-            elif isinstance(slot, lay.FlexSlot):
+                continue
+            if isinstance(slot, lay.FlexSlot):
                 expr, self.tail = self.flex(slot, base + slot.offset, where, get)
-                lines.append(f"{target}[{field!r}] = {expr}")
             elif slot.struct is not None and not slot.shape and not self.is_union(slot.struct):
                 inner = self.spec.struct(slot.struct).names.python
                 local = f"o{len(self.binds) + 1}"
                 self.binds.append(f"{local} = {get}")
                 self.nested += 1
-                value = f"n{self.nested}"
-                lines.append(f"{value} = {inner}Value()")
-                lines += self.walk(slot.struct, f"{where} -> {inner}", local, base + slot.offset, value)
-                lines.append(f"{target}[{field!r}] = {value}")
+                expr = f"n{self.nested}"
+                lines.append(f"{expr} = {inner}Value()")
+                lines += self.walk(slot.struct, f"{where} -> {inner}", local, base + slot.offset, expr)
+                self.fill_statement(expr, inner)
             else:
                 expr, value = self.leaf(slot, where, get)
-                lines.append(f"{target}[{field!r}] = {expr}")
                 if self.struct_takes_raw(slot):
                     self.raw[len(self.values)] = get
                 self.values.append(value)
+            lines.append(f"{target}[{field!r}] = {expr}")
+            items.append((field, expr))
         return lines
+
+    def fill_statement(self, target: str, value_class: str) -> None:
+        """The statement that makes value object `target` in one call of the compiled `fill`:
+        straight from `v` when its items are consecutive items of `v` (converters applied by
+        `fill`), else from a tuple of its expressions."""
+        items = self.items[target]
+        # `_FILL_Msg` for the struct, `_FILL1_Msg` for its value `n1`: no two can be equal
+        spec = f"_FILL{'' if target == 'r' else target[1:]}_{self.owner}"
+        keys = "(" + "".join(f"{key!r}, " for key, _ in items).rstrip(" ") + ")"
+        sources = [self.simple.get(expr) for _, expr in items]
+        first = sources[0][0] if sources and sources[0] else 0
+        if items and all(source and source[0] == first + k for k, source in enumerate(sources)):
+            converters = [source[1] for source in sources]
+            listed = "(" + "".join(f"{c}, " for c in converters).rstrip(" ") + ")" if any(converters) else "None"
+            self.fill_specs.append(f"{spec} = ({value_class}Value, {keys}, {listed})")
+            self.fills.append(f"{target} = _fill({spec}, v, {first})")
+            return
+        self.fill_specs.append(f"{spec} = ({value_class}Value, {keys}, None)")
+        values = "(" + "".join(f"{expr}, " for _, expr in items).rstrip(" ") + ")"
+        self.fills.append(f"{target} = _fill({spec}, {values}, 0)")
 
     def struct_takes_raw(self, slot: lay.FieldSlot) -> bool:
         """Whether `struct` itself takes what a mapping holds for a scalar whose `values`
@@ -186,6 +218,7 @@ class _Flattener:
             return self.walk(slot.struct, f"{where} -> (anonymous struct)", source, base + slot.offset, target)
         at = self.take(f"{slot.size}s", 1)
         self.values.append(f"{inner}.pack_anonymous({source}, path + {' -> ' + where!r})")  # `where`: the parent
+        self.plain = False
         return [f"{target}.update({inner}._unpack(v[{at}]))"]
 
     def is_union(self, name: str) -> bool:
@@ -215,9 +248,11 @@ class _Flattener:
         if not shape:
             at = self.take(prim.struct_code, 1)
             expr = f"v[{at}]" if decode is None else f"{decode}(v[{at}], v[{at}])"
+            self.simple[expr] = (at, decode)
             return expr, get if encode is None else f"{encode}({get}, path, {where!r})"
         if _is_bytes(slot):
             at = self.take(f"{slot.count}s", 1)
+            self.simple[f"v[{at}]"] = (at, None)
             return f"v[{at}]", f"_exact_bytes({get}, {slot.count}, path, {where!r})"
         at = self.take(f"{slot.count}{prim.struct_code}", slot.count)
         values = f"v[{at}:{at + slot.count}]"
@@ -299,8 +334,11 @@ def _fast_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str, 
 
 def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str, swaps: dict, uses: set) -> dict:
     name = spec.struct(struct.name).names.python
-    flat = _Flattener(spec, layout, swaps, uses)
+    flat = _Flattener(spec, layout, swaps, uses, name)
     body = flat.walk(struct.name, label(spec, layout, struct.name), "obj")
+    flat.fill_statement("r", name)
+    if flat.plain:
+        uses.add("_fill")
     fmt = flat.format(order)
     fixed = struct.size if struct.tail_start is None else struct.tail_start
     if pystruct.calcsize(fmt) != fixed:
@@ -312,6 +350,9 @@ def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str,
         "reference": reference_name(name),
         "format": fmt,
         "unpack": body,
+        "fill": flat.fills[:-1] if flat.plain else [],  # the nested values; the struct's own is returned
+        "fill_value": flat.fills[-1].split(" = ", 1)[1] if flat.plain else "",
+        "fill_specs": flat.fill_specs if flat.plain else [],
         "binds": flat.binds,
         "pack_items": flat.values + ([flat.tail] if flat.tail else []),
         "fast_items": flat.fast_values(),

@@ -13,6 +13,7 @@ PATH = "python/pyproject.toml"
 CONSTRUCT = "construct~=2.10.70"
 NUMPY = "numpy>=1.22"  # the optional `bulk` extra: dtypes for decoding many records
 REQUIRES_PYTHON = ">=3.9"
+SETUPTOOLS = "setuptools>=74.1"  # reads `ext-modules` from pyproject.toml
 
 
 def distribution_name(ctx: Context) -> str:
@@ -27,7 +28,7 @@ def render(ctx: Context) -> dict:
     lines += [
         "",
         "[build-system]",
-        'requires = ["setuptools>=61"]',
+        f'requires = ["{SETUPTOOLS}"]',
         'build-backend = "setuptools.build_meta"',
         "",
         "[project]",
@@ -45,6 +46,12 @@ def render(ctx: Context) -> dict:
         "",
         "[tool.setuptools.package-data]",
         f'{name} = ["*.pyi", "py.typed"]',
+        "",
+        "# The runtime's compiled half: built where a C compiler is, skipped (pure Python) elsewhere.",
+        "[[tool.setuptools.ext-modules]]",
+        f'name = "{name}._speedups"',
+        f'sources = ["{name}/_speedups.c"]',
+        "optional = true",
         "",
     ]
     return {PATH: "\n".join(lines)}

@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "amd64"
 
@@ -451,6 +452,17 @@ def _unpack_Msg(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Msg = (MsgValue, ('self', 'ret_addr', 'syshandler', 'syshandler_stack', 'app_stack', 'interrupt', 'state', 'context', 'fault_jump', 'err', 'err_line', 'debug', 'thread_id',), (None, None, None, None, None, None, _to_ThreadState, None, None, None, None, None, None,))
+
+    def _unpack_Msg(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Msg.unpack_from(buffer, offset)
+        except _StructError:
+            raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Msg, v, 0)
+
+
 def _values_Msg(obj, path):
     return (
         obj['self'],
@@ -549,6 +561,17 @@ def _unpack_PtraceRegs(buffer, offset=0):
     r['fs'] = v[25]
     r['gs'] = v[26]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_PtraceRegs = (PtraceRegsValue, ('r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8', 'rax', 'rcx', 'rdx', 'rsi', 'rdi', 'orig_rax', 'rip', 'cs', 'eflags', 'rsp', 'ss', 'fs_base', 'gs_base', 'ds', 'es', 'fs', 'gs',), None)
+
+    def _unpack_PtraceRegs(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
+        except _StructError:
+            raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_PtraceRegs, v, 0)
 
 
 def _values_PtraceRegs(obj, path):
@@ -668,6 +691,17 @@ def _unpack_SignalInfo(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SignalInfo = (SignalInfoValue, ('signo', 'errno', 'code', 'fields',), None)
+
+    def _unpack_SignalInfo(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
+        except _StructError:
+            raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SignalInfo, v, 0)
+
+
 def _values_SignalInfo(obj, path):
     return (
         obj['signo'],
@@ -757,6 +791,21 @@ def _unpack_ThreadContext(buffer, offset=0):
     r['tls'] = v[40]
     r['debug'] = v[41]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_ThreadContext = (PtraceRegsValue, ('r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8', 'rax', 'rcx', 'rdx', 'rsi', 'rdi', 'orig_rax', 'rip', 'cs', 'eflags', 'rsp', 'ss', 'fs_base', 'gs_base', 'ds', 'es', 'fs', 'gs',), None)
+    _FILL2_ThreadContext = (SignalInfoValue, ('signo', 'errno', 'code', 'fields',), None)
+    _FILL_ThreadContext = (ThreadContextValue, ('fpstate', 'fpstate_changed', 'ptregs', 'siginfo', 'signo', 'state', 'interrupt', 'thread_id', 'last_thread_id', 'sentry_fast_path', 'acked', 'tls', 'debug',), None)
+
+    def _unpack_ThreadContext(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
+        except _StructError:
+            raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_ThreadContext, v, 2)
+        n2 = _fill(_FILL2_ThreadContext, v, 29)
+        return _fill(_FILL_ThreadContext, (v[0], v[1], n1, n2, v[33], _to_ContextState(v[34], v[34]), v[35], v[36], v[37], v[38], v[39], v[40], v[41],), 0)
 
 
 def _values_ThreadContext(obj, path):
@@ -895,6 +944,17 @@ def _unpack_ArchState(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_ArchState = (ArchStateValue, ('xsave_mode', 'fp_len', 'fsgsbase',), None)
+
+    def _unpack_ArchState(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_ArchState.unpack_from(buffer, offset)
+        except _StructError:
+            raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_ArchState, v, 0)
+
+
 def _values_ArchState(obj, path):
     return (
         obj['xsave_mode'],
@@ -943,6 +1003,17 @@ def _unpack_ContextQueue(buffer, offset=0):
     r['fast_path_disabled'] = v[7]
     r['ringbuffer'] = ListContainer(v[8:4104])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_ContextQueue = (ContextQueueValue, ('start', 'end', 'num_active_threads', 'num_active_contexts', 'num_awake_contexts', 'fast_path_disalbed_ts', 'fast_path_failed_in_row', 'fast_path_disabled', 'ringbuffer',), None)
+
+    def _unpack_ContextQueue(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_ContextQueue.unpack_from(buffer, offset)
+        except _StructError:
+            raise ContextQueue.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_ContextQueue, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], ListContainer(v[8:4104]),), 0)
 
 
 def _values_ContextQueue(obj, path):

@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "arm64"
 
@@ -381,6 +382,17 @@ def _unpack_Msg(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Msg = (MsgValue, ('self', 'ret_addr', 'syshandler', 'syshandler_stack', 'app_stack', 'interrupt', 'state', 'context', 'fault_jump', 'err', 'err_line', 'debug', 'thread_id',), (None, None, None, None, None, None, _to_ThreadState, None, None, None, None, None, None,))
+
+    def _unpack_Msg(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Msg.unpack_from(buffer, offset)
+        except _StructError:
+            raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Msg, v, 0)
+
+
 def _values_Msg(obj, path):
     return (
         obj['self'],
@@ -458,6 +470,17 @@ def _unpack_PtraceRegs(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_PtraceRegs = (PtraceRegsValue, ('regs', 'sp', 'pc', 'pstate',), None)
+
+    def _unpack_PtraceRegs(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
+        except _StructError:
+            raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_PtraceRegs, (ListContainer(v[0:31]), v[31], v[32], v[33],), 0)
+
+
 def _values_PtraceRegs(obj, path):
     return (
         *_items(obj['regs'], 31, path, 'PtraceRegs -> regs'),
@@ -504,6 +527,17 @@ def _unpack_SignalInfo(buffer, offset=0):
     r['code'] = v[2]
     r['fields'] = v[3]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SignalInfo = (SignalInfoValue, ('signo', 'errno', 'code', 'fields',), None)
+
+    def _unpack_SignalInfo(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
+        except _StructError:
+            raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SignalInfo, v, 0)
 
 
 def _values_SignalInfo(obj, path):
@@ -572,6 +606,21 @@ def _unpack_ThreadContext(buffer, offset=0):
     r['tls'] = v[47]
     r['debug'] = v[48]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_ThreadContext = (PtraceRegsValue, ('regs', 'sp', 'pc', 'pstate',), None)
+    _FILL2_ThreadContext = (SignalInfoValue, ('signo', 'errno', 'code', 'fields',), None)
+    _FILL_ThreadContext = (ThreadContextValue, ('fpstate', 'fpstate_changed', 'ptregs', 'siginfo', 'signo', 'state', 'interrupt', 'thread_id', 'last_thread_id', 'sentry_fast_path', 'acked', 'tls', 'debug',), None)
+
+    def _unpack_ThreadContext(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
+        except _StructError:
+            raise ThreadContext.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_ThreadContext, (ListContainer(v[2:33]), v[33], v[34], v[35],), 0)
+        n2 = _fill(_FILL2_ThreadContext, v, 36)
+        return _fill(_FILL_ThreadContext, (v[0], v[1], n1, n2, v[40], _to_ContextState(v[41], v[41]), v[42], v[43], v[44], v[45], v[46], v[47], v[48],), 0)
 
 
 def _values_ThreadContext(obj, path):
@@ -662,6 +711,17 @@ def _unpack_ArchState(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_ArchState = (ArchStateValue, ('fp_len',), None)
+
+    def _unpack_ArchState(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_ArchState.unpack_from(buffer, offset)
+        except _StructError:
+            raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_ArchState, v, 0)
+
+
 def _values_ArchState(obj, path):
     return (
         obj['fp_len'],
@@ -704,6 +764,17 @@ def _unpack_ContextQueue(buffer, offset=0):
     r['fast_path_disabled'] = v[7]
     r['ringbuffer'] = ListContainer(v[8:4104])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_ContextQueue = (ContextQueueValue, ('start', 'end', 'num_active_threads', 'num_active_contexts', 'num_awake_contexts', 'fast_path_disalbed_ts', 'fast_path_failed_in_row', 'fast_path_disabled', 'ringbuffer',), None)
+
+    def _unpack_ContextQueue(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_ContextQueue.unpack_from(buffer, offset)
+        except _StructError:
+            raise ContextQueue.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_ContextQueue, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], ListContainer(v[8:4104]),), 0)
 
 
 def _values_ContextQueue(obj, path):

@@ -45,6 +45,7 @@ from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from ._runtime import FastUnion, FixedUnion
+from ._runtime import fill as _fill
 
 ARCH = "amd64"
 
@@ -170,6 +171,17 @@ def _unpack_EpollEvent(buffer, offset=0):
     r['events'] = v[0]
     r['data'] = EpollData._unpack(v[1])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_EpollEvent = (EpollEventValue, ('events', 'data',), None)
+
+    def _unpack_EpollEvent(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_EpollEvent.unpack_from(buffer, offset)
+        except _StructError:
+            raise EpollEvent.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_EpollEvent, (v[0], EpollData._unpack(v[1]),), 0)
 
 
 def _values_EpollEvent(obj, path):

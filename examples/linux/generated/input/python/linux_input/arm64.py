@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "arm64"
 
@@ -150,6 +151,17 @@ def _unpack_Timeval(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Timeval = (TimevalValue, ('tv_sec', 'tv_usec',), None)
+
+    def _unpack_Timeval(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Timeval.unpack_from(buffer, offset)
+        except _StructError:
+            raise Timeval.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Timeval, v, 0)
+
+
 def _values_Timeval(obj, path):
     return (
         obj['tv_sec'],
@@ -193,6 +205,19 @@ def _unpack_InputEvent(buffer, offset=0):
     r['code'] = v[3]
     r['value'] = v[4]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_InputEvent = (TimevalValue, ('tv_sec', 'tv_usec',), None)
+    _FILL_InputEvent = (InputEventValue, ('time', 'type', 'code', 'value',), None)
+
+    def _unpack_InputEvent(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_InputEvent.unpack_from(buffer, offset)
+        except _StructError:
+            raise InputEvent.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_InputEvent, v, 0)
+        return _fill(_FILL_InputEvent, (n1, v[2], v[3], v[4],), 0)
 
 
 def _values_InputEvent(obj, path):
@@ -247,6 +272,17 @@ def _unpack_InputId(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_InputId = (InputIdValue, ('bustype', 'vendor', 'product', 'version',), None)
+
+    def _unpack_InputId(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_InputId.unpack_from(buffer, offset)
+        except _StructError:
+            raise InputId.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_InputId, v, 0)
+
+
 def _values_InputId(obj, path):
     return (
         obj['bustype'],
@@ -295,6 +331,17 @@ def _unpack_InputAbsinfo(buffer, offset=0):
     r['flat'] = v[4]
     r['resolution'] = v[5]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_InputAbsinfo = (InputAbsinfoValue, ('value', 'minimum', 'maximum', 'fuzz', 'flat', 'resolution',), None)
+
+    def _unpack_InputAbsinfo(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_InputAbsinfo.unpack_from(buffer, offset)
+        except _StructError:
+            raise InputAbsinfo.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_InputAbsinfo, v, 0)
 
 
 def _values_InputAbsinfo(obj, path):

@@ -46,6 +46,7 @@ from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import GreedyBytes
 from ._runtime import FlexStruct
+from ._runtime import fill as _fill
 from ._runtime import flex_bytes as _flex_bytes
 from ._runtime import flex_pack_bytes as _flex_pack_bytes
 from ._runtime import flex_property as _flex_view
@@ -185,6 +186,17 @@ def _unpack_Pollfd(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Pollfd = (PollfdValue, ('fd', 'events', 'revents',), None)
+
+    def _unpack_Pollfd(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Pollfd.unpack_from(buffer, offset)
+        except _StructError:
+            raise Pollfd.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Pollfd, v, 0)
+
+
 def _values_Pollfd(obj, path):
     return (
         obj['fd'],
@@ -231,6 +243,17 @@ def _unpack_InotifyEvent(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_InotifyEvent = (InotifyEventValue, ('wd', 'mask', 'cookie', 'len', 'name',), None)
+
+    def _unpack_InotifyEvent(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_InotifyEvent.unpack_from(buffer, offset)
+        except _StructError:
+            raise InotifyEvent.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_InotifyEvent, (v[0], v[1], v[2], v[3], _flex_bytes(buffer, offset + 16),), 0)
+
+
 def _values_InotifyEvent(obj, path):
     return (
         obj['wd'],
@@ -268,6 +291,17 @@ def _unpack_FanotifyEventMetadata(buffer, offset=0):
     r['fd'] = v[5]
     r['pid'] = v[6]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_FanotifyEventMetadata = (FanotifyEventMetadataValue, ('event_len', 'vers', 'reserved', 'metadata_len', 'mask', 'fd', 'pid',), None)
+
+    def _unpack_FanotifyEventMetadata(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_FanotifyEventMetadata.unpack_from(buffer, offset)
+        except _StructError:
+            raise FanotifyEventMetadata.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_FanotifyEventMetadata, v, 0)
 
 
 def _values_FanotifyEventMetadata(obj, path):
@@ -327,6 +361,17 @@ def _unpack_Winsize(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Winsize = (WinsizeValue, ('ws_row', 'ws_col', 'ws_xpixel', 'ws_ypixel',), None)
+
+    def _unpack_Winsize(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Winsize.unpack_from(buffer, offset)
+        except _StructError:
+            raise Winsize.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Winsize, v, 0)
+
+
 def _values_Winsize(obj, path):
     return (
         obj['ws_row'],
@@ -374,6 +419,17 @@ def _unpack_Flock(buffer, offset=0):
     r['l_len'] = v[3]
     r['l_pid'] = v[4]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Flock = (FlockValue, ('l_type', 'l_whence', 'l_start', 'l_len', 'l_pid',), None)
+
+    def _unpack_Flock(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Flock.unpack_from(buffer, offset)
+        except _StructError:
+            raise Flock.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Flock, v, 0)
 
 
 def _values_Flock(obj, path):

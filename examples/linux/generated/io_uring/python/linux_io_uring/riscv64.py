@@ -47,6 +47,7 @@ from ._runtime import structs_property as _structs
 from construct import GreedyRange
 from ._runtime import Anonymous, Flattened
 from ._runtime import FastUnion, FixedUnion, FlexStruct
+from ._runtime import fill as _fill
 from ._runtime import flex_items as _flex_items
 from ._runtime import flex_pack_items as _flex_pack_items
 from ._runtime import flex_property as _flex_view
@@ -541,6 +542,17 @@ def _unpack_IoUringSqeAnon0Anon0(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IoUringSqeAnon0Anon0 = (IoUringSqeAnon0Anon0Value, ('cmd_op', 'pad1',), None)
+
+    def _unpack_IoUringSqeAnon0Anon0(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoUringSqeAnon0Anon0.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoUringSqeAnon0Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IoUringSqeAnon0Anon0, v, 0)
+
+
 def _values_IoUringSqeAnon0Anon0(obj, path):
     return (
         obj['cmd_op'],
@@ -927,6 +939,17 @@ def _unpack_IoUringSqeAnon4Anon0(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IoUringSqeAnon4Anon0 = (IoUringSqeAnon4Anon0Value, ('addr_len', 'pad3',), None)
+
+    def _unpack_IoUringSqeAnon4Anon0(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoUringSqeAnon4Anon0.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoUringSqeAnon4Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IoUringSqeAnon4Anon0, (v[0], ListContainer(v[1:2]),), 0)
+
+
 def _values_IoUringSqeAnon4Anon0(obj, path):
     return (
         obj['addr_len'],
@@ -1015,6 +1038,17 @@ def _unpack_IoUringSqeAnon5Anon0(buffer, offset=0):
     r['addr3'] = v[0]
     r['pad2'] = ListContainer(v[1:2])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IoUringSqeAnon5Anon0 = (IoUringSqeAnon5Anon0Value, ('addr3', 'pad2',), None)
+
+    def _unpack_IoUringSqeAnon5Anon0(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoUringSqeAnon5Anon0.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoUringSqeAnon5Anon0.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IoUringSqeAnon5Anon0, (v[0], ListContainer(v[1:2]),), 0)
 
 
 def _values_IoUringSqeAnon5Anon0(obj, path):
@@ -1183,6 +1217,17 @@ def _unpack_IoUringCqe(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IoUringCqe = (IoUringCqeValue, ('user_data', 'res', 'flags', 'big_cqe',), None)
+
+    def _unpack_IoUringCqe(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoUringCqe.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoUringCqe.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IoUringCqe, (v[0], v[1], v[2], _flex_items(buffer, offset + 16, '<', 'Q', (), None, False),), 0)
+
+
 def _values_IoUringCqe(obj, path):
     return (
         obj['user_data'],
@@ -1220,6 +1265,17 @@ def _unpack_IoSqringOffsets(buffer, offset=0):
     r['resv1'] = v[7]
     r['resv2'] = v[8]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IoSqringOffsets = (IoSqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'flags', 'dropped', 'array', 'resv1', 'resv2',), None)
+
+    def _unpack_IoSqringOffsets(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoSqringOffsets.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoSqringOffsets.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IoSqringOffsets, v, 0)
 
 
 def _values_IoSqringOffsets(obj, path):
@@ -1288,6 +1344,17 @@ def _unpack_IoCqringOffsets(buffer, offset=0):
     r['resv1'] = v[7]
     r['resv2'] = v[8]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IoCqringOffsets = (IoCqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'overflow', 'cqes', 'flags', 'resv1', 'resv2',), None)
+
+    def _unpack_IoCqringOffsets(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoCqringOffsets.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoCqringOffsets.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IoCqringOffsets, v, 0)
 
 
 def _values_IoCqringOffsets(obj, path):
@@ -1377,6 +1444,21 @@ def _unpack_IoUringParams(buffer, offset=0):
     n2['resv2'] = v[27]
     r['cq_off'] = n2
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_IoUringParams = (IoSqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'flags', 'dropped', 'array', 'resv1', 'resv2',), None)
+    _FILL2_IoUringParams = (IoCqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'overflow', 'cqes', 'flags', 'resv1', 'resv2',), None)
+    _FILL_IoUringParams = (IoUringParamsValue, ('sq_entries', 'cq_entries', 'flags', 'sq_thread_cpu', 'sq_thread_idle', 'features', 'wq_fd', 'resv', 'sq_off', 'cq_off',), None)
+
+    def _unpack_IoUringParams(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IoUringParams.unpack_from(buffer, offset)
+        except _StructError:
+            raise IoUringParams.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_IoUringParams, v, 10)
+        n2 = _fill(_FILL2_IoUringParams, v, 19)
+        return _fill(_FILL_IoUringParams, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], ListContainer(v[7:10]), n1, n2,), 0)
 
 
 def _values_IoUringParams(obj, path):

@@ -46,6 +46,7 @@ from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import Int16ub, Int32ub
 from ._runtime import FastUnion, FixedUnion
+from ._runtime import fill as _fill
 from ._runtime import pack_swapped as _pack_swapped
 from ._runtime import swapped as _swapped
 
@@ -193,6 +194,17 @@ def _unpack_Ethhdr(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Ethhdr = (EthhdrValue, ('h_dest', 'h_source', 'h_proto',), None)
+
+    def _unpack_Ethhdr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Ethhdr.unpack_from(buffer, offset)
+        except _StructError:
+            raise Ethhdr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Ethhdr, (v[0], v[1], _swapped(_SWAP_BE_H, v[2], None),), 0)
+
+
 def _values_Ethhdr(obj, path):
     return (
         _exact_bytes(obj['h_dest'], 6, path, 'Ethhdr -> h_dest'),
@@ -239,6 +251,17 @@ def _unpack_SockaddrLl(buffer, offset=0):
     r['sll_halen'] = v[5]
     r['sll_addr'] = v[6]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SockaddrLl = (SockaddrLlValue, ('sll_family', 'sll_protocol', 'sll_ifindex', 'sll_hatype', 'sll_pkttype', 'sll_halen', 'sll_addr',), None)
+
+    def _unpack_SockaddrLl(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SockaddrLl.unpack_from(buffer, offset)
+        except _StructError:
+            raise SockaddrLl.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SockaddrLl, (v[0], _swapped(_SWAP_BE_H, v[1], None), v[2], v[3], v[4], v[5], v[6],), 0)
 
 
 def _values_SockaddrLl(obj, path):
@@ -296,6 +319,17 @@ def _unpack_IcmpEcho(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IcmpEcho = (IcmpEchoValue, ('id', 'sequence',), None)
+
+    def _unpack_IcmpEcho(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IcmpEcho.unpack_from(buffer, offset)
+        except _StructError:
+            raise IcmpEcho.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IcmpEcho, (_swapped(_SWAP_BE_H, v[0], None), _swapped(_SWAP_BE_H, v[1], None),), 0)
+
+
 def _values_IcmpEcho(obj, path):
     return (
         _pack_swapped(_SWAP_BE_H, obj['id'], path, 'IcmpEcho -> id', None),
@@ -334,6 +368,17 @@ def _unpack_IcmpFrag(buffer, offset=0):
     r['unused'] = _swapped(_SWAP_BE_H, v[0], None)
     r['mtu'] = _swapped(_SWAP_BE_H, v[1], None)
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_IcmpFrag = (IcmpFragValue, ('unused', 'mtu',), None)
+
+    def _unpack_IcmpFrag(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_IcmpFrag.unpack_from(buffer, offset)
+        except _StructError:
+            raise IcmpFrag.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_IcmpFrag, (_swapped(_SWAP_BE_H, v[0], None), _swapped(_SWAP_BE_H, v[1], None),), 0)
 
 
 def _values_IcmpFrag(obj, path):
@@ -434,6 +479,17 @@ def _unpack_Icmphdr(buffer, offset=0):
     r['checksum'] = _swapped(_SWAP_BE_H, v[2], None)
     r['un'] = IcmpUn._unpack(v[3])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Icmphdr = (IcmphdrValue, ('type', 'code', 'checksum', 'un',), None)
+
+    def _unpack_Icmphdr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Icmphdr.unpack_from(buffer, offset)
+        except _StructError:
+            raise Icmphdr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Icmphdr, (v[0], v[1], _swapped(_SWAP_BE_H, v[2], None), IcmpUn._unpack(v[3]),), 0)
 
 
 def _values_Icmphdr(obj, path):

@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "mips64el"
 
@@ -190,6 +191,17 @@ def _unpack_Rlimit(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Rlimit = (RlimitValue, ('rlim_cur', 'rlim_max',), None)
+
+    def _unpack_Rlimit(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Rlimit.unpack_from(buffer, offset)
+        except _StructError:
+            raise Rlimit.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Rlimit, v, 0)
+
+
 def _values_Rlimit(obj, path):
     return (
         obj['rlim_cur'],
@@ -232,6 +244,17 @@ def _unpack_Utsname(buffer, offset=0):
     r['machine'] = v[4]
     r['domainname'] = v[5]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Utsname = (UtsnameValue, ('sysname', 'nodename', 'release', 'version', 'machine', 'domainname',), None)
+
+    def _unpack_Utsname(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Utsname.unpack_from(buffer, offset)
+        except _StructError:
+            raise Utsname.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Utsname, v, 0)
 
 
 def _values_Utsname(obj, path):
@@ -285,6 +308,17 @@ def _unpack_SchedParam(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SchedParam = (SchedParamValue, ('sched_priority',), None)
+
+    def _unpack_SchedParam(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SchedParam.unpack_from(buffer, offset)
+        except _StructError:
+            raise SchedParam.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SchedParam, v, 0)
+
+
 def _values_SchedParam(obj, path):
     return (
         obj['sched_priority'],
@@ -320,6 +354,17 @@ def _unpack_Timespec(buffer, offset=0):
     r['tv_sec'] = v[0]
     r['tv_nsec'] = v[1]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Timespec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+
+    def _unpack_Timespec(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Timespec.unpack_from(buffer, offset)
+        except _StructError:
+            raise Timespec.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Timespec, v, 0)
 
 
 def _values_Timespec(obj, path):
@@ -366,6 +411,21 @@ def _unpack_Itimerspec(buffer, offset=0):
     n2['tv_nsec'] = v[3]
     r['it_value'] = n2
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_Itimerspec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL2_Itimerspec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL_Itimerspec = (ItimerspecValue, ('it_interval', 'it_value',), None)
+
+    def _unpack_Itimerspec(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Itimerspec.unpack_from(buffer, offset)
+        except _StructError:
+            raise Itimerspec.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_Itimerspec, v, 0)
+        n2 = _fill(_FILL2_Itimerspec, v, 2)
+        return _fill(_FILL_Itimerspec, (n1, n2,), 0)
 
 
 def _values_Itimerspec(obj, path):
@@ -416,6 +476,17 @@ def _unpack_Timeval(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Timeval = (TimevalValue, ('tv_sec', 'tv_usec',), None)
+
+    def _unpack_Timeval(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Timeval.unpack_from(buffer, offset)
+        except _StructError:
+            raise Timeval.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Timeval, v, 0)
+
+
 def _values_Timeval(obj, path):
     return (
         obj['tv_sec'],
@@ -456,6 +527,17 @@ def _unpack_Tms(buffer, offset=0):
     r['tms_cutime'] = v[2]
     r['tms_cstime'] = v[3]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Tms = (TmsValue, ('tms_utime', 'tms_stime', 'tms_cutime', 'tms_cstime',), None)
+
+    def _unpack_Tms(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Tms.unpack_from(buffer, offset)
+        except _StructError:
+            raise Tms.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Tms, v, 0)
 
 
 def _values_Tms(obj, path):

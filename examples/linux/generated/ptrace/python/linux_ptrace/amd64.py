@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "amd64"
 
@@ -197,6 +198,17 @@ def _unpack_UserRegsStruct(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_UserRegsStruct = (UserRegsStructValue, ('r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8', 'rax', 'rcx', 'rdx', 'rsi', 'rdi', 'orig_rax', 'rip', 'cs', 'eflags', 'rsp', 'ss', 'fs_base', 'gs_base', 'ds', 'es', 'fs', 'gs',), None)
+
+    def _unpack_UserRegsStruct(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
+        except _StructError:
+            raise UserRegsStruct.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_UserRegsStruct, v, 0)
+
+
 def _values_UserRegsStruct(obj, path):
     return (
         obj['r15'],
@@ -319,6 +331,17 @@ def _unpack_UserFpregsStruct(buffer, offset=0):
     r['xmm_space'] = ListContainer(v[40:104])
     r['padding'] = ListContainer(v[104:128])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_UserFpregsStruct = (UserFpregsStructValue, ('cwd', 'swd', 'ftw', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcr_mask', 'st_space', 'xmm_space', 'padding',), None)
+
+    def _unpack_UserFpregsStruct(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UserFpregsStruct.unpack_from(buffer, offset)
+        except _StructError:
+            raise UserFpregsStruct.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_UserFpregsStruct, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], ListContainer(v[8:40]), ListContainer(v[40:104]), ListContainer(v[104:128]),), 0)
 
 
 def _values_UserFpregsStruct(obj, path):

@@ -47,6 +47,7 @@ from ._runtime import structs_property as _structs
 from construct import BytesInteger
 from ._runtime import WideInts as _WideInts
 from ._runtime import WideScalar as _WideScalar
+from ._runtime import fill as _fill
 from ._runtime import pack_swapped_items as _pack_swapped_items
 from ._runtime import swapped_items as _swapped_items
 
@@ -142,6 +143,17 @@ def _unpack_UserRegsStruct(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_UserRegsStruct = (UserRegsStructValue, ('regs', 'sp', 'pc', 'pstate',), None)
+
+    def _unpack_UserRegsStruct(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
+        except _StructError:
+            raise UserRegsStruct.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_UserRegsStruct, (ListContainer(v[0:31]), v[31], v[32], v[33],), 0)
+
+
 def _values_UserRegsStruct(obj, path):
     return (
         *_items(obj['regs'], 31, path, 'UserRegsStruct -> regs'),
@@ -189,6 +201,17 @@ def _unpack_UserFpsimdStruct(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_UserFpsimdStruct = (UserFpsimdStructValue, ('vregs', 'fpsr', 'fpcr',), None)
+
+    def _unpack_UserFpsimdStruct(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UserFpsimdStruct.unpack_from(buffer, offset)
+        except _StructError:
+            raise UserFpsimdStruct.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_UserFpsimdStruct, (_swapped_items(_WIDE_LE_32U128, v[0], (32,), None), v[1], v[2],), 0)
+
+
 def _values_UserFpsimdStruct(obj, path):
     return (
         _pack_swapped_items(_WIDE_LE_32U128, obj['vregs'], (32,), path, 'UserFpsimdStruct -> vregs', None),
@@ -233,6 +256,17 @@ def _unpack_UserFpsimdState(buffer, offset=0):
     r['fpcr'] = v[2]
     r['reserved'] = ListContainer(v[3:5])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_UserFpsimdState = (UserFpsimdStateValue, ('vregs', 'fpsr', 'fpcr', 'reserved',), None)
+
+    def _unpack_UserFpsimdState(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UserFpsimdState.unpack_from(buffer, offset)
+        except _StructError:
+            raise UserFpsimdState.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_UserFpsimdState, (_swapped_items(_WIDE_LE_32U128, v[0], (32,), None), v[1], v[2], ListContainer(v[3:5]),), 0)
 
 
 def _values_UserFpsimdState(obj, path):

@@ -45,6 +45,7 @@ from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import Int16ub, Int32sb, Int32ub, Int64sb, Int64ub
+from ._runtime import fill as _fill
 
 ARCH = "s390x"
 
@@ -169,6 +170,17 @@ def _unpack_SockFilter(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SockFilter = (SockFilterValue, ('code', 'jt', 'jf', 'k',), None)
+
+    def _unpack_SockFilter(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SockFilter.unpack_from(buffer, offset)
+        except _StructError:
+            raise SockFilter.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SockFilter, v, 0)
+
+
 def _values_SockFilter(obj, path):
     return (
         obj['code'],
@@ -215,6 +227,17 @@ def _unpack_SockFprog(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SockFprog = (SockFprogValue, ('len', 'filter',), None)
+
+    def _unpack_SockFprog(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SockFprog.unpack_from(buffer, offset)
+        except _StructError:
+            raise SockFprog.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SockFprog, v, 0)
+
+
 def _values_SockFprog(obj, path):
     return (
         obj['len'],
@@ -256,6 +279,17 @@ def _unpack_SeccompData(buffer, offset=0):
     r['instruction_pointer'] = v[2]
     r['args'] = ListContainer(v[3:9])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SeccompData = (SeccompDataValue, ('nr', 'arch', 'instruction_pointer', 'args',), None)
+
+    def _unpack_SeccompData(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SeccompData.unpack_from(buffer, offset)
+        except _StructError:
+            raise SeccompData.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SeccompData, (v[0], v[1], v[2], ListContainer(v[3:9]),), 0)
 
 
 def _values_SeccompData(obj, path):
@@ -309,6 +343,19 @@ def _unpack_SeccompNotif(buffer, offset=0):
     n1['args'] = ListContainer(v[6:12])
     r['data'] = n1
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_SeccompNotif = (SeccompDataValue, ('nr', 'arch', 'instruction_pointer', 'args',), None)
+    _FILL_SeccompNotif = (SeccompNotifValue, ('id', 'pid', 'flags', 'data',), None)
+
+    def _unpack_SeccompNotif(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SeccompNotif.unpack_from(buffer, offset)
+        except _StructError:
+            raise SeccompNotif.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_SeccompNotif, (v[3], v[4], v[5], ListContainer(v[6:12]),), 0)
+        return _fill(_FILL_SeccompNotif, (v[0], v[1], v[2], n1,), 0)
 
 
 def _values_SeccompNotif(obj, path):
@@ -365,6 +412,17 @@ def _unpack_SeccompNotifResp(buffer, offset=0):
     r['error'] = v[2]
     r['flags'] = v[3]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SeccompNotifResp = (SeccompNotifRespValue, ('id', 'val', 'error', 'flags',), None)
+
+    def _unpack_SeccompNotifResp(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SeccompNotifResp.unpack_from(buffer, offset)
+        except _StructError:
+            raise SeccompNotifResp.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SeccompNotifResp, v, 0)
 
 
 def _values_SeccompNotifResp(obj, path):

@@ -47,6 +47,9 @@ class FastUnion(FastStruct): ...
 
 class FlexStruct(FastStruct): ...
 
+# The compiled half of the runtime when it was built and loaded, else None.
+SPEEDUPS: Any
+
 class View:
     SIZE: int
     PARSER: FastStruct

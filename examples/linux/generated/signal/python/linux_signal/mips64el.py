@@ -45,6 +45,7 @@ from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from ._runtime import FastUnion, FixedUnion
+from ._runtime import fill as _fill
 
 ARCH = "mips64el"
 
@@ -348,6 +349,17 @@ def _unpack_SigKill(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigKill = (SigKillValue, ('si_pid', 'si_uid',), None)
+
+    def _unpack_SigKill(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigKill.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigKill.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigKill, v, 0)
+
+
 def _values_SigKill(obj, path):
     return (
         obj['si_pid'],
@@ -431,6 +443,17 @@ def _unpack_SigTimer(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigTimer = (SigTimerValue, ('si_tid', 'si_overrun', 'si_sigval',), None)
+
+    def _unpack_SigTimer(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigTimer.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigTimer.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigTimer, (v[0], v[1], SigVal._unpack(v[2]),), 0)
+
+
 def _values_SigTimer(obj, path):
     return (
         obj['si_tid'],
@@ -473,6 +496,17 @@ def _unpack_SigRt(buffer, offset=0):
     r['si_uid'] = v[1]
     r['si_sigval'] = SigVal._unpack(v[2])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigRt = (SigRtValue, ('si_pid', 'si_uid', 'si_sigval',), None)
+
+    def _unpack_SigRt(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigRt.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigRt.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigRt, (v[0], v[1], SigVal._unpack(v[2]),), 0)
 
 
 def _values_SigRt(obj, path):
@@ -519,6 +553,17 @@ def _unpack_SigChld(buffer, offset=0):
     r['si_utime'] = v[3]
     r['si_stime'] = v[4]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigChld = (SigChldValue, ('si_pid', 'si_uid', 'si_status', 'si_utime', 'si_stime',), None)
+
+    def _unpack_SigChld(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigChld.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigChld.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigChld, v, 0)
 
 
 def _values_SigChld(obj, path):
@@ -569,6 +614,17 @@ def _unpack_SigAddrBounds(buffer, offset=0):
     r['lower'] = v[0]
     r['upper'] = v[1]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigAddrBounds = (SigAddrBoundsValue, ('lower', 'upper',), None)
+
+    def _unpack_SigAddrBounds(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigAddrBounds.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigAddrBounds.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigAddrBounds, v, 0)
 
 
 def _values_SigAddrBounds(obj, path):
@@ -652,6 +708,17 @@ def _unpack_SigFault(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigFault = (SigFaultValue, ('si_addr', 'si_addr_lsb', 'bounds',), None)
+
+    def _unpack_SigFault(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigFault.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigFault.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigFault, (v[0], v[1], SigBounds._unpack(v[2]),), 0)
+
+
 def _values_SigFault(obj, path):
     return (
         obj['si_addr'],
@@ -696,6 +763,17 @@ def _unpack_SigPoll(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigPoll = (SigPollValue, ('si_band', 'si_fd',), None)
+
+    def _unpack_SigPoll(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigPoll.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigPoll.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigPoll, v, 0)
+
+
 def _values_SigPoll(obj, path):
     return (
         obj['si_band'],
@@ -736,6 +814,17 @@ def _unpack_SigSys(buffer, offset=0):
     r['syscall'] = v[1]
     r['arch'] = v[2]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigSys = (SigSysValue, ('call_addr', 'syscall', 'arch',), None)
+
+    def _unpack_SigSys(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigSys.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigSys.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigSys, v, 0)
 
 
 def _values_SigSys(obj, path):
@@ -871,6 +960,17 @@ def _unpack_SigInfo(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigInfo = (SigInfoValue, ('si_signo', 'si_code', 'si_errno', 'sifields',), None)
+
+    def _unpack_SigInfo(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigInfo.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigInfo.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigInfo, (v[0], v[1], v[2], SigFields._unpack(v[3]),), 0)
+
+
 def _values_SigInfo(obj, path):
     return (
         obj['si_signo'],
@@ -934,6 +1034,17 @@ def _unpack_SignalfdSiginfo(buffer, offset=0):
     r['ssi_call_addr'] = v[18]
     r['ssi_arch'] = v[19]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SignalfdSiginfo = (SignalfdSiginfoValue, ('ssi_signo', 'ssi_errno', 'ssi_code', 'ssi_pid', 'ssi_uid', 'ssi_fd', 'ssi_tid', 'ssi_band', 'ssi_overrun', 'ssi_trapno', 'ssi_status', 'ssi_int', 'ssi_ptr', 'ssi_utime', 'ssi_stime', 'ssi_addr', 'ssi_addr_lsb', 'ssi_syscall', 'ssi_call_addr', 'ssi_arch',), None)
+
+    def _unpack_SignalfdSiginfo(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SignalfdSiginfo.unpack_from(buffer, offset)
+        except _StructError:
+            raise SignalfdSiginfo.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SignalfdSiginfo, v, 0)
 
 
 def _values_SignalfdSiginfo(obj, path):

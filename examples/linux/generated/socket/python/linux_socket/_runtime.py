@@ -18,9 +18,10 @@ import enum
 import io
 import mmap
 import operator
+import os
 import struct
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 from construct import (Adapter, Construct, ConstructError, Container, FormatFieldError, ListContainer, Padding,
                        RangeError, Renamed, SizeofError, StreamError, Subconstruct, Union, UnionError, stream_read,
@@ -721,7 +722,41 @@ _CASTABLE = {code for code in "bBhHiIqQ" if struct.calcsize(code) == struct.calc
 _HOST_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
-class View:
+def _load_speedups():
+    """The compiled half of this runtime (`_speedups.c`, built by `pip install` where a C
+    compiler is), or None: not built, built for another runtime (its API number differs), or
+    turned off with LAYOUTGEN_PURE_PYTHON=1. Both halves give the same values and errors."""
+    if os.environ.get("LAYOUTGEN_PURE_PYTHON"):
+        return None
+    try:
+        from . import _speedups  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _speedups if getattr(_speedups, "API", None) == 1 else None
+
+
+SPEEDUPS = _load_speedups()
+# `fill(spec, values, start)` when compiled: the generated modules then define a second
+# `_unpack_X` per struct that makes each value in one call.
+fill = SPEEDUPS.fill if SPEEDUPS is not None else None
+
+
+class _PureViewBase:
+    """What `_speedups.ViewBase` does, in Python: keep the buffer and the offset, checked."""
+
+    __slots__ = ("_buf", "_off")
+    _NESTED: tuple = ()
+
+    def __init__(self, buffer, offset: int = 0):
+        view_type: Any = type(self)  # a View subclass: `_checked_offset` and `_nest` are View's
+        offset = view_type._checked_offset(buffer, offset)
+        self._buf = buffer
+        self._off = offset
+        if self._NESTED:
+            view_type._nest(self)
+
+
+class View(SPEEDUPS.ViewBase if SPEEDUPS is not None else _PureViewBase):  # type: ignore[misc]
     """A window on one struct in a buffer; each field is a property over exactly its bytes.
 
     Works over anything with the buffer protocol (`mmap`, `bytearray`, `memoryview`,
@@ -729,9 +764,10 @@ class View:
     fails with TypeError when the buffer is read-only. Array fields are memoryviews on the
     buffer: while one is alive, an `mmap` cannot be closed nor a `bytearray` resized.
 
-    The bounds are checked once, here; a buffer that shrinks (or an mmap closed) later is
-    noticed by the read or write itself (`struct` refuses a short buffer), which then
-    raises ValueError naming the view and field, so a field is never read short or stale.
+    The bounds are checked once, when the view is made; a buffer that shrinks (or an mmap
+    closed) later is noticed by the read or write itself (`struct` refuses a short buffer),
+    which then raises ValueError naming the view and field, so a field is never read short
+    or stale.
 
     The views of nested structs are made with their parent and kept in its slots
     (`_NESTED` lists them: slot, view class, offset), so `parent.nested` is a C-level read
@@ -739,25 +775,28 @@ class View:
     slow every attribute read of every view.)
     """
 
-    __slots__ = ("_buf", "_off")
+    __slots__ = ()
     SIZE = 0
     PARSER: FastStruct
     _NESTED: tuple = ()
 
-    def __init__(self, buffer, offset: int = 0):
-        _check_bounds(type(self), self.SIZE, buffer, offset)
-        self._buf = buffer
-        self._off = offset
-        if self._NESTED:
-            self._nest()
-
     def __init_subclass__(cls, **kwargs):
-        """Give each struct's view a constructor of its own, with its size and nested views
-        held in closure cells: making a view is the hot path of walking records, and class
-        attribute lookups through `self` cost more than the bounds check itself."""
+        """Give each struct's view the fastest constructor that still checks its bounds: in
+        Python, one of its own with its size and nested views in closure cells (class
+        attribute lookups through `self` cost more than the check); compiled, a direct call
+        that skips the generic type call."""
         super().__init_subclass__(**kwargs)
         if "SIZE" in cls.__dict__:
-            cls.__init__ = _constructor(cls)
+            if SPEEDUPS is not None:
+                SPEEDUPS.install(cls)
+            else:
+                cls.__init__ = _constructor(cls)  # type: ignore[method-assign]
+
+    @classmethod
+    def _checked_offset(cls, buffer, offset) -> int:
+        """The offset as an int, after checking that SIZE bytes there lie inside `buffer`."""
+        _check_bounds(cls, cls.SIZE, buffer, offset)
+        return operator.index(offset)
 
     def _nest(self) -> None:
         for slot, view_type, at in self._NESTED:
@@ -772,7 +811,7 @@ class View:
     @classmethod
     def _at(cls, buffer, offset):
         """A nested view; its parent already checked the bounds."""
-        view = object.__new__(cls)
+        view = cls.__new__(cls)
         view._buf = buffer
         view._off = offset
         if cls._NESTED:
@@ -950,6 +989,8 @@ def scalar_property(codec: Scalar, at: int, label: str, doc: str, enum_type=None
     else:
         def set_(view, value):
             put(view, at, _enum_member(enum_type, value, label), label)
+    if SPEEDUPS is not None:  # the same read and write, the read without a Python frame
+        return SPEEDUPS.Field(unpack, decode, lambda view: _lost(view, label, at, size), set_, doc)
     return property(get, set_, doc=doc)
 
 

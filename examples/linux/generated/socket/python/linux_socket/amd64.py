@@ -46,6 +46,7 @@ from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import GreedyBytes, Int16ub, Int32ub
 from ._runtime import FastUnion, FixedUnion, FlexStruct
+from ._runtime import fill as _fill
 from ._runtime import flex_bytes as _flex_bytes
 from ._runtime import flex_pack_bytes as _flex_pack_bytes
 from ._runtime import flex_property as _flex_view
@@ -262,6 +263,17 @@ def _unpack_InAddr(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_InAddr = (InAddrValue, ('s_addr',), None)
+
+    def _unpack_InAddr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_InAddr.unpack_from(buffer, offset)
+        except _StructError:
+            raise InAddr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_InAddr, (_swapped(_SWAP_BE_I, v[0], None),), 0)
+
+
 def _values_InAddr(obj, path):
     return (
         _pack_swapped(_SWAP_BE_I, obj['s_addr'], path, 'InAddr -> s_addr', None),
@@ -350,6 +362,17 @@ def _unpack_In6Addr(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_In6Addr = (In6AddrValue, ('in6_u',), None)
+
+    def _unpack_In6Addr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_In6Addr.unpack_from(buffer, offset)
+        except _StructError:
+            raise In6Addr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_In6Addr, (In6AddrWords._unpack(v[0]),), 0)
+
+
 def _values_In6Addr(obj, path):
     return (
         In6AddrWords.pack(obj['in6_u'], path + ' -> In6Addr -> in6_u'),
@@ -389,6 +412,19 @@ def _unpack_SockaddrIn(buffer, offset=0):
     r['sin_addr'] = n1
     r['sin_zero'] = v[3]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_SockaddrIn = (InAddrValue, ('s_addr',), None)
+    _FILL_SockaddrIn = (SockaddrInValue, ('sin_family', 'sin_port', 'sin_addr', 'sin_zero',), None)
+
+    def _unpack_SockaddrIn(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SockaddrIn.unpack_from(buffer, offset)
+        except _StructError:
+            raise SockaddrIn.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_SockaddrIn, (_swapped(_SWAP_BE_I, v[2], None),), 0)
+        return _fill(_FILL_SockaddrIn, (v[0], _swapped(_SWAP_BE_H, v[1], None), n1, v[3],), 0)
 
 
 def _values_SockaddrIn(obj, path):
@@ -444,6 +480,19 @@ def _unpack_SockaddrIn6(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_SockaddrIn6 = (In6AddrValue, ('in6_u',), None)
+    _FILL_SockaddrIn6 = (SockaddrIn6Value, ('sin6_family', 'sin6_port', 'sin6_flowinfo', 'sin6_addr', 'sin6_scope_id',), None)
+
+    def _unpack_SockaddrIn6(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SockaddrIn6.unpack_from(buffer, offset)
+        except _StructError:
+            raise SockaddrIn6.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_SockaddrIn6, (In6AddrWords._unpack(v[3]),), 0)
+        return _fill(_FILL_SockaddrIn6, (v[0], _swapped(_SWAP_BE_H, v[1], None), _swapped(_SWAP_BE_I, v[2], None), n1, v[4],), 0)
+
+
 def _values_SockaddrIn6(obj, path):
     o1 = obj['sin6_addr']
     return (
@@ -495,6 +544,17 @@ def _unpack_SockaddrUn(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SockaddrUn = (SockaddrUnValue, ('sun_family', 'sun_path',), None)
+
+    def _unpack_SockaddrUn(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SockaddrUn.unpack_from(buffer, offset)
+        except _StructError:
+            raise SockaddrUn.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SockaddrUn, v, 0)
+
+
 def _values_SockaddrUn(obj, path):
     return (
         obj['sun_family'],
@@ -533,6 +593,17 @@ def _unpack_Iovec(buffer, offset=0):
     r['iov_base'] = v[0]
     r['iov_len'] = v[1]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Iovec = (IovecValue, ('iov_base', 'iov_len',), None)
+
+    def _unpack_Iovec(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Iovec.unpack_from(buffer, offset)
+        except _StructError:
+            raise Iovec.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Iovec, v, 0)
 
 
 def _values_Iovec(obj, path):
@@ -578,6 +649,17 @@ def _unpack_Msghdr(buffer, offset=0):
     r['msg_controllen'] = v[5]
     r['msg_flags'] = v[6]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Msghdr = (MsghdrValue, ('msg_name', 'msg_namelen', 'msg_iov', 'msg_iovlen', 'msg_control', 'msg_controllen', 'msg_flags',), None)
+
+    def _unpack_Msghdr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Msghdr.unpack_from(buffer, offset)
+        except _StructError:
+            raise Msghdr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Msghdr, v, 0)
 
 
 def _values_Msghdr(obj, path):
@@ -639,6 +721,17 @@ def _unpack_Cmsghdr(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Cmsghdr = (CmsghdrValue, ('cmsg_len', 'cmsg_level', 'cmsg_type', 'cmsg_data',), None)
+
+    def _unpack_Cmsghdr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Cmsghdr.unpack_from(buffer, offset)
+        except _StructError:
+            raise Cmsghdr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Cmsghdr, (v[0], v[1], v[2], _flex_bytes(buffer, offset + 16),), 0)
+
+
 def _values_Cmsghdr(obj, path):
     return (
         obj['cmsg_len'],
@@ -669,6 +762,17 @@ def _unpack_Linger(buffer, offset=0):
     r['l_onoff'] = v[0]
     r['l_linger'] = v[1]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Linger = (LingerValue, ('l_onoff', 'l_linger',), None)
+
+    def _unpack_Linger(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Linger.unpack_from(buffer, offset)
+        except _StructError:
+            raise Linger.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Linger, v, 0)
 
 
 def _values_Linger(obj, path):

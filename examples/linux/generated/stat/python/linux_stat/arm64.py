@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "arm64"
 
@@ -200,6 +201,17 @@ def _unpack_Timespec(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_Timespec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+
+    def _unpack_Timespec(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Timespec.unpack_from(buffer, offset)
+        except _StructError:
+            raise Timespec.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_Timespec, v, 0)
+
+
 def _values_Timespec(obj, path):
     return (
         obj['tv_sec'],
@@ -258,6 +270,23 @@ def _unpack_Stat(buffer, offset=0):
     n3['tv_nsec'] = v[15]
     r['st_ctim'] = n3
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_Stat = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL2_Stat = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL3_Stat = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL_Stat = (StatValue, ('st_dev', 'st_ino', 'st_mode', 'st_nlink', 'st_uid', 'st_gid', 'st_rdev', 'st_size', 'st_blksize', 'st_blocks', 'st_atim', 'st_mtim', 'st_ctim',), None)
+
+    def _unpack_Stat(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Stat.unpack_from(buffer, offset)
+        except _StructError:
+            raise Stat.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_Stat, v, 10)
+        n2 = _fill(_FILL2_Stat, v, 12)
+        n3 = _fill(_FILL3_Stat, v, 14)
+        return _fill(_FILL_Stat, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], n1, n2, n3,), 0)
 
 
 def _values_Stat(obj, path):
@@ -348,6 +377,17 @@ def _unpack_StatxTimestamp(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_StatxTimestamp = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
+
+    def _unpack_StatxTimestamp(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_StatxTimestamp.unpack_from(buffer, offset)
+        except _StructError:
+            raise StatxTimestamp.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_StatxTimestamp, v, 0)
+
+
 def _values_StatxTimestamp(obj, path):
     return (
         obj['tv_sec'],
@@ -419,6 +459,25 @@ def _unpack_Statx(buffer, offset=0):
     r['stx_dio_mem_align'] = v[24]
     r['stx_dio_offset_align'] = v[25]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_Statx = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL2_Statx = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL3_Statx = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL4_Statx = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
+    _FILL_Statx = (StatxValue, ('stx_mask', 'stx_blksize', 'stx_attributes', 'stx_nlink', 'stx_uid', 'stx_gid', 'stx_mode', 'stx_ino', 'stx_size', 'stx_blocks', 'stx_attributes_mask', 'stx_atime', 'stx_btime', 'stx_ctime', 'stx_mtime', 'stx_rdev_major', 'stx_rdev_minor', 'stx_dev_major', 'stx_dev_minor', 'stx_mnt_id', 'stx_dio_mem_align', 'stx_dio_offset_align',), None)
+
+    def _unpack_Statx(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_Statx.unpack_from(buffer, offset)
+        except _StructError:
+            raise Statx.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_Statx, v, 11)
+        n2 = _fill(_FILL2_Statx, v, 13)
+        n3 = _fill(_FILL3_Statx, v, 15)
+        n4 = _fill(_FILL4_Statx, v, 17)
+        return _fill(_FILL_Statx, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], n1, n2, n3, n4, v[19], v[20], v[21], v[22], v[23], v[24], v[25],), 0)
 
 
 def _values_Statx(obj, path):

@@ -45,6 +45,7 @@ from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import Int16ub, Int32ub
+from ._runtime import fill as _fill
 from ._runtime import pack_swapped as _pack_swapped
 from ._runtime import swapped as _swapped
 from ._bits import BitRun, BitValue
@@ -627,6 +628,17 @@ def _unpack_UdpHdr(buffer, offset=0):
     r['len'] = _swapped(_SWAP_BE_H, v[2], None)
     r['check'] = _swapped(_SWAP_BE_H, v[3], None)
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_UdpHdr = (UdpHdrValue, ('source', 'dest', 'len', 'check',), None)
+
+    def _unpack_UdpHdr(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UdpHdr.unpack_from(buffer, offset)
+        except _StructError:
+            raise UdpHdr.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_UdpHdr, (_swapped(_SWAP_BE_H, v[0], None), _swapped(_SWAP_BE_H, v[1], None), _swapped(_SWAP_BE_H, v[2], None), _swapped(_SWAP_BE_H, v[3], None),), 0)
 
 
 def _values_UdpHdr(obj, path):

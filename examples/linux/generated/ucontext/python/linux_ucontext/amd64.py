@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "amd64"
 
@@ -211,6 +212,17 @@ def _unpack_StackT(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_StackT = (StackTValue, ('ss_sp', 'ss_flags', 'ss_size',), None)
+
+    def _unpack_StackT(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_StackT.unpack_from(buffer, offset)
+        except _StructError:
+            raise StackT.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_StackT, v, 0)
+
+
 def _values_StackT(obj, path):
     return (
         obj['ss_sp'],
@@ -254,6 +266,17 @@ def _unpack_SigSet(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigSet = (SigSetValue, ('val',), None)
+
+    def _unpack_SigSet(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigSet.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigSet.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigSet, (ListContainer(v[0:16]),), 0)
+
+
 def _values_SigSet(obj, path):
     return (
         *_items(obj['val'], 16, path, 'SigSet -> val'),
@@ -290,6 +313,17 @@ def _unpack_LibcFpxreg(buffer, offset=0):
     r['exponent'] = v[4]
     r['reserved'] = ListContainer(v[5:8])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_LibcFpxreg = (LibcFpxregValue, ('significand', 'exponent', 'reserved',), None)
+
+    def _unpack_LibcFpxreg(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_LibcFpxreg.unpack_from(buffer, offset)
+        except _StructError:
+            raise LibcFpxreg.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_LibcFpxreg, (ListContainer(v[0:4]), v[4], ListContainer(v[5:8]),), 0)
 
 
 def _values_LibcFpxreg(obj, path):
@@ -332,6 +366,17 @@ def _unpack_LibcXmmreg(buffer, offset=0):
     r = LibcXmmregValue()
     r['element'] = ListContainer(v[0:4])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_LibcXmmreg = (LibcXmmregValue, ('element',), None)
+
+    def _unpack_LibcXmmreg(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_LibcXmmreg.unpack_from(buffer, offset)
+        except _StructError:
+            raise LibcXmmreg.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_LibcXmmreg, (ListContainer(v[0:4]),), 0)
 
 
 def _values_LibcXmmreg(obj, path):
@@ -378,6 +423,17 @@ def _unpack_LibcFpstate(buffer, offset=0):
     r['xmm'] = _struct_array(LibcXmmreg, v[9], (16,))
     r['reserved'] = ListContainer(v[10:34])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_LibcFpstate = (LibcFpstateValue, ('cwd', 'swd', 'ftw', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcr_mask', 'st', 'xmm', 'reserved',), None)
+
+    def _unpack_LibcFpstate(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_LibcFpstate.unpack_from(buffer, offset)
+        except _StructError:
+            raise LibcFpstate.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_LibcFpstate, (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], _struct_array(LibcFpxreg, v[8], (8,)), _struct_array(LibcXmmreg, v[9], (16,)), ListContainer(v[10:34]),), 0)
 
 
 def _values_LibcFpstate(obj, path):
@@ -448,6 +504,17 @@ def _unpack_MContext(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_MContext = (MContextValue, ('gregs', 'fpregs', 'reserved1',), None)
+
+    def _unpack_MContext(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_MContext.unpack_from(buffer, offset)
+        except _StructError:
+            raise MContext.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_MContext, (ListContainer(v[0:23]), v[23], ListContainer(v[24:32]),), 0)
+
+
 def _values_MContext(obj, path):
     return (
         *_items(obj['gregs'], 23, path, 'MContext -> gregs'),
@@ -516,6 +583,25 @@ def _unpack_UContext(buffer, offset=0):
     r['fpregs_mem'] = n4
     r['ssp'] = ListContainer(v[87:91])
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_UContext = (StackTValue, ('ss_sp', 'ss_flags', 'ss_size',), None)
+    _FILL2_UContext = (MContextValue, ('gregs', 'fpregs', 'reserved1',), None)
+    _FILL3_UContext = (SigSetValue, ('val',), None)
+    _FILL4_UContext = (LibcFpstateValue, ('cwd', 'swd', 'ftw', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcr_mask', 'st', 'xmm', 'reserved',), None)
+    _FILL_UContext = (UContextValue, ('uc_flags', 'uc_link', 'uc_stack', 'uc_mcontext', 'uc_sigmask', 'fpregs_mem', 'ssp',), None)
+
+    def _unpack_UContext(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UContext.unpack_from(buffer, offset)
+        except _StructError:
+            raise UContext.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_UContext, v, 2)
+        n2 = _fill(_FILL2_UContext, (ListContainer(v[5:28]), v[28], ListContainer(v[29:37]),), 0)
+        n3 = _fill(_FILL3_UContext, (ListContainer(v[37:53]),), 0)
+        n4 = _fill(_FILL4_UContext, (v[53], v[54], v[55], v[56], v[57], v[58], v[59], v[60], _struct_array(LibcFpxreg, v[61], (8,)), _struct_array(LibcXmmreg, v[62], (16,)), ListContainer(v[63:87]),), 0)
+        return _fill(_FILL_UContext, (v[0], v[1], n1, n2, n3, n4, ListContainer(v[87:91]),), 0)
 
 
 def _values_UContext(obj, path):

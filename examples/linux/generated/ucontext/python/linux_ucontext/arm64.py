@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import fill as _fill
 
 ARCH = "arm64"
 
@@ -151,6 +152,17 @@ def _unpack_StackT(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_StackT = (StackTValue, ('ss_sp', 'ss_flags', 'ss_size',), None)
+
+    def _unpack_StackT(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_StackT.unpack_from(buffer, offset)
+        except _StructError:
+            raise StackT.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_StackT, v, 0)
+
+
 def _values_StackT(obj, path):
     return (
         obj['ss_sp'],
@@ -194,6 +206,17 @@ def _unpack_SigSet(buffer, offset=0):
     return r
 
 
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_SigSet = (SigSetValue, ('val',), None)
+
+    def _unpack_SigSet(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_SigSet.unpack_from(buffer, offset)
+        except _StructError:
+            raise SigSet.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_SigSet, (ListContainer(v[0:16]),), 0)
+
+
 def _values_SigSet(obj, path):
     return (
         *_items(obj['val'], 16, path, 'SigSet -> val'),
@@ -233,6 +256,17 @@ def _unpack_MContext(buffer, offset=0):
     r['pstate'] = v[34]
     r['reserved'] = v[35]
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL_MContext = (MContextValue, ('fault_address', 'regs', 'sp', 'pc', 'pstate', 'reserved',), None)
+
+    def _unpack_MContext(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_MContext.unpack_from(buffer, offset)
+        except _StructError:
+            raise MContext.short_error(_available(buffer, offset), "(parsing)") from None
+        return _fill(_FILL_MContext, (v[0], ListContainer(v[1:32]), v[32], v[33], v[34], v[35],), 0)
 
 
 def _values_MContext(obj, path):
@@ -302,6 +336,23 @@ def _unpack_UContext(buffer, offset=0):
     n3['reserved'] = v[56]
     r['uc_mcontext'] = n3
     return r
+
+
+if _fill is not None:  # the compiled runtime is there: each value is made in one call
+    _FILL1_UContext = (StackTValue, ('ss_sp', 'ss_flags', 'ss_size',), None)
+    _FILL2_UContext = (SigSetValue, ('val',), None)
+    _FILL3_UContext = (MContextValue, ('fault_address', 'regs', 'sp', 'pc', 'pstate', 'reserved',), None)
+    _FILL_UContext = (UContextValue, ('uc_flags', 'uc_link', 'uc_stack', 'uc_sigmask', 'uc_mcontext',), None)
+
+    def _unpack_UContext(buffer, offset=0):  # noqa: F811
+        try:
+            v = _FORMAT_UContext.unpack_from(buffer, offset)
+        except _StructError:
+            raise UContext.short_error(_available(buffer, offset), "(parsing)") from None
+        n1 = _fill(_FILL1_UContext, v, 2)
+        n2 = _fill(_FILL2_UContext, (ListContainer(v[5:21]),), 0)
+        n3 = _fill(_FILL3_UContext, (v[21], ListContainer(v[22:53]), v[53], v[54], v[55], v[56],), 0)
+        return _fill(_FILL_UContext, (v[0], v[1], n1, n2, n3,), 0)
 
 
 def _values_UContext(obj, path):
