@@ -1,4 +1,4 @@
-"""Regions: named byte ranges of a shared memory area, their parts and their array parts.
+"""Regions: named spans of a bounded memory area, their parts and their array parts.
 
 Placed once per combination after the structs, since a region may hold a struct (which must
 fit) and its offsets and sizes may use any constant. Parts of a region must lie inside it and
