@@ -15,7 +15,8 @@ from typing import Optional
 
 from . import expr as ex
 from .errors import fail
-from .ir import Padding
+from .ir import Padding, Struct
+from .layout_types import BitsSlot, FieldSlot, PadSlot, round_up
 from .primitives import PRIMITIVES
 
 DEFAULT_LINE = 64
@@ -65,6 +66,34 @@ def line_pad(decl, offset: int, size: int, index: int) -> Padding:
                    doc=f"keeps the next writer group off the line of offset {offset}", archs=None, pos=decl.pos)
 
 
+class Groups:
+    """`cacheline: separate` while a struct is placed: before a member whose writers differ
+    from the group before it, pad to the next line; at the end, pad to a whole line. `line`
+    is 0 for any other struct, which then gets no padding."""
+
+    def __init__(self, decl: Struct, line: int):
+        self.decl, self.line, self.writers, self.pads = decl, line, None, 0
+
+    def enter(self, member, slots: list, offset: int) -> int:
+        if not self.line:
+            return offset
+        writers = writers_of(member)
+        if writers is None or writers == self.writers:
+            return offset  # padding and reserved space stay with the group before them
+        changed, self.writers = self.writers is not None, writers
+        return self.pad(slots, offset) if changed else offset
+
+    def close(self, slots: list, offset: int) -> int:
+        return self.pad(slots, offset) if self.line else offset
+
+    def pad(self, slots: list, offset: int) -> int:
+        size = round_up(offset, self.line) - offset
+        if size:
+            slots.append(PadSlot(line_pad(self.decl, offset, size, self.pads), offset, size))
+            self.pads += 1
+        return offset + size
+
+
 def check_lines(decl, slots, line: int, variant_key: str) -> None:
     """`cacheline: check`: no line holds fields of two different writer sets."""
     seen = {}  # line index -> (name, writers) of the first field found on it
@@ -80,7 +109,6 @@ def check_lines(decl, slots, line: int, variant_key: str) -> None:
 
 def _written(slots):
     """(name, writers, offset, size, pos) of every field and bitfield run among `slots`."""
-    from .layout import BitsSlot, FieldSlot  # the slot types live with the engine that uses this module
     for slot in slots:
         if isinstance(slot, FieldSlot):
             yield slot.field.names.canonical, slot.field.writers, slot.offset, slot.size, slot.field.pos

@@ -2,7 +2,7 @@
 
 Built once by `resolve` from the loaded YAML, never mutated afterwards. Every node
 keeps the position it was written at. Layout facts (offsets, sizes) are not here:
-they depend on the variant and live in `layout.Layout`.
+they depend on the variant and live in `layout_types.Layout`.
 """
 from __future__ import annotations
 

@@ -3,9 +3,10 @@
 A spec is untrusted input, and its cost is not its size: a 1 KB spec with a few
 parameters once meant half a million layouts. Each limit is checked where the work it
 bounds would start, and names itself and the place that reached it. The others live
-next to the work they guard: nesting (load.MAX_DEPTH, layout.MAX_NESTING), leaves per
-struct and object size (layout.MAX_LEAVES, layout.MAX_OBJECT_SIZE), expression length
-and depth (expr), name lengths (grammar), the file itself (load.MAX_SPEC_BYTES).
+next to the work they guard: nesting (load.MAX_DEPTH, layout_engine.MAX_NESTING), leaves
+per struct and object size (layout_engine.MAX_LEAVES, layout_engine.MAX_OBJECT_SIZE),
+expression length and depth (expr), name lengths (grammar), the file itself
+(load.MAX_SPEC_BYTES).
 """
 from __future__ import annotations
 

@@ -26,12 +26,13 @@ import subprocess
 import construct
 import pytest
 
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout_walk import nested_bitfields
 from codegen import pipeline
 from codegen.check import dwarf
 from codegen.check import go as go_check
 from codegen.check.toolchain import require, run
-from codegen.targets import c as c_target
+from codegen.targets import c_offsets, c_spelling
 from codegen.targets import go as go_target
 from conftest import ARCHS, C_FLAGS, ROOT, compiler, run_cli
 
@@ -97,7 +98,7 @@ def bitfields_of(spec, layout: lay.Layout, name: str) -> list:
     """(dotted path, BitFieldSlot, first bit from the outer struct's start) of every named
     bitfield of struct `name`, nested structs included."""
     return [(".".join([link.field.names.canonical for link in chain] + [field.field.names.canonical]),
-             field, base * 8 + field.first_bit) for chain, field, base in lay.nested_bitfields(layout, name)]
+             field, base * 8 + field.first_bit) for chain, field, base in nested_bitfields(layout, name)]
 
 
 def subjects(spec, layout: lay.Layout) -> list:
@@ -161,7 +162,7 @@ def probe_source(spec, layout: lay.Layout, values: dict, built: dict) -> str:
     macros read from the latter ("macro"), and the fields of the bytes in `built` ("read")."""
     body = [PROBE_HEAD.format(name=spec.name)]
     for name in subjects(spec, layout):
-        ctype = c_target.struct_type(spec, name)
+        ctype = c_spelling.struct_type(spec, name)
         fields = bitfields_of(spec, layout, name)
         c_paths = {path: ".".join(c_path) for path, c_path in _c_paths(spec, layout, name).items()}
         for path, field, _ in fields:
@@ -172,7 +173,7 @@ def probe_source(spec, layout: lay.Layout, values: dict, built: dict) -> str:
         body += ["  {", f"    {ctype} v;", "    memset(&v, 0, sizeof v);"]
         body += [f"    v.{c_paths[path]} = {_literal(values[name][path], field.signed)};" for path, field, _ in fields]
         body.append(f'    hex("values {name}", &v, sizeof v);')
-        for names, offset, field, spec_path in c_target.bit_entries(spec, layout, name):
+        for names, offset, field, spec_path in c_offsets.bit_entries(spec, layout, name):
             label = f"macro {name} {'.'.join(spec_path)}"
             body.append(f'    printf("{label} %llu\\n", extract(&v, {", ".join(names)}));')
         body.append("  }")
@@ -188,7 +189,7 @@ def probe_source(spec, layout: lay.Layout, values: dict, built: dict) -> str:
 def _c_paths(spec, layout: lay.Layout, name: str) -> dict:
     return {".".join([link.field.names.canonical for link in chain] + [field.field.names.canonical]):
             [link.field.names.c for link in chain] + [field.field.names.c]
-            for chain, field, _ in lay.nested_bitfields(layout, name)}
+            for chain, field, _ in nested_bitfields(layout, name)}
 
 
 def run_probe(arch: str, source: str, include: str, folder) -> dict:
@@ -433,7 +434,7 @@ def go_round_trip(spec, layout, output, stored, type_names) -> str:
 
 
 def _go_access(spec, layout, struct: str, path: str) -> str:
-    for chain, field, _ in lay.nested_bitfields(layout, struct):
+    for chain, field, _ in nested_bitfields(layout, struct):
         if ".".join([link.field.names.canonical for link in chain] + [field.field.names.canonical]) == path:
             return ".".join([link.field.names.go for link in chain] + [field.field.names.go])
     raise KeyError(path)

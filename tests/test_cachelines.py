@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout import layout_combinations
 from codegen import pipeline
 from conftest import run_cli
 
@@ -50,7 +51,7 @@ def _spec(tmp_path, mode: str, extra: str = ""):
 
 
 def _layouts(path) -> dict:
-    return lay.layout_combinations(pipeline.build(str(path))[0])
+    return layout_combinations(pipeline.build(str(path))[0])
 
 
 def test_check_names_both_fields_their_writers_and_the_line(tmp_path):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout import layout_combinations
 from codegen import pipeline
 from conftest import run_cli
 
@@ -51,7 +52,7 @@ def _line_of(text: str, needle: str) -> int:
 
 @pytest.fixture(scope="module")
 def layouts() -> dict:
-    return lay.layout_combinations(pipeline.build(str(SPEC))[0])
+    return layout_combinations(pipeline.build(str(SPEC))[0])
 
 
 def test_the_seed_layout_under_check_names_the_false_sharing(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import layout as lay
+from codegen import layout_types as lay
 from codegen import pipeline
 from codegen.check import dwarf, toolchain
 from codegen.primitives import ARCHS as ARCH_TABLE

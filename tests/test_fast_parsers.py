@@ -20,7 +20,8 @@ import construct
 import numpy
 import pytest
 
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout_walk import nested_fields, visible_bitfields, visible_slots
 from codegen import pipeline
 from codegen.primitives import PRIMITIVES
 from conftest import ARCHS, ROOT, SPEC, run_cli
@@ -279,13 +280,13 @@ def test_the_fast_path_is_the_default():
 
 def visible_fields(layout, name) -> list:
     """The fields a name reaches in the struct: anonymous members' own instead of themselves."""
-    return [slot for slot, _ in lay.visible_slots(layout.structs, name) if isinstance(slot, lay.FieldSlot)]
+    return [slot for slot, _ in visible_slots(layout.structs, name) if isinstance(slot, lay.FieldSlot)]
 
 
 def view_values(view, layout, name):
     """Every field read through a view, as plain Python."""
     out = {}
-    for slot, _ in lay.visible_slots(layout.structs, name):  # anonymous members' own, inline
+    for slot, _ in visible_slots(layout.structs, name):  # anonymous members' own, inline
         field = slot.field.names.python
         value = getattr(view, field)
         if isinstance(slot, lay.FlexSlot):
@@ -302,7 +303,7 @@ def view_values(view, layout, name):
                 value = bytes(value) if (len(slot.shape) == 1 and slot.scalar.prim == "u8"
                                          and slot.scalar.enum is None) else value.tolist()
         out[field] = plain(value)
-    for bits in lay.visible_bitfields(layout.structs, name):  # read through their own properties
+    for bits in visible_bitfields(layout.structs, name):  # read through their own properties
         out[bits.field.names.python] = plain(getattr(view, bits.field.names.python))
     return out
 
@@ -343,13 +344,13 @@ def nested_map(value, function):
 
 def write_fields(view, value, layout, name):
     """Set every field of `view` from a parsed value, one property at a time."""
-    for slot, _ in lay.visible_slots(layout.structs, name):  # anonymous members' own, inline
+    for slot, _ in visible_slots(layout.structs, name):  # anonymous members' own, inline
         field = slot.field.names.python
         if slot.struct is not None and not slot.shape:
             write_fields(getattr(view, field), value[field], layout, slot.struct)
         else:
             setattr(view, field, value[field])
-    for bits in lay.visible_bitfields(layout.structs, name):
+    for bits in visible_bitfields(layout.structs, name):
         setattr(view, bits.field.names.python, value[bits.field.names.python])
 
 
@@ -533,7 +534,7 @@ def test_numpy_dtypes_match_the_layout(packages, spec_name, arch):
         dtype = mod.dtype(py)
         assert dtype.itemsize == layout.struct(name).size
         expected = {".".join(s.field.names.python for s in chain): offset
-                    for chain, offset in lay.nested_fields(layout, name)
+                    for chain, offset in nested_fields(layout, name)
                     if not isinstance(chain[-1], lay.FlexSlot)}  # no fixed size, so not in the dtype
         # numpy has no bit fields: a struct's bitfields are not in its dtype.
         assert (expected or layout.struct(name).bitfields) and dtype_offsets(dtype) == expected, f"{arch} {py}"
@@ -568,7 +569,7 @@ def test_numpy_decodes_what_the_parsers_decode(packages, spec_name, arch):
 
 def without_bitfields(value, layout, name):
     """A parsed value less its bitfields and those of the structs in it: numpy has no bit fields."""
-    for bits in lay.visible_bitfields(layout.structs, name):  # anonymous members' too
+    for bits in visible_bitfields(layout.structs, name):  # anonymous members' too
         value.pop(bits.field.names.python)
     for slot in visible_fields(layout, name):
         if slot.struct is not None:

@@ -29,7 +29,8 @@ import pytest
 import yaml
 
 from codegen import ir, pipeline
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout_walk import visible_slots
 from codegen.check import dwarf
 from codegen.check import go as go_check
 from codegen.check.toolchain import C_COMPILERS
@@ -189,7 +190,7 @@ def _features_of(spec: ir.Spec, layouts: dict, decl) -> set:
         found.add("reserved space")
     here = [layouts[arch] for arch in spec.archs if decl.names.canonical in layouts[arch].structs]
     if any(isinstance(slot, lay.FieldSlot) and 0 in slot.shape
-           for layout in here for slot, _ in lay.visible_slots(layout.structs, decl.names.canonical)):
+           for layout in here for slot, _ in visible_slots(layout.structs, decl.names.canonical)):
         found.add("zero-length array")
     if any(isinstance(m, ir.Field) and m.anonymous and spec.struct(m.type.name).packed for m in members):
         found.add("packed anonymous member")

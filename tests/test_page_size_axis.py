@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from codegen import expr as ex
-from codegen import layout as lay
+from codegen.layout import layout_all, layout_combinations
 from codegen import pipeline
 from codegen.check import c_asserts, dwarf
 from codegen.errors import Pos, SpecError
@@ -32,7 +32,7 @@ KEYS = {4096: "", 16384: "_16k", 65536: "_64k"}
 @pytest.fixture(scope="module")
 def built():
     spec, layouts = pipeline.build(CASE)
-    return spec, lay.layout_combinations(spec)
+    return spec, layout_combinations(spec)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_a_spec_without_parameters_keeps_one_combination_per_arch_named_by_arch(
     spec, layouts = pipeline.build(SPEC)
     assert spec.params == ()
     assert spec.combinations == spec.variants == tuple(Variant(arch) for arch in spec.archs)
-    assert lay.layout_combinations(spec).keys() == layouts.keys()
+    assert layout_combinations(spec).keys() == layouts.keys()
 
 
 def test_combination_keys_name_only_the_non_default_values():
@@ -297,7 +297,7 @@ def test_the_go_check_runs_every_combination_and_catches_a_wrong_one(out, built,
     shutil.copytree(out, copy)
     path = copy / "go" / "pagex" / "pagex_64k_arm64.go"
     path.write_text(path.read_text().replace("PerThreadPages = 5", "PerThreadPages = 6"))
-    problems = go_check.check(spec, lay.layout_all(spec), str(copy))
+    problems = go_check.check(spec, layout_all(spec), str(copy))
     assert len(problems) == 1, problems
     assert "arm64_64k, -tags pagex_page_size_64k" in problems[0]
     assert "constant PER_THREAD_PAGES: Go has 6, the spec says 5" in problems[0]

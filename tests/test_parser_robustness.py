@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codegen import layout as lay
+from codegen import layout_types as lay
 from codegen import pipeline
 from codegen.primitives import PRIMITIVES
 from conftest import ARCHS, ROOT, SPEC

@@ -6,7 +6,8 @@ import random
 import construct
 import pytest
 
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout_walk import nested_fields
 from codegen import pipeline
 from conftest import ARCHS, SPEC
 
@@ -28,7 +29,7 @@ def test_sizes_and_offsets_equal_the_engine(arch, name):
     con = getattr(module(arch), name)
     assert con.sizeof() == struct.size
     expected = {".".join(s.field.names.python for s in chain): offset
-                for chain, offset in lay.nested_fields(LAYOUTS[arch], name)}
+                for chain, offset in nested_fields(LAYOUTS[arch], name)}
     assert expected and field_offsets(con) == expected
 
 

@@ -19,10 +19,11 @@ import os
 import re
 import tempfile
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import layout_combinations
 from .. import naming
 from ..targets import c_names
-from ..targets.c import c_int
+from ..targets.c_spelling import c_int
 from . import cache
 from .jobs import Ran, Task, problems_of
 from .toolchain import C_FLAGS, c_compiler, nm, run, run_with_deps
@@ -49,7 +50,7 @@ def sources_for(folders: list, arch: str, all_archs: tuple) -> list:
 def generated_names(spec) -> frozenset:
     """Every name the generated headers define for some spec element on some combination or
     arch (a name missing on this arch is still a generated name, not a library's)."""
-    names = {entry.name for layout in lay.layout_combinations(spec).values()
+    names = {entry.name for layout in layout_combinations(spec).values()
              for entry in c_names.defined_names(spec, layout) if entry.kind in (c_names.MACRO, c_names.IDENT)}
     names |= {const.names.c for const in spec.constants}
     for enum in spec.enums:
@@ -113,7 +114,7 @@ def probe_tasks(spec, out: str) -> list:
     if "c" not in spec.targets:
         return []
     return [_probe_task(spec, os.path.join(out, "c"), key, layout)
-            for key, layout in lay.layout_combinations(spec).items()]
+            for key, layout in layout_combinations(spec).items()]
 
 
 def _probe_task(spec, include: str, key: str, layout: lay.Layout) -> Task:

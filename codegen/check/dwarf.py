@@ -13,9 +13,10 @@ import tempfile
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import with_combinations
 from ..primitives import PRIMITIVES
-from ..targets.c import reserved_name, struct_type
+from ..targets.c_spelling import reserved_name, struct_type
 from . import base_types
 from .base_types import Found, Want
 from .base_types import name_of as _name
@@ -83,7 +84,7 @@ def check(spec, layouts, out) -> list:
 def tasks(spec, layouts, out) -> list:
     """`check` as one unit of work per combination, keyed by the spec, the compiler, the probe
     and the headers the probe includes."""
-    return [_task(spec, layout, out) for layout in lay.with_combinations(spec, layouts).values()]
+    return [_task(spec, layout, out) for layout in with_combinations(spec, layouts).values()]
 
 
 def _task(spec, layout: lay.Layout, out: str) -> Task:
@@ -107,7 +108,7 @@ def _task(spec, layout: lay.Layout, out: str) -> Task:
 def cross_check(spec, layouts, out) -> Outcome:
     """Every arch of `layouts`, in each combination of the spec's parameters (keyed `arm64_64k`)."""
     problems, counts = [], {}
-    for key, layout in lay.with_combinations(spec, layouts).items():
+    for key, layout in with_combinations(spec, layouts).items():
         found, arch_counts = check_arch(spec, layout, out)
         problems.extend(found)
         if arch_counts is not None:

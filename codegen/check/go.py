@@ -7,7 +7,8 @@ import re
 import tempfile
 import threading
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import with_combinations
 from ..primitives import ARCHS
 from ..targets import go as go_target
 from . import cache
@@ -47,7 +48,7 @@ def tasks(spec, layouts, out: str) -> list:
     if not os.path.isfile(os.path.join(folder, "go.mod")):
         return [Task("Go package", lambda: Ran([f"{folder}: no Go package there; run `layoutgen generate`"]))]
     found = [Task("gofmt", lambda: Ran(unformatted(require("gofmt"), folder)), lambda: _inputs("gofmt", folder))]
-    for layout in lay.with_combinations(spec, layouts).values():
+    for layout in with_combinations(spec, layouts).values():
         found.append(_vet_and_test_task(spec, layout, folder))
     return found
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .. import cachelines
 from .. import escape as esc
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import visible_slots
 from ..primitives import PRIMITIVES
 
 
@@ -33,7 +34,7 @@ def bits_note(member) -> str:
 
 def facts(layout, struct_layout, decl, ctype: str) -> list:
     """(C condition, message) pairs for a struct's atomic fields and its separated lines."""
-    atomics = [slot for slot, _ in lay.visible_slots(layout.structs, struct_layout.name)
+    atomics = [slot for slot, _ in visible_slots(layout.structs, struct_layout.name)
                if isinstance(slot, lay.FieldSlot) and slot.field.atomic]  # an anonymous member's too
     if not atomics and decl.cacheline != "separate":
         return []

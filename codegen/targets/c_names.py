@@ -13,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .. import layout as lay
+from .. import layout_types as lay
 from .. import naming
+from .c_header import enum_fits_int
+from .c_offsets import bit_rows, offset_rows
+from .c_spelling import c_constants
 from .common import struct_order
 from ..errors import Pos, Problems
 from ..ir import BitField, Field, Padding, Reserved, Spec, UnionDecl
@@ -61,8 +64,6 @@ def asm_only(spec: Spec, enum_c_name: str, asm_name: str) -> bool:
 
 def offsets_names(spec: Spec, layout: lay.Layout) -> list:
     """What the offsets header defines for this combination, in its order, with values."""
-    from .c import bit_rows, c_constants, offset_rows
-
     found = [Defined(const.names.c, MACRO, OFFSETS, EVERYWHERE, f"constant {const.names.canonical}", const.pos,
                      layout.constants[const.names.canonical]) for const in c_constants(spec, layout).values()]
     for enum_layout in layout.enums.values():
@@ -90,8 +91,6 @@ def offsets_names(spec: Spec, layout: lay.Layout) -> list:
 
 def header_names(spec: Spec, layout: lay.Layout) -> list:
     """What the C header defines for this combination: macros, enum constants, tags, members."""
-    from .c import c_constants, enum_fits_int
-
     top = Pos(spec.file, 1, 1)
     found = [Defined(guard, MACRO, header, EVERYWHERE if header == OFFSETS else IN_C, "the include guard", top)
              for guard, header in ((f"{guard_macro(spec)}_H_", HEADER), (f"{guard_macro(spec)}_OFFSETS_H_", OFFSETS))]

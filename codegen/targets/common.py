@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from .. import layout as lay
+from .. import layout_types as lay
 from ..escape import Prose
 from ..ir import Spec
 from ..primitives import ARCHS
@@ -27,7 +27,7 @@ class Context:
     """Everything a target needs: the IR, its layouts per arch, and how to describe provenance."""
 
     spec: Spec
-    layouts: dict  # arch -> layout.Layout
+    layouts: dict  # arch -> layout_types.Layout
     spec_label: str  # the spec path as banners print it: printable only (`escape.label`)
     regenerate: str = ""  # the command that regenerates the outputs (`regenerate_command`)
     go_module: str = ""  # the Go module path; "" for the default (`targets.go.module_path`)

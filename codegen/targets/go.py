@@ -17,7 +17,8 @@ from typing import Optional
 
 from .. import escape as esc
 from .. import expr as ex
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import natural_structs, per_variant
 from .. import naming
 from ..ir import Spec, Variant, value_label
 from ..primitives import ARCHS, PRIMITIVES
@@ -263,7 +264,7 @@ def _go_constants(spec: Spec, layout: lay.Layout) -> list:
     return [c for c in spec.constants if "go" in c.targets and c.names.canonical in layout.constants]
 
 
-@lay.per_variant
+@per_variant
 def _go_constants_by_name(spec: Spec, layout: lay.Layout) -> dict:
     return {c.names.canonical: c for c in _go_constants(spec, layout)}
 
@@ -315,7 +316,7 @@ def _lead(opening: str, doc: str, fallback: str) -> tuple:
 # ---- structs ---------------------------------------------------------------
 
 
-@lay.per_variant
+@per_variant
 def _built(spec: Spec, layout: lay.Layout) -> dict:
     """The Go structs of one combination built so far, by canonical name; `go_struct` fills it."""
     return {}
@@ -330,7 +331,7 @@ def go_struct(spec: Spec, layout: lay.Layout, name: str) -> tuple:
     return built[name]
 
 
-@lay.per_variant
+@per_variant
 def _named_types(spec: Spec, layout: lay.Layout) -> dict:
     """Go type name -> ("enum", size) or ("struct", canonical name), for the alignment table."""
     found = {enum.enum.names.go: ("enum", PRIMITIVES[enum.enum.base.name].size) for enum in layout.enums.values()
@@ -359,7 +360,7 @@ def placement_what(layout: lay.Layout, struct: lay.StructLayout) -> str:
 
 def _struct(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> tuple:
     decl = spec.struct(struct.name)
-    natural_align = lay.natural_structs(spec, layout.variant)[struct.name].align
+    natural_align = natural_structs(spec, layout.variant)[struct.name].align
     if isinstance(struct, lay.UnionLayout):
         return _union(spec, layout, struct, natural_align)
     if go_bits.has_bits(struct):

@@ -9,7 +9,7 @@ first. An enum field converts to its base integer and back, as the enum's own ac
 from __future__ import annotations
 
 from .. import escape as esc
-from .. import layout as lay
+from .. import layout_types as lay
 from ..ir import Spec
 from ..primitives import PRIMITIVES
 from . import go_align

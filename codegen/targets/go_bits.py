@@ -13,7 +13,9 @@ the low bits of its argument, as a C assignment to a bitfield does.
 from __future__ import annotations
 
 from .. import escape as esc
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import natural_structs
+from ..layout_walk import visible_runs
 from ..errors import fail
 from ..ir import Spec
 from ..primitives import PRIMITIVES
@@ -47,7 +49,7 @@ def struct_decl(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> tup
     alignment rules land every field and chunk at the spec's offset, plus the accessors."""
     from . import go as target
     decl = spec.struct(struct.name)
-    natural = lay.natural_structs(spec, layout.variant)[struct.name]
+    natural = natural_structs(spec, layout.variant)[struct.name]
     items = [go_align.Item(target._Row(doc, (name, go_type) if name else (go_type,)), offset, size,  # no name: embedded
                            target.go_type_align(spec, layout, go_type))
              for slot in struct.slots for doc, name, go_type, offset, size in _rows_of(spec, layout, slot, natural.align)]
@@ -219,7 +221,7 @@ def facts(struct: lay.StructLayout, structs: dict, type_name: str, fact) -> list
                               str(offset)))
             found.append(fact("expectLayout", f"{label}.{chunk_name(offset)}: size", f"unsafe.Sizeof({member})",
                               str(size)))
-    for run, base in lay.visible_runs(structs, struct.name):
+    for run, base in visible_runs(structs, struct.name):
         found += [_bits_fact(struct, type_name, field, base, fact) for field in run.fields]
     return found
 

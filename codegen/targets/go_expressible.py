@@ -4,7 +4,8 @@ struct is the natural one (which Go reaches with explicit padding where its own 
 smaller, see go_align.py), and refuses the spec otherwise with one error per struct."""
 from __future__ import annotations
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import natural_structs
 from ..errors import Problems
 from ..ir import Spec, Variant
 from ..primitives import PRIMITIVES
@@ -17,7 +18,7 @@ def check_expressible(spec: Spec, layouts) -> None:
     spec's layout, and Go can size it, in every combination `layouts` (a list) holds."""
     problems, refused = Problems(), set()
     for layout in layouts:
-        natural = lay.natural_structs(spec, layout.variant)
+        natural = natural_structs(spec, layout.variant)
         for name, real in layout.structs.items():
             if name in refused:
                 continue

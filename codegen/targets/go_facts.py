@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import visible_slots
 from ..ir import Spec
 from ..primitives import PRIMITIVES
 from . import go as target
@@ -97,7 +98,7 @@ def _member_facts(union: lay.UnionLayout, structs: dict) -> list:
     known); an anonymous member's members are reached through the union's own accessors, at
     their offsets in it."""
     facts = []
-    for slot, offset in lay.visible_slots(structs, union.name):
+    for slot, offset in visible_slots(structs, union.name):
         if slot.scalar is not None and slot.scalar.order:
             continue
         where, pointer = f"{union.name}.{slot.field.names.canonical}", f"v.{slot.field.names.go}()"

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .. import escape as esc
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import visible_bitfields, visible_slots
 from ..errors import Problems
 from ..ir import Spec
 from ..primitives import PRIMITIVES
@@ -249,8 +250,8 @@ def check_names(struct: lay.StructLayout, fields: list, accessors: tuple, proble
     """A generated accessor must not share its name with a field or another method. With
     `structs`, accessors may belong to members of anonymous members (a union forwards them)."""
     taken = {name for name in fields if name != "_"}
-    members = ([slot for slot, _ in lay.visible_slots(structs, struct.name)]
-               + list(lay.visible_bitfields(structs, struct.name))) if structs else struct.named
+    members = ([slot for slot, _ in visible_slots(structs, struct.name)]
+               + list(visible_bitfields(structs, struct.name))) if structs else struct.named
     for accessor in accessors:
         if accessor.name in taken:
             owner = next(slot for slot in members if slot.field.names.canonical == accessor.field)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from .. import escape as esc
 from .. import expr as ex
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import nested_fields
 from ..errors import fail
 from ..primitives import ARCHS, PRIMITIVES
 from . import python_bits
@@ -89,7 +90,7 @@ def layout_facts(ctx: Context, layout: lay.Layout) -> list:
     facts = []
     for struct in struct_order(layout):
         offsets = [(".".join(slot.field.names.python for slot in chain), offset)
-                   for chain, offset in lay.nested_fields(layout, struct.name)]
+                   for chain, offset in nested_fields(layout, struct.name)]
         offsets += python_bits.frozen_offsets(layout, struct.name)
         facts.append({"name": ctx.spec.struct(struct.name).names.python, "size": struct.size, "offsets": offsets,
                       "fixed": struct.tail_start, "bits": python_bits.frozen_bits(layout, struct.name)})

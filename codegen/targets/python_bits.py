@@ -9,7 +9,8 @@ views read and write the fewest whole bytes around the field (see `_window`).
 """
 from __future__ import annotations
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import nested_runs, visible_runs
 from ..errors import fail
 from ..primitives import PRIMITIVES
 from .. import escape as esc
@@ -111,7 +112,7 @@ def slot_row(slot: lay.BitsSlot) -> str:
 
 def _holders(layout: lay.Layout, struct_name: str):
     """(dotted Python path, BitsSlot, BitFieldSlot, absolute offset of the struct holding it)."""
-    for chain, slot, base in lay.nested_runs(layout, struct_name):
+    for chain, slot, base in nested_runs(layout, struct_name):
         for field in slot.fields:
             yield ".".join([link.field.names.python for link in chain] + [_name(field)]), slot, field, base
 
@@ -204,7 +205,7 @@ def view_lines(spec, layout: lay.Layout, struct: lay.StructLayout, view: str, re
     """One property declaration per named bitfield of a struct's view class (its anonymous
     members' too, at the member's offset)."""
     lines = []
-    for slot, base in lay.visible_runs(layout.structs, struct.name):
+    for slot, base in visible_runs(layout.structs, struct.name):
         for field in slot.fields:
             name = _name(field)
             if name in reserved or name.startswith("_"):

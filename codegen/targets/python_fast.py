@@ -7,7 +7,8 @@ import struct as pystruct
 from dataclasses import replace
 
 from .. import escape as esc
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import visible_bitfields, visible_slots
 from ..errors import fail
 from ..primitives import ARCHS, PRIMITIVES
 from . import python_bits
@@ -25,8 +26,8 @@ def label(spec, layout: lay.Layout, name: str) -> str:
 def visible_names(layout: lay.Layout, name: str) -> tuple:
     """The Python names of every member a name reaches in a struct (its anonymous members'
     included), bitfields too: the keys an anonymous member adds to its parent's mapping."""
-    names = [s.field.names.python for s, _ in lay.visible_slots(layout.structs, name)]
-    return tuple(names + [f.field.names.python for f in lay.visible_bitfields(layout.structs, name)])
+    names = [s.field.names.python for s, _ in visible_slots(layout.structs, name)]
+    return tuple(names + [f.field.names.python for f in visible_bitfields(layout.structs, name)])
 
 
 def fixed_slots(layout: lay.Layout, struct: lay.StructLayout) -> list:
@@ -428,7 +429,7 @@ def _nested_slot(field: str) -> str:
 def _nested_views(spec, layout: lay.Layout, name: str) -> list:
     """(slot, view class, offset) of each nested struct field (not arrays of them) of a view."""
     return [(_nested_slot(slot.field.names.python), spec.struct(slot.struct).names.python + "View", offset)
-            for slot, offset in lay.visible_slots(layout.structs, name)
+            for slot, offset in visible_slots(layout.structs, name)
             if isinstance(slot, lay.FieldSlot) and slot.struct is not None and not slot.shape]
 
 
@@ -465,7 +466,7 @@ def _view_lines(spec, layout: lay.Layout, struct: lay.StructLayout, uses: set) -
     """One property declaration per field of a struct's view class."""
     view = spec.struct(struct.name).names.python + "View"
     lines = []
-    for slot, offset in lay.visible_slots(layout.structs, struct.name):  # anonymous members' own, inline
+    for slot, offset in visible_slots(layout.structs, struct.name):  # anonymous members' own, inline
         slot = replace(slot, offset=offset)
         field = slot.field.names.python
         if field in _VIEW_API or field.startswith("_"):
@@ -542,7 +543,7 @@ def _dtype_entry(spec, layout: lay.Layout, struct: lay.StructLayout, order: str)
     type or None, nested struct or None, shape). A union's fields all sit at offset 0 (numpy
     allows overlapping fields); a flexible array has no fixed size, so it is left out."""
     fields = []
-    for slot, offset in lay.visible_slots(layout.structs, struct.name):  # anonymous members' own, inline
+    for slot, offset in visible_slots(layout.structs, struct.name):  # anonymous members' own, inline
         if not isinstance(slot, lay.FieldSlot):
             continue
         slot = replace(slot, offset=offset)

@@ -26,11 +26,13 @@ from __future__ import annotations
 import subprocess
 from dataclasses import replace
 
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import layout_combinations
+from ..layout_walk import visible_runs, visible_slots
 from .. import load, resolve
 from ..ir import Spec, Variant
 from ..primitives import PRIMITIVES
-from ..targets.c import reserved_name
+from ..targets.c_spelling import reserved_name
 from . import abidiff_writers
 from .abidiff_report import KINDS, NOT_LAYOUT, Change, render_json, render_text  # noqa: F401 (abi-diff's API)
 from .common import ToolError, spec_type
@@ -47,7 +49,7 @@ def load_version(where: str, cwd=None) -> tuple:
         text = load.read_text(where)
     root = load.load_text(text, where)
     spec = resolve.resolve(root, where, text.encode("utf-8"))
-    return where, spec, lay.layout_combinations(spec)
+    return where, spec, layout_combinations(spec)
 
 
 def _git_show(where: str, cwd) -> str:
@@ -294,7 +296,7 @@ def _visible(layout: lay.Layout, struct: str) -> dict:
     """Name -> slot for every member C reaches by name in the struct, those of anonymous members
     included, each with its offset in the struct."""
     return {slot.field.names.canonical: replace(slot, offset=offset)
-            for slot, offset in lay.visible_slots(layout.structs, struct)}
+            for slot, offset in visible_slots(layout.structs, struct)}
 
 
 def _added(arch, struct: str, before: lay.StructLayout, slot: lay.FieldSlot, extends: bool) -> Change:
@@ -344,7 +346,7 @@ def _visible_bits(layout: lay.Layout, struct: str) -> dict:
     """Name -> BitFieldSlot for every bitfield C reaches by name in the struct, those of
     anonymous members included, each with its first bit counted from the struct's start."""
     return {field.field.names.canonical: replace(field, unit_offset=base + field.unit_offset)
-            for run, base in lay.visible_runs(layout.structs, struct) for field in run.fields}
+            for run, base in visible_runs(layout.structs, struct) for field in run.fields}
 
 
 def _bitfields(arch, struct: str, old_layout: lay.Layout, new_layout: lay.Layout) -> list:
@@ -383,7 +385,7 @@ def _spare_bits(layout: lay.Layout, struct: str) -> set:
     """Bits of a struct that carry nothing: those of its spare bytes and the padding bits of its
     runs (its anonymous members' runs too)."""
     found = {byte * 8 + bit for byte in _spare_bytes(layout.structs[struct]) for bit in range(8)}
-    for slot, base in lay.visible_runs(layout.structs, struct):
+    for slot, base in visible_runs(layout.structs, struct):
         found |= {(base + slot.offset) * 8 + first + bit for first, count in slot.padding_bits for bit in range(count)}
     return found
 

@@ -10,7 +10,8 @@ the diff of a spec without writers is what it always was.
 from __future__ import annotations
 
 from .. import cachelines
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout_walk import visible_runs, visible_slots
 from .abidiff_report import Change
 
 
@@ -40,8 +41,8 @@ def _members(layout: lay.Layout, struct: str) -> dict:
     """Name -> (Field or BitField, offset in the struct, size in bytes) of every member C
     reaches by name (an anonymous member's too); a bitfield by its storage unit."""
     found = {slot.field.names.canonical: (slot.field, offset, getattr(slot, "size", 0))
-             for slot, offset in lay.visible_slots(layout.structs, struct)}
-    for run, base in lay.visible_runs(layout.structs, struct):
+             for slot, offset in visible_slots(layout.structs, struct)}
+    for run, base in visible_runs(layout.structs, struct):
         for bit in run.fields:
             found[bit.field.names.canonical] = (bit.field, base + bit.unit_offset, bit.unit_size)
     return found

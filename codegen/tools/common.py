@@ -3,11 +3,11 @@ names, and spelling a member's type the way the spec writes it or the way the ge
 header declares it."""
 from __future__ import annotations
 
-from .. import layout as lay
+from .. import layout_types as lay
 from ..ir import Spec, Variant, value_label
 from ..primitives import PRIMITIVES
-from ..targets.c import reserved_name
-from ..targets.c import struct_type as c_struct_type  # `struct sysmsg`, or a system type like `siginfo_t`
+from ..targets.c_spelling import reserved_name
+from ..targets.c_spelling import struct_type as c_struct_type  # `struct sysmsg`, or a system type like `siginfo_t`
 
 
 class ToolError(Exception):

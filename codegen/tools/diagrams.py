@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .. import cachelines
 from .. import escape as esc
-from .. import layout as lay
+from .. import layout_types as lay
 from ..targets.common import render_template
 from . import diagram_writers
 from .common import bit_type, c_pad_names, spec_type

@@ -12,7 +12,7 @@ from dataclasses import replace
 from .. import cachelines
 from .. import escape as esc
 from .. import expr as ex
-from .. import layout as lay
+from .. import layout_types as lay
 from ..targets.common import Context, render_template
 from . import diagrams
 from .common import bit_place, bit_type, c_pad_names, c_struct_type, spec_type

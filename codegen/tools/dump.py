@@ -14,7 +14,7 @@ import struct as pystruct
 from dataclasses import dataclass
 from typing import Optional
 
-from .. import layout as lay
+from .. import layout_types as lay
 from ..ir import Spec
 from ..primitives import ARCHS, PRIMITIVES
 from ..targets.python_bits import shift_in

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import cachelines
-from .. import layout as lay
+from .. import layout_types as lay
+from ..layout import natural_structs
 from ..ir import Spec
 from ..primitives import ARCHS, PRIMITIVES
 from . import layout_writers
@@ -417,7 +418,7 @@ def _user_aligned(spec: Spec, layout: lay.Layout) -> set:
 
 
 def _declares_align(decl, layout: lay.Layout) -> bool:
-    """Whether the header puts `aligned(N)` on the type itself (as `targets/c.py` does)."""
+    """Whether the header puts `aligned(N)` on the type itself (as `targets/c_header.py` does)."""
     return bool(decl.align_on(layout.variant)) or decl.cacheline == "separate"
 
 
@@ -436,7 +437,7 @@ def _looks_packed(spec: Spec, layout: lay.Layout, struct: lay.StructLayout) -> b
     size that is not a multiple of its members' largest natural alignment."""
     if struct.holes:
         return False
-    natural = lay.natural_structs(spec, layout.variant)
+    natural = natural_structs(spec, layout.variant)
     widest = 1
     for slot in struct.slots:
         need = _natural_align(spec, layout, slot, natural)

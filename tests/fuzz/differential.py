@@ -34,7 +34,9 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from construct import ConstructError
 
-from codegen import layout as lay
+from codegen import layout_types as lay
+from codegen.layout import with_combinations
+from codegen.layout_walk import nested_fields, visible_slots
 from codegen import pipeline
 from codegen.check import dwarf
 from codegen.check.go import go_env
@@ -122,7 +124,7 @@ def generate(spec: dict, workdir: Path) -> tuple:
 def check_generated(spec: dict, spec_path: Path, out: Path, go: bool, checks=CHECKS) -> Tally:
     """The `checks` (of CHECKS) of a generated batch, arch by arch; Go only when `go`."""
     ir, layouts = pipeline.build(str(spec_path))
-    combinations = lay.with_combinations(ir, layouts)
+    combinations = with_combinations(ir, layouts)
     models = {key: fields_of(spec, layout.variant.arch) for key, layout in combinations.items()}
     tally = Tally(batches=1, structs=len(models[ir.archs[0]]), combinations=len(combinations),
                   fields=len({(s, f) for model in models.values() for s, names in model.items() for f in names}),
@@ -233,7 +235,7 @@ def check_python(out: Path, name: str, spec_path: Path, models: dict) -> None:
     sizes, offsets and bit positions as the engine says, and random bytes read alike by every
     reader the module offers."""
     ir, layouts = pipeline.build(str(spec_path))
-    combinations = lay.with_combinations(ir, layouts)
+    combinations = with_combinations(ir, layouts)
     seed = zlib.crc32(spec_path.read_bytes())
     with _imported(out / "python", name):
         runtime = importlib.import_module(f"{name}._runtime")
@@ -272,7 +274,7 @@ def _check_offsets(module, runtime, layout, struct: str, names, where: str) -> N
     if size != fixed:
         raise Mismatch(f"{where}: construct sizeof {size}, engine {fixed}")
     expected = {".".join(slot.field.names.python for slot in chain): offset
-                for chain, offset in lay.nested_fields(layout, struct)}
+                for chain, offset in nested_fields(layout, struct)}
     expected.update(python_bits.frozen_offsets(layout, struct))
     got = runtime.field_offsets(con)
     if any(field not in got for field, kind in _kinds(names).items() if kind in PYTHON_KINDS) or got != expected:
@@ -281,7 +283,7 @@ def _check_offsets(module, runtime, layout, struct: str, names, where: str) -> N
     dtype = getattr(module, "dtype", None)
     if dtype is not None and not _flexible(laid):
         numpy_type = dtype(struct)
-        direct = {slot.field.names.python: offset for slot, offset in lay.visible_slots(layout.structs, struct)
+        direct = {slot.field.names.python: offset for slot, offset in visible_slots(layout.structs, struct)
                   if isinstance(slot, lay.FieldSlot)}  # an anonymous member's own, as the parent's
         offsets = {field: numpy_type.fields[field][1] for field in numpy_type.names}
         if numpy_type.itemsize != laid.size or offsets != direct:
