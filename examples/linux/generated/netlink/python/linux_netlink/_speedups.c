@@ -32,6 +32,23 @@
 
 #define SPEEDUPS_API 1
 
+#if PY_VERSION_HEX < 0x030A0000 /* Python 3.9 lacks two helpers 3.10 added */
+static inline PyObject *new_reference(PyObject *object) {
+    Py_INCREF(object);
+    return object;
+}
+#define Py_NewRef(object) new_reference((PyObject *)(object))
+
+static int PyModule_AddObjectRef(PyObject *module, const char *name, PyObject *value) {
+    Py_INCREF(value);
+    if (PyModule_AddObject(module, name, value) < 0) {
+        Py_DECREF(value);
+        return -1;
+    }
+    return 0;
+}
+#endif
+
 static PyObject *size_name;         /* "SIZE" */
 static PyObject *nested_name;       /* "_NESTED" */
 static PyObject *nest_name;         /* "_nest" */
