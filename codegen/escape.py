@@ -45,6 +45,8 @@ def printable(text: str, backslash: bool = False) -> str:
     """`text` with every non-printable character as its Python escape; with `backslash`,
     backslashes are doubled too, so the result is exactly a Python string literal's body
     (without its quotes) and reads back unambiguously."""
+    if text.isprintable() and not (backslash and "\\" in text):
+        return text  # the common case, and the loop below would give it back unchanged
     out = []
     for char in text:
         if char == "\\":
@@ -108,10 +110,15 @@ def c_comment_lines(text: str, width: int = 88) -> list:
     return [c_comment(line) for line in wrap(text, width)]
 
 
+_C_STRING_PLAIN = re.compile(r"[\x20\x21\x23-\x3e\x40-\x5b\x5d-\x7e]*")
+
+
 def c_string(text: str) -> str:
     """The body of a C string literal (between the quotes) that spells `text`: quotes and
     backslashes escaped, `?` escaped (no trigraph), every non-printable or non-ASCII character
     as an octal escape of its UTF-8 bytes."""
+    if _C_STRING_PLAIN.fullmatch(text):
+        return text  # printable ASCII with no quote, backslash or `?`: nothing to escape
     out = []
     for byte in text.encode("utf-8", "backslashreplace"):
         char = chr(byte)

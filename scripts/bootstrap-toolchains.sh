@@ -26,6 +26,12 @@ have_cmd qemu-aarch64 || need+=(qemu-user)
 have_cmd pahole || need+=(dwarves)
 have_cmd chromium || need+=(chromium)
 have_cmd git || need+=(git)
+# The generated Python packages' compiled runtime (_speedups.c) builds against the headers of the
+# Python that runs the tests: Debian's python3-dev when that Python is the system's.
+if [ -x .venv/bin/python ]; then
+  include=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  [ -f "$include/Python.h" ] || need+=(python3-dev)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -175,8 +175,9 @@ def _class_names(spec, structs: list, exports: list, suffix: str) -> list:
     """`MsgView` (or `MsgValue`) for `Msg`; refused when that name is already taken by
     another export."""
     names = [s["name"] + suffix for s in structs]
+    taken = set(exports)  # a set: a list here made this quadratic in the number of structs
     for name in names:
-        if name in exports:
+        if name in taken:
             decl = next(d for d in spec.structs if d.names.python + suffix == name)
             kind = "view" if suffix == "View" else "value"
             raise fail(decl.pos, f"the Python {kind} class {name} clashes with another generated name",
