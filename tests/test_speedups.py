@@ -70,7 +70,8 @@ def pairs(tmp_path_factory):
     pure, compiled = found["sysmsg"][0]
     assert type(vars(compiled.MsgView)["thread_id"]).__name__ == "Field"
     assert type(vars(pure.MsgView)["thread_id"]) is property
-    assert "_fill" in compiled._unpack_Msg.__code__.co_names and "_fill" not in pure._unpack_Msg.__code__.co_names
+    assert type(compiled._unpack_Msg).__name__ == "Parser" and "_fill" not in pure._unpack_Msg.__code__.co_names
+    assert "_fill" in compiled._unpack_ThreadContext.__code__.co_names  # nested values: filled from Python
     yield found
 
 
@@ -216,6 +217,9 @@ def test_no_reference_leaks_on_success_or_error(pairs):
         view.thread_id = view.thread_id
         view.state = view.state
         compiled.MsgView(buffer=buffer)
+        compiled.Msg.unpack_from(buffer=buffer, offset=0)
+        _outcome(lambda: compiled.Msg.parse(data[:-1]))
+        _outcome(lambda: compiled.Msg.unpack_from(buffer, offset=0, extra=1))
         for action in (lambda: compiled.MsgView(buffer, 1), lambda: compiled.MsgView(buffer, "0"),
                        lambda: runtime.fill(bad_spec, (1, 2), 0), lambda: runtime.fill(bad_spec, (1,), 0),
                        lambda: setattr(view, "thread_id", -1)):

@@ -138,7 +138,7 @@ _RUNTIME_HELPERS = {
     "_flex_structs": "flex_structs", "_flex_pack_bytes": "flex_pack_bytes", "_flex_pack_items": "flex_pack_items",
     "_flex_pack_structs": "flex_pack_structs", "_flex_view": "flex_property",
     "_flex_structs_view": "flex_structs_property", "_WideInts": "WideInts", "_WideScalar": "WideScalar",
-    "_int_from": "int_from_bytes", "_fill": "fill",
+    "_int_from": "int_from_bytes", "_fill": "fill", "_Parser": "Parser",
 }
 _CONSTRUCT_EXTRA = ("BytesInteger", "GreedyBytes", "GreedyRange", "Int16sb", "Int16ub", "Int32sb", "Int32ub", "Int64sb", "Int64ub")
 

@@ -137,6 +137,7 @@ class _Flattener:
         self.fills: list = []
         self.fill_specs: list = []
         self.plain = True
+        self.direct = False  # the struct's value is filled from `v` as it is: one compiled Parser
 
     def walk(self, name: str, label: str, source: str, base: int = 0, target: str = "r") -> list:
         """Statements `target['field'] = expr` that fill the value object `target` of struct
@@ -193,6 +194,7 @@ class _Flattener:
             listed = "(" + "".join(f"{c}, " for c in converters).rstrip(" ") + ")" if any(converters) else "None"
             self.fill_specs.append(f"{spec} = ({value_class}Value, {keys}, {listed})")
             self.fills.append(f"{target} = _fill({spec}, v, {first})")
+            self.direct = target == "r" and first == 0 and len(self.fills) == 1
             return
         self.fill_specs.append(f"{spec} = ({value_class}Value, {keys}, None)")
         values = "(" + "".join(f"{expr}, " for _, expr in items).rstrip(" ") + ")"
@@ -340,6 +342,8 @@ def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str,
     flat.fill_statement("r", name)
     if flat.plain:
         uses.add("_fill")
+        if flat.direct:
+            uses.add("_Parser")
     fmt = flat.format(order)
     fixed = struct.size if struct.tail_start is None else struct.tail_start
     if pystruct.calcsize(fmt) != fixed:
@@ -353,6 +357,7 @@ def _fast_struct(spec, layout: lay.Layout, struct: lay.StructLayout, order: str,
         "unpack": body,
         "fill": flat.fills[:-1] if flat.plain else [],  # the nested values; the struct's own is returned
         "fill_value": flat.fills[-1].split(" = ", 1)[1] if flat.plain else "",
+        "fill_direct": flat.plain and flat.direct,
         "fill_specs": flat.fill_specs if flat.plain else [],
         "binds": flat.binds,
         "pack_items": flat.values + ([flat.tail] if flat.tail else []),

@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "amd64"
@@ -455,12 +456,10 @@ def _unpack_Msg(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Msg = (MsgValue, ('self', 'ret_addr', 'syshandler', 'syshandler_stack', 'app_stack', 'interrupt', 'state', 'context', 'fault_jump', 'err', 'err_line', 'debug', 'thread_id',), (None, None, None, None, None, None, _to_ThreadState, None, None, None, None, None, None,))
 
-    def _unpack_Msg(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Msg.unpack_from(buffer, offset)
-        except _StructError:
-            raise Msg.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Msg, v, 0)
+    def _short_Msg(buffer, offset):
+        return Msg.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Msg = _Parser(_FORMAT_Msg.unpack_from, _FILL_Msg, _short_Msg)
 
 
 def _values_Msg(obj, path):
@@ -566,12 +565,10 @@ def _unpack_PtraceRegs(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_PtraceRegs = (PtraceRegsValue, ('r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8', 'rax', 'rcx', 'rdx', 'rsi', 'rdi', 'orig_rax', 'rip', 'cs', 'eflags', 'rsp', 'ss', 'fs_base', 'gs_base', 'ds', 'es', 'fs', 'gs',), None)
 
-    def _unpack_PtraceRegs(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
-        except _StructError:
-            raise PtraceRegs.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_PtraceRegs, v, 0)
+    def _short_PtraceRegs(buffer, offset):
+        return PtraceRegs.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_PtraceRegs = _Parser(_FORMAT_PtraceRegs.unpack_from, _FILL_PtraceRegs, _short_PtraceRegs)
 
 
 def _values_PtraceRegs(obj, path):
@@ -694,12 +691,10 @@ def _unpack_SignalInfo(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SignalInfo = (SignalInfoValue, ('signo', 'errno', 'code', 'fields',), None)
 
-    def _unpack_SignalInfo(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SignalInfo.unpack_from(buffer, offset)
-        except _StructError:
-            raise SignalInfo.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SignalInfo, v, 0)
+    def _short_SignalInfo(buffer, offset):
+        return SignalInfo.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SignalInfo = _Parser(_FORMAT_SignalInfo.unpack_from, _FILL_SignalInfo, _short_SignalInfo)
 
 
 def _values_SignalInfo(obj, path):
@@ -947,12 +942,10 @@ def _unpack_ArchState(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_ArchState = (ArchStateValue, ('xsave_mode', 'fp_len', 'fsgsbase',), None)
 
-    def _unpack_ArchState(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_ArchState.unpack_from(buffer, offset)
-        except _StructError:
-            raise ArchState.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_ArchState, v, 0)
+    def _short_ArchState(buffer, offset):
+        return ArchState.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_ArchState = _Parser(_FORMAT_ArchState.unpack_from, _FILL_ArchState, _short_ArchState)
 
 
 def _values_ArchState(obj, path):

@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "amd64"
@@ -154,12 +155,10 @@ def _unpack_Timeval(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Timeval = (TimevalValue, ('tv_sec', 'tv_usec',), None)
 
-    def _unpack_Timeval(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Timeval.unpack_from(buffer, offset)
-        except _StructError:
-            raise Timeval.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Timeval, v, 0)
+    def _short_Timeval(buffer, offset):
+        return Timeval.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Timeval = _Parser(_FORMAT_Timeval.unpack_from, _FILL_Timeval, _short_Timeval)
 
 
 def _values_Timeval(obj, path):
@@ -275,12 +274,10 @@ def _unpack_InputId(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_InputId = (InputIdValue, ('bustype', 'vendor', 'product', 'version',), None)
 
-    def _unpack_InputId(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_InputId.unpack_from(buffer, offset)
-        except _StructError:
-            raise InputId.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_InputId, v, 0)
+    def _short_InputId(buffer, offset):
+        return InputId.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_InputId = _Parser(_FORMAT_InputId.unpack_from, _FILL_InputId, _short_InputId)
 
 
 def _values_InputId(obj, path):
@@ -336,12 +333,10 @@ def _unpack_InputAbsinfo(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_InputAbsinfo = (InputAbsinfoValue, ('value', 'minimum', 'maximum', 'fuzz', 'flat', 'resolution',), None)
 
-    def _unpack_InputAbsinfo(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_InputAbsinfo.unpack_from(buffer, offset)
-        except _StructError:
-            raise InputAbsinfo.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_InputAbsinfo, v, 0)
+    def _short_InputAbsinfo(buffer, offset):
+        return InputAbsinfo.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_InputAbsinfo = _Parser(_FORMAT_InputAbsinfo.unpack_from, _FILL_InputAbsinfo, _short_InputAbsinfo)
 
 
 def _values_InputAbsinfo(obj, path):

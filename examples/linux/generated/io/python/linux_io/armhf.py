@@ -46,6 +46,7 @@ from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import GreedyBytes
 from ._runtime import FlexStruct
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 from ._runtime import flex_bytes as _flex_bytes
 from ._runtime import flex_pack_bytes as _flex_pack_bytes
@@ -187,12 +188,10 @@ def _unpack_Pollfd(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Pollfd = (PollfdValue, ('fd', 'events', 'revents',), None)
 
-    def _unpack_Pollfd(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Pollfd.unpack_from(buffer, offset)
-        except _StructError:
-            raise Pollfd.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Pollfd, v, 0)
+    def _short_Pollfd(buffer, offset):
+        return Pollfd.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Pollfd = _Parser(_FORMAT_Pollfd.unpack_from, _FILL_Pollfd, _short_Pollfd)
 
 
 def _values_Pollfd(obj, path):
@@ -294,12 +293,10 @@ def _unpack_FanotifyEventMetadata(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_FanotifyEventMetadata = (FanotifyEventMetadataValue, ('event_len', 'vers', 'reserved', 'metadata_len', 'mask', 'fd', 'pid',), None)
 
-    def _unpack_FanotifyEventMetadata(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_FanotifyEventMetadata.unpack_from(buffer, offset)
-        except _StructError:
-            raise FanotifyEventMetadata.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_FanotifyEventMetadata, v, 0)
+    def _short_FanotifyEventMetadata(buffer, offset):
+        return FanotifyEventMetadata.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_FanotifyEventMetadata = _Parser(_FORMAT_FanotifyEventMetadata.unpack_from, _FILL_FanotifyEventMetadata, _short_FanotifyEventMetadata)
 
 
 def _values_FanotifyEventMetadata(obj, path):
@@ -362,12 +359,10 @@ def _unpack_Winsize(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Winsize = (WinsizeValue, ('ws_row', 'ws_col', 'ws_xpixel', 'ws_ypixel',), None)
 
-    def _unpack_Winsize(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Winsize.unpack_from(buffer, offset)
-        except _StructError:
-            raise Winsize.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Winsize, v, 0)
+    def _short_Winsize(buffer, offset):
+        return Winsize.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Winsize = _Parser(_FORMAT_Winsize.unpack_from, _FILL_Winsize, _short_Winsize)
 
 
 def _values_Winsize(obj, path):
@@ -422,12 +417,10 @@ def _unpack_Flock(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Flock = (FlockValue, ('l_type', 'l_whence', 'l_start', 'l_len', 'l_pid',), None)
 
-    def _unpack_Flock(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Flock.unpack_from(buffer, offset)
-        except _StructError:
-            raise Flock.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Flock, v, 0)
+    def _short_Flock(buffer, offset):
+        return Flock.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Flock = _Parser(_FORMAT_Flock.unpack_from, _FILL_Flock, _short_Flock)
 
 
 def _values_Flock(obj, path):

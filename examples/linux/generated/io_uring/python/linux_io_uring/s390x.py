@@ -47,6 +47,7 @@ from ._runtime import structs_property as _structs
 from construct import GreedyRange, Int16ub, Int32sb, Int32ub, Int64ub
 from ._runtime import Anonymous, Flattened
 from ._runtime import FastUnion, FixedUnion, FlexStruct
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 from ._runtime import flex_items as _flex_items
 from ._runtime import flex_pack_items as _flex_pack_items
@@ -545,12 +546,10 @@ def _unpack_IoUringSqeAnon0Anon0(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IoUringSqeAnon0Anon0 = (IoUringSqeAnon0Anon0Value, ('cmd_op', 'pad1',), None)
 
-    def _unpack_IoUringSqeAnon0Anon0(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_IoUringSqeAnon0Anon0.unpack_from(buffer, offset)
-        except _StructError:
-            raise IoUringSqeAnon0Anon0.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_IoUringSqeAnon0Anon0, v, 0)
+    def _short_IoUringSqeAnon0Anon0(buffer, offset):
+        return IoUringSqeAnon0Anon0.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_IoUringSqeAnon0Anon0 = _Parser(_FORMAT_IoUringSqeAnon0Anon0.unpack_from, _FILL_IoUringSqeAnon0Anon0, _short_IoUringSqeAnon0Anon0)
 
 
 def _values_IoUringSqeAnon0Anon0(obj, path):
@@ -1270,12 +1269,10 @@ def _unpack_IoSqringOffsets(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IoSqringOffsets = (IoSqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'flags', 'dropped', 'array', 'resv1', 'resv2',), None)
 
-    def _unpack_IoSqringOffsets(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_IoSqringOffsets.unpack_from(buffer, offset)
-        except _StructError:
-            raise IoSqringOffsets.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_IoSqringOffsets, v, 0)
+    def _short_IoSqringOffsets(buffer, offset):
+        return IoSqringOffsets.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_IoSqringOffsets = _Parser(_FORMAT_IoSqringOffsets.unpack_from, _FILL_IoSqringOffsets, _short_IoSqringOffsets)
 
 
 def _values_IoSqringOffsets(obj, path):
@@ -1349,12 +1346,10 @@ def _unpack_IoCqringOffsets(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IoCqringOffsets = (IoCqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'overflow', 'cqes', 'flags', 'resv1', 'resv2',), None)
 
-    def _unpack_IoCqringOffsets(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_IoCqringOffsets.unpack_from(buffer, offset)
-        except _StructError:
-            raise IoCqringOffsets.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_IoCqringOffsets, v, 0)
+    def _short_IoCqringOffsets(buffer, offset):
+        return IoCqringOffsets.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_IoCqringOffsets = _Parser(_FORMAT_IoCqringOffsets.unpack_from, _FILL_IoCqringOffsets, _short_IoCqringOffsets)
 
 
 def _values_IoCqringOffsets(obj, path):

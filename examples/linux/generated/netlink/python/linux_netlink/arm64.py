@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "arm64"
@@ -135,12 +136,10 @@ def _unpack_Nlmsghdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Nlmsghdr = (NlmsghdrValue, ('nlmsg_len', 'nlmsg_type', 'nlmsg_flags', 'nlmsg_seq', 'nlmsg_pid',), None)
 
-    def _unpack_Nlmsghdr(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Nlmsghdr.unpack_from(buffer, offset)
-        except _StructError:
-            raise Nlmsghdr.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Nlmsghdr, v, 0)
+    def _short_Nlmsghdr(buffer, offset):
+        return Nlmsghdr.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Nlmsghdr = _Parser(_FORMAT_Nlmsghdr.unpack_from, _FILL_Nlmsghdr, _short_Nlmsghdr)
 
 
 def _values_Nlmsghdr(obj, path):
@@ -196,12 +195,10 @@ def _unpack_SockaddrNl(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SockaddrNl = (SockaddrNlValue, ('nl_family', 'nl_pid', 'nl_groups',), None)
 
-    def _unpack_SockaddrNl(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SockaddrNl.unpack_from(buffer, offset)
-        except _StructError:
-            raise SockaddrNl.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SockaddrNl, v, 0)
+    def _short_SockaddrNl(buffer, offset):
+        return SockaddrNl.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SockaddrNl = _Parser(_FORMAT_SockaddrNl.unpack_from, _FILL_SockaddrNl, _short_SockaddrNl)
 
 
 def _values_SockaddrNl(obj, path):
@@ -251,12 +248,10 @@ def _unpack_Nlattr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Nlattr = (NlattrValue, ('nla_len', 'nla_type',), None)
 
-    def _unpack_Nlattr(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Nlattr.unpack_from(buffer, offset)
-        except _StructError:
-            raise Nlattr.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Nlattr, v, 0)
+    def _short_Nlattr(buffer, offset):
+        return Nlattr.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Nlattr = _Parser(_FORMAT_Nlattr.unpack_from, _FILL_Nlattr, _short_Nlattr)
 
 
 def _values_Nlattr(obj, path):

@@ -10,6 +10,9 @@
  *                              None); the class is called with no arguments, then item k is
  *                              set to values[start + k], passed through converters[k](x, x)
  *                              where that is not None (the enum and flag lookups).
+ *   Parser(unpack_from, spec, short_error)
+ *                              a whole parse as one call, for a struct whose value is filled
+ *                              straight from its unpacked tuple.
  *   ViewBase                   the base of every view when this module is built: it keeps
  *                              `_buf` and `_off`, and its constructor checks the bounds as
  *                              the pure-Python one does (an int offset into bytes, a
@@ -59,20 +62,15 @@ static PyTypeObject *view_base;     /* ViewBase */
 
 /* ---- fill */
 
-static PyObject *fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 3 ||
-        !PyTuple_CheckExact(args[1]) || !PyLong_CheckExact(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "fill(spec, values, start): a 3-tuple, a tuple and an int");
+/* cls() with key k set to values[start + k] (converted where a converter is given). */
+static PyObject *fill_from(PyObject *spec, PyObject *values, Py_ssize_t start) {
+    if (!PyTuple_CheckExact(spec) || PyTuple_GET_SIZE(spec) != 3 || !PyTuple_CheckExact(values)) {
+        PyErr_SetString(PyExc_TypeError, "fill: the spec is (class, keys, converters), the values a tuple");
         return NULL;
     }
-    PyObject *cls = PyTuple_GET_ITEM(args[0], 0);
-    PyObject *keys = PyTuple_GET_ITEM(args[0], 1);
-    PyObject *converters = PyTuple_GET_ITEM(args[0], 2);
-    PyObject *values = args[1];
-    Py_ssize_t start = PyLong_AsSsize_t(args[2]);
-    if (start == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
+    PyObject *cls = PyTuple_GET_ITEM(spec, 0);
+    PyObject *keys = PyTuple_GET_ITEM(spec, 1);
+    PyObject *converters = PyTuple_GET_ITEM(spec, 2);
     if (!PyTuple_CheckExact(keys) || (converters != Py_None && (!PyTuple_CheckExact(converters) ||
                                                                 PyTuple_GET_SIZE(converters) != PyTuple_GET_SIZE(keys)))) {
         PyErr_SetString(PyExc_TypeError, "fill: keys must be a tuple, converters None or a tuple as long");
@@ -106,6 +104,142 @@ static PyObject *fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     return value;
 }
+
+static PyObject *fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3 || !PyLong_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "fill(spec, values, start): start is an int");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[2]);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    return fill_from(args[0], args[1], start);
+}
+
+/* ---- Parser */
+
+/* Parser(unpack_from, spec, short): a struct's whole parse as one callable, for the structs whose
+ * value is filled straight from the unpacked tuple: Parser(buffer, offset=0) unpacks, then fills.
+ * A buffer too short (struct.error) raises what short(buffer, offset) returns. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *unpack;
+    PyObject *spec;
+    PyObject *short_error;
+    vectorcallfunc vectorcall;
+} Parser;
+
+static PyObject *zero; /* the default offset */
+
+/* Put keyword arguments `buffer` and `offset` into *buffer and *offset; -1 with an error set. */
+static int parser_keywords(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **buffer,
+                           PyObject **offset) {
+    Py_ssize_t named = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; i < named; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        PyObject **slot = PyUnicode_CompareWithASCIIString(name, "buffer") == 0   ? buffer
+                          : PyUnicode_CompareWithASCIIString(name, "offset") == 0 ? offset
+                                                                                  : NULL;
+        if (slot == NULL || *slot != NULL) {
+            PyErr_Format(PyExc_TypeError, "unexpected or repeated argument %R", name);
+            return -1;
+        }
+        *slot = args[nargs + i];
+    }
+    return 0;
+}
+
+static PyObject *parser_call(Parser *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *buffer = nargs > 0 ? args[0] : NULL, *offset = nargs > 1 ? args[1] : NULL;
+    if (nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "parse takes a buffer and an offset");
+        return NULL;
+    }
+    if (kwnames != NULL && parser_keywords(args, nargs, kwnames, &buffer, &offset) < 0) {
+        return NULL;
+    }
+    if (buffer == NULL) {
+        PyErr_SetString(PyExc_TypeError, "parse needs a buffer");
+        return NULL;
+    }
+    PyObject *pair[2] = {buffer, offset == NULL ? zero : offset};
+    PyObject *row = PyObject_Vectorcall(self->unpack, pair, 2, NULL);
+    if (row == NULL) {
+        if (PyErr_ExceptionMatches(struct_error)) {
+            PyErr_Clear();
+            PyObject *error = PyObject_Vectorcall(self->short_error, pair, 2, NULL);
+            if (error != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+                Py_DECREF(error);
+            }
+        }
+        return NULL;
+    }
+    PyObject *value = fill_from(self->spec, row, 0);
+    Py_DECREF(row);
+    return value;
+}
+
+static PyObject *parser_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *unpack, *spec, *short_error;
+    if ((kwds != NULL && PyDict_GET_SIZE(kwds) != 0) ||
+        !PyArg_UnpackTuple(args, "Parser", 3, 3, &unpack, &spec, &short_error)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "Parser(unpack_from, spec, short_error)");
+        }
+        return NULL;
+    }
+    Parser *self = (Parser *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->unpack = Py_NewRef(unpack);
+    self->spec = Py_NewRef(spec);
+    self->short_error = Py_NewRef(short_error);
+    self->vectorcall = (vectorcallfunc)parser_call;
+    return (PyObject *)self;
+}
+
+static int parser_traverse(Parser *self, visitproc visit, void *arg) {
+    Py_VISIT(self->unpack);
+    Py_VISIT(self->spec);
+    Py_VISIT(self->short_error);
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static int parser_clear(Parser *self) {
+    Py_CLEAR(self->unpack);
+    Py_CLEAR(self->spec);
+    Py_CLEAR(self->short_error);
+    return 0;
+}
+
+static void parser_dealloc(Parser *self) {
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    parser_clear(self);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef parser_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Parser, vectorcall), READONLY, NULL},
+    {NULL},
+};
+
+static PyType_Slot parser_slots[] = {
+    {Py_tp_new, parser_new},           {Py_tp_call, PyVectorcall_Call}, {Py_tp_members, parser_members},
+    {Py_tp_traverse, parser_traverse}, {Py_tp_clear, parser_clear},     {Py_tp_dealloc, parser_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec parser_spec = {
+    "_speedups.Parser", sizeof(Parser), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    parser_slots,
+};
 
 /* ---- ViewBase */
 
@@ -477,16 +611,21 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (module == NULL) {
         return NULL;
     }
+    zero = PyLong_FromLong(0);
     view_base = (PyTypeObject *)PyType_FromSpec(&view_spec);
     PyObject *field_type = PyType_FromSpec(&field_spec);
-    if (view_base == NULL || field_type == NULL ||
+    PyObject *parser_type = PyType_FromSpec(&parser_spec);
+    if (zero == NULL || view_base == NULL || field_type == NULL || parser_type == NULL ||
         PyModule_AddObjectRef(module, "ViewBase", (PyObject *)view_base) < 0 ||
         PyModule_AddObjectRef(module, "Field", field_type) < 0 ||
+        PyModule_AddObjectRef(module, "Parser", parser_type) < 0 ||
         PyModule_AddIntConstant(module, "API", SPEEDUPS_API) < 0) {
         Py_XDECREF(field_type);
+        Py_XDECREF(parser_type);
         Py_DECREF(module);
         return NULL;
     }
     Py_DECREF(field_type);
+    Py_DECREF(parser_type);
     return module;
 }

@@ -46,6 +46,7 @@ from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import Int16ub, Int32sb, Int32ub
 from ._runtime import FastUnion, FixedUnion
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "s390x"
@@ -191,12 +192,10 @@ def _unpack_Ethhdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Ethhdr = (EthhdrValue, ('h_dest', 'h_source', 'h_proto',), None)
 
-    def _unpack_Ethhdr(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Ethhdr.unpack_from(buffer, offset)
-        except _StructError:
-            raise Ethhdr.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Ethhdr, v, 0)
+    def _short_Ethhdr(buffer, offset):
+        return Ethhdr.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Ethhdr = _Parser(_FORMAT_Ethhdr.unpack_from, _FILL_Ethhdr, _short_Ethhdr)
 
 
 def _values_Ethhdr(obj, path):
@@ -250,12 +249,10 @@ def _unpack_SockaddrLl(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SockaddrLl = (SockaddrLlValue, ('sll_family', 'sll_protocol', 'sll_ifindex', 'sll_hatype', 'sll_pkttype', 'sll_halen', 'sll_addr',), None)
 
-    def _unpack_SockaddrLl(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SockaddrLl.unpack_from(buffer, offset)
-        except _StructError:
-            raise SockaddrLl.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SockaddrLl, v, 0)
+    def _short_SockaddrLl(buffer, offset):
+        return SockaddrLl.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SockaddrLl = _Parser(_FORMAT_SockaddrLl.unpack_from, _FILL_SockaddrLl, _short_SockaddrLl)
 
 
 def _values_SockaddrLl(obj, path):
@@ -316,12 +313,10 @@ def _unpack_IcmpEcho(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IcmpEcho = (IcmpEchoValue, ('id', 'sequence',), None)
 
-    def _unpack_IcmpEcho(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_IcmpEcho.unpack_from(buffer, offset)
-        except _StructError:
-            raise IcmpEcho.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_IcmpEcho, v, 0)
+    def _short_IcmpEcho(buffer, offset):
+        return IcmpEcho.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_IcmpEcho = _Parser(_FORMAT_IcmpEcho.unpack_from, _FILL_IcmpEcho, _short_IcmpEcho)
 
 
 def _values_IcmpEcho(obj, path):
@@ -367,12 +362,10 @@ def _unpack_IcmpFrag(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IcmpFrag = (IcmpFragValue, ('unused', 'mtu',), None)
 
-    def _unpack_IcmpFrag(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_IcmpFrag.unpack_from(buffer, offset)
-        except _StructError:
-            raise IcmpFrag.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_IcmpFrag, v, 0)
+    def _short_IcmpFrag(buffer, offset):
+        return IcmpFrag.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_IcmpFrag = _Parser(_FORMAT_IcmpFrag.unpack_from, _FILL_IcmpFrag, _short_IcmpFrag)
 
 
 def _values_IcmpFrag(obj, path):

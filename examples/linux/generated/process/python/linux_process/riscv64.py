@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "riscv64"
@@ -194,12 +195,10 @@ def _unpack_Rlimit(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Rlimit = (RlimitValue, ('rlim_cur', 'rlim_max',), None)
 
-    def _unpack_Rlimit(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Rlimit.unpack_from(buffer, offset)
-        except _StructError:
-            raise Rlimit.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Rlimit, v, 0)
+    def _short_Rlimit(buffer, offset):
+        return Rlimit.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Rlimit = _Parser(_FORMAT_Rlimit.unpack_from, _FILL_Rlimit, _short_Rlimit)
 
 
 def _values_Rlimit(obj, path):
@@ -249,12 +248,10 @@ def _unpack_Utsname(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Utsname = (UtsnameValue, ('sysname', 'nodename', 'release', 'version', 'machine', 'domainname',), None)
 
-    def _unpack_Utsname(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Utsname.unpack_from(buffer, offset)
-        except _StructError:
-            raise Utsname.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Utsname, v, 0)
+    def _short_Utsname(buffer, offset):
+        return Utsname.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Utsname = _Parser(_FORMAT_Utsname.unpack_from, _FILL_Utsname, _short_Utsname)
 
 
 def _values_Utsname(obj, path):
@@ -311,12 +308,10 @@ def _unpack_SchedParam(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SchedParam = (SchedParamValue, ('sched_priority',), None)
 
-    def _unpack_SchedParam(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SchedParam.unpack_from(buffer, offset)
-        except _StructError:
-            raise SchedParam.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SchedParam, v, 0)
+    def _short_SchedParam(buffer, offset):
+        return SchedParam.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SchedParam = _Parser(_FORMAT_SchedParam.unpack_from, _FILL_SchedParam, _short_SchedParam)
 
 
 def _values_SchedParam(obj, path):
@@ -359,12 +354,10 @@ def _unpack_Timespec(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Timespec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
 
-    def _unpack_Timespec(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Timespec.unpack_from(buffer, offset)
-        except _StructError:
-            raise Timespec.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Timespec, v, 0)
+    def _short_Timespec(buffer, offset):
+        return Timespec.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Timespec = _Parser(_FORMAT_Timespec.unpack_from, _FILL_Timespec, _short_Timespec)
 
 
 def _values_Timespec(obj, path):
@@ -479,12 +472,10 @@ def _unpack_Timeval(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Timeval = (TimevalValue, ('tv_sec', 'tv_usec',), None)
 
-    def _unpack_Timeval(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Timeval.unpack_from(buffer, offset)
-        except _StructError:
-            raise Timeval.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Timeval, v, 0)
+    def _short_Timeval(buffer, offset):
+        return Timeval.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Timeval = _Parser(_FORMAT_Timeval.unpack_from, _FILL_Timeval, _short_Timeval)
 
 
 def _values_Timeval(obj, path):
@@ -532,12 +523,10 @@ def _unpack_Tms(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Tms = (TmsValue, ('tms_utime', 'tms_stime', 'tms_cutime', 'tms_cstime',), None)
 
-    def _unpack_Tms(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Tms.unpack_from(buffer, offset)
-        except _StructError:
-            raise Tms.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Tms, v, 0)
+    def _short_Tms(buffer, offset):
+        return Tms.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Tms = _Parser(_FORMAT_Tms.unpack_from, _FILL_Tms, _short_Tms)
 
 
 def _values_Tms(obj, path):

@@ -739,6 +739,9 @@ SPEEDUPS = _load_speedups()
 # `fill(spec, values, start)` when compiled: the generated modules then define a second
 # `_unpack_X` per struct that makes each value in one call.
 fill = SPEEDUPS.fill if SPEEDUPS is not None else None
+# `Parser(unpack_from, spec, short_error)` when compiled: the whole parse of a struct whose value
+# is filled straight from its unpacked tuple, as one C call.
+Parser = SPEEDUPS.Parser if SPEEDUPS is not None else None
 
 
 class _PureViewBase:

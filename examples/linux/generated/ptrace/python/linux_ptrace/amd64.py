@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "amd64"
@@ -201,12 +202,10 @@ def _unpack_UserRegsStruct(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UserRegsStruct = (UserRegsStructValue, ('r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8', 'rax', 'rcx', 'rdx', 'rsi', 'rdi', 'orig_rax', 'rip', 'cs', 'eflags', 'rsp', 'ss', 'fs_base', 'gs_base', 'ds', 'es', 'fs', 'gs',), None)
 
-    def _unpack_UserRegsStruct(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
-        except _StructError:
-            raise UserRegsStruct.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_UserRegsStruct, v, 0)
+    def _short_UserRegsStruct(buffer, offset):
+        return UserRegsStruct.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_UserRegsStruct = _Parser(_FORMAT_UserRegsStruct.unpack_from, _FILL_UserRegsStruct, _short_UserRegsStruct)
 
 
 def _values_UserRegsStruct(obj, path):

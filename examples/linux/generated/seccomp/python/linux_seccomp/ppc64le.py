@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "ppc64le"
@@ -172,12 +173,10 @@ def _unpack_SockFilter(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SockFilter = (SockFilterValue, ('code', 'jt', 'jf', 'k',), None)
 
-    def _unpack_SockFilter(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SockFilter.unpack_from(buffer, offset)
-        except _StructError:
-            raise SockFilter.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SockFilter, v, 0)
+    def _short_SockFilter(buffer, offset):
+        return SockFilter.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SockFilter = _Parser(_FORMAT_SockFilter.unpack_from, _FILL_SockFilter, _short_SockFilter)
 
 
 def _values_SockFilter(obj, path):
@@ -229,12 +228,10 @@ def _unpack_SockFprog(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SockFprog = (SockFprogValue, ('len', 'filter',), None)
 
-    def _unpack_SockFprog(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SockFprog.unpack_from(buffer, offset)
-        except _StructError:
-            raise SockFprog.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SockFprog, v, 0)
+    def _short_SockFprog(buffer, offset):
+        return SockFprog.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SockFprog = _Parser(_FORMAT_SockFprog.unpack_from, _FILL_SockFprog, _short_SockFprog)
 
 
 def _values_SockFprog(obj, path):
@@ -416,12 +413,10 @@ def _unpack_SeccompNotifResp(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SeccompNotifResp = (SeccompNotifRespValue, ('id', 'val', 'error', 'flags',), None)
 
-    def _unpack_SeccompNotifResp(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SeccompNotifResp.unpack_from(buffer, offset)
-        except _StructError:
-            raise SeccompNotifResp.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SeccompNotifResp, v, 0)
+    def _short_SeccompNotifResp(buffer, offset):
+        return SeccompNotifResp.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SeccompNotifResp = _Parser(_FORMAT_SeccompNotifResp.unpack_from, _FILL_SeccompNotifResp, _short_SeccompNotifResp)
 
 
 def _values_SeccompNotifResp(obj, path):

@@ -45,6 +45,7 @@ from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from ._runtime import FastUnion, FixedUnion
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "amd64"
@@ -352,12 +353,10 @@ def _unpack_SigKill(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigKill = (SigKillValue, ('si_pid', 'si_uid',), None)
 
-    def _unpack_SigKill(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SigKill.unpack_from(buffer, offset)
-        except _StructError:
-            raise SigKill.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SigKill, v, 0)
+    def _short_SigKill(buffer, offset):
+        return SigKill.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SigKill = _Parser(_FORMAT_SigKill.unpack_from, _FILL_SigKill, _short_SigKill)
 
 
 def _values_SigKill(obj, path):
@@ -558,12 +557,10 @@ def _unpack_SigChld(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigChld = (SigChldValue, ('si_pid', 'si_uid', 'si_status', 'si_utime', 'si_stime',), None)
 
-    def _unpack_SigChld(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SigChld.unpack_from(buffer, offset)
-        except _StructError:
-            raise SigChld.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SigChld, v, 0)
+    def _short_SigChld(buffer, offset):
+        return SigChld.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SigChld = _Parser(_FORMAT_SigChld.unpack_from, _FILL_SigChld, _short_SigChld)
 
 
 def _values_SigChld(obj, path):
@@ -619,12 +616,10 @@ def _unpack_SigAddrBounds(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigAddrBounds = (SigAddrBoundsValue, ('lower', 'upper',), None)
 
-    def _unpack_SigAddrBounds(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SigAddrBounds.unpack_from(buffer, offset)
-        except _StructError:
-            raise SigAddrBounds.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SigAddrBounds, v, 0)
+    def _short_SigAddrBounds(buffer, offset):
+        return SigAddrBounds.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SigAddrBounds = _Parser(_FORMAT_SigAddrBounds.unpack_from, _FILL_SigAddrBounds, _short_SigAddrBounds)
 
 
 def _values_SigAddrBounds(obj, path):
@@ -766,12 +761,10 @@ def _unpack_SigPoll(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigPoll = (SigPollValue, ('si_band', 'si_fd',), None)
 
-    def _unpack_SigPoll(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SigPoll.unpack_from(buffer, offset)
-        except _StructError:
-            raise SigPoll.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SigPoll, v, 0)
+    def _short_SigPoll(buffer, offset):
+        return SigPoll.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SigPoll = _Parser(_FORMAT_SigPoll.unpack_from, _FILL_SigPoll, _short_SigPoll)
 
 
 def _values_SigPoll(obj, path):
@@ -819,12 +812,10 @@ def _unpack_SigSys(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigSys = (SigSysValue, ('call_addr', 'syscall', 'arch',), None)
 
-    def _unpack_SigSys(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SigSys.unpack_from(buffer, offset)
-        except _StructError:
-            raise SigSys.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SigSys, v, 0)
+    def _short_SigSys(buffer, offset):
+        return SigSys.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SigSys = _Parser(_FORMAT_SigSys.unpack_from, _FILL_SigSys, _short_SigSys)
 
 
 def _values_SigSys(obj, path):
@@ -1039,12 +1030,10 @@ def _unpack_SignalfdSiginfo(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SignalfdSiginfo = (SignalfdSiginfoValue, ('ssi_signo', 'ssi_errno', 'ssi_code', 'ssi_pid', 'ssi_uid', 'ssi_fd', 'ssi_tid', 'ssi_band', 'ssi_overrun', 'ssi_trapno', 'ssi_status', 'ssi_int', 'ssi_ptr', 'ssi_utime', 'ssi_stime', 'ssi_addr', 'ssi_addr_lsb', 'ssi_syscall', 'ssi_call_addr', 'ssi_arch',), None)
 
-    def _unpack_SignalfdSiginfo(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SignalfdSiginfo.unpack_from(buffer, offset)
-        except _StructError:
-            raise SignalfdSiginfo.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SignalfdSiginfo, v, 0)
+    def _short_SignalfdSiginfo(buffer, offset):
+        return SignalfdSiginfo.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SignalfdSiginfo = _Parser(_FORMAT_SignalfdSiginfo.unpack_from, _FILL_SignalfdSiginfo, _short_SignalfdSiginfo)
 
 
 def _values_SignalfdSiginfo(obj, path):

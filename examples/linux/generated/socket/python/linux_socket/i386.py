@@ -46,6 +46,7 @@ from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import GreedyBytes, Int16ub, Int32ub
 from ._runtime import FastUnion, FixedUnion, FlexStruct
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 from ._runtime import flex_bytes as _flex_bytes
 from ._runtime import flex_pack_bytes as _flex_pack_bytes
@@ -545,12 +546,10 @@ def _unpack_SockaddrUn(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SockaddrUn = (SockaddrUnValue, ('sun_family', 'sun_path',), None)
 
-    def _unpack_SockaddrUn(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_SockaddrUn.unpack_from(buffer, offset)
-        except _StructError:
-            raise SockaddrUn.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_SockaddrUn, v, 0)
+    def _short_SockaddrUn(buffer, offset):
+        return SockaddrUn.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_SockaddrUn = _Parser(_FORMAT_SockaddrUn.unpack_from, _FILL_SockaddrUn, _short_SockaddrUn)
 
 
 def _values_SockaddrUn(obj, path):
@@ -596,12 +595,10 @@ def _unpack_Iovec(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Iovec = (IovecValue, ('iov_base', 'iov_len',), None)
 
-    def _unpack_Iovec(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Iovec.unpack_from(buffer, offset)
-        except _StructError:
-            raise Iovec.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Iovec, v, 0)
+    def _short_Iovec(buffer, offset):
+        return Iovec.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Iovec = _Parser(_FORMAT_Iovec.unpack_from, _FILL_Iovec, _short_Iovec)
 
 
 def _values_Iovec(obj, path):
@@ -652,12 +649,10 @@ def _unpack_Msghdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Msghdr = (MsghdrValue, ('msg_name', 'msg_namelen', 'msg_iov', 'msg_iovlen', 'msg_control', 'msg_controllen', 'msg_flags',), None)
 
-    def _unpack_Msghdr(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Msghdr.unpack_from(buffer, offset)
-        except _StructError:
-            raise Msghdr.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Msghdr, v, 0)
+    def _short_Msghdr(buffer, offset):
+        return Msghdr.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Msghdr = _Parser(_FORMAT_Msghdr.unpack_from, _FILL_Msghdr, _short_Msghdr)
 
 
 def _values_Msghdr(obj, path):
@@ -763,12 +758,10 @@ def _unpack_Linger(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Linger = (LingerValue, ('l_onoff', 'l_linger',), None)
 
-    def _unpack_Linger(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Linger.unpack_from(buffer, offset)
-        except _StructError:
-            raise Linger.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Linger, v, 0)
+    def _short_Linger(buffer, offset):
+        return Linger.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Linger = _Parser(_FORMAT_Linger.unpack_from, _FILL_Linger, _short_Linger)
 
 
 def _values_Linger(obj, path):

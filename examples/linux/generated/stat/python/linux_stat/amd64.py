@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "amd64"
@@ -203,12 +204,10 @@ def _unpack_Timespec(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Timespec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
 
-    def _unpack_Timespec(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_Timespec.unpack_from(buffer, offset)
-        except _StructError:
-            raise Timespec.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_Timespec, v, 0)
+    def _short_Timespec(buffer, offset):
+        return Timespec.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_Timespec = _Parser(_FORMAT_Timespec.unpack_from, _FILL_Timespec, _short_Timespec)
 
 
 def _values_Timespec(obj, path):
@@ -378,12 +377,10 @@ def _unpack_StatxTimestamp(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_StatxTimestamp = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
 
-    def _unpack_StatxTimestamp(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_StatxTimestamp.unpack_from(buffer, offset)
-        except _StructError:
-            raise StatxTimestamp.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_StatxTimestamp, v, 0)
+    def _short_StatxTimestamp(buffer, offset):
+        return StatxTimestamp.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_StatxTimestamp = _Parser(_FORMAT_StatxTimestamp.unpack_from, _FILL_StatxTimestamp, _short_StatxTimestamp)
 
 
 def _values_StatxTimestamp(obj, path):

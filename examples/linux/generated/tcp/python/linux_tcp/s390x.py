@@ -45,6 +45,7 @@ from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
 from construct import Int16ub, Int32ub, Int64ub
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 from ._bits import BitRun, BitValue
 from ._bits import bits_int as _bits_int
@@ -627,12 +628,10 @@ def _unpack_UdpHdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UdpHdr = (UdpHdrValue, ('source', 'dest', 'len', 'check',), None)
 
-    def _unpack_UdpHdr(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_UdpHdr.unpack_from(buffer, offset)
-        except _StructError:
-            raise UdpHdr.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_UdpHdr, v, 0)
+    def _short_UdpHdr(buffer, offset):
+        return UdpHdr.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_UdpHdr = _Parser(_FORMAT_UdpHdr.unpack_from, _FILL_UdpHdr, _short_UdpHdr)
 
 
 def _values_UdpHdr(obj, path):

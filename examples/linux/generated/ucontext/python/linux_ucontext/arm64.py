@@ -44,6 +44,7 @@ from ._runtime import scalar_property as _scalar
 from ._runtime import shaped as _shaped
 from ._runtime import struct_array as _struct_array
 from ._runtime import structs_property as _structs
+from ._runtime import Parser as _Parser
 from ._runtime import fill as _fill
 
 ARCH = "arm64"
@@ -155,12 +156,10 @@ def _unpack_StackT(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_StackT = (StackTValue, ('ss_sp', 'ss_flags', 'ss_size',), None)
 
-    def _unpack_StackT(buffer, offset=0):  # noqa: F811
-        try:
-            v = _FORMAT_StackT.unpack_from(buffer, offset)
-        except _StructError:
-            raise StackT.short_error(_available(buffer, offset), "(parsing)") from None
-        return _fill(_FILL_StackT, v, 0)
+    def _short_StackT(buffer, offset):
+        return StackT.short_error(_available(buffer, offset), "(parsing)")
+
+    _unpack_StackT = _Parser(_FORMAT_StackT.unpack_from, _FILL_StackT, _short_StackT)
 
 
 def _values_StackT(obj, path):
