@@ -32,6 +32,17 @@ def sysmsg_tree(tmp_path):
     return tmp_path
 
 
+def truncations(size: int, every: int = 4096, tail: int = 256, stride: int = 97) -> list:
+    """The lengths to cut a `size`-byte record at: all of them for a record of up to `every`
+    bytes; for a larger one (the context queue's 33216 bytes, mostly one array) every length
+    below `every`, every length in the last `tail` bytes and one in `stride` in between. Each
+    cut costs a parse of up to the whole record, and the parsers treat an array's elements
+    alike, so cutting at each of thousands of elements tests nothing more."""
+    if size <= every:
+        return list(range(size))
+    return sorted(set(range(every)) | set(range(size - tail, size)) | set(range(every, size, stride)))
+
+
 def run_cli(*args, cwd=ROOT):
     """Run `python -m codegen ARGS` in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=cwd, capture_output=True, text=True)

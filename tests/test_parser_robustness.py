@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from codegen import layout_types as lay
 from codegen import pipeline
 from codegen.primitives import PRIMITIVES
-from conftest import ARCHS, ROOT, SPEC
+from conftest import ARCHS, ROOT, SPEC, truncations
 from fuzz.differential import leaf_mask, missing_fields
 
 CASES = ("enum_widths", "nested_arrays", "packed_aligned", "per_arch")
@@ -215,7 +215,7 @@ def test_every_truncation_names_the_struct_and_the_missing_field(subjects, reade
         if parse is None:
             continue
         data = random.Random(subject.label).randbytes(subject.size)
-        for length in range(subject.size):
+        for length in truncations(subject.size):
             with pytest.raises(construct.ConstructError) as caught:
                 parse(data[:length])
             steps = _path(caught.value)
@@ -239,7 +239,7 @@ def _reader(subject: Subject, kind: str):
 def test_views_refuse_short_buffers_naming_the_struct(subjects):
     viewed = [s for s in subjects if s.view is not None]
     for subject in viewed:
-        for length in range(subject.size):
+        for length in truncations(subject.size):
             with pytest.raises(ValueError, match=rf"{subject.name}View needs {subject.size} bytes"):
                 subject.view(bytearray(length))
         with pytest.raises(ValueError):
