@@ -43,6 +43,18 @@ def truncations(size: int, every: int = 4096, tail: int = 256, stride: int = 97)
     return sorted(set(range(every)) | set(range(size - tail, size)) | set(range(every, size, stride)))
 
 
+def generate_in_process(spec_path: str, out) -> None:
+    """Write what `layoutgen generate --spec spec_path --out out` writes, without a new process
+    or the output folder's bookkeeping: for tests that only need the generated files (the CLI
+    itself is tested where it matters)."""
+    spec, layouts = pipeline.build(str(spec_path))
+    for relative, text in pipeline.render(spec, layouts, str(spec_path), str(out)).items():
+        path = os.path.join(str(out), relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
 def run_cli(*args, cwd=ROOT):
     """Run `python -m codegen ARGS` in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=cwd, capture_output=True, text=True)

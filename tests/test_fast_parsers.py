@@ -24,7 +24,7 @@ from codegen import layout_types as lay
 from codegen.layout_walk import nested_fields, visible_bitfields, visible_slots
 from codegen import pipeline
 from codegen.primitives import PRIMITIVES
-from conftest import ARCHS, ROOT, SPEC, run_cli, truncations
+from conftest import ARCHS, ROOT, SPEC, generate_in_process, truncations
 
 CASES_DIR = os.path.join(ROOT, "tests", "cases")
 SPECS = ["sysmsg"] + sorted(os.listdir(CASES_DIR))
@@ -42,8 +42,7 @@ def packages(tmp_path_factory):
     built = {}
     for name in SPECS[1:]:
         out = root / name
-        result = run_cli("generate", "--spec", spec_path(name), "--out", str(out))
-        assert result.returncode == 0, result.stderr
+        generate_in_process(spec_path(name), out)
         sys.path.insert(0, str(out / "python"))
     for name in SPECS:
         spec, layouts = pipeline.build(spec_path(name))

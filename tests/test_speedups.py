@@ -22,7 +22,7 @@ import sys
 import pytest
 
 from codegen import pipeline
-from conftest import ROOT, SPEC
+from conftest import ROOT, SPEC, generate_in_process
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from compiled_copy import compile_speedups  # noqa: E402
@@ -31,14 +31,6 @@ CASES_DIR = os.path.join(ROOT, "tests", "cases")
 SPECS = {"sysmsg": SPEC, **{name: os.path.join(CASES_DIR, name, "spec.yaml") for name in sorted(os.listdir(CASES_DIR))}}
 RECORDS = 4  # random records per struct and arch
 VIEW_API = {"at", "pack", "unpack", "SIZE", "PARSER"}
-
-
-def _write(files: dict, out: str) -> None:
-    for relative, text in files.items():
-        path = os.path.join(out, relative)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def pairs(tmp_path_factory):
         if "python" not in spec.targets:
             continue
         out = root / case
-        _write(pipeline.render(spec, layouts, spec_path, str(out)), str(out))
+        generate_in_process(spec_path, out)
         package = out / "python" / spec.name
         twin = root / "compiled" / case / f"{spec.name}_compiled"
         shutil.copytree(package, twin)
