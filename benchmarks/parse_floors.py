@@ -37,8 +37,8 @@ class FloorView:
 
 
 def floor_view_type(name: str, size: int, fields: dict, nested: tuple = ()) -> type:
-    """A FloorView subclass with one property per (name -> (unpack_from, offset)) field; the
-    offset is folded into the format, as the runtime does. `nested` names plain slots."""
+    """A FloorView subclass with one property per `fields` item (name -> an `unpack_from` whose
+    format folds the field's offset in, as the runtime's do). `nested` names plain slots."""
     def getter(unpack):
         return property(lambda view: unpack(view._buf, view._off)[0])
     namespace = {"__slots__": nested, "SIZE": size}

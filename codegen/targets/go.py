@@ -136,8 +136,8 @@ def render(ctx: Context) -> dict:
     spec = ctx.spec
     combinations = list(ctx.combinations.values())
     go_expressible.check_expressible(spec, combinations)
-    per_variant = {layout.variant: _declarations(spec, layout) for layout in combinations}
-    shared, by_arch, by_point = _split(spec, per_variant)
+    declared = {layout.variant: _declarations(spec, layout) for layout in combinations}
+    shared, by_arch, by_point = _split(spec, declared)
     files = {f"{folder(spec)}/go.mod": _go_mod(ctx)}
     files[shared_path(spec)] = _source(ctx, shared_path(spec), shared, _package_doc(ctx), _build_constraint(spec))
     for arch in spec.archs:
@@ -219,14 +219,14 @@ def _source(ctx: Context, path: str, decls: list, package_doc: list, constraint:
 # ---- which declarations go where -------------------------------------------
 
 
-def _split(spec: Spec, per_variant: dict) -> tuple:
+def _split(spec: Spec, declared: dict) -> tuple:
     """Sort declarations by what they depend on: the same everywhere (shared), on the arch only
     (one list per arch), or on the parameter values (one list per combination)."""
-    keys = list(dict.fromkeys(key for found in per_variant.values() for key in found))
+    keys = list(dict.fromkeys(key for found in declared.values() for key in found))
     shared, by_arch = [], {arch: [] for arch in spec.archs}
-    by_point = {variant: [] for variant in per_variant}
+    by_point = {variant: [] for variant in declared}
     for key in keys:
-        versions = {variant: found.get(key) for variant, found in per_variant.items()}
+        versions = {variant: found.get(key) for variant, found in declared.items()}
         if _uniform(versions.values()):
             shared.append(next(iter(versions.values())))
             continue

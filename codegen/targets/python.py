@@ -40,11 +40,14 @@ def render(ctx: Context) -> dict:
         model = _arch_model(ctx, layout)
         files[f"python/{package}/{key}.py"] = render_template("python/arch.py.j2", banner=banner, **model)
         files[f"python/{package}/{key}.pyi"] = render_template("python/arch.pyi.j2", banner=banner, **model)
-    files[f"python/{package}/_runtime.py"] = _runtime_copy("_runtime.py", banner)
-    files[f"python/{package}/_runtime.pyi"] = _runtime_copy("_runtime.pyi", banner)
-    files[f"python/{package}/_speedups.c"] = _speedups_copy(ctx.banner(esc.c_comment))
+    hashed = "".join(f"# {line}\n" for line in banner)
+    files[f"python/{package}/_runtime.py"] = _runtime_copy("_runtime.py", hashed)
+    files[f"python/{package}/_runtime.pyi"] = _runtime_copy("_runtime.pyi", hashed)
+    # The runtime's optional compiled half (`pip install` builds it where a compiler is; see python_package.py).
+    starred = "/*\n" + "".join(f" * {line}\n" for line in ctx.banner(esc.c_comment)) + " */\n"
+    files[f"python/{package}/_speedups.c"] = _runtime_copy("_speedups.c", starred)
     if any(python_bits.has_bits(layout) for layout in ctx.layouts.values()):
-        files[f"python/{package}/_bits.py"] = _runtime_copy("_bits.py", banner)
+        files[f"python/{package}/_bits.py"] = _runtime_copy("_bits.py", hashed)
     files[f"python/{package}/native.py"] = render_template(
         "python/native.py.j2", banner=banner,
         machines=[(machine, arch) for arch in ctx.spec.archs for machine in ARCHS[arch].machines])
@@ -73,16 +76,10 @@ def render(ctx: Context) -> dict:
 _RUNTIME_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates", "python")
 
 
-def _runtime_copy(name: str, banner: list) -> str:
+def _runtime_copy(name: str, banner: str) -> str:
+    """The runtime file `name` as it is, under `banner` (already in the file's comment syntax)."""
     with open(os.path.join(_RUNTIME_DIR, name), encoding="utf-8") as source:
-        return "".join(f"# {line}\n" for line in banner) + source.read()
-
-
-def _speedups_copy(banner: list) -> str:
-    """The runtime's optional compiled half, under a C comment banner (`pip install` builds it
-    where a compiler is; see python_package.py)."""
-    with open(os.path.join(_RUNTIME_DIR, "_speedups.c"), encoding="utf-8") as source:
-        return "/*\n" + "".join(f" * {line}\n" for line in banner) + " */\n" + source.read()
+        return banner + source.read()
 
 
 def layout_facts(ctx: Context, layout: lay.Layout) -> list:

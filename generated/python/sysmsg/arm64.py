@@ -472,7 +472,7 @@ def _unpack_PtraceRegs(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_PtraceRegs = (PtraceRegsValue, ('regs', 'sp', 'pc', 'pstate',), None)
 
-    def _unpack_PtraceRegs(buffer, offset=0):  # noqa: F811
+    def _unpack_PtraceRegs(buffer, offset=0):
         try:
             v = _FORMAT_PtraceRegs.unpack_from(buffer, offset)
         except _StructError:
@@ -610,7 +610,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL2_ThreadContext = (SignalInfoValue, ('signo', 'errno', 'code', 'fields',), None)
     _FILL_ThreadContext = (ThreadContextValue, ('fpstate', 'fpstate_changed', 'ptregs', 'siginfo', 'signo', 'state', 'interrupt', 'thread_id', 'last_thread_id', 'sentry_fast_path', 'acked', 'tls', 'debug',), None)
 
-    def _unpack_ThreadContext(buffer, offset=0):  # noqa: F811
+    def _unpack_ThreadContext(buffer, offset=0):
         try:
             v = _FORMAT_ThreadContext.unpack_from(buffer, offset)
         except _StructError:
@@ -764,7 +764,7 @@ def _unpack_ContextQueue(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_ContextQueue = (ContextQueueValue, ('start', 'end', 'num_active_threads', 'num_active_contexts', 'num_awake_contexts', 'fast_path_disalbed_ts', 'fast_path_failed_in_row', 'fast_path_disabled', 'ringbuffer',), None)
 
-    def _unpack_ContextQueue(buffer, offset=0):  # noqa: F811
+    def _unpack_ContextQueue(buffer, offset=0):
         try:
             v = _FORMAT_ContextQueue.unpack_from(buffer, offset)
         except _StructError:

@@ -176,7 +176,7 @@ def _unpack_EpollEvent(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_EpollEvent = (EpollEventValue, ('events', 'data',), None)
 
-    def _unpack_EpollEvent(buffer, offset=0):  # noqa: F811
+    def _unpack_EpollEvent(buffer, offset=0):
         try:
             v = _FORMAT_EpollEvent.unpack_from(buffer, offset)
         except _StructError:

@@ -210,7 +210,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL1_InputEvent = (TimevalValue, ('tv_sec', 'tv_usec',), None)
     _FILL_InputEvent = (InputEventValue, ('time', 'type', 'code', 'value',), None)
 
-    def _unpack_InputEvent(buffer, offset=0):  # noqa: F811
+    def _unpack_InputEvent(buffer, offset=0):
         try:
             v = _FORMAT_InputEvent.unpack_from(buffer, offset)
         except _StructError:

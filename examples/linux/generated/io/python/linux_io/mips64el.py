@@ -245,7 +245,7 @@ def _unpack_InotifyEvent(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_InotifyEvent = (InotifyEventValue, ('wd', 'mask', 'cookie', 'len', 'name',), None)
 
-    def _unpack_InotifyEvent(buffer, offset=0):  # noqa: F811
+    def _unpack_InotifyEvent(buffer, offset=0):
         try:
             v = _FORMAT_InotifyEvent.unpack_from(buffer, offset)
         except _StructError:

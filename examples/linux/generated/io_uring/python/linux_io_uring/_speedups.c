@@ -59,6 +59,7 @@ static PyObject *checked_name;      /* "_checked_offset" */
 static PyObject *struct_error;      /* struct.error */
 static PyTypeObject *mmap_type;     /* mmap.mmap */
 static PyTypeObject *view_base;     /* ViewBase */
+static PyObject *zero;              /* the default offset */
 
 /* ---- fill */
 
@@ -129,8 +130,6 @@ typedef struct {
     PyObject *short_error;
     vectorcallfunc vectorcall;
 } Parser;
-
-static PyObject *zero; /* the default offset */
 
 /* Put keyword arguments `buffer` and `offset` into *buffer and *offset; -1 with an error set. */
 static int parser_keywords(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **buffer,
@@ -335,16 +334,10 @@ static int view_init(View *self, PyObject *args, PyObject *kwds) {
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:View", names, &buffer, &offset)) {
         return -1;
     }
-    PyObject *zero = NULL;
-    if (offset == NULL) {
-        offset = zero = PyLong_FromLong(0);
-        if (zero == NULL) {
-            return -1;
-        }
+    if (view_set(self, buffer, offset == NULL ? zero : offset) < 0) {
+        return -1;
     }
-    int failed = view_set(self, buffer, offset) < 0;
-    Py_XDECREF(zero);
-    return failed || view_nest(self) < 0 ? -1 : 0;
+    return view_nest(self) < 0 ? -1 : 0;
 }
 
 /* `View(buffer, offset)` without the generic type call: installed by `install` on view classes
@@ -384,10 +377,7 @@ static PyObject *view_vectorcall(PyObject *type, PyObject *const *args, size_t n
     if (self == NULL) {
         return NULL;
     }
-    PyObject *zero = nargs == 1 ? PyLong_FromLong(0) : NULL;
-    int failed = (nargs == 1 && zero == NULL) || view_set(self, args[0], nargs == 2 ? args[1] : zero) < 0;
-    Py_XDECREF(zero);
-    if (failed) {
+    if (view_set(self, args[0], nargs == 2 ? args[1] : zero) < 0) {
         Py_DECREF(self);
         return NULL;
     }

@@ -941,7 +941,7 @@ def _unpack_IoUringSqeAnon4Anon0(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IoUringSqeAnon4Anon0 = (IoUringSqeAnon4Anon0Value, ('addr_len', 'pad3',), None)
 
-    def _unpack_IoUringSqeAnon4Anon0(buffer, offset=0):  # noqa: F811
+    def _unpack_IoUringSqeAnon4Anon0(buffer, offset=0):
         try:
             v = _FORMAT_IoUringSqeAnon4Anon0.unpack_from(buffer, offset)
         except _StructError:
@@ -1042,7 +1042,7 @@ def _unpack_IoUringSqeAnon5Anon0(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IoUringSqeAnon5Anon0 = (IoUringSqeAnon5Anon0Value, ('addr3', 'pad2',), None)
 
-    def _unpack_IoUringSqeAnon5Anon0(buffer, offset=0):  # noqa: F811
+    def _unpack_IoUringSqeAnon5Anon0(buffer, offset=0):
         try:
             v = _FORMAT_IoUringSqeAnon5Anon0.unpack_from(buffer, offset)
         except _StructError:
@@ -1219,7 +1219,7 @@ def _unpack_IoUringCqe(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IoUringCqe = (IoUringCqeValue, ('user_data', 'res', 'flags', 'big_cqe',), None)
 
-    def _unpack_IoUringCqe(buffer, offset=0):  # noqa: F811
+    def _unpack_IoUringCqe(buffer, offset=0):
         try:
             v = _FORMAT_IoUringCqe.unpack_from(buffer, offset)
         except _StructError:
@@ -1446,7 +1446,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL2_IoUringParams = (IoCqringOffsetsValue, ('head', 'tail', 'ring_mask', 'ring_entries', 'overflow', 'cqes', 'flags', 'resv1', 'resv2',), None)
     _FILL_IoUringParams = (IoUringParamsValue, ('sq_entries', 'cq_entries', 'flags', 'sq_thread_cpu', 'sq_thread_idle', 'features', 'wq_fd', 'resv', 'sq_off', 'cq_off',), None)
 
-    def _unpack_IoUringParams(buffer, offset=0):  # noqa: F811
+    def _unpack_IoUringParams(buffer, offset=0):
         try:
             v = _FORMAT_IoUringParams.unpack_from(buffer, offset)
         except _StructError:

@@ -197,7 +197,7 @@ def _unpack_Ethhdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Ethhdr = (EthhdrValue, ('h_dest', 'h_source', 'h_proto',), None)
 
-    def _unpack_Ethhdr(buffer, offset=0):  # noqa: F811
+    def _unpack_Ethhdr(buffer, offset=0):
         try:
             v = _FORMAT_Ethhdr.unpack_from(buffer, offset)
         except _StructError:
@@ -256,7 +256,7 @@ def _unpack_SockaddrLl(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SockaddrLl = (SockaddrLlValue, ('sll_family', 'sll_protocol', 'sll_ifindex', 'sll_hatype', 'sll_pkttype', 'sll_halen', 'sll_addr',), None)
 
-    def _unpack_SockaddrLl(buffer, offset=0):  # noqa: F811
+    def _unpack_SockaddrLl(buffer, offset=0):
         try:
             v = _FORMAT_SockaddrLl.unpack_from(buffer, offset)
         except _StructError:
@@ -322,7 +322,7 @@ def _unpack_IcmpEcho(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IcmpEcho = (IcmpEchoValue, ('id', 'sequence',), None)
 
-    def _unpack_IcmpEcho(buffer, offset=0):  # noqa: F811
+    def _unpack_IcmpEcho(buffer, offset=0):
         try:
             v = _FORMAT_IcmpEcho.unpack_from(buffer, offset)
         except _StructError:
@@ -373,7 +373,7 @@ def _unpack_IcmpFrag(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_IcmpFrag = (IcmpFragValue, ('unused', 'mtu',), None)
 
-    def _unpack_IcmpFrag(buffer, offset=0):  # noqa: F811
+    def _unpack_IcmpFrag(buffer, offset=0):
         try:
             v = _FORMAT_IcmpFrag.unpack_from(buffer, offset)
         except _StructError:
@@ -484,7 +484,7 @@ def _unpack_Icmphdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Icmphdr = (IcmphdrValue, ('type', 'code', 'checksum', 'un',), None)
 
-    def _unpack_Icmphdr(buffer, offset=0):  # noqa: F811
+    def _unpack_Icmphdr(buffer, offset=0):
         try:
             v = _FORMAT_Icmphdr.unpack_from(buffer, offset)
         except _StructError:

@@ -471,7 +471,7 @@ def _unpack_Icmphdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Icmphdr = (IcmphdrValue, ('type', 'code', 'checksum', 'un',), None)
 
-    def _unpack_Icmphdr(buffer, offset=0):  # noqa: F811
+    def _unpack_Icmphdr(buffer, offset=0):
         try:
             v = _FORMAT_Icmphdr.unpack_from(buffer, offset)
         except _StructError:

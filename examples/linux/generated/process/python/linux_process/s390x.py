@@ -412,7 +412,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL2_Itimerspec = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
     _FILL_Itimerspec = (ItimerspecValue, ('it_interval', 'it_value',), None)
 
-    def _unpack_Itimerspec(buffer, offset=0):  # noqa: F811
+    def _unpack_Itimerspec(buffer, offset=0):
         try:
             v = _FORMAT_Itimerspec.unpack_from(buffer, offset)
         except _StructError:

@@ -335,7 +335,7 @@ def _unpack_UserFpregsStruct(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UserFpregsStruct = (UserFpregsStructValue, ('cwd', 'swd', 'ftw', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcr_mask', 'st_space', 'xmm_space', 'padding',), None)
 
-    def _unpack_UserFpregsStruct(buffer, offset=0):  # noqa: F811
+    def _unpack_UserFpregsStruct(buffer, offset=0):
         try:
             v = _FORMAT_UserFpregsStruct.unpack_from(buffer, offset)
         except _StructError:

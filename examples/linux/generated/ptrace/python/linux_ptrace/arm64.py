@@ -146,7 +146,7 @@ def _unpack_UserRegsStruct(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UserRegsStruct = (UserRegsStructValue, ('regs', 'sp', 'pc', 'pstate',), None)
 
-    def _unpack_UserRegsStruct(buffer, offset=0):  # noqa: F811
+    def _unpack_UserRegsStruct(buffer, offset=0):
         try:
             v = _FORMAT_UserRegsStruct.unpack_from(buffer, offset)
         except _StructError:
@@ -204,7 +204,7 @@ def _unpack_UserFpsimdStruct(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UserFpsimdStruct = (UserFpsimdStructValue, ('vregs', 'fpsr', 'fpcr',), None)
 
-    def _unpack_UserFpsimdStruct(buffer, offset=0):  # noqa: F811
+    def _unpack_UserFpsimdStruct(buffer, offset=0):
         try:
             v = _FORMAT_UserFpsimdStruct.unpack_from(buffer, offset)
         except _StructError:
@@ -261,7 +261,7 @@ def _unpack_UserFpsimdState(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UserFpsimdState = (UserFpsimdStateValue, ('vregs', 'fpsr', 'fpcr', 'reserved',), None)
 
-    def _unpack_UserFpsimdState(buffer, offset=0):  # noqa: F811
+    def _unpack_UserFpsimdState(buffer, offset=0):
         try:
             v = _FORMAT_UserFpsimdState.unpack_from(buffer, offset)
         except _StructError:

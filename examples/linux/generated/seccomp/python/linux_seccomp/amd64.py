@@ -280,7 +280,7 @@ def _unpack_SeccompData(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SeccompData = (SeccompDataValue, ('nr', 'arch', 'instruction_pointer', 'args',), None)
 
-    def _unpack_SeccompData(buffer, offset=0):  # noqa: F811
+    def _unpack_SeccompData(buffer, offset=0):
         try:
             v = _FORMAT_SeccompData.unpack_from(buffer, offset)
         except _StructError:
@@ -345,7 +345,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL1_SeccompNotif = (SeccompDataValue, ('nr', 'arch', 'instruction_pointer', 'args',), None)
     _FILL_SeccompNotif = (SeccompNotifValue, ('id', 'pid', 'flags', 'data',), None)
 
-    def _unpack_SeccompNotif(buffer, offset=0):  # noqa: F811
+    def _unpack_SeccompNotif(buffer, offset=0):
         try:
             v = _FORMAT_SeccompNotif.unpack_from(buffer, offset)
         except _StructError:

@@ -445,7 +445,7 @@ def _unpack_SigTimer(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigTimer = (SigTimerValue, ('si_tid', 'si_overrun', 'si_sigval',), None)
 
-    def _unpack_SigTimer(buffer, offset=0):  # noqa: F811
+    def _unpack_SigTimer(buffer, offset=0):
         try:
             v = _FORMAT_SigTimer.unpack_from(buffer, offset)
         except _StructError:
@@ -500,7 +500,7 @@ def _unpack_SigRt(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigRt = (SigRtValue, ('si_pid', 'si_uid', 'si_sigval',), None)
 
-    def _unpack_SigRt(buffer, offset=0):  # noqa: F811
+    def _unpack_SigRt(buffer, offset=0):
         try:
             v = _FORMAT_SigRt.unpack_from(buffer, offset)
         except _StructError:
@@ -706,7 +706,7 @@ def _unpack_SigFault(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigFault = (SigFaultValue, ('si_addr', 'si_addr_lsb', 'bounds',), None)
 
-    def _unpack_SigFault(buffer, offset=0):  # noqa: F811
+    def _unpack_SigFault(buffer, offset=0):
         try:
             v = _FORMAT_SigFault.unpack_from(buffer, offset)
         except _StructError:
@@ -954,7 +954,7 @@ def _unpack_SigInfo(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigInfo = (SigInfoValue, ('si_signo', 'si_errno', 'si_code', 'sifields',), None)
 
-    def _unpack_SigInfo(buffer, offset=0):  # noqa: F811
+    def _unpack_SigInfo(buffer, offset=0):
         try:
             v = _FORMAT_SigInfo.unpack_from(buffer, offset)
         except _StructError:

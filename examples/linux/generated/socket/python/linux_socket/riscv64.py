@@ -267,7 +267,7 @@ def _unpack_InAddr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_InAddr = (InAddrValue, ('s_addr',), None)
 
-    def _unpack_InAddr(buffer, offset=0):  # noqa: F811
+    def _unpack_InAddr(buffer, offset=0):
         try:
             v = _FORMAT_InAddr.unpack_from(buffer, offset)
         except _StructError:
@@ -366,7 +366,7 @@ def _unpack_In6Addr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_In6Addr = (In6AddrValue, ('in6_u',), None)
 
-    def _unpack_In6Addr(buffer, offset=0):  # noqa: F811
+    def _unpack_In6Addr(buffer, offset=0):
         try:
             v = _FORMAT_In6Addr.unpack_from(buffer, offset)
         except _StructError:
@@ -419,7 +419,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL1_SockaddrIn = (InAddrValue, ('s_addr',), None)
     _FILL_SockaddrIn = (SockaddrInValue, ('sin_family', 'sin_port', 'sin_addr', 'sin_zero',), None)
 
-    def _unpack_SockaddrIn(buffer, offset=0):  # noqa: F811
+    def _unpack_SockaddrIn(buffer, offset=0):
         try:
             v = _FORMAT_SockaddrIn.unpack_from(buffer, offset)
         except _StructError:
@@ -485,7 +485,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL1_SockaddrIn6 = (In6AddrValue, ('in6_u',), None)
     _FILL_SockaddrIn6 = (SockaddrIn6Value, ('sin6_family', 'sin6_port', 'sin6_flowinfo', 'sin6_addr', 'sin6_scope_id',), None)
 
-    def _unpack_SockaddrIn6(buffer, offset=0):  # noqa: F811
+    def _unpack_SockaddrIn6(buffer, offset=0):
         try:
             v = _FORMAT_SockaddrIn6.unpack_from(buffer, offset)
         except _StructError:
@@ -719,7 +719,7 @@ def _unpack_Cmsghdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_Cmsghdr = (CmsghdrValue, ('cmsg_len', 'cmsg_level', 'cmsg_type', 'cmsg_data',), None)
 
-    def _unpack_Cmsghdr(buffer, offset=0):  # noqa: F811
+    def _unpack_Cmsghdr(buffer, offset=0):
         try:
             v = _FORMAT_Cmsghdr.unpack_from(buffer, offset)
         except _StructError:

@@ -283,7 +283,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL3_Stat = (TimespecValue, ('tv_sec', 'tv_nsec',), None)
     _FILL_Stat = (StatValue, ('st_dev', 'st_ino', 'st_mode', 'st_nlink', 'st_uid', 'st_gid', 'st_rdev', 'st_size', 'st_atim', 'st_mtim', 'st_ctim', 'st_blksize', 'st_blocks',), None)
 
-    def _unpack_Stat(buffer, offset=0):  # noqa: F811
+    def _unpack_Stat(buffer, offset=0):
         try:
             v = _FORMAT_Stat.unpack_from(buffer, offset)
         except _StructError:
@@ -477,7 +477,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL4_Statx = (StatxTimestampValue, ('tv_sec', 'tv_nsec',), None)
     _FILL_Statx = (StatxValue, ('stx_mask', 'stx_blksize', 'stx_attributes', 'stx_nlink', 'stx_uid', 'stx_gid', 'stx_mode', 'stx_ino', 'stx_size', 'stx_blocks', 'stx_attributes_mask', 'stx_atime', 'stx_btime', 'stx_ctime', 'stx_mtime', 'stx_rdev_major', 'stx_rdev_minor', 'stx_dev_major', 'stx_dev_minor', 'stx_mnt_id', 'stx_dio_mem_align', 'stx_dio_offset_align',), None)
 
-    def _unpack_Statx(buffer, offset=0):  # noqa: F811
+    def _unpack_Statx(buffer, offset=0):
         try:
             v = _FORMAT_Statx.unpack_from(buffer, offset)
         except _StructError:

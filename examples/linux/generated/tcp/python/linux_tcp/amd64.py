@@ -633,7 +633,7 @@ def _unpack_UdpHdr(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_UdpHdr = (UdpHdrValue, ('source', 'dest', 'len', 'check',), None)
 
-    def _unpack_UdpHdr(buffer, offset=0):  # noqa: F811
+    def _unpack_UdpHdr(buffer, offset=0):
         try:
             v = _FORMAT_UdpHdr.unpack_from(buffer, offset)
         except _StructError:

@@ -268,7 +268,7 @@ def _unpack_SigSet(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigSet = (SigSetValue, ('val',), None)
 
-    def _unpack_SigSet(buffer, offset=0):  # noqa: F811
+    def _unpack_SigSet(buffer, offset=0):
         try:
             v = _FORMAT_SigSet.unpack_from(buffer, offset)
         except _StructError:
@@ -317,7 +317,7 @@ def _unpack_LibcFpxreg(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_LibcFpxreg = (LibcFpxregValue, ('significand', 'exponent', 'reserved',), None)
 
-    def _unpack_LibcFpxreg(buffer, offset=0):  # noqa: F811
+    def _unpack_LibcFpxreg(buffer, offset=0):
         try:
             v = _FORMAT_LibcFpxreg.unpack_from(buffer, offset)
         except _StructError:
@@ -370,7 +370,7 @@ def _unpack_LibcXmmreg(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_LibcXmmreg = (LibcXmmregValue, ('element',), None)
 
-    def _unpack_LibcXmmreg(buffer, offset=0):  # noqa: F811
+    def _unpack_LibcXmmreg(buffer, offset=0):
         try:
             v = _FORMAT_LibcXmmreg.unpack_from(buffer, offset)
         except _StructError:
@@ -427,7 +427,7 @@ def _unpack_LibcFpstate(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_LibcFpstate = (LibcFpstateValue, ('cwd', 'swd', 'ftw', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcr_mask', 'st', 'xmm', 'reserved',), None)
 
-    def _unpack_LibcFpstate(buffer, offset=0):  # noqa: F811
+    def _unpack_LibcFpstate(buffer, offset=0):
         try:
             v = _FORMAT_LibcFpstate.unpack_from(buffer, offset)
         except _StructError:
@@ -506,7 +506,7 @@ def _unpack_MContext(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_MContext = (MContextValue, ('gregs', 'fpregs', 'reserved1',), None)
 
-    def _unpack_MContext(buffer, offset=0):  # noqa: F811
+    def _unpack_MContext(buffer, offset=0):
         try:
             v = _FORMAT_MContext.unpack_from(buffer, offset)
         except _StructError:
@@ -591,7 +591,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL4_UContext = (LibcFpstateValue, ('cwd', 'swd', 'ftw', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcr_mask', 'st', 'xmm', 'reserved',), None)
     _FILL_UContext = (UContextValue, ('uc_flags', 'uc_link', 'uc_stack', 'uc_mcontext', 'uc_sigmask', 'fpregs_mem', 'ssp',), None)
 
-    def _unpack_UContext(buffer, offset=0):  # noqa: F811
+    def _unpack_UContext(buffer, offset=0):
         try:
             v = _FORMAT_UContext.unpack_from(buffer, offset)
         except _StructError:

@@ -208,7 +208,7 @@ def _unpack_SigSet(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_SigSet = (SigSetValue, ('val',), None)
 
-    def _unpack_SigSet(buffer, offset=0):  # noqa: F811
+    def _unpack_SigSet(buffer, offset=0):
         try:
             v = _FORMAT_SigSet.unpack_from(buffer, offset)
         except _StructError:
@@ -260,7 +260,7 @@ def _unpack_MContext(buffer, offset=0):
 if _fill is not None:  # the compiled runtime is there: each value is made in one call
     _FILL_MContext = (MContextValue, ('fault_address', 'regs', 'sp', 'pc', 'pstate', 'reserved',), None)
 
-    def _unpack_MContext(buffer, offset=0):  # noqa: F811
+    def _unpack_MContext(buffer, offset=0):
         try:
             v = _FORMAT_MContext.unpack_from(buffer, offset)
         except _StructError:
@@ -343,7 +343,7 @@ if _fill is not None:  # the compiled runtime is there: each value is made in on
     _FILL3_UContext = (MContextValue, ('fault_address', 'regs', 'sp', 'pc', 'pstate', 'reserved',), None)
     _FILL_UContext = (UContextValue, ('uc_flags', 'uc_link', 'uc_stack', 'uc_sigmask', 'uc_mcontext',), None)
 
-    def _unpack_UContext(buffer, offset=0):  # noqa: F811
+    def _unpack_UContext(buffer, offset=0):
         try:
             v = _FORMAT_UContext.unpack_from(buffer, offset)
         except _StructError:
